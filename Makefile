@@ -1,0 +1,43 @@
+# Two entry points for a newcomer: `make demo` and `make test`. Everything else is a helper.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo test lint es-start es-stop es-status bench clean
+
+# Re-installs only when the dependency list changes, so repeated `make demo` is quick.
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "newsflow needs Python 3.11 (set PYTHON=/path/to/python3.11)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/newsflow demo
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+es-start: install
+	$(BIN)/newsflow es start
+
+es-stop: install
+	$(BIN)/newsflow es stop
+
+es-status: install
+	$(BIN)/newsflow es status
+
+bench: install
+	$(BIN)/python bench/pipeline.py
+
+clean:
+	-$(BIN)/newsflow es stop
+	rm -rf $(VENV) .newsflow .pytest_cache .ruff_cache

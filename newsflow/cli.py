@@ -1,0 +1,362 @@
+"""The ``newsflow`` command: run the pipeline, search, extract, and manage the local node."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from newsflow import es_local
+from newsflow.settings import PROJECT_ROOT, Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+es_app = typer.Typer(no_args_is_help=True, help="The project's local Elasticsearch node.")
+app.add_typer(es_app, name="es")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+DEMO_CORPUS = PROJECT_ROOT / "demo" / "corpus"
+DEMO_PORT = 8399
+
+
+def _settings() -> Settings:
+    try:
+        settings = Settings()
+    except Exception as exc:  # pydantic's ValidationError and a missing config file
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    # Prefect keeps its database and logs inside the project unless told otherwise.
+    os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # The telemetry heartbeat of the ephemeral server contends for its SQLite file.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Pages that yield no article are reported in the run summary; the extractor's own
+    # error lines for them would only repeat that.
+    for name in ("trafilatura", "htmldate", "courlan"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    return settings
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+def _ensure_cluster(settings: Settings) -> None:
+    """Start the local node when no cluster is configured (no-op when it runs)."""
+    if not settings.uses_local_node:
+        return
+    try:
+        es_local.start(settings, log=lambda m: err.print(f"[dim]{m}[/dim]"))
+    except es_local.LocalNodeError as exc:
+        raise _fail(str(exc)) from exc
+
+
+class _Progress(logging.Handler):
+    """Draws per-stage counts and the rate while the flow runs (terminal only)."""
+
+    def __init__(self, status) -> None:
+        super().__init__()
+        self.status = status
+
+    def emit(self, record: logging.LogRecord) -> None:
+        c: dict[str, Any] = getattr(record, "counts", {})
+        rate = c.get("indexed", 0) / max(getattr(record, "elapsed", 1.0), 1e-6)
+        stages = ("discovered", "fetched", "cleaned", "enriched", "indexed", "failed")
+        counts = " · ".join(f"{stage} {c.get(stage)}" for stage in stages)
+        self.status.update(f"{record.getMessage()}: {counts} · {rate:.1f} articles/s")
+
+
+def _run_ingest(settings: Settings, sources: list[str]) -> dict[str, Any]:
+    from flows.ingest import ingest, progress_log  # deferred: Prefect is slow to import
+
+    if not sys.stdout.isatty():
+        return ingest(sources, settings)
+    with err.status("starting the ingest flow (Prefect)...") as status:
+        handler = _Progress(status)
+        progress_log.addHandler(handler)
+        progress_log.setLevel(logging.INFO)
+        try:
+            return ingest(sources, settings)
+        finally:
+            progress_log.removeHandler(handler)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table(
+        title=f"run {summary['run_id']} into {summary['index']} "
+        f"({summary['concrete_index']}) in {summary['seconds']}s"
+    )
+    for stage in ("discovered", "fetched", "cleaned", "enriched", "indexed", "skipped", "failed"):
+        table.add_column(stage, justify="right")
+    table.add_row(
+        *(
+            str(summary[k])
+            for k in (
+                "discovered",
+                "fetched",
+                "cleaned",
+                "enriched",
+                "indexed",
+                "skipped",
+                "failed",
+            )
+        )
+    )
+    out.print(table)
+    for f in summary["failures"]:
+        out.print(f"  [red]failed[/red] at {f['stage']}: {f['url']} — {f['reason']}")
+    for s in summary["skips"]:
+        out.print(f"  [yellow]skipped[/yellow] at {s['stage']}: {s['url']} — {s['reason']}")
+
+
+@app.command()
+def run(
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source", "-s", help="URL-list file, directory of HTML files, or URL (repeatable)."
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON object.")
+    ] = False,
+) -> None:
+    """Run the ingest flow over the sources and print the run summary."""
+    settings = _settings()
+    sources = source or settings.sources
+    if not sources:
+        raise _fail(
+            "no sources: pass --source or set NEWSFLOW_SOURCES / sources in the config file", 2
+        )
+    _ensure_cluster(settings)
+    summary = _run_ingest(settings, sources)
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        _print_summary(summary)
+
+
+def _search(
+    settings: Settings,
+    query: str,
+    filters: dict[str, list[str]],
+    since: date | None,
+    until: date | None,
+    size: int,
+):
+    from newsflow.es import ClusterUnavailable, check_cluster, make_client
+    from newsflow.search import SearchRequest, search
+
+    client = make_client(settings)
+    try:
+        check_cluster(client, settings.effective_es_url)
+    except ClusterUnavailable as exc:
+        raise _fail(str(exc)) from exc
+    request = SearchRequest(
+        query=query,
+        filters={k: v for k, v in filters.items() if v},
+        since=since,
+        until=until,
+        size=size,
+    )
+    return search(client, settings.index, request)
+
+
+def _print_result(result, filters: dict[str, list[str]]) -> None:
+    out.print(f"[bold]{result.total}[/bold] articles")
+    for hit in result.hits:
+        out.print(f"\n[bold]{hit.title}[/bold]\n  {hit.url}")
+        out.print(f"  {hit.published or 'undated'} · {hit.source}")
+        snippet = hit.snippet.replace("<em>", "[reverse]").replace("</em>", "[/reverse]")
+        out.print(f"  {snippet}")
+    for name, buckets in result.facets.items():
+        if buckets:
+            values = ", ".join(f"{b['value']} ({b['count']})" for b in buckets)
+            out.print(f"\n[bold]{name}[/bold]: {values}")
+
+
+@app.command("search")
+def search_cmd(
+    query: Annotated[
+        str, typer.Argument(help="Free text; quotes, +, | and - work as in simple_query_string.")
+    ] = "",
+    person: Annotated[
+        list[str] | None, typer.Option(help="Only articles naming this person.")
+    ] = None,
+    organization: Annotated[
+        list[str] | None, typer.Option(help="Only articles naming this organization.")
+    ] = None,
+    location: Annotated[
+        list[str] | None, typer.Option(help="Only articles naming this location.")
+    ] = None,
+    source: Annotated[list[str] | None, typer.Option(help="Only articles from this site.")] = None,
+    language: Annotated[
+        list[str] | None, typer.Option(help="Only articles in this language (ISO code).")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Published on or after (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Published on or before (YYYY-MM-DD).")] = None,
+    size: Annotated[int, typer.Option(min=1, max=100, help="Hits to show.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Search the index: hits with highlighted snippets and facet counts."""
+    settings = _settings()
+    try:
+        since_d = date.fromisoformat(since) if since else None
+        until_d = date.fromisoformat(until) if until else None
+    except ValueError as exc:
+        raise _fail(f"--since/--until must be dates like 2026-11-01: {exc}", 2) from exc
+    filters = {
+        "person": person or [],
+        "organization": organization or [],
+        "location": location or [],
+        "source": source or [],
+        "language": language or [],
+    }
+    _ensure_cluster(settings)
+    result = _search(settings, query, filters, since_d, until_d, size)
+    if as_json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        _print_result(result, filters)
+
+
+@app.command()
+def extract(
+    inputs: Annotated[list[str], typer.Argument(help="HTML files or http(s) URLs.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per input line.")
+    ] = False,
+) -> None:
+    """Clean and enrich pages without indexing them: what would the pipeline make of this page?"""
+    from transforms.clean import clean_pages
+    from transforms.enrich import enrich_articles
+    from transforms.fetch import FetchOptions, fetch_pages
+
+    settings = _settings()
+    urls = [i if "://" in i else Path(i).resolve().as_uri() for i in inputs]
+    pages, failures = fetch_pages(
+        urls,
+        FetchOptions(
+            timeout=settings.fetch_timeout,
+            max_bytes=settings.fetch_max_bytes,
+            max_redirects=settings.fetch_max_redirects,
+            retries=settings.fetch_retries,
+            user_agent=settings.user_agent,
+        ),
+    )
+    articles, clean_failures = clean_pages(pages, min_body_chars=settings.min_body_chars)
+    failures += clean_failures
+    enriched = {e.article.url: e for e in enrich_articles(articles, settings.spacy_model)}
+    failed = {f.url: f for f in failures}
+    for url in urls:
+        if url in failed:
+            f = failed[url]
+            record: dict[str, Any] = {"url": url, "error": f.reason, "stage": f.stage}
+        else:
+            e = enriched[url]
+            a = e.article
+            entities: dict[str, list[dict[str, Any]]] = {}
+            for ent in e.entities:
+                entities.setdefault(ent.type, []).append({"name": ent.name, "count": ent.count})
+            record = {
+                "url": url,
+                "canonical_url": a.canonical_url,
+                "title": a.title,
+                "body": a.body,
+                "authors": a.authors,
+                "published": a.published,
+                "site_name": a.site_name,
+                "language": a.language,
+                "entities": entities,
+            }
+        if as_json:
+            print(json.dumps(record, ensure_ascii=False))
+        elif "error" in record:
+            out.print(f"[red]{url}[/red]: failed at {record['stage']}: {record['error']}")
+        else:
+            out.print(f"[bold]{record['title']}[/bold] ({url})")
+            out.print(
+                f"  {record['published'] or 'undated'} · {record['site_name']} · "
+                f"{record['language']} · by {', '.join(record['authors']) or 'unknown'}"
+            )
+            for etype, ents in record["entities"].items():
+                out.print(f"  {etype}: " + ", ".join(f"{x['name']} ({x['count']})" for x in ents))
+            out.print(f"  {record['body'][:300]}…\n")
+    if len(failed) == len(urls):
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    corpus: Annotated[Path, typer.Option(help="Directory of HTML pages to serve.")] = DEMO_CORPUS,
+) -> None:
+    """Serve the demo corpus on 127.0.0.1, ingest it over HTTP, show a summary and a search."""
+    from newsflow.corpus_server import page_urls, serve_directory
+
+    settings = _settings()
+    _ensure_cluster(settings)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    url_list = settings.state_dir / "demo-urls.txt"
+    # A fixed port keeps URLs (and so ids of pages without a canonical link) stable across runs.
+    with serve_directory(corpus, port=DEMO_PORT) as base_url:
+        url_list.write_text("\n".join(page_urls(corpus, base_url)) + "\n")
+        err.print(f"[dim]serving {corpus} at {base_url}; URL list in {url_list}[/dim]")
+        summary = _run_ingest(settings, [str(url_list)])
+    _print_summary(summary)
+    overview = _search(settings, "", {}, None, None, 1)
+    top = overview.facets.get("location") or overview.facets.get("person") or []
+    if not top:
+        out.print("no facets to show: nothing was indexed")
+        return
+    facet = "location" if overview.facets.get("location") else "person"
+    value = top[0]["value"]
+    out.print(
+        f"\n[bold]Example faceted search[/bold]: newsflow search --{facet} {json.dumps(value)}\n"
+    )
+    _print_result(_search(settings, "", {facet: [value]}, None, None, 5), {facet: [value]})
+    out.print(
+        f"\nThe local node keeps running at {settings.effective_es_url}; "
+        "try `.venv/bin/newsflow search QUERY --person NAME`, stop it with "
+        "`.venv/bin/newsflow es stop`."
+    )
+
+
+@app.command()
+def config() -> None:
+    """Print the effective settings (secrets masked)."""
+    print(json.dumps(_settings().masked(), indent=2))
+
+
+@es_app.command("start")
+def es_start() -> None:
+    """Install (once) and start the local node; a no-op when it already runs."""
+    settings = _settings()
+    try:
+        status = es_local.start(settings, log=err.print)
+    except es_local.LocalNodeError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(status.describe())
+
+
+@es_app.command("stop")
+def es_stop() -> None:
+    """Stop the local node (its data stays)."""
+    es_local.stop(_settings(), log=out.print)
+
+
+@es_app.command("status")
+def es_status() -> None:
+    """Where the local node runs, its version and health."""
+    status = es_local.status(_settings())
+    out.print(status.describe())
+    if not status.healthy:
+        raise typer.Exit(1)

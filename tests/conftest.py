@@ -1,0 +1,81 @@
+"""Session fixtures: settings, the real Elasticsearch node, Prefect's test harness, a local site."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Prefect reads these when imported; keep its state out of the user's home and quiet.
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="newsflow-prefect-"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+from elasticsearch import Elasticsearch
+
+from newsflow import es_local
+from newsflow.es import check_cluster, make_client
+from newsflow.settings import Settings
+from tests.support import local_site
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "integration" in Path(str(item.fspath)).parts:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    """Settings from the environment, with fast network limits for the broken test pages."""
+    return Settings(fetch_timeout=1.5, fetch_retries=1, batch_size=20)
+
+
+@pytest.fixture(scope="session")
+def es_client(base_settings: Settings) -> Iterator[Elasticsearch]:
+    """The real node: NEWSFLOW_ES_URL if set, else the local node (started once, or reused).
+
+    A node that cannot be started or reached fails the tests that need it; nothing is skipped.
+    """
+    started = False
+    if base_settings.uses_local_node and not es_local.status(base_settings).healthy:
+        es_local.start(base_settings)
+        started = True
+    client = make_client(base_settings)
+    check_cluster(client, base_settings.effective_es_url)
+    yield client
+    if started and not os.environ.get("NEWSFLOW_KEEP_ES"):
+        es_local.stop(base_settings)
+
+
+@pytest.fixture
+def index_alias(es_client: Elasticsearch) -> Iterator[str]:
+    """A fresh alias per test; its indices and template are removed afterwards."""
+    alias = f"test-{uuid.uuid4().hex[:10]}"
+    yield alias
+    es_client.indices.delete(index=f"{alias}-v*", ignore_unavailable=True, allow_no_indices=True)
+    es_client.indices.delete_index_template(name=f"newsflow-{alias}", ignore=[404])
+
+
+@pytest.fixture
+def settings(base_settings: Settings, index_alias: str) -> Settings:
+    return base_settings.model_copy(update={"index": index_alias})
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture(scope="session")
+def site() -> Iterator[str]:
+    """Base URL of the demo corpus (and /broken/* pages) served on 127.0.0.1."""
+    with local_site() as base_url:
+        yield base_url

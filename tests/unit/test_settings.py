@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from newsflow.settings import Settings
+
+
+def test_environment_overrides_yaml_file_which_overrides_defaults(tmp_path, monkeypatch):
+    config = tmp_path / "newsflow.yaml"
+    config.write_text("index: news\nspacy_model: my_model\nfetch_concurrency: 3\n")
+    monkeypatch.setenv("NEWSFLOW_CONFIG", str(config))
+    monkeypatch.setenv("NEWSFLOW_INDEX", "news-eu")
+    s = Settings()
+    assert (s.index, s.spacy_model, s.fetch_concurrency) == ("news-eu", "my_model", 3)
+
+
+def test_local_node_is_used_only_when_no_url_is_configured(monkeypatch):
+    monkeypatch.delenv("NEWSFLOW_ES_URL", raising=False)
+    local = Settings(local_es_port=9333)
+    assert local.uses_local_node and local.effective_es_url == "http://127.0.0.1:9333"
+    monkeypatch.setenv("NEWSFLOW_ES_URL", "https://es.example:9243")
+    remote = Settings()
+    assert not remote.uses_local_node and remote.effective_es_url == "https://es.example:9243"
+
+
+def test_secrets_are_masked(monkeypatch):
+    monkeypatch.setenv("NEWSFLOW_ES_API_KEY", "c2VjcmV0LWtleQ==")
+    monkeypatch.setenv("NEWSFLOW_ES_PASSWORD", "hunter2")
+    shown = Settings().masked()
+    assert shown["es_api_key"] == shown["es_password"] == "********"
+    assert "hunter2" not in repr(Settings())
+
+
+@pytest.mark.parametrize("bad", ["Articles", "a b", "news*", ""])
+def test_invalid_alias_names_are_refused(bad):
+    with pytest.raises(ValidationError, match="index alias"):
+        Settings(index=bad)
+
+
+def test_missing_config_file_is_an_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("NEWSFLOW_CONFIG", str(tmp_path / "absent.yaml"))
+    with pytest.raises(FileNotFoundError, match="NEWSFLOW_CONFIG"):
+        Settings()

@@ -1,0 +1,124 @@
+"""Clean step: extract the article body and its metadata from a page with trafilatura.
+
+``clean_page(page)`` returns an ``Article`` or a ``Failure`` (stage ``clean``) saying why the
+page yields no article. Navigation, captions, teasers, cookie banners and comments are left
+out by trafilatura's boilerplate removal with comments and images excluded.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import py3langid
+import trafilatura
+
+from transforms.models import Article, Failure, Page
+
+# Query parameters that only track the visitor; they never change what a page is.
+_TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|smid)$", re.I)
+_WORDS = re.compile(r"\w+")
+_JUNK_AUTHORS = {"", "staff", "admin", "editor", "unknown"}
+
+
+def normalize_url(url: str) -> str:
+    """Canonical form of a URL: lowercase scheme and host, no default port, fragment or
+    tracking parameters. Two spellings of one page give one string (and one document id)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
+        host = f"{host}:{port}"
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _TRACKING_PARAMS.match(k)
+        ]
+    )
+    return urlunsplit((scheme, host, parts.path or "/", query, ""))
+
+
+def source_of(url: str) -> str:
+    """The site an article belongs to, as a facet value: its host without ``www.``."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.") or "local"
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of the text's language, or None for too little text."""
+    sample = text[:3000]
+    if len(_WORDS.findall(sample)) < 5:
+        return None
+    language, _score = py3langid.classify(sample)
+    return language
+
+
+def _authors(raw: str | None) -> list[str]:
+    if not raw:
+        return []
+    out: list[str] = []
+    for name in re.split(r";|\band\b|&", raw):
+        name = name.strip(" ,")
+        if name.lower() not in _JUNK_AUTHORS and name not in out:
+            out.append(name)
+    return out
+
+
+def _canonical(page: Page, declared: str | None) -> str:
+    base = page.final_url
+    if declared:
+        resolved = urljoin(base, declared.strip())
+        if urlsplit(resolved).scheme in ("http", "https"):
+            return normalize_url(resolved)
+    return normalize_url(base) if urlsplit(base).scheme in ("http", "https") else base
+
+
+def clean_page(page: Page, *, min_body_chars: int = 200) -> Article | Failure:
+    """Extract the article of one page, or say why there is none."""
+    try:
+        doc = trafilatura.bare_extraction(
+            page.html,
+            url=page.final_url,
+            with_metadata=True,
+            include_comments=False,
+            include_images=False,
+            include_tables=True,
+            favor_precision=True,
+        )
+    except Exception as exc:  # trafilatura/lxml raise many types on malformed markup
+        return Failure(page.url, "clean", f"extraction error: {type(exc).__name__}: {exc}")
+    text = (doc.text or "").strip() if doc is not None else ""
+    if len(text) < min_body_chars:
+        return Failure(page.url, "clean", f"no extractable article text ({len(text)} characters)")
+    canonical = _canonical(page, doc.url)
+    tags = [t for t in [*(doc.categories or []), *(doc.tags or [])] if t]
+    return Article(
+        url=page.url,
+        canonical_url=canonical,
+        title=(doc.title or "").strip(),
+        body=text,
+        authors=_authors(doc.author),
+        published=doc.date or None,
+        site_name=(doc.sitename or "").strip() or None,
+        source=source_of(canonical),
+        language=doc.language or detect_language(text),
+        tags=list(dict.fromkeys(tags)),
+        description=(doc.description or "").strip() or None,
+        image=doc.image or None,
+        fetched_at=page.fetched_at,
+        word_count=len(_WORDS.findall(text)),
+    )
+
+
+def clean_pages(
+    pages: list[Page], *, min_body_chars: int = 200
+) -> tuple[list[Article], list[Failure]]:
+    """Clean a batch; returns articles and failures."""
+    articles: list[Article] = []
+    failures: list[Failure] = []
+    for page in pages:
+        result = clean_page(page, min_body_chars=min_body_chars)
+        (failures if isinstance(result, Failure) else articles).append(result)
+    return articles, failures

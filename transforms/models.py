@@ -1,0 +1,110 @@
+"""Plain data passed between the steps: what comes in and goes out of fetch, clean, enrich, load."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Stage = Literal["discover", "fetch", "clean", "enrich", "load"]
+
+# spaCy labels kept as facets; numeric and date labels (DATE, MONEY, CARDINAL...) are not facets.
+FACET_TYPES: tuple[str, ...] = ("person", "organization", "location", "group", "event", "product")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One input that did not make it through a stage, and why. Never dropped silently."""
+
+    url: str
+    stage: Stage
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A downloaded (or read) HTML page, already decoded to text."""
+
+    url: str  # the URL asked for (or file:// URL)
+    final_url: str  # after redirects
+    html: str
+    encoding: str
+    fetched_at: datetime
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class Article:
+    """What the clean step makes of a page."""
+
+    url: str
+    canonical_url: str
+    title: str
+    body: str
+    authors: list[str]
+    published: str | None  # ISO 8601 date or date-time
+    site_name: str | None
+    source: str  # host of the canonical URL, e.g. "www.example.com"
+    language: str | None
+    tags: list[str]
+    description: str | None
+    image: str | None
+    fetched_at: datetime
+    word_count: int
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A named entity of one article: canonical name, facet type, mentions, surface forms."""
+
+    name: str
+    type: str
+    count: int
+    first_offset: int
+    forms: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EnrichedArticle:
+    article: Article
+    entities: list[Entity]
+    # Why an article has no entities although it has text (e.g. no model for its language).
+    enrich_note: str | None = None
+
+    def facets(self) -> dict[str, list[str]]:
+        """Entity names per facet type, most mentioned first."""
+        out: dict[str, list[str]] = {t: [] for t in FACET_TYPES}
+        for entity in sorted(self.entities, key=lambda e: (-e.count, e.first_offset)):
+            out[entity.type].append(entity.name)
+        return out
+
+
+@dataclass
+class StageCounts:
+    """Counts the run summary reports; one instance accumulates over all batches."""
+
+    discovered: int = 0
+    fetched: int = 0
+    cleaned: int = 0
+    enriched: int = 0
+    indexed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    skips: list[Failure] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "discovered": self.discovered,
+            "fetched": self.fetched,
+            "cleaned": self.cleaned,
+            "enriched": self.enriched,
+            "indexed": self.indexed,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "failures": [f.as_dict() for f in self.failures],
+            "skips": [s.as_dict() for s in self.skips],
+        }

@@ -6,6 +6,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,13 +53,19 @@ def es_client(base_settings: Settings) -> Iterator[Elasticsearch]:
         es_local.stop(base_settings)
 
 
-@pytest.fixture
-def index_alias(es_client: Elasticsearch) -> Iterator[str]:
-    """A fresh alias per test; its indices and template are removed afterwards."""
+@contextmanager
+def fresh_alias(client: Elasticsearch) -> Iterator[str]:
+    """A new alias name; its indices and template are removed afterwards."""
     alias = f"test-{uuid.uuid4().hex[:10]}"
     yield alias
-    es_client.indices.delete(index=f"{alias}-v*", ignore_unavailable=True, allow_no_indices=True)
-    es_client.indices.delete_index_template(name=f"newsflow-{alias}", ignore=[404])
+    client.indices.delete(index=f"{alias}-v*", ignore_unavailable=True, allow_no_indices=True)
+    client.options(ignore_status=404).indices.delete_index_template(name=f"newsflow-{alias}")
+
+
+@pytest.fixture
+def index_alias(es_client: Elasticsearch) -> Iterator[str]:
+    with fresh_alias(es_client) as alias:
+        yield alias
 
 
 @pytest.fixture

@@ -20,6 +20,56 @@ _TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|
 _WORDS = re.compile(r"\w+")
 _JUNK_AUTHORS = {"", "staff", "admin", "editor", "unknown"}
 
+# Containers that hold no article text on any site: reader comments and letters, teaser and
+# "most read" lists, sign-up and subscription boxes, cookie banners, share bars, sidebars and
+# widgets, photo captions and credits. Matched on class and id
+# (lowercased) before extraction, because trafilatura keeps some of them on unseen templates.
+_BOILERPLATE_MARKERS = (
+    "comment",
+    "related",
+    "newsletter",
+    "cookie",
+    "consent",
+    "readmore",
+    "read-more",
+    "most-read",
+    "mostread",
+    "trending",
+    "recommend",
+    "teaser",
+    "promo",
+    "advert",
+    "subscribe",
+    "signup",
+    "sign-up",
+    "social-share",
+    "share-bar",
+    "sharebar",
+    "breadcrumb",
+    "sidebar",
+    "widget",
+    "caption",
+    "cutline",
+    "photo-credit",
+    "letters",
+)
+_LOWER = "translate({attr}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+PRUNE_XPATH = [
+    "//*[not(self::body) and not(self::html) and not(self::main) and not(self::article) and ("
+    + " or ".join(
+        f"contains({_LOWER.format(attr=attr)}, '{marker}')"
+        for attr in ("@class", "@id")
+        for marker in _BOILERPLATE_MARKERS
+    )
+    + ")]"
+]
+# Paragraphs that point to another story rather than tell this one.
+_TEASER_LINE = re.compile(
+    r"^\s*(read more|read also|see also|related|more on this|lire aussi|à lire aussi|"
+    r"leer más|lea también|lesen sie auch|mehr zum thema)\b\s*[:»>|-]",
+    re.I,
+)
+
 
 def normalize_url(url: str) -> str:
     """Canonical form of a URL: lowercase scheme and host, no default port, fragment or
@@ -66,6 +116,14 @@ def _authors(raw: str | None) -> list[str]:
     return out
 
 
+def _drop_non_article_lines(text: str, title: str | None) -> str:
+    lines = [line for line in text.strip().splitlines() if not _TEASER_LINE.match(line)]
+    # Some templates repeat the headline as the first line of the body.
+    if lines and title and lines[0].strip() == title.strip():
+        lines = lines[1:]
+    return "\n".join(lines).strip()
+
+
 def _canonical(page: Page, declared: str | None) -> str:
     base = page.final_url
     if declared:
@@ -86,10 +144,11 @@ def clean_page(page: Page, *, min_body_chars: int = 200) -> Article | Failure:
             include_images=False,
             include_tables=True,
             favor_precision=True,
+            prune_xpath=PRUNE_XPATH,
         )
     except Exception as exc:  # trafilatura/lxml raise many types on malformed markup
         return Failure(page.url, "clean", f"extraction error: {type(exc).__name__}: {exc}")
-    text = (doc.text or "").strip() if doc is not None else ""
+    text = _drop_non_article_lines(doc.text or "", doc.title) if doc is not None else ""
     if len(text) < min_body_chars:
         return Failure(page.url, "clean", f"no extractable article text ({len(text)} characters)")
     canonical = _canonical(page, doc.url)

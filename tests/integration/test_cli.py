@@ -1,0 +1,80 @@
+"""The newsflow command as a user runs it, against the real node."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from newsflow.cli import DEMO_CORPUS
+from newsflow.corpus_server import page_urls
+from newsflow.settings import Settings
+
+NEWSFLOW = [sys.executable, "-m", "newsflow"]
+
+
+def _run(args: list[str], settings: Settings, **env: str) -> subprocess.CompletedProcess:
+    environment = os.environ | {"NEWSFLOW_INDEX": settings.index, **env}
+    return subprocess.run(
+        [*NEWSFLOW, *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=environment,
+        check=False,
+    )
+
+
+def test_run_then_search_with_facets_as_json(settings, site, tmp_path, es_client):
+    urls = page_urls(DEMO_CORPUS, site)
+    listing = tmp_path / "urls.txt"
+    listing.write_text("\n".join([*urls[:12], f"{site}/gone.html"]) + "\n")
+    ran = _run(["run", "--source", str(listing), "--json"], settings)
+    assert ran.returncode == 0, ran.stderr
+    summary = json.loads(ran.stdout)  # stdout holds only the JSON object
+    for key in ("discovered", "fetched", "cleaned", "enriched", "indexed", "skipped", "failed"):
+        assert isinstance(summary[key], int)
+    assert (summary["discovered"], summary["indexed"], summary["failed"]) == (13, 12, 1)
+    assert summary["failures"] == [
+        {"url": f"{site}/gone.html", "stage": "fetch", "reason": "HTTP 404"}
+    ]
+
+    found = _run(["search", "--json"], settings)
+    assert found.returncode == 0, found.stderr
+    result = json.loads(found.stdout)
+    assert result["total"] == 12
+    assert set(result["facets"]) == {"person", "organization", "location", "source", "language"}
+    person = result["facets"]["person"][0]
+    narrowed = json.loads(_run(["search", "--json", "--person", person["value"]], settings).stdout)
+    assert narrowed["total"] == person["count"] < 12
+    for hit in narrowed["hits"]:
+        assert person["value"] in hit["entities"]["person"]
+        assert set(hit) >= {"id", "url", "title", "published", "source", "entities"}
+
+
+def test_extract_prints_one_json_object_per_input(settings, tmp_path):
+    page = next(DEMO_CORPUS.glob("*/*.html"))
+    missing = tmp_path / "missing.html"
+    done = _run(["extract", str(page), str(missing), "--json"], settings)
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(lines) == 2
+    assert set(lines[0]) >= {
+        "url",
+        "title",
+        "body",
+        "authors",
+        "published",
+        "site_name",
+        "language",
+        "entities",
+    }
+    assert lines[0]["url"] == Path(page).resolve().as_uri()
+    assert lines[1]["stage"] == "fetch" and "cannot read file" in lines[1]["error"]
+
+
+def test_search_without_a_cluster_says_so(settings):
+    done = _run(["search", "x"], settings, NEWSFLOW_ES_URL="http://127.0.0.1:1")
+    assert done.returncode == 1
+    assert "Elasticsearch at http://127.0.0.1:1 is not usable" in done.stderr

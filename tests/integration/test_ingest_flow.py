@@ -1,0 +1,141 @@
+"""The whole ingest flow over the demo corpus served on 127.0.0.1, into the real node."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from flows.ingest import ingest
+from newsflow.cli import DEMO_CORPUS
+from newsflow.corpus_server import page_urls
+from newsflow.search import SearchRequest, search
+from newsflow.settings import Settings
+from tests.conftest import fresh_alias
+from tests.support import load_manifest
+from transforms.clean import normalize_url
+from transforms.load import document_id
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def _url_list(tmp_path, urls: list[str]):
+    path = tmp_path / "urls.txt"
+    path.write_text("\n".join(urls) + "\n")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def corpus_settings(base_settings: Settings, es_client: Elasticsearch):
+    with fresh_alias(es_client) as alias:
+        yield base_settings.model_copy(update={"index": alias})
+
+
+@pytest.fixture(scope="module")
+def corpus_run(corpus_settings: Settings, site: str, tmp_path_factory, prefect_harness):
+    """The demo corpus ingested once into a fresh alias (per module); (summary, urls)."""
+    urls = page_urls(DEMO_CORPUS, site)
+    summary = ingest([_url_list(tmp_path_factory.mktemp("corpus"), urls)], corpus_settings)
+    return summary, urls
+
+
+def test_every_demo_page_is_fetched_over_http_and_indexed(corpus_run, corpus_settings, es_client):
+    summary, urls = corpus_run
+    assert summary["discovered"] == len(urls) >= 40
+    assert summary["failures"] == []
+    assert summary["fetched"] == summary["cleaned"] == summary["enriched"] == len(urls)
+    assert summary["indexed"] == len(urls)
+    assert es_client.count(index=corpus_settings.index)["count"] == len(urls)
+
+
+def test_documents_carry_metadata_and_entity_facets_from_the_pages(
+    corpus_run, corpus_settings, es_client
+):
+    manifest = load_manifest()
+    checked = 0
+    for path, expected in manifest.items():
+        canonical = expected["canonical_url"]
+        if not canonical or not canonical.startswith("http"):
+            continue
+        doc = es_client.get(index=corpus_settings.index, id=document_id(normalize_url(canonical)))
+        source = doc["_source"]
+        assert source["title"].strip() == expected["title"].strip(), path
+        assert source["language"] == expected["language"], path
+        assert source["published"][:10] == expected["published"][:10], path
+        for sentence in expected["body_sentences"]:
+            assert " ".join(sentence.split()) in " ".join(source["body"].split()), (path, sentence)
+        for junk in expected["boilerplate_strings"]:
+            assert junk not in source["body"], (path, junk)
+        checked += 1
+    assert checked >= 30
+
+
+def _facet_counts(es_client: Elasticsearch, alias: str, field: str) -> Counter:
+    resp = es_client.search(
+        index=alias, size=0, aggs={field: {"terms": {"field": field, "size": 1000}}}
+    )
+    return Counter({b["key"]: b["doc_count"] for b in resp["aggregations"][field]["buckets"]})
+
+
+def test_facet_counts_match_the_pages_that_name_each_entity(corpus_run, corpus_settings, es_client):
+    manifest = {p: m for p, m in load_manifest().items() if m["language"] == "en"}
+    for facet in ("person", "location", "organization"):
+        expected: Counter = Counter()
+        for m in manifest.values():
+            expected.update(set(m["entities"].get(facet, [])))
+        actual = _facet_counts(es_client, corpus_settings.index, facet)
+        found = [name for name in expected if actual[name] >= expected[name]]
+        # The small NER model misses some names; the facets must still hold most of them.
+        assert len(found) >= 0.7 * len(expected), (facet, sorted(set(expected) - set(found)))
+    # A person named on several known pages is counted once per page that names them.
+    people = Counter(n for m in manifest.values() for n in set(m["entities"].get("person", [])))
+    name, pages = people.most_common(1)[0]
+    result = search(
+        es_client, corpus_settings.index, SearchRequest(filters={"person": [name]}, size=50)
+    )
+    assert result.total >= pages
+
+
+def test_boilerplate_never_becomes_an_entity(corpus_run, corpus_settings, es_client):
+    junk = {n for m in load_manifest().values() for n in m.get("boilerplate_entities", [])}
+    body_names = {n for m in load_manifest().values() for v in m["entities"].values() for n in v}
+    junk -= body_names  # a name in one page's boilerplate may be another page's subject
+    assert junk
+    for facet in ("person", "location", "organization"):
+        leaked = junk & set(_facet_counts(es_client, corpus_settings.index, facet))
+        assert not leaked, (facet, leaked)
+
+
+def test_a_second_run_updates_the_same_documents(
+    corpus_run, corpus_settings, es_client, site, tmp_path
+):
+    first, urls = corpus_run
+    before = es_client.count(index=corpus_settings.index)["count"]
+    second = ingest([_url_list(tmp_path, urls)], corpus_settings)
+    es_client.indices.refresh(index=corpus_settings.index)
+    assert second["indexed"] == first["indexed"]
+    assert es_client.count(index=corpus_settings.index)["count"] == before
+    runs = _facet_counts(es_client, corpus_settings.index, "run_id")
+    assert set(runs) == {second["run_id"]}
+
+
+def test_broken_pages_are_reported_and_the_good_ones_indexed(settings, site, tmp_path, es_client):
+    good = page_urls(DEMO_CORPUS, site)[:5]
+    broken = {
+        f"{site}/missing-page.html": ("fetch", "HTTP 404"),
+        f"{site}/broken/slow": ("fetch", "timeout"),
+        f"{site}/broken/pdf": ("fetch", "not HTML"),
+        f"{site}/broken/empty": ("clean", "no extractable article text"),
+    }
+    urls = [good[0], *broken, *good[1:], good[0]]
+    summary = ingest([_url_list(tmp_path, urls), str(tmp_path / "no-such-list.txt")], settings)
+    assert summary["indexed"] == 5
+    assert summary["failed"] == len(broken) + 1
+    by_url = {f["url"]: f for f in summary["failures"]}
+    for url, (stage, reason) in broken.items():
+        assert by_url[url]["stage"] == stage
+        assert by_url[url]["reason"].startswith(reason), by_url[url]
+    assert by_url[str(tmp_path / "no-such-list.txt")]["stage"] == "discover"
+    assert summary["skipped"] == 1  # good[0] listed twice
+    assert es_client.count(index=settings.index)["count"] == 5

@@ -313,12 +313,13 @@ def demo(
         summary = _run_ingest(settings, [str(url_list)])
     _print_summary(summary)
     overview = _search(settings, "", {}, None, None, 1)
-    top = overview.facets.get("location") or overview.facets.get("person") or []
-    if not top:
+    facet = next(
+        (f for f in ("person", "location", "organization") if overview.facets.get(f)), None
+    )
+    if facet is None:
         out.print("no facets to show: nothing was indexed")
         return
-    facet = "location" if overview.facets.get("location") else "person"
-    value = top[0]["value"]
+    value = overview.facets[facet][0]["value"]
     out.print(
         f"\n[bold]Example faceted search[/bold]: newsflow search --{facet} {json.dumps(value)}\n"
     )

@@ -126,10 +126,18 @@ def group_mentions(mentions: Iterable[Mention]) -> list[Entity]:
 
 
 def _link_surnames(groups: dict[str, dict]) -> None:
-    """Merge a one-word person into the only multi-word person whose first or last word it is."""
+    """Merge a one-word name into the only multi-word person it abbreviates.
+
+    A one-word person may be a first or last name. Alone, a surname is often mistyped by the
+    model ("Bergqvist said" as an organization), so a one-word name of another type joins a
+    person only as that person's last name.
+    """
     full = [k for k, g in groups.items() if g["type"] == "person" and " " in g["name"]]
-    for key in [k for k, g in groups.items() if g["type"] == "person" and " " not in g["name"]]:
-        targets = [f for f in full if key in (f.split()[0], f.split()[-1])]
+    for key in [k for k, g in groups.items() if " " not in g["name"]]:
+        if groups[key]["type"] == "person":
+            targets = [f for f in full if key in (f.split()[0], f.split()[-1])]
+        else:
+            targets = [f for f in full if key == f.split()[-1]]
         if len(targets) != 1:
             continue
         short, target = groups.pop(key), groups[targets[0]]

@@ -47,6 +47,21 @@ def test_a_lone_surname_joins_the_only_full_name_it_belongs_to():
     assert entities["Berg"].count == 1 and entities["Anna Berg"].count == 1
 
 
+def test_a_surname_mistyped_by_the_model_still_joins_its_person():
+    mentions = [
+        Mention("Elin Bergqvist", "PERSON", 0),
+        Mention("Bergqvist", "ORG", 50),
+        Mention("Holmberg", "GPE", 70),
+        Mention("Karin Holmberg", "PERSON", 90),
+        Mention("Karin", "GPE", 120),
+    ]
+    entities = {e.name: e for e in group_mentions(mentions)}
+    assert entities["Elin Bergqvist"].count == 2 and entities["Elin Bergqvist"].type == "person"
+    assert entities["Karin Holmberg"].count == 2 and entities["Karin Holmberg"].first_offset == 70
+    # Only a last name is taken from another type; a first name typed as a place stays.
+    assert entities["Karin"].type == "location"
+
+
 def test_entities_sorted_by_mentions_then_position():
     mentions = [
         Mention("Oslo", "GPE", 30),

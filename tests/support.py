@@ -51,11 +51,14 @@ class _Handler(SimpleHTTPRequestHandler):
         return super().do_GET()
 
     def _send(self, status: int, body: bytes, content_type: str = "text/html; charset=utf-8"):
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up first (timeouts, size limits): that is the point
 
     def _slow(self):
         time.sleep(self.slow_seconds)

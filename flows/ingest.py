@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from contextlib import nullcontext
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -17,7 +18,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 
 from newsflow.es import check_cluster, make_client
 from newsflow.settings import Settings
-from transforms import clean, enrich, fetch, load
+from transforms import clean, enrich, fetch, indices, load
 from transforms.models import Article, EnrichedArticle, Failure, Page, StageCounts
 from transforms.sources import Discovered, discover
 
@@ -45,7 +46,7 @@ def discover_task(source_list: list[str]) -> Discovered:
 def prepare_index_task(settings: Settings) -> str:
     client = make_client(settings)
     check_cluster(client, settings.effective_es_url)
-    return load.ensure_index(client, settings.index)
+    return indices.ensure_index(client, settings.index)
 
 
 @task(
@@ -76,14 +77,16 @@ def enrich_task(articles: list[Article], model_name: str) -> list[EnrichedArticl
     retry_jitter_factor=0.5,
     cache_policy=NO_CACHE,
 )
-def load_task(documents: list[dict[str, Any]], settings: Settings) -> load.LoadResult:
-    client = make_client(settings)
-    return load.bulk_load(
-        client,
+def load_task(documents: list[dict[str, Any]], settings: Settings, run_id: str) -> load.LoadResult:
+    return load.load_documents(
+        make_client(settings),
         settings.index,
         documents,
+        run_id,
         chunk_size=settings.bulk_chunk_size,
         max_chunk_bytes=settings.bulk_max_bytes,
+        concurrency=settings.bulk_concurrency,
+        unavailable_timeout=settings.load_unavailable_timeout,
     )
 
 
@@ -102,9 +105,44 @@ def _drop_repeats(
     return kept, skips
 
 
+def _process_batches(
+    batches: list[list[str]], settings: Settings, run_id: str, counts: StageCounts, started: float
+) -> None:
+    """Fetch the next batch while the current one is cleaned, enriched and loaded."""
+    opts = _fetch_options(settings)
+    seen: dict[str, str] = {}
+    upcoming = fetch_task.submit(batches[0], opts) if batches else None
+    for i in range(len(batches)):
+        pages, fetch_failures = upcoming.result()
+        upcoming = fetch_task.submit(batches[i + 1], opts) if i + 1 < len(batches) else None
+        articles, clean_failures = clean_task(pages, settings.min_body_chars)
+        articles, repeats = _drop_repeats(articles, seen)
+        enriched = enrich_task(articles, settings.spacy_model)
+        loaded = load_task([load.to_document(e, run_id) for e in enriched], settings, run_id)
+
+        counts.fetched += len(pages)
+        counts.cleaned += len(articles)
+        counts.enriched += len(enriched)
+        counts.indexed += loaded.indexed
+        counts.unchanged += loaded.unchanged
+        counts.failures += fetch_failures + clean_failures + loaded.failures
+        counts.skips += repeats
+        counts.failed, counts.skipped = len(counts.failures), len(counts.skips)
+        progress_log.info(
+            "batch %d/%d",
+            i + 1,
+            len(batches),
+            extra={"counts": counts.as_dict(), "elapsed": time.monotonic() - started},
+        )
+
+
 @flow(name="ingest", log_prints=False)
-def ingest(sources: list[str] | None = None, settings: Settings | None = None) -> dict[str, Any]:
-    """Ingest sources (URL lists, HTML directories, URLs) into the index; return the summary."""
+def ingest(
+    sources: list[str] | None = None, settings: Settings | None = None, backfill: bool = False
+) -> dict[str, Any]:
+    """Ingest sources (URL lists, HTML directories, URLs) into the index; return the summary.
+
+    ``backfill`` turns refreshes off for the run (restored afterwards, even on failure)."""
     settings = settings or Settings()
     logger = get_run_logger()
     run_id = uuid.uuid4().hex
@@ -120,36 +158,14 @@ def ingest(sources: list[str] | None = None, settings: Settings | None = None) -
         "run %s: %d URLs into %s (%s)", run_id, counts.discovered, settings.index, concrete_index
     )
 
-    opts = _fetch_options(settings)
     batches = [
         found.urls[i : i + settings.batch_size]
         for i in range(0, len(found.urls), settings.batch_size)
     ]
-    seen: dict[str, str] = {}
-    upcoming = fetch_task.submit(batches[0], opts) if batches else None
-    for i in range(len(batches)):
-        pages, fetch_failures = upcoming.result()
-        upcoming = fetch_task.submit(batches[i + 1], opts) if i + 1 < len(batches) else None
-        articles, clean_failures = clean_task(pages, settings.min_body_chars)
-        articles, repeats = _drop_repeats(articles, seen)
-        enriched = enrich_task(articles, settings.spacy_model)
-        loaded = load_task([load.to_document(e, run_id) for e in enriched], settings)
-
-        counts.fetched += len(pages)
-        counts.cleaned += len(articles)
-        counts.enriched += len(enriched)
-        counts.indexed += loaded.indexed
-        counts.failures += fetch_failures + clean_failures + loaded.failures
-        counts.skips += repeats
-        counts.failed, counts.skipped = len(counts.failures), len(counts.skips)
-        progress_log.info(
-            "batch %d/%d",
-            i + 1,
-            len(batches),
-            extra={"counts": counts.as_dict(), "elapsed": time.monotonic() - started},
-        )
-
-    load.refresh(make_client(settings), settings.index)
+    client = make_client(settings)
+    with indices.backfill_mode(client, settings.index) if backfill else nullcontext():
+        _process_batches(batches, settings, run_id, counts, started)
+    load.refresh(client, settings.index)
     counts.failed, counts.skipped = len(counts.failures), len(counts.skips)
     for failure in counts.failures:
         logger.warning("failed at %s: %s (%s)", failure.stage, failure.url, failure.reason)

@@ -20,6 +20,10 @@ from newsflow.settings import PROJECT_ROOT, Settings
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 es_app = typer.Typer(no_args_is_help=True, help="The project's local Elasticsearch node.")
 app.add_typer(es_app, name="es")
+index_app = typer.Typer(no_args_is_help=True, help="The versioned indices behind the alias.")
+app.add_typer(index_app, name="index")
+deadletter_app = typer.Typer(no_args_is_help=True, help="Documents the cluster refused.")
+app.add_typer(deadletter_app, name="deadletter")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -75,17 +79,17 @@ class _Progress(logging.Handler):
         self.status.update(f"{record.getMessage()}: {counts} · {rate:.1f} articles/s")
 
 
-def _run_ingest(settings: Settings, sources: list[str]) -> dict[str, Any]:
+def _run_ingest(settings: Settings, sources: list[str], backfill: bool = False) -> dict[str, Any]:
     from flows.ingest import ingest, progress_log  # deferred: Prefect is slow to import
 
     if not sys.stdout.isatty():
-        return ingest(sources, settings)
+        return ingest(sources, settings, backfill)
     with err.status("starting the ingest flow (Prefect)...") as status:
         handler = _Progress(status)
         progress_log.addHandler(handler)
         progress_log.setLevel(logging.INFO)
         try:
-            return ingest(sources, settings)
+            return ingest(sources, settings, backfill)
         finally:
             progress_log.removeHandler(handler)
 
@@ -95,22 +99,19 @@ def _print_summary(summary: dict[str, Any]) -> None:
         title=f"run {summary['run_id']} into {summary['index']} "
         f"({summary['concrete_index']}) in {summary['seconds']}s"
     )
-    for stage in ("discovered", "fetched", "cleaned", "enriched", "indexed", "skipped", "failed"):
-        table.add_column(stage, justify="right")
-    table.add_row(
-        *(
-            str(summary[k])
-            for k in (
-                "discovered",
-                "fetched",
-                "cleaned",
-                "enriched",
-                "indexed",
-                "skipped",
-                "failed",
-            )
-        )
+    stages = (
+        "discovered",
+        "fetched",
+        "cleaned",
+        "enriched",
+        "indexed",
+        "unchanged",
+        "skipped",
+        "failed",
     )
+    for stage in stages:
+        table.add_column(stage, justify="right")
+    table.add_row(*(str(summary[k]) for k in stages))
     out.print(table)
     for f in summary["failures"]:
         out.print(f"  [red]failed[/red] at {f['stage']}: {f['url']} — {f['reason']}")
@@ -129,6 +130,9 @@ def run(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as one JSON object.")
     ] = False,
+    backfill: Annotated[
+        bool, typer.Option(help="Large load: refreshes off until the end (restored on failure).")
+    ] = False,
 ) -> None:
     """Run the ingest flow over the sources and print the run summary."""
     settings = _settings()
@@ -138,7 +142,7 @@ def run(
             "no sources: pass --source or set NEWSFLOW_SOURCES / sources in the config file", 2
         )
     _ensure_cluster(settings)
-    summary = _run_ingest(settings, sources)
+    summary = _run_ingest(settings, sources, backfill)
     if as_json:
         print(json.dumps(summary, ensure_ascii=False))
     else:
@@ -360,4 +364,125 @@ def es_status() -> None:
     status = es_local.status(_settings())
     out.print(status.describe())
     if not status.healthy:
+        raise typer.Exit(1)
+
+
+def _client(settings: Settings):
+    from newsflow.es import ClusterUnavailable, check_cluster, make_client
+
+    _ensure_cluster(settings)
+    client = make_client(settings)
+    try:
+        check_cluster(client, settings.effective_es_url)
+    except ClusterUnavailable as exc:
+        raise _fail(str(exc)) from exc
+    return client
+
+
+@index_app.command("migrate")
+def index_migrate(
+    drop_old: Annotated[
+        bool, typer.Option(help="Delete the previous index after the swap.")
+    ] = False,
+) -> None:
+    """Build the next index version with the current mapping, copy, check, swap the alias."""
+    from transforms.indices import IndexSetupError, drop_index, migrate
+
+    settings = _settings()
+    client = _client(settings)
+    try:
+        done = migrate(client, settings.index)
+        if drop_old:
+            drop_index(client, settings.index, done.source)
+    except IndexSetupError as exc:
+        raise _fail(str(exc)) from exc
+    kept = "dropped" if drop_old else f"kept (drop it with `newsflow index drop {done.source}`)"
+    out.print(
+        f"{settings.index}: {done.source} -> {done.target} (mapping version "
+        f"{done.mapping_version}), {done.copied} documents in {done.seconds}s; "
+        f"{done.source} {kept}"
+    )
+
+
+@index_app.command("drop")
+def index_drop(index: Annotated[str, typer.Argument(help="An old <alias>-v<N> index.")]) -> None:
+    """Delete an old index version (never the one behind the alias)."""
+    from transforms.indices import IndexSetupError, drop_index
+
+    settings = _settings()
+    try:
+        drop_index(_client(settings), settings.index, index)
+    except IndexSetupError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(f"dropped {index}")
+
+
+@index_app.command("stats")
+def index_stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Documents, size, versions, last run, top facet values and dead letters of the alias."""
+    from transforms.indices import stats
+
+    settings = _settings()
+    data = stats(_client(settings), settings.index)
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False))
+        return
+    out.print(
+        f"[bold]{data['alias']}[/bold] -> {data['write_index']} (mapping version "
+        f"{data['mapping_version']}); versions: {', '.join(data['versions'])}"
+    )
+    out.print(
+        f"{data['documents']} documents, {data['size_bytes'] / 1e6:.1f} MB; "
+        f"dead letters: {data['dead_letters']}"
+    )
+    if data["last_run"]:
+        out.print(f"last run {data['last_run']['run_id']} at {data['last_run']['indexed_at']}")
+    for name, buckets in data["top"].items():
+        if buckets:
+            out.print(f"{name}: " + ", ".join(f"{b['value']} ({b['count']})" for b in buckets))
+
+
+@deadletter_app.command("list")
+def deadletter_list(
+    size: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+) -> None:
+    """Show dead-lettered documents with their errors."""
+    from transforms.load import dead_letter_index
+
+    settings = _settings()
+    client = _client(settings)
+    index = dead_letter_index(settings.index)
+    if not client.indices.exists(index=index):
+        out.print("no dead letters")
+        return
+    hits = client.search(
+        index=index, size=size, sort=[{"failed_at": "desc"}], source_excludes=["document"]
+    )["hits"]
+    out.print(f"{hits['total']['value']} dead letters")
+    for hit in hits["hits"]:
+        letter = hit["_source"]
+        out.print(
+            f"  {letter['url']} (run {letter['run_id']}, {letter['attempts']} attempts): "
+            f"{letter['reason']}"
+        )
+
+
+@deadletter_app.command("retry")
+def deadletter_retry() -> None:
+    """Send dead-lettered documents again (after fixing the mapping or the cause)."""
+    import uuid
+
+    from transforms.load import count_dead_letters, retry_dead_letters
+
+    settings = _settings()
+    client = _client(settings)
+    result = retry_dead_letters(client, settings.index, run_id=f"retry-{uuid.uuid4().hex[:12]}")
+    client.indices.refresh(index=settings.index)
+    out.print(
+        f"re-sent: {result.indexed} indexed, {len(result.rejected)} rejected again; "
+        f"{count_dead_letters(client, settings.index)} dead letters left"
+    )
+    if result.rejected:
         raise typer.Exit(1)

@@ -249,6 +249,11 @@ def install(settings: Settings, log=print) -> Paths:
         _extract(archive, p.home)
     for d in (p.data, p.logs, p.tmp):
         d.mkdir(parents=True, exist_ok=True)
+    # Deferred import: es_plugins imports LocalNodeError from this module.
+    from newsflow.es_plugins import ensure_analysis_plugin
+
+    # english and asciifolding, which this distribution lacks (no analysis-common module).
+    ensure_analysis_plugin(p.home, find_java_home(), settings.state_dir / "plugin-build", log)
     _write_config(settings, p)
     return p
 

@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     )
     bulk_chunk_size: int = Field(500, ge=1, description="Documents per bulk request.")
     bulk_max_bytes: int = Field(10_000_000, gt=0, description="Bytes per bulk request.")
+    bulk_concurrency: int = Field(2, ge=1, description="Bulk requests in flight at once.")
+    load_unavailable_timeout: float = Field(
+        120.0, gt=0, description="Seconds the load step waits for an unreachable cluster."
+    )
     sources: list[str] = Field(
         default_factory=list,
         description="Default sources: URL-list files, HTML directories or single URLs.",

@@ -1,39 +1,36 @@
-"""Load step: the index behind the alias, and bulk indexing that records every failed document.
+"""Load step: bulk indexing that loses nothing, and the dead letters of what the cluster refused.
 
 The client is passed in (built once from the settings). Documents are keyed by a stable hash
-of the canonical URL, so loading the same article again updates it instead of adding a copy.
+of the canonical URL, so loading the same article again updates it instead of adding a copy,
+and an article whose content is unchanged is not written again.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import json
-from collections.abc import Iterable
+import random
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from elasticsearch import Elasticsearch, NotFoundError
-from elasticsearch.helpers import streaming_bulk
+from elasticsearch import ConnectionError, ConnectionTimeout, Elasticsearch, TransportError
+from elasticsearch.helpers import scan, streaming_bulk
 
 from transforms.models import EnrichedArticle, Failure
 
 MAPPINGS_DIR = Path(__file__).resolve().parents[1] / "mappings"
 
 
-class IndexSetupError(RuntimeError):
-    """The alias cannot be set up (e.g. a plain index already has the alias's name)."""
-
-
 def document_id(canonical_url: str) -> str:
     """Stable id of an article: SHA-256 of its canonical URL, hex, 40 characters."""
     return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:40]
-
-
-def load_template(path: Path = MAPPINGS_DIR / "articles.json") -> dict[str, Any]:
-    """The articles index template as data (``template`` and ``mapping_version``)."""
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def to_document(
@@ -72,62 +69,122 @@ def to_document(
     return doc
 
 
-def index_name(alias: str, version: int) -> str:
-    return f"{alias}-v{version}"
+@dataclass(frozen=True)
+class Rejected:
+    """A document the cluster refused for good (mapping error, oversized field...)."""
 
-
-def ensure_index(client: Elasticsearch, alias: str, template: dict[str, Any] | None = None) -> str:
-    """Install the index template for ``alias`` and make sure the alias points at a write index.
-
-    Creates ``<alias>-v1`` on first use. Returns the concrete index the alias writes to.
-    """
-    spec = template or load_template()
-    client.indices.put_index_template(
-        name=f"newsflow-{alias}",
-        index_patterns=[f"{alias}-v*"],
-        template=spec["template"],
-        priority=200,
-        meta={"managed_by": "newsflow", "mapping_version": spec["mapping_version"]},
-    )
-    try:
-        aliases = client.indices.get_alias(name=alias)
-    except NotFoundError:
-        aliases = None
-    if aliases:
-        for index, info in aliases.body.items():
-            if info["aliases"][alias].get("is_write_index", len(aliases.body) == 1):
-                return index
-        raise IndexSetupError(
-            f"alias {alias!r} points at {sorted(aliases.body)} but none is the write index"
-        )
-    if client.indices.exists(index=alias):
-        raise IndexSetupError(
-            f"{alias!r} is a plain index, not an alias; choose another NEWSFLOW_INDEX or move it"
-        )
-    first = index_name(alias, 1)
-    if client.indices.exists(index=first):
-        client.indices.put_alias(index=first, name=alias, is_write_index=True)
-    else:
-        client.indices.create(index=first, aliases={alias: {"is_write_index": True}})
-    return first
+    document: dict[str, Any]
+    reason: str
+    error_type: str
 
 
 @dataclass
 class LoadResult:
     indexed: int = 0
-    failures: list[Failure] = field(default_factory=list)
+    unchanged: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[Failure]:
+        return [
+            Failure(r.document.get("url", f"id:{r.document.get('id')}"), "load", r.reason)
+            for r in self.rejected
+        ]
+
+    def add(self, other: LoadResult) -> None:
+        self.indexed += other.indexed
+        self.unchanged += other.unchanged
+        self.rejected += other.rejected
 
 
-def _reason(item: dict[str, Any]) -> str:
-    error = item.get("error")
+class ClusterUnavailableError(RuntimeError):
+    """The cluster did not accept documents within the allowed time; nothing was recorded as
+    loaded, so a later run loads them."""
+
+
+# Statuses that say "not now" rather than "never": retried with backoff, not dead-lettered.
+_TRANSIENT = {429, 502, 503, 504, "N/A"}
+
+
+def _reason(info: dict[str, Any]) -> tuple[str, str]:
+    error = info.get("error")
     if isinstance(error, dict):
-        reason = f"{error.get('type')}: {error.get('reason')}"
+        error_type = str(error.get("type"))
+        reason = f"{error_type}: {error.get('reason')}"
         cause = error.get("caused_by")
         if isinstance(cause, dict):
             reason += f" (caused by {cause.get('type')}: {cause.get('reason')})"
     else:
-        reason = str(error or item.get("exception") or "unknown error")
-    return f"HTTP {item.get('status', '?')}: {reason}"[:1000]
+        error_type = type(info.get("exception")).__name__ if info.get("exception") else "error"
+        reason = str(error or "unknown error")
+    return f"HTTP {info.get('status', '?')}: {reason}"[:1000], error_type
+
+
+def _load_chunk(
+    client: Elasticsearch,
+    alias: str,
+    docs: list[dict[str, Any]],
+    *,
+    max_chunk_bytes: int,
+    max_retries: int,
+    unavailable_timeout: float,
+    backoff: float,
+) -> LoadResult:
+    """One bulk request's worth of documents, retried until each is indexed or rejected for
+    good; transient trouble (429, 5xx, node down) is retried up to ``unavailable_timeout``."""
+    result = LoadResult()
+    pending = {doc["id"]: doc for doc in docs}
+    deadline = time.monotonic() + unavailable_timeout
+    attempt = 0
+    last_error = ""
+    while pending:
+        actions = [
+            {"_op_type": "index", "_index": alias, "_id": d["id"], "_source": d}
+            for d in pending.values()
+        ]
+        try:
+            for ok, item in streaming_bulk(
+                client,
+                actions,
+                chunk_size=len(actions),
+                max_chunk_bytes=max_chunk_bytes,
+                raise_on_error=False,
+                raise_on_exception=False,
+                max_retries=max_retries,
+                initial_backoff=backoff,
+                max_backoff=30,
+                retry_on_status=(429,),
+            ):
+                info = next(iter(item.values()))
+                doc_id = info.get("_id")
+                if ok:
+                    result.indexed += 1
+                    pending.pop(doc_id, None)
+                elif info.get("status") in _TRANSIENT:
+                    last_error = _reason(info)[0]
+                else:
+                    reason, error_type = _reason(info)
+                    result.rejected.append(Rejected(pending.pop(doc_id), reason, error_type))
+        except (ConnectionError, ConnectionTimeout, TransportError) as exc:
+            # The bulk helper lets connection failures through even with raise_on_exception
+            # off; the whole request is sent again (same ids, so nothing is duplicated).
+            last_error = f"{type(exc).__name__}: {exc}"
+        if not pending:
+            break
+        if time.monotonic() >= deadline:
+            raise ClusterUnavailableError(
+                f"Elasticsearch did not accept {len(pending)} documents within "
+                f"{unavailable_timeout:.0f}s; last error: {last_error}"
+            )
+        attempt += 1
+        time.sleep(min(30.0, backoff * 2 ** min(attempt, 6)) * (0.5 + random.random()))
+    return result
+
+
+def _chunks(documents: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    it = iter(documents)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
 
 
 def bulk_load(
@@ -137,39 +194,176 @@ def bulk_load(
     *,
     chunk_size: int = 500,
     max_chunk_bytes: int = 10_000_000,
-    max_retries: int = 3,
+    concurrency: int = 1,
+    max_retries: int = 5,
+    unavailable_timeout: float = 120.0,
+    backoff: float = 1.0,
 ) -> LoadResult:
-    """Index documents through the alias; every rejected document becomes a ``Failure``.
+    """Index documents through the alias in bulk requests of at most ``chunk_size`` documents
+    and ``max_chunk_bytes`` bytes, ``concurrency`` requests at a time.
 
-    ``raise_on_error=False`` is what makes ``streaming_bulk`` retry 429s; a 200 bulk response
-    can still carry per-item errors, which are collected here.
+    Every document ends indexed or in ``rejected`` with the cluster's reason; a 200 bulk
+    response can still carry per-item errors, which are collected too. Raises
+    ``ClusterUnavailableError`` when the cluster stays unreachable past ``unavailable_timeout``.
     """
-    result = LoadResult()
-    urls: dict[str, str] = {}
-
-    def actions():
-        for doc in documents:
-            urls[doc["id"]] = doc["url"]
-            yield {"_op_type": "index", "_index": alias, "_id": doc["id"], "_source": doc}
-
-    for ok, item in streaming_bulk(
+    load = functools.partial(
+        _load_chunk,
         client,
-        actions(),
+        alias,
+        max_chunk_bytes=max_chunk_bytes,
+        max_retries=max_retries,
+        unavailable_timeout=unavailable_timeout,
+        backoff=backoff,
+    )
+    result = LoadResult()
+    if concurrency <= 1:
+        for chunk in _chunks(documents, chunk_size):
+            result.add(load(chunk))
+        return result
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bulk") as pool:
+        in_flight: set[Future[LoadResult]] = set()
+        for chunk in _chunks(documents, chunk_size):
+            # Bounded look-ahead keeps memory flat however many documents come in.
+            if len(in_flight) >= 2 * concurrency:
+                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    result.add(future.result())
+            in_flight.add(pool.submit(load, chunk))
+        for future in in_flight:
+            result.add(future.result())
+    return result
+
+
+def drop_unchanged(
+    client: Elasticsearch, alias: str, documents: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], int]:
+    """Documents whose content differs from what the index holds (new ones included), and the
+    number left out because an identical version is already indexed."""
+    if not documents:
+        return [], 0
+    found = client.mget(index=alias, ids=[d["id"] for d in documents], source=["content_hash"])
+    stored = {d["_id"]: d["_source"].get("content_hash") for d in found["docs"] if d.get("found")}
+    changed = [d for d in documents if stored.get(d["id"]) != d["content_hash"]]
+    return changed, len(documents) - len(changed)
+
+
+def load_documents(
+    client: Elasticsearch,
+    alias: str,
+    documents: list[dict[str, Any]],
+    run_id: str,
+    *,
+    chunk_size: int = 500,
+    max_chunk_bytes: int = 10_000_000,
+    concurrency: int = 1,
+    unavailable_timeout: float = 120.0,
+) -> LoadResult:
+    """The load step: skip unchanged articles, bulk-index the rest, dead-letter rejections."""
+    changed, unchanged = drop_unchanged(client, alias, documents)
+    result = bulk_load(
+        client,
+        alias,
+        changed,
         chunk_size=chunk_size,
         max_chunk_bytes=max_chunk_bytes,
-        raise_on_error=False,
-        raise_on_exception=False,
-        max_retries=max_retries,
-        initial_backoff=1,
-        max_backoff=30,
-    ):
-        info = next(iter(item.values()))
-        if ok:
-            result.indexed += 1
-        else:
-            doc_id = info.get("_id", "?")
-            result.failures.append(Failure(urls.get(doc_id, f"id:{doc_id}"), "load", _reason(info)))
+        concurrency=concurrency,
+        unavailable_timeout=unavailable_timeout,
+    )
+    result.unchanged = unchanged
+    record_dead_letters(client, alias, result.rejected, run_id)
     return result
+
+
+# --- Dead letters ------------------------------------------------------------------------
+
+
+def dead_letter_index(alias: str) -> str:
+    return f"{alias}-deadletter"
+
+
+def ensure_dead_letter_index(client: Elasticsearch, alias: str) -> str:
+    name = dead_letter_index(alias)
+    if not client.indices.exists(index=name):
+        spec = json.loads((MAPPINGS_DIR / "deadletter.json").read_text(encoding="utf-8"))
+        client.options(ignore_status=400).indices.create(
+            index=name, settings=spec["settings"], mappings=spec["mappings"]
+        )
+    return name
+
+
+def record_dead_letters(
+    client: Elasticsearch, alias: str, rejected: list[Rejected], run_id: str
+) -> int:
+    """Store rejected documents with their error and run id; raises if even that fails, so a
+    document is never dropped without a record."""
+    if not rejected:
+        return 0
+    index = ensure_dead_letter_index(client, alias)
+    now = datetime.now(UTC).isoformat()
+    actions = [
+        {
+            "_op_type": "index",
+            "_index": index,
+            "_id": r.document.get("id"),
+            "_source": {
+                "id": r.document.get("id"),
+                "url": r.document.get("url"),
+                "run_id": run_id,
+                "stage": "load",
+                "reason": r.reason,
+                "error_type": r.error_type,
+                "failed_at": now,
+                "attempts": int(r.document.get("_attempts", 0)) + 1,
+                "document": {k: v for k, v in r.document.items() if k != "_attempts"},
+            },
+        }
+        for r in rejected
+    ]
+    errors = [
+        item
+        for ok, item in streaming_bulk(
+            client, actions, raise_on_error=False, max_retries=5, initial_backoff=1
+        )
+        if not ok
+    ]
+    if errors:
+        raise RuntimeError(f"could not record {len(errors)} dead letters in {index}: {errors[:3]}")
+    client.indices.refresh(index=index)
+    return len(actions)
+
+
+def retry_dead_letters(client: Elasticsearch, alias: str, run_id: str) -> LoadResult:
+    """Send every dead-lettered document again; those indexed now leave the dead-letter index,
+    the others stay with their new error."""
+    index = dead_letter_index(alias)
+    if not client.indices.exists(index=index):
+        return LoadResult()
+    letters = [
+        hit["_source"] for hit in scan(client, index=index, query={"query": {"match_all": {}}})
+    ]
+    result = bulk_load(client, alias, [letter["document"] for letter in letters])
+    rejected_ids = {r.document["id"] for r in result.rejected}
+    for r in result.rejected:
+        previous = next(letter for letter in letters if letter["id"] == r.document["id"])
+        r.document["_attempts"] = previous.get("attempts", 1)
+    record_dead_letters(client, alias, result.rejected, run_id)
+    done = [letter["id"] for letter in letters if letter["id"] not in rejected_ids]
+    for ok, item in streaming_bulk(
+        client,
+        ({"_op_type": "delete", "_index": index, "_id": i} for i in done),
+        raise_on_error=False,
+    ):
+        if not ok and next(iter(item.values())).get("status") != 404:
+            raise RuntimeError(f"could not remove retried dead letter: {item}")
+    client.indices.refresh(index=index)
+    return result
+
+
+def count_dead_letters(client: Elasticsearch, alias: str) -> int:
+    index = dead_letter_index(alias)
+    if not client.indices.exists(index=index):
+        return 0
+    return client.count(index=index)["count"]
 
 
 def refresh(client: Elasticsearch, alias: str) -> None:

@@ -91,6 +91,7 @@ class StageCounts:
     cleaned: int = 0
     enriched: int = 0
     indexed: int = 0
+    unchanged: int = 0  # already indexed with the same content, not written again
     skipped: int = 0
     failed: int = 0
     failures: list[Failure] = field(default_factory=list)
@@ -103,6 +104,7 @@ class StageCounts:
             "cleaned": self.cleaned,
             "enriched": self.enriched,
             "indexed": self.indexed,
+            "unchanged": self.unchanged,
             "skipped": self.skipped,
             "failed": self.failed,
             "failures": [f.as_dict() for f in self.failures],

@@ -1,31 +1,39 @@
-"""The load step against the real node: index setup, bulk errors as data, idempotent ids."""
+"""The load step and the index lifecycle against the real node."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
 from elasticsearch import Elasticsearch
 
+from newsflow.settings import PROJECT_ROOT
+from transforms import indices
+from transforms.indices import IndexSetupError, ensure_index, load_template
 from transforms.load import (
-    IndexSetupError,
     bulk_load,
+    count_dead_letters,
+    dead_letter_index,
     document_id,
-    ensure_index,
-    load_template,
+    load_documents,
+    retry_dead_letters,
     to_document,
 )
-from transforms.load import refresh as refresh_index
 from transforms.models import Article, EnrichedArticle, Entity
 
 
-def _article(n: int) -> EnrichedArticle:
+def make_article(n: int, body: str | None = None) -> EnrichedArticle:
     url = f"https://news.example/story/{n}"
     article = Article(
         url=url,
         canonical_url=url,
         title=f"Story {n}",
-        body=f"Body of story {n} about Oslo.",
+        body=body or f"Body of story {n}: ministers met in Oslo to discuss running costs.",
         authors=["Kari Nordmann"],
         published=f"2026-10-0{n % 9 + 1}",
         site_name="News",
@@ -35,9 +43,18 @@ def _article(n: int) -> EnrichedArticle:
         description=None,
         image=None,
         fetched_at=datetime(2026, 10, 10, tzinfo=UTC),
-        word_count=6,
+        word_count=12,
     )
     return EnrichedArticle(article, [Entity("Oslo", "location", 1, 20)])
+
+
+def docs(n: int, run_id: str = "run-1") -> list[dict]:
+    return [to_document(make_article(i), run_id) for i in range(n)]
+
+
+def refresh_interval(client: Elasticsearch, index: str) -> str | None:
+    found = client.indices.get_settings(index=index, name="index.refresh_interval")[index]
+    return found.get("settings", {}).get("index", {}).get("refresh_interval")
 
 
 def test_ensure_index_creates_versioned_index_behind_alias_with_the_template(
@@ -46,13 +63,15 @@ def test_ensure_index_creates_versioned_index_behind_alias_with_the_template(
     concrete = ensure_index(es_client, index_alias)
     assert concrete == f"{index_alias}-v1"
     assert ensure_index(es_client, index_alias) == concrete  # idempotent
-    aliases = es_client.indices.get_alias(name=index_alias).body
-    assert list(aliases) == [concrete]
+    assert list(indices.alias_indices(es_client, index_alias)) == [concrete]
     mapping = es_client.indices.get_mapping(index=concrete)[concrete]["mappings"]
     assert mapping["dynamic"] == "strict"
     assert mapping["_meta"]["mapping_version"] == load_template()["mapping_version"]
     assert mapping["properties"]["person"]["type"] == "keyword"
     assert mapping["properties"]["entities"]["type"] == "nested"
+    # The english sub-field exists exactly when the cluster has the analyser.
+    has_english = indices.has_analyzer(es_client, "english")
+    assert ("english" in mapping["properties"]["body"].get("fields", {})) == has_english
 
 
 def test_a_plain_index_with_the_alias_name_is_refused(es_client: Elasticsearch, index_alias: str):
@@ -64,31 +83,189 @@ def test_a_plain_index_with_the_alias_name_is_refused(es_client: Elasticsearch, 
         es_client.indices.delete(index=index_alias)
 
 
-def test_rejected_documents_are_reported_and_the_rest_indexed(
+def test_rejected_documents_go_to_the_dead_letter_index_and_the_rest_is_indexed(
     es_client: Elasticsearch, index_alias: str
 ):
     ensure_index(es_client, index_alias)
-    docs = [to_document(_article(n), run_id="r1") for n in range(5)]
-    docs[2]["unexpected_field"] = "strict mapping refuses this"
-    docs[3]["published"] = "not a date"
-    result = bulk_load(es_client, index_alias, docs, chunk_size=2)
-    refresh_index(es_client, index_alias)
+    batch = docs(5)
+    batch[2]["unexpected_field"] = "strict mapping refuses this"
+    batch[3]["published"] = "not a date"
+    result = load_documents(es_client, index_alias, batch, "run-dl", chunk_size=2, concurrency=2)
+    es_client.indices.refresh(index=index_alias)
     assert result.indexed == 3
-    assert sorted(f.url for f in result.failures) == [docs[2]["url"], docs[3]["url"]]
-    reasons = " ".join(f.reason for f in result.failures)
-    assert "strict_dynamic_mapping_exception" in reasons
-    assert "document_parsing_exception" in reasons
-    assert all(f.stage == "load" for f in result.failures)
+    assert sorted(f.url for f in result.failures) == [batch[2]["url"], batch[3]["url"]]
+    assert {r.error_type for r in result.rejected} == {
+        "strict_dynamic_mapping_exception",
+        "document_parsing_exception",
+    }
     assert es_client.count(index=index_alias)["count"] == 3
+    letters = es_client.search(index=dead_letter_index(index_alias))["hits"]["hits"]
+    assert {h["_source"]["url"] for h in letters} == {batch[2]["url"], batch[3]["url"]}
+    assert all(h["_source"]["run_id"] == "run-dl" for h in letters)
+    assert all(h["_source"]["document"]["id"] == h["_id"] for h in letters)
+
+    # After a fix (here: the bad date is repaired in the stored letter) a retry loads it.
+    fixed = batch[3] | {"published": "2026-10-05"}
+    es_client.update(
+        index=dead_letter_index(index_alias),
+        id=fixed["id"],
+        doc={"document": fixed},
+        refresh=True,
+    )
+    retried = retry_dead_letters(es_client, index_alias, "run-retry")
+    es_client.indices.refresh(index=index_alias)
+    assert retried.indexed == 1 and len(retried.rejected) == 1
+    assert count_dead_letters(es_client, index_alias) == 1
+    left = es_client.get(index=dead_letter_index(index_alias), id=batch[2]["id"])["_source"]
+    assert left["attempts"] == 2 and left["run_id"] == "run-retry"
+    assert es_client.count(index=index_alias)["count"] == 4
 
 
-def test_loading_the_same_articles_again_updates_instead_of_duplicating(
+def test_reloading_updates_in_place_and_unchanged_articles_are_not_rewritten(
     es_client: Elasticsearch, index_alias: str
 ):
     ensure_index(es_client, index_alias)
-    bulk_load(es_client, index_alias, [to_document(_article(n), "run-1") for n in range(4)])
-    bulk_load(es_client, index_alias, [to_document(_article(n), "run-2") for n in range(4)])
-    refresh_index(es_client, index_alias)
+    first = load_documents(es_client, index_alias, docs(4, "run-1"), "run-1")
+    es_client.indices.refresh(index=index_alias)
+    again = docs(4, "run-2")
+    again[1] = to_document(make_article(1, body="A corrected body about Bergen."), "run-2")
+    second = load_documents(es_client, index_alias, again, "run-2")
+    es_client.indices.refresh(index=index_alias)
+    assert (first.indexed, second.indexed, second.unchanged) == (4, 1, 3)
     assert es_client.count(index=index_alias)["count"] == 4
-    doc = es_client.get(index=index_alias, id=document_id("https://news.example/story/1"))
-    assert doc["_source"]["run_id"] == "run-2"
+    stored = es_client.get(index=index_alias, id=document_id("https://news.example/story/1"))
+    assert stored["_source"]["run_id"] == "run-2" and "Bergen" in stored["_source"]["body"]
+    untouched = es_client.get(index=index_alias, id=document_id("https://news.example/story/0"))
+    assert untouched["_source"]["run_id"] == "run-1"
+
+
+def test_backfill_turns_refresh_off_and_restores_it_even_when_the_load_fails(
+    es_client: Elasticsearch, index_alias: str
+):
+    index = ensure_index(es_client, index_alias)
+    es_client.indices.put_settings(index=index, settings={"index": {"refresh_interval": "5s"}})
+    with pytest.raises(RuntimeError, match="boom"), indices.backfill_mode(es_client, index_alias):
+        assert refresh_interval(es_client, index) == "-1"
+        bulk_load(es_client, index_alias, docs(3))
+        raise RuntimeError("boom")
+    assert refresh_interval(es_client, index) == "5s"
+    assert es_client.count(index=index_alias)["count"] == 3  # the final refresh happened
+
+
+LOADER = textwrap.dedent(
+    """
+    import sys
+    from elasticsearch import Elasticsearch
+    from tests.integration.test_load import docs
+    from transforms import indices
+    from transforms.load import bulk_load
+
+    client = Elasticsearch(sys.argv[1])
+    alias = sys.argv[2]
+    indices.ensure_index(client, alias)
+    with indices.backfill_mode(client, alias):
+        print("loading", flush=True)
+        bulk_load(client, alias, docs(int(sys.argv[3])), chunk_size=200)
+    """
+)
+
+
+def test_a_load_killed_with_sigkill_is_completed_by_the_next_run(
+    es_client: Elasticsearch, index_alias: str, base_settings
+):
+    total = 20_000
+    index = ensure_index(es_client, index_alias)
+    command = [
+        sys.executable,
+        "-c",
+        LOADER,
+        base_settings.effective_es_url,
+        index_alias,
+        str(total),
+    ]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
+    assert proc.stdout.readline().strip() == "loading"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # kill it once part of the load has landed
+        stats = es_client.indices.stats(index=index, metric="indexing")
+        if stats["_all"]["primaries"]["indexing"]["index_total"] >= total // 4:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    assert refresh_interval(es_client, index) == "-1"  # left behind by the killed run
+    es_client.indices.refresh(index=index)
+    assert 0 < es_client.count(index=index)["count"] < total
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT)
+    assert rerun.returncode == 0, rerun.stderr
+    # Ids come from canonical URLs: every article once, none lost, none doubled.
+    assert es_client.count(index=index_alias)["count"] == total
+    doubled = es_client.search(
+        index=index_alias,
+        size=0,
+        aggs={"ids": {"terms": {"field": "id", "min_doc_count": 2, "size": 10}}},
+    )["aggregations"]["ids"]["buckets"]
+    assert doubled == []
+    normal = load_template()["template"]["settings"]["index"]["refresh_interval"]
+    assert refresh_interval(es_client, index) == normal
+
+
+def test_migration_under_a_search_loop_loses_no_hits(es_client: Elasticsearch, index_alias: str):
+    ensure_index(es_client, index_alias)
+    bulk_load(es_client, index_alias, docs(3000), chunk_size=500)
+    es_client.indices.refresh(index=index_alias)
+    totals: list[int] = []
+    errors: list[Exception] = []
+    stop = threading.Event()
+
+    def search_loop():
+        while not stop.is_set():
+            try:
+                resp = es_client.search(
+                    index=index_alias,
+                    query={"match": {"body": "ministers"}},
+                    size=0,
+                    track_total_hits=True,
+                )
+                totals.append(resp["hits"]["total"]["value"])
+            except Exception as exc:
+                errors.append(exc)
+
+    loop = threading.Thread(target=search_loop)
+    loop.start()
+    try:
+        done = indices.migrate(es_client, index_alias)
+    finally:
+        time.sleep(0.3)  # a few searches after the swap too
+        stop.set()
+        loop.join()
+    assert (done.source, done.target, done.copied) == (
+        f"{index_alias}-v1",
+        f"{index_alias}-v2",
+        3000,
+    )
+    assert not errors
+    assert len(totals) > 10 and set(totals) == {3000}
+    assert list(indices.alias_indices(es_client, index_alias)) == [f"{index_alias}-v2"]
+    assert indices.versions(es_client, index_alias) == [f"{index_alias}-v1", f"{index_alias}-v2"]
+    with pytest.raises(IndexSetupError, match="behind the alias"):
+        indices.drop_index(es_client, index_alias, f"{index_alias}-v2")
+    indices.drop_index(es_client, index_alias, f"{index_alias}-v1")
+    assert indices.versions(es_client, index_alias) == [f"{index_alias}-v2"]
+
+
+def test_stats_report_documents_versions_last_run_facets_and_dead_letters(
+    es_client: Elasticsearch, index_alias: str
+):
+    ensure_index(es_client, index_alias)
+    batch = docs(6, "run-stats")
+    batch[0]["bogus"] = 1
+    load_documents(es_client, index_alias, batch, "run-stats")
+    es_client.indices.refresh(index=index_alias)
+    data = indices.stats(es_client, index_alias)
+    assert data["documents"] == 5 and data["dead_letters"] == 1
+    assert data["versions"] == [f"{index_alias}-v1"]
+    assert data["last_run"]["run_id"] == "run-stats"
+    assert data["top"]["location"] == [{"value": "Oslo", "count": 5}]
+    assert data["size_bytes"] > 0

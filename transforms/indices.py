@@ -1,0 +1,306 @@
+"""The index behind the alias: template, versioned indices, migration, backfill mode, stats.
+
+Indices are ``<alias>-v<N>``; the alias points at exactly one of them, its write index. The
+mapping comes from ``mappings/articles.json`` (a composable index template for
+``<alias>-v*``). Every function takes the client it works with.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
+from elasticsearch.helpers import scan, streaming_bulk
+
+MAPPINGS_DIR = Path(__file__).resolve().parents[1] / "mappings"
+_VERSION = re.compile(r"-v(\d+)$")
+
+
+class IndexSetupError(RuntimeError):
+    """The alias cannot be set up or migrated; the message says why."""
+
+
+def load_template(path: Path = MAPPINGS_DIR / "articles.json") -> dict[str, Any]:
+    """The articles index template as data (``template`` and ``mapping_version``)."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def index_name(alias: str, version: int) -> str:
+    return f"{alias}-v{version}"
+
+
+def has_analyzer(client: Elasticsearch, name: str) -> bool:
+    """Whether the cluster knows an analyzer (the test node lacks ``english`` without the
+    project's plugin; the official image has it)."""
+    try:
+        client.indices.analyze(analyzer=name, text="probe")
+    except BadRequestError:
+        return False
+    return True
+
+
+def _drop_subfields_using(node: Any, analyzer: str) -> Any:
+    """Mapping with every sub-field that uses ``analyzer`` removed."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "fields" and isinstance(value, dict):
+                value = {k: v for k, v in value.items() if v.get("analyzer") != analyzer}
+                if not value:
+                    continue
+            out[key] = _drop_subfields_using(value, analyzer)
+        return out
+    return node
+
+
+def template_for_cluster(client: Elasticsearch, spec: dict[str, Any] | None = None) -> dict:
+    """The template body adapted to what the cluster offers."""
+    spec = copy.deepcopy(spec or load_template())
+    if not has_analyzer(client, "english"):
+        spec["template"] = _drop_subfields_using(spec["template"], "english")
+    return spec
+
+
+def put_template(client: Elasticsearch, alias: str, spec: dict[str, Any] | None = None) -> dict:
+    """Install (or replace) the composable template for ``<alias>-v*``; returns what was used."""
+    spec = template_for_cluster(client, spec)
+    client.indices.put_index_template(
+        name=f"newsflow-{alias}",
+        index_patterns=[f"{alias}-v*"],
+        template=spec["template"],
+        priority=200,
+        meta={"managed_by": "newsflow", "mapping_version": spec["mapping_version"]},
+    )
+    return spec
+
+
+def alias_indices(client: Elasticsearch, alias: str) -> dict[str, dict]:
+    """Concrete indices behind the alias with their alias properties ({} when none)."""
+    try:
+        found = client.indices.get_alias(name=alias).body
+    except NotFoundError:
+        return {}
+    return {index: info["aliases"][alias] for index, info in found.items()}
+
+
+def write_index(client: Elasticsearch, alias: str) -> str | None:
+    indices = alias_indices(client, alias)
+    for index, props in indices.items():
+        if props.get("is_write_index", len(indices) == 1):
+            return index
+    return None
+
+
+def ensure_index(client: Elasticsearch, alias: str, spec: dict[str, Any] | None = None) -> str:
+    """Install the template and make sure the alias points at a write index (``<alias>-v1`` on
+    first use); also finishes a backfill that a killed run left open. Returns the write index."""
+    put_template(client, alias, spec)
+    current = write_index(client, alias)
+    if current is None and alias_indices(client, alias):
+        raise IndexSetupError(f"alias {alias!r} has indices but none is the write index")
+    if current is None:
+        if client.indices.exists(index=alias):
+            raise IndexSetupError(
+                f"{alias!r} is a plain index, not an alias; pick another NEWSFLOW_INDEX or move it"
+            )
+        current = index_name(alias, 1)
+        if client.indices.exists(index=current):
+            client.indices.put_alias(index=current, name=alias, is_write_index=True)
+        else:
+            client.indices.create(index=current, aliases={alias: {"is_write_index": True}})
+    restore_after_backfill(client, current)
+    return current
+
+
+def mapping_version(client: Elasticsearch, index: str) -> int | None:
+    meta = client.indices.get_mapping(index=index)[index]["mappings"].get("_meta", {})
+    return meta.get("mapping_version")
+
+
+# --- Backfill mode -------------------------------------------------------------------------
+
+
+def _meta(client: Elasticsearch, index: str) -> dict[str, Any]:
+    return client.indices.get_mapping(index=index)[index]["mappings"].get("_meta", {})
+
+
+def restore_after_backfill(client: Elasticsearch, index: str) -> bool:
+    """Put back the refresh interval saved by a backfill that did not finish (a killed run).
+    Returns True when something was restored."""
+    meta = _meta(client, index)
+    saved = meta.get("backfill_saved_refresh_interval")
+    if saved is None:
+        return False
+    client.indices.put_settings(index=index, settings={"index": {"refresh_interval": saved}})
+    meta.pop("backfill_saved_refresh_interval")
+    client.indices.put_mapping(index=index, meta=meta)
+    client.indices.refresh(index=index)
+    return True
+
+
+@contextmanager
+def backfill_mode(client: Elasticsearch, alias: str) -> Iterator[str]:
+    """Refreshes off during a large load, restored afterwards (even when the load fails), then
+    one refresh. The saved interval is kept in the index's ``_meta`` so that a run killed with
+    SIGKILL is repaired by the next ``ensure_index``."""
+    index = write_index(client, alias)
+    if index is None:
+        raise IndexSetupError(f"alias {alias!r} has no write index; run ensure_index first")
+    restore_after_backfill(client, index)
+    settings = client.indices.get_settings(
+        index=index, name="index.refresh_interval", include_defaults=True
+    )[index]
+    current = settings.get("settings", {}).get("index", {}).get("refresh_interval") or settings.get(
+        "defaults", {}
+    ).get("index", {}).get("refresh_interval", "1s")
+    meta = _meta(client, index) | {"backfill_saved_refresh_interval": current}
+    client.indices.put_mapping(index=index, meta=meta)
+    client.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
+    try:
+        yield index
+    finally:
+        restore_after_backfill(client, index)
+
+
+# --- Migration -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Migration:
+    source: str
+    target: str
+    copied: int
+    seconds: float
+    mapping_version: int
+
+
+def _copy(client: Elasticsearch, source: str, target: str, query: dict | None = None) -> int:
+    actions = (
+        {"_op_type": "index", "_index": target, "_id": hit["_id"], "_source": hit["_source"]}
+        for hit in scan(
+            client,
+            index=source,
+            query={"query": query or {"match_all": {}}},
+            size=1000,
+            preserve_order=False,
+        )
+    )
+    copied = 0
+    for ok, item in streaming_bulk(
+        client,
+        actions,
+        chunk_size=1000,
+        raise_on_error=False,
+        max_retries=5,
+        initial_backoff=1,
+        max_backoff=30,
+    ):
+        if not ok:
+            info = next(iter(item.values()))
+            raise IndexSetupError(
+                f"copy into {target} rejected {info.get('_id')}: {info.get('error')}"
+            )
+        copied += 1
+    return copied
+
+
+def migrate(client: Elasticsearch, alias: str, spec: dict[str, Any] | None = None) -> Migration:
+    """Build ``<alias>-v<N+1>`` with the current mapping, copy every document (scan + bulk,
+    ``_reindex`` is not on every node), check counts, then swap the alias atomically. The old
+    index stays until ``drop_index``. Searches through the alias see the old index until the
+    swap and the new, complete one after it."""
+    started = time.monotonic()
+    source = write_index(client, alias)
+    if source is None:
+        raise IndexSetupError(f"alias {alias!r} does not exist; nothing to migrate")
+    match = _VERSION.search(source)
+    version = int(match.group(1)) + 1 if match else 2
+    target = index_name(alias, version)
+    if client.indices.exists(index=target):
+        raise IndexSetupError(f"{target} already exists (a failed migration?); drop it first")
+    used = put_template(client, alias, spec)
+    client.indices.create(index=target, settings={"index": {"refresh_interval": "-1"}})
+    copy_started = datetime.now(UTC).isoformat()
+    copied = _copy(client, source, target)
+    # Articles loaded while the copy ran are picked up by a second, short pass.
+    copied += _copy(client, source, target, {"range": {"indexed_at": {"gte": copy_started}}})
+    client.indices.put_settings(index=target, settings={"index": {"refresh_interval": None}})
+    client.indices.refresh(index=source)
+    client.indices.refresh(index=target)
+    source_count = client.count(index=source)["count"]
+    target_count = client.count(index=target)["count"]
+    if source_count != target_count:
+        raise IndexSetupError(
+            f"migration stopped before the swap: {source} has {source_count} documents, "
+            f"{target} has {target_count}; the alias still points at {source}"
+        )
+    client.indices.update_aliases(
+        actions=[
+            {"add": {"index": target, "alias": alias, "is_write_index": True}},
+            {"remove": {"index": source, "alias": alias}},
+        ]
+    )
+    return Migration(
+        source, target, source_count, round(time.monotonic() - started, 2), used["mapping_version"]
+    )
+
+
+def drop_index(client: Elasticsearch, alias: str, index: str) -> None:
+    """Delete an old version of the alias's indices; refuses the one the alias points at."""
+    if not re.fullmatch(rf"{re.escape(alias)}-v\d+", index):
+        raise IndexSetupError(f"{index!r} is not a version of {alias!r} (<alias>-v<N>)")
+    if index in alias_indices(client, alias):
+        raise IndexSetupError(f"{index} is behind the alias {alias!r}; migrate before dropping it")
+    client.indices.delete(index=index)
+
+
+def versions(client: Elasticsearch, alias: str) -> list[str]:
+    """All ``<alias>-v<N>`` indices, oldest first."""
+    found = client.indices.get(index=f"{alias}-v*", allow_no_indices=True, expand_wildcards="open")
+    return sorted(found.body, key=lambda name: int(_VERSION.search(name).group(1)))
+
+
+def stats(client: Elasticsearch, alias: str, top: int = 5) -> dict[str, Any]:
+    """Documents, size, versions, mapping version, last run, top facets and dead letters."""
+    from transforms.load import count_dead_letters  # load depends on nothing here
+
+    index = write_index(client, alias)
+    if index is None:
+        raise IndexSetupError(f"alias {alias!r} does not exist")
+    store = client.indices.stats(index=alias, metric="store")["_all"]["primaries"]
+    facets = ("person", "organization", "location", "source", "language")
+    resp = client.search(
+        index=alias,
+        size=1,
+        sort=[{"indexed_at": "desc"}],
+        source=["run_id", "indexed_at"],
+        aggs={f: {"terms": {"field": f, "size": top}} for f in facets},
+        track_total_hits=True,
+    )
+    latest = resp["hits"]["hits"][0]["_source"] if resp["hits"]["hits"] else None
+    return {
+        "alias": alias,
+        "write_index": index,
+        "versions": versions(client, alias),
+        "mapping_version": mapping_version(client, index),
+        "documents": resp["hits"]["total"]["value"],
+        "size_bytes": store["store"]["size_in_bytes"],
+        "last_run": latest,
+        "top": {
+            f: [
+                {"value": b["key"], "count": b["doc_count"]}
+                for b in resp["aggregations"][f]["buckets"]
+            ]
+            for f in facets
+        },
+        "dead_letters": count_dead_letters(client, alias),
+    }

@@ -42,6 +42,9 @@ def _settings() -> Settings:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     # The telemetry heartbeat of the ephemeral server contends for its SQLite file.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Its first start migrates a fresh database; on a busy 2-core machine that takes longer
+    # than Prefect's default 20 s.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     # Pages that yield no article are reported in the run summary; the extractor's own
     # error lines for them would only repeat that.
     for name in ("trafilatura", "htmldate", "courlan"):

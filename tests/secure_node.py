@@ -39,7 +39,7 @@ PIPELINE_ROLE = {
                 "index",
                 "read",
                 "view_index_metadata",
-                "manage_aliases",
+                "indices:admin/aliases*",
                 "indices:admin/refresh*",
             ],
         }
@@ -85,7 +85,8 @@ def _unzip(archive: Path, dest: Path) -> None:
         zf.extractall(dest)
 
 
-def _health(url: str, ca: Path, user: str, password: str) -> str | None:
+def _health(url: str, ca: Path, user: str, password: str) -> str:
+    """The cluster status, or why it could not be read (kept for the start-up error)."""
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     request = urllib.request.Request(
         f"{url}/_cluster/health", headers={"Authorization": f"Basic {token}"}
@@ -94,8 +95,10 @@ def _health(url: str, ca: Path, user: str, password: str) -> str | None:
     try:
         with urllib.request.urlopen(request, timeout=3, context=context) as response:
             return json.loads(response.read())["status"]
-    except (OSError, ValueError, KeyError):
-        return None
+    except urllib.error.HTTPError as exc:  # e.g. a role the node rejects: 400 with the reason
+        return f"HTTP {exc.code}: {exc.read()[:500].decode(errors='replace')}"
+    except (OSError, ValueError, KeyError) as exc:
+        return repr(exc)
 
 
 def _tail(path: Path, lines: int = 40) -> str:
@@ -224,15 +227,15 @@ def secure_node(
             )
         url = f"https://127.0.0.1:{port}"
         deadline = time.monotonic() + timeout
-        while _health(url, conf / "certs/ca/ca.crt", username, password) not in (
+        while (health := _health(url, conf / "certs/ca/ca.crt", username, password)) not in (
             "green",
             "yellow",
         ):
             if proc.poll() is not None or time.monotonic() > deadline:
                 state = f"exited with {proc.returncode}" if proc.poll() is not None else "timed out"
                 raise es_local.LocalNodeError(
-                    f"secured node on {url} {state}; last lines of {stdout_log}:\n"
-                    f"{_tail(stdout_log)}"
+                    f"secured node on {url} {state} (last health check: {health}); "
+                    f"last lines of {stdout_log}:\n{_tail(stdout_log)}"
                 )
             time.sleep(0.5)
         yield SecureNode(

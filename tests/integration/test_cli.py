@@ -78,3 +78,22 @@ def test_search_without_a_cluster_says_so(settings):
     done = _run(["search", "x"], settings, NEWSFLOW_ES_URL="http://127.0.0.1:1")
     assert done.returncode == 1
     assert "Elasticsearch at http://127.0.0.1:1 is not usable" in done.stderr
+
+
+def test_index_commands_migrate_and_report(settings, site, tmp_path, es_client):
+    listing = tmp_path / "urls.txt"
+    listing.write_text("\n".join(page_urls(DEMO_CORPUS, site)[:6]) + "\n")
+    assert _run(["run", "--source", str(listing), "--backfill", "--json"], settings).returncode == 0
+    stats = json.loads(_run(["index", "stats", "--json"], settings).stdout)
+    assert (stats["documents"], stats["write_index"]) == (6, f"{settings.index}-v1")
+    assert stats["dead_letters"] == 0 and stats["last_run"]["run_id"]
+
+    migrated = _run(["index", "migrate"], settings)
+    assert migrated.returncode == 0, migrated.stderr
+    assert f"{settings.index}-v1 -> {settings.index}-v2" in migrated.stdout
+    after = json.loads(_run(["index", "stats", "--json"], settings).stdout)
+    assert (after["documents"], after["write_index"]) == (6, f"{settings.index}-v2")
+    refused = _run(["index", "drop", f"{settings.index}-v2"], settings)
+    assert refused.returncode == 1 and "behind the alias" in refused.stderr
+    assert _run(["index", "drop", f"{settings.index}-v1"], settings).returncode == 0
+    assert "no dead letters" in _run(["deadletter", "list"], settings).stdout

@@ -1,0 +1,499 @@
+"""Benchmark of the load step: ``bulk_load`` over chunk sizes and concurrencies against a naive
+one-request-per-document baseline, with the loader's peak memory.
+
+    .venv/bin/python bench/load_bench.py            # 100,000 documents, full grid
+    .venv/bin/python bench/load_bench.py --quick    # 10,000 documents, smaller grid
+
+Each configuration runs in a fresh subprocess (this script with ``--worker``) against a fresh
+alias ``bench-<uuid>``, so peak RSS belongs to that configuration alone; indices and template
+are deleted afterwards. Talks to the cluster of ``Settings()`` (``NEWSFLOW_ES_URL`` or the local
+node).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from elasticsearch import Elasticsearch
+
+from newsflow.es import make_client
+from newsflow.settings import Settings
+from transforms.indices import backfill_mode, ensure_index
+from transforms.load import bulk_load, to_document
+from transforms.models import Article, EnrichedArticle, Entity
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "demo" / "corpus"
+WORDS = re.compile(r"\w+")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+DATELINE = re.compile(r"^[^—]{0,80}—\s*")
+MB = 1_000_000
+
+# The manifests type no NORP-like names, so the "group" facet gets its own small list.
+GROUPS = [
+    "Swedes", "Norwegians", "Danes", "Finns", "Icelanders", "Sami", "Catalans", "Basques",
+    "Valencians", "Andalusians", "Swiss", "Genevans", "Britons", "Cornish", "Scots", "Germans",
+    "Europeans", "Canadians", "Americans", "Kenyans", "Brazilians", "Ghanaians", "Republicans",
+    "Democrats", "Conservatives", "Social Democrats", "Greens", "Liberals", "Catholics",
+    "Muslims",
+]  # fmt: skip
+# Extra outlets so the source facet has the spread of a real index, not just the 8 demo sites.
+MASTHEADS = ["Herald", "Courier", "Post", "Observer", "Tribune", "Gazette", "Echo", "Sentinel"]
+FOREIGN_MASTHEADS = {"es": "Diario de", "fr": "Le Courrier de", "de": "Anzeiger"}
+TAGS = [
+    "politics", "economy", "business", "labour", "shipping", "energy", "climate", "science",
+    "health", "sport", "football", "culture", "arts", "local", "world", "europe", "transport",
+    "weather", "education", "technology", "tourism", "environment", "courts", "elections",
+]  # fmt: skip
+
+
+# --- The corpus: paragraphs, sites and entity names from demo/corpus -----------------------
+
+
+def extract_pool(path: Path) -> dict[str, Any]:
+    """Paragraphs (per language), sites and typed entity names of the demo corpus, written to
+    ``path`` as JSON for the workers."""
+    # Imported here, in the parent only: trafilatura and lxml would otherwise count towards
+    # every worker's peak RSS without being part of the load step.
+    from transforms.clean import clean_page
+    from transforms.models import Page
+
+    manifest: dict[str, dict] = {}
+    for file in sorted(CORPUS.glob("manifest-*.json")):
+        manifest |= json.loads(file.read_text(encoding="utf-8"))
+    paragraphs: dict[str, list[tuple[str, int]]] = {}
+    sites: dict[str, dict[str, Any]] = {}
+    entities: set[tuple[str, str]] = set()
+    for rel, meta in sorted(manifest.items()):
+        file = CORPUS / rel
+        html = file.read_bytes().decode(meta.get("encoding") or "utf-8")
+        page = Page(
+            file.as_uri(), file.as_uri(), html, meta.get("encoding") or "utf-8", datetime.now(UTC)
+        )
+        article = clean_page(page)
+        if not isinstance(article, Article):
+            continue
+        language = meta.get("language") or article.language or "en"
+        for text in article.body.split("\n"):
+            words = len(WORDS.findall(text))
+            if words >= 12:  # datelines and one-liners make odd paragraphs out of context
+                paragraphs.setdefault(language, []).append((text.strip(), words))
+        for kind, names in (meta.get("entities") or {}).items():
+            entities.update((name, kind) for name in names)
+        url = urlsplit(meta.get("canonical_url") or "")
+        if not url.hostname:  # missing or relative on purpose in two pages; their text counts
+            continue
+        site = sites.setdefault(
+            url.hostname,
+            {"host": url.hostname, "name": article.site_name, "languages": [], "sections": []},
+        )
+        site["languages"].append(language)
+        site["sections"].append(url.path.strip("/").split("/")[0])
+    entities.update((name, "group") for name in GROUPS)
+    pool = {"paragraphs": paragraphs, "sites": list(sites.values()), "entities": sorted(entities)}
+    path.write_text(json.dumps(pool, ensure_ascii=False), encoding="utf-8")
+    return pool
+
+
+class Generator:
+    """Seeded, lazy stream of realistic enriched-article documents built from the pool."""
+
+    def __init__(self, pool: dict[str, Any], seed: int) -> None:
+        self.rng = rng = random.Random(seed)
+        self.paragraphs = {k: [tuple(p) for p in v] for k, v in pool["paragraphs"].items()}
+        self.sites = [dict(s) for s in pool["sites"]]
+        places = sorted(n for n, t in pool["entities"] if t == "location")
+        for place in rng.sample(places, 40):
+            language = rng.choices(["en", "es", "fr", "de"], weights=[80, 8, 8, 4])[0]
+            slug = re.sub(r"[^a-z0-9]+", "", place.lower()) or "city"
+            if language == "en":
+                masthead = rng.choice(MASTHEADS)
+                name, host = f"{place} {masthead}", f"www.{slug}{masthead.lower()}.example"
+            else:
+                name, host = (
+                    f"{FOREIGN_MASTHEADS[language]} {place}",
+                    f"www.{slug}-{language}.example",
+                )
+            sections = rng.sample(["news", "local", "world", "business", "sport", "culture"], 3)
+            self.sites.append(
+                {"host": host, "name": name, "languages": [language], "sections": sections}
+            )
+        # Skewed popularity: a few outlets and names dominate, as in a real news index.
+        self.site_weights = [1 / (rank + 1) ** 0.6 for rank in range(len(self.sites))]
+        self.entities = [tuple(e) for e in pool["entities"]]
+        rng.shuffle(self.entities)
+        self.entity_cum: list[float] = []
+        total = 0.0
+        for rank in range(len(self.entities)):
+            total += 1 / (rank + 1) ** 0.8
+            self.entity_cum.append(total)
+        self.people = [n for n, t in self.entities if t == "person"]
+        self.run_id = f"bench-{seed}"
+        self.epoch = datetime(2023, 1, 1, tzinfo=UTC)
+
+    def article(self, i: int) -> EnrichedArticle:
+        rng = self.rng
+        site = rng.choices(self.sites, weights=self.site_weights)[0]
+        language = rng.choice(site["languages"])
+        paragraphs = self.paragraphs.get(language) or self.paragraphs["en"]
+        target = rng.randint(600, 900)
+        # Without replacement first, so that small pools (German: 7 paragraphs) repeat late.
+        order = rng.sample(paragraphs, len(paragraphs))
+        parts: list[str] = []
+        words = 0
+        while words < target:
+            text, n = order[len(parts) % len(order)]
+            if words >= 600 and words + n > 900:
+                break
+            parts.append(text)
+            words += n
+        body = "\n".join(parts)
+        # Headline from the lead sentence, without its "CITY, date (Agency) —" dateline.
+        first = DATELINE.sub("", SENTENCE_END.split(parts[0], maxsplit=1)[0])
+        title = " ".join(first.split()[: rng.randint(6, 14)]).rstrip(",;:—-")
+        when = self.epoch + timedelta(days=rng.randrange(4 * 365), seconds=rng.randrange(86400))
+        slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60]
+        section = rng.choice(site["sections"])
+        canonical = f"https://{site['host']}/{section}/{when:%Y/%m}/{slug}-{i}"
+        # Feeds add tracking parameters; the canonical URL stays clean.
+        url = canonical + ("?utm_source=rss&utm_medium=feed" if rng.random() < 0.25 else "")
+        entities: dict[str, Entity] = {}
+        for _ in range(rng.randint(5, 25)):
+            name, kind = rng.choices(self.entities, cum_weights=self.entity_cum)[0]
+            while name in entities:  # distinct names: redraw uniformly on a collision
+                name, kind = rng.choice(self.entities)
+            offset = body.find(name)
+            entities[name] = Entity(
+                name=name,
+                type=kind,
+                count=1 + min(12, int(rng.expovariate(0.45))),
+                first_offset=offset if offset >= 0 else rng.randrange(len(body)),
+                forms=[name],
+            )
+        article = Article(
+            url=url,
+            canonical_url=canonical,
+            title=title,
+            body=body,
+            authors=rng.sample(self.people, rng.choice([1, 1, 1, 2])),
+            published=when.date().isoformat() if rng.random() < 0.6 else when.isoformat(),
+            site_name=site["name"],
+            source=site["host"].removeprefix("www."),
+            language=language,
+            tags=rng.sample(TAGS, rng.randint(0, 4)),
+            description=SENTENCE_END.split(body, maxsplit=1)[0][:300],
+            image=f"https://{site['host']}/media/{when:%Y}/{i}.jpg" if rng.random() < 0.7 else None,
+            fetched_at=when + timedelta(minutes=rng.randint(5, 4000)),
+            word_count=words,
+        )
+        return EnrichedArticle(article, list(entities.values()))
+
+    def documents(self, n: int, tally: dict[str, float]) -> Iterator[dict[str, Any]]:
+        """``n`` documents; adds the JSON bytes and the seconds spent building to ``tally``."""
+        for i in range(n):
+            started = time.perf_counter()
+            doc = to_document(self.article(i), self.run_id)
+            # What the client puts on the wire for _source: compact, UTF-8, non-ASCII kept as
+            # is (elasticsearch.JsonSerializer); plain json.dumps(doc) would overcount.
+            tally["bytes"] += len(
+                json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            )
+            tally["gen_s"] += time.perf_counter() - started
+            yield doc
+
+
+# --- One configuration, in its own process ----------------------------------------------
+
+
+def index_ops(client: Elasticsearch) -> int:
+    """Index operations the node has done so far (any index), to spot other people's load."""
+    stats = client.nodes.stats(metric="indices", index_metric="indexing")
+    return sum(n["indices"]["indexing"]["index_total"] for n in stats["nodes"].values())
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def worker(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Load ``cfg['docs']`` documents into ``cfg['alias']`` one way; returns the figures."""
+    client = make_client(Settings())
+    pool = json.loads(Path(cfg["pool"]).read_text(encoding="utf-8"))
+    tally = {"bytes": 0, "gen_s": 0.0}
+    docs = Generator(pool, cfg["seed"]).documents(cfg["docs"], tally)
+    ensure_index(client, cfg["alias"])
+    base_rss = peak_rss_mb()
+    ops_before = index_ops(client)
+    rejected: list[str] = []
+    windows: list[float] = []  # naive: docs/s per 1,000 documents, to show the rate is steady
+    # Timed until the documents are searchable: for bulk that includes entering and leaving
+    # backfill mode (its final refresh), for naive an explicit refresh.
+    started = time.perf_counter()
+    if cfg["mode"] == "naive":
+        mark = started
+        for n, doc in enumerate(docs, 1):
+            client.index(index=cfg["alias"], id=doc["id"], document=doc)
+            if n % 1000 == 0:
+                windows.append(1000 / (time.perf_counter() - mark))
+                mark = time.perf_counter()
+        client.indices.refresh(index=cfg["alias"])
+    else:
+        with backfill_mode(client, cfg["alias"]):
+            result = bulk_load(
+                client,
+                cfg["alias"],
+                docs,
+                chunk_size=cfg["chunk"],
+                max_chunk_bytes=cfg["max_chunk_bytes"],
+                concurrency=cfg["conc"],
+            )
+        rejected = [r.reason for r in result.rejected]
+    seconds = time.perf_counter() - started
+    others = index_ops(client) - ops_before - cfg["docs"]
+    client.indices.refresh(index=cfg["alias"])
+    count = client.count(index=cfg["alias"])["count"]
+    return {
+        **cfg,
+        "seconds": seconds,
+        "bytes": tally["bytes"],
+        "gen_s": tally["gen_s"],
+        "count": count,
+        "rejected": len(rejected),
+        "first_rejection": rejected[0] if rejected else None,
+        "windows": windows,
+        "others": max(0, others),
+        # 1-minute load average at the end: above ~2 on 2 cores means something else competed.
+        "loadavg": os.getloadavg()[0],
+        "base_rss_mb": base_rss,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def drop_alias(client: Elasticsearch, alias: str) -> None:
+    """Delete the alias's indices (by name: wildcard deletes may be refused) and template."""
+    found = client.indices.get(index=f"{alias}-*", allow_no_indices=True, expand_wildcards="all")
+    if found.body:
+        client.indices.delete(index=",".join(found.body))
+    client.options(ignore_status=404).indices.delete_index_template(name=f"newsflow-{alias}")
+
+
+def run(client: Elasticsearch, cfg: dict[str, Any]) -> dict[str, Any]:
+    """One configuration in a fresh interpreter, against a fresh alias it leaves no trace of."""
+    cfg = {**cfg, "alias": f"bench-{uuid.uuid4().hex}"}
+    try:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--worker", json.dumps(cfg)],
+            stdout=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise SystemExit(f"worker failed ({proc.returncode}) for {cfg['label']}")
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
+    finally:
+        drop_alias(client, cfg["alias"])
+    status = "OK" if out["count"] == out["docs"] and not out["rejected"] else "MISMATCH"
+    print(
+        f"  {out['label']:<14} {out['docs']:>7} docs in {out['seconds']:7.1f} s, "
+        f"index count after refresh {out['count']} (sent {out['docs']}) {status}",
+        flush=True,
+    )
+    if out["windows"]:
+        w = out["windows"]
+        print(
+            f"    docs/s per 1,000-document window: {', '.join(f'{x:.0f}' for x in w)} "
+            f"(max/min {max(w) / min(w):.2f})"
+        )
+    if out["first_rejection"]:
+        print(f"    first rejection: {out['first_rejection']}", flush=True)
+    return out
+
+
+# --- Report ------------------------------------------------------------------------------
+
+
+def rate(r: dict[str, Any]) -> float:
+    return r["docs"] / r["seconds"]
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    head = [
+        "config",
+        "docs",
+        "chunk",
+        "conc",
+        "MB/req",
+        "seconds",
+        "docs/s",
+        "MB/s",
+        "gen s",
+        "base RSS",
+        "peak RSS",
+        "count",
+        "other ops",
+        "load",
+    ]
+    lines = [head]
+    for r in rows:
+        bulk = r["mode"] == "bulk"
+        lines.append(
+            [
+                r["label"],
+                f"{r['docs']:,}",
+                f"{r['chunk']:,}" if bulk else "1",
+                str(r["conc"]),
+                f"{r['bytes'] / MB / -(-r['docs'] // r['chunk']):.2f}" if bulk else "-",
+                f"{r['seconds']:.1f}",
+                f"{rate(r):,.0f}",
+                f"{r['bytes'] / MB / r['seconds']:.2f}",
+                f"{r['gen_s']:.1f}",
+                f"{r['base_rss_mb']:.0f} MB",
+                f"{r['peak_rss_mb']:.0f} MB",
+                f"{r['count']:,}" + ("" if r["count"] == r["docs"] else " !"),
+                f"{r['others']:,}",
+                f"{r['loadavg']:.1f}",
+            ]
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    for n, line in enumerate(lines):
+        print(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs", type=int, default=100_000, help="documents per bulk run")
+    parser.add_argument("--quick", action="store_true", help="10,000 documents, smaller grid")
+    parser.add_argument("--naive-docs", type=int, default=5_000, help="naive baseline sample")
+    parser.add_argument(
+        "--max-chunk-mb",
+        type=float,
+        default=50.0,
+        help="max_chunk_bytes, in MB: high enough that chunk size decides",
+    )
+    parser.add_argument("--seed", type=int, default=20261014)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return
+
+    docs = 10_000 if args.quick else args.docs
+    naive_docs = min(args.naive_docs, docs)
+    chunks, concs = ((250, 1000), (1, 2)) if args.quick else ((250, 1000, 2500), (1, 2))
+    settings = Settings()
+    client = make_client(settings)
+    health = client.cluster.health()
+    node = next(iter(client.nodes.info(metric="jvm,os")["nodes"].values()))
+    print(
+        f"Elasticsearch {node['version']} at {settings.effective_es_url}: {health['status']}, "
+        f"heap {node['jvm']['mem']['heap_max_in_bytes'] / 2**30:.1f} GB, "
+        f"{node['os']['allocated_processors']} processors; this machine: {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+
+    with tempfile.TemporaryDirectory(prefix="load-bench-") as tmp:
+        pool_file = Path(tmp) / "pool.json"
+        pool = extract_pool(pool_file)
+        sample = Generator(pool, args.seed)
+        docs_sample = [to_document(sample.article(i), "x") for i in range(1000)]
+        wire = [
+            len(json.dumps(d, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+            for d in docs_sample
+        ]
+        plain = sum(len(json.dumps(d)) for d in docs_sample)
+        words = [d["word_count"] for d in docs_sample]
+        languages = Counter(d["language"] for d in docs_sample)
+        print(
+            f"Corpus: {sum(len(p) for p in pool['paragraphs'].values())} paragraphs "
+            f"({', '.join(f'{k} {len(v)}' for k, v in sorted(pool['paragraphs'].items()))}), "
+            f"{len(sample.sites)} sources, {len(pool['entities'])} entity names (seed "
+            f"{args.seed}). First 1,000 documents: {min(words)}-{max(words)} words, "
+            f"{sum(wire) / len(wire) / 1000:.1f} kB of JSON on average (plain "
+            f"len(json.dumps(doc)) says {plain / sum(wire) - 1:+.0%}), languages "
+            f"{', '.join(f'{k} {v / 10:.0f}%' for k, v in languages.most_common())}"
+        )
+        del docs_sample
+
+        base = {
+            "pool": str(pool_file),
+            "seed": args.seed,
+            "max_chunk_bytes": int(args.max_chunk_mb * MB),
+        }
+        bulk = {**base, "mode": "bulk", "docs": docs}
+        print("Warm-up (not reported: lets the JVM compile the indexing path first)")
+        run(client, {**bulk, "label": "warm-up", "docs": min(docs, 5000), "chunk": 500, "conc": 1})
+        print(f"Bulk loads of {docs:,} documents through bulk_load in backfill mode:")
+        rows = [
+            run(client, {**bulk, "label": f"bulk {c}x{k}", "chunk": c, "conc": k})
+            for c in chunks
+            for k in concs
+        ]
+        best_chunk = max(rows, key=rate)["chunk"]
+        rows.append(
+            run(client, {**bulk, "label": f"bulk {best_chunk}x4", "chunk": best_chunk, "conc": 4})
+        )
+        print(
+            f"Naive baseline: one client.index() per document on a {naive_docs:,}-document "
+            "sample (the rate settles within a few hundred requests; a sample keeps it short)"
+        )
+        naive = run(
+            client,
+            {**base, "mode": "naive", "label": "naive", "docs": naive_docs, "chunk": 1, "conc": 1},
+        )
+
+    print()
+    print_table([*rows, naive])
+    print(
+        f"MB = UTF-8 bytes of each document's compact JSON as the client sends it (action lines "
+        f"not counted); max_chunk_bytes {args.max_chunk_mb:g} MB. 'gen s' = time building "
+        "documents, included in 'seconds'. 'other ops' = index operations by others on the "
+        "node during the run, 'load' = 1-minute load average at its end (both high: the "
+        "figure is disturbed)."
+    )
+    best = max(rows, key=rate)
+    print()
+    print("Ratios:")
+    for c in chunks:
+        one, two = (next(r for r in rows if r["chunk"] == c and r["conc"] == k) for k in (1, 2))
+        print(f"  chunk {c:>5}: concurrency 2 / 1 = {rate(two) / rate(one):.2f}")
+    four = rows[-1]
+    two = next(r for r in rows if r["chunk"] == best_chunk and r["conc"] == 2)
+    print(f"  chunk {best_chunk:>5}: concurrency 4 / 2 = {rate(four) / rate(two):.2f}")
+    slow = min((r for r in rows if r["conc"] == 1), key=rate)
+    fast = max((r for r in rows if r["conc"] == 1), key=rate)
+    print(
+        f"  concurrency 1: chunk {fast['chunk']} / chunk {slow['chunk']} = "
+        f"{rate(fast) / rate(slow):.2f}"
+    )
+    print(f"  best bulk ({best['label']}) / naive = {rate(best) / rate(naive):.1f}")
+    print(
+        f"best_bulk_docs_per_s={rate(best):.1f} naive_docs_per_s={rate(naive):.1f} "
+        f"speedup={rate(best) / rate(naive):.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -153,8 +153,8 @@ class Generator:
         language = rng.choice(site["languages"])
         paragraphs = self.paragraphs.get(language) or self.paragraphs["en"]
         target = rng.randint(600, 900)
-        # Without replacement first, so that small pools (German: 7 paragraphs) repeat late.
-        order = rng.sample(paragraphs, len(paragraphs))
+        # Distinct paragraphs, cycled only when a small pool (German has 7) runs out.
+        order = rng.sample(paragraphs, min(24, len(paragraphs)))
         parts: list[str] = []
         words = 0
         while words < target:
@@ -197,6 +197,7 @@ class Generator:
             source=site["host"].removeprefix("www."),
             language=language,
             tags=rng.sample(TAGS, rng.randint(0, 4)),
+            section=section.capitalize(),
             description=SENTENCE_END.split(body, maxsplit=1)[0][:300],
             image=f"https://{site['host']}/media/{when:%Y}/{i}.jpg" if rng.random() < 0.7 else None,
             fetched_at=when + timedelta(minutes=rng.randint(5, 4000)),
@@ -218,6 +219,26 @@ class Generator:
             yield doc
 
 
+def prepare(pool_file: Path, seed: int) -> None:
+    """Extract the corpus into ``pool_file`` and describe the documents it gives."""
+    pool = extract_pool(pool_file)
+    sample = Generator(pool, seed)
+    docs = [to_document(sample.article(i), "x") for i in range(1000)]
+    wire = sum(len(json.dumps(d, ensure_ascii=False, separators=(",", ":")).encode()) for d in docs)
+    plain = sum(len(json.dumps(d)) for d in docs)
+    words = [d["word_count"] for d in docs]
+    languages = Counter(d["language"] for d in docs)
+    print(
+        f"Corpus: {sum(len(p) for p in pool['paragraphs'].values())} paragraphs "
+        f"({', '.join(f'{k} {len(v)}' for k, v in sorted(pool['paragraphs'].items()))}), "
+        f"{len(sample.sites)} sources, {len(pool['entities'])} entity names (seed {seed}). "
+        f"First 1,000 documents: {min(words)}-{max(words)} words, {wire / 1e6:.1f} kB of JSON "
+        f"on average (plain len(json.dumps(doc)) says {plain / wire - 1:+.0%}), languages "
+        f"{', '.join(f'{k} {v / 10:.0f}%' for k, v in languages.most_common())}",
+        flush=True,
+    )
+
+
 # --- One configuration, in its own process ----------------------------------------------
 
 
@@ -228,7 +249,22 @@ def index_ops(client: Elasticsearch) -> int:
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """Peak RSS of this process in MB (ru_maxrss is in KiB on Linux).
+
+    Linux carries ru_maxrss over execve from the process image that exec'd, so a worker's
+    figure is at least its launcher's RSS: the launcher stays lean (no trafilatura, no corpus)
+    and ``hwm_mb`` (the peak of this address space alone) cross-checks it."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def hwm_mb() -> float | None:
+    """VmHWM of /proc/self/status in MB: peak RSS since this program was exec'd."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+    return int(match.group(1)) / 1024 if match else None
 
 
 def worker(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -282,6 +318,7 @@ def worker(cfg: dict[str, Any]) -> dict[str, Any]:
         "loadavg": os.getloadavg()[0],
         "base_rss_mb": base_rss,
         "peak_rss_mb": peak_rss_mb(),
+        "hwm_mb": hwm_mb(),
     }
 
 
@@ -319,6 +356,11 @@ def run(client: Elasticsearch, cfg: dict[str, Any]) -> dict[str, Any]:
         print(
             f"    docs/s per 1,000-document window: {', '.join(f'{x:.0f}' for x in w)} "
             f"(max/min {max(w) / min(w):.2f})"
+        )
+    if out["hwm_mb"] and out["peak_rss_mb"] > out["hwm_mb"] * 1.05:
+        print(
+            f"    ru_maxrss {out['peak_rss_mb']:.0f} MB exceeds VmHWM {out['hwm_mb']:.0f} MB: "
+            "it carries the launcher's RSS over execve"
         )
     if out["first_rejection"]:
         print(f"    first rejection: {out['first_rejection']}", flush=True)
@@ -395,9 +437,13 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=20261014)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
+        return
+    if args.prepare:
+        prepare(Path(args.prepare), args.seed)
         return
 
     docs = 10_000 if args.quick else args.docs
@@ -416,27 +462,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="load-bench-") as tmp:
         pool_file = Path(tmp) / "pool.json"
-        pool = extract_pool(pool_file)
-        sample = Generator(pool, args.seed)
-        docs_sample = [to_document(sample.article(i), "x") for i in range(1000)]
-        wire = [
-            len(json.dumps(d, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-            for d in docs_sample
-        ]
-        plain = sum(len(json.dumps(d)) for d in docs_sample)
-        words = [d["word_count"] for d in docs_sample]
-        languages = Counter(d["language"] for d in docs_sample)
-        print(
-            f"Corpus: {sum(len(p) for p in pool['paragraphs'].values())} paragraphs "
-            f"({', '.join(f'{k} {len(v)}' for k, v in sorted(pool['paragraphs'].items()))}), "
-            f"{len(sample.sites)} sources, {len(pool['entities'])} entity names (seed "
-            f"{args.seed}). First 1,000 documents: {min(words)}-{max(words)} words, "
-            f"{sum(wire) / len(wire) / 1000:.1f} kB of JSON on average (plain "
-            f"len(json.dumps(doc)) says {plain / sum(wire) - 1:+.0%}), languages "
-            f"{', '.join(f'{k} {v / 10:.0f}%' for k, v in languages.most_common())}"
+        # In a subprocess: see peak_rss_mb() for why this process must stay small.
+        subprocess.run(
+            [sys.executable, __file__, "--prepare", str(pool_file), "--seed", str(args.seed)],
+            check=True,
         )
-        del docs_sample
-
         base = {
             "pool": str(pool_file),
             "seed": args.seed,

@@ -152,33 +152,13 @@ def run(
         _print_summary(summary)
 
 
-def _search(
-    settings: Settings,
-    query: str,
-    filters: dict[str, list[str]],
-    since: date | None,
-    until: date | None,
-    size: int,
-):
-    from newsflow.es import ClusterUnavailable, check_cluster, make_client
-    from newsflow.search import SearchRequest, search
+def _search(settings: Settings, request):
+    from newsflow.search import search
 
-    client = make_client(settings)
-    try:
-        check_cluster(client, settings.effective_es_url)
-    except ClusterUnavailable as exc:
-        raise _fail(str(exc)) from exc
-    request = SearchRequest(
-        query=query,
-        filters={k: v for k, v in filters.items() if v},
-        since=since,
-        until=until,
-        size=size,
-    )
-    return search(client, settings.index, request)
+    return search(_client(settings), settings.index, request)
 
 
-def _print_result(result, filters: dict[str, list[str]]) -> None:
+def _print_result(result) -> None:
     out.print(f"[bold]{result.total}[/bold] articles")
     for hit in result.hits:
         out.print(f"\n[bold]{hit.title}[/bold]\n  {hit.url}")
@@ -209,6 +189,10 @@ def search_cmd(
     language: Annotated[
         list[str] | None, typer.Option(help="Only articles in this language (ISO code).")
     ] = None,
+    subject: Annotated[
+        list[str] | None,
+        typer.Option(help="Only articles mainly about this entity (named twice, or early)."),
+    ] = None,
     since: Annotated[str | None, typer.Option(help="Published on or after (YYYY-MM-DD).")] = None,
     until: Annotated[str | None, typer.Option(help="Published on or before (YYYY-MM-DD).")] = None,
     size: Annotated[int, typer.Option(min=1, max=100, help="Hits to show.")] = 10,
@@ -228,12 +212,24 @@ def search_cmd(
         "source": source or [],
         "language": language or [],
     }
-    _ensure_cluster(settings)
-    result = _search(settings, query, filters, since_d, until_d, size)
+    from newsflow.search import SearchRequest
+
+    request = SearchRequest(
+        query=query,
+        filters={k: v for k, v in filters.items() if v},
+        subjects=subject or [],
+        since=since_d,
+        until=until_d,
+        size=size,
+    )
+    try:
+        result = _search(settings, request)
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from exc
     if as_json:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
-        _print_result(result, filters)
+        _print_result(result)
 
 
 @app.command()
@@ -308,6 +304,7 @@ def demo(
 ) -> None:
     """Serve the demo corpus on 127.0.0.1, ingest it over HTTP, show a summary and a search."""
     from newsflow.corpus_server import page_urls, serve_directory
+    from newsflow.search import SearchRequest
 
     settings = _settings()
     _ensure_cluster(settings)
@@ -319,7 +316,7 @@ def demo(
         err.print(f"[dim]serving {corpus} at {base_url}; URL list in {url_list}[/dim]")
         summary = _run_ingest(settings, [str(url_list)])
     _print_summary(summary)
-    overview = _search(settings, "", {}, None, None, 1)
+    overview = _search(settings, SearchRequest(size=1))
     facet = next(
         (f for f in ("person", "location", "organization") if overview.facets.get(f)), None
     )
@@ -330,7 +327,7 @@ def demo(
     out.print(
         f"\n[bold]Example faceted search[/bold]: newsflow search --{facet} {json.dumps(value)}\n"
     )
-    _print_result(_search(settings, "", {facet: [value]}, None, None, 5), {facet: [value]})
+    _print_result(_search(settings, SearchRequest(filters={facet: [value]}, size=5)))
     out.print(
         f"\nThe local node keeps running at {settings.effective_es_url}; "
         "try `.venv/bin/newsflow search QUERY --person NAME`, stop it with "

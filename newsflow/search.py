@@ -31,6 +31,7 @@ MAX_QUERY_CHARS = 500
 class SearchRequest:
     query: str = ""
     filters: dict[str, list[str]] = field(default_factory=dict)  # field -> values (AND)
+    subjects: list[str] = field(default_factory=list)  # entities the articles are mainly about
     since: date | None = None
     until: date | None = None
     size: int = 10
@@ -73,6 +74,30 @@ class SearchResult:
         }
 
 
+# An entity is a main subject of an article when it is named more than once or early (in the
+# headline or the first lines).
+MAIN_SUBJECT_MIN_MENTIONS = 2
+MAIN_SUBJECT_MAX_OFFSET = 300
+
+
+def _main_subject(name: str) -> dict[str, Any]:
+    return {
+        "nested": {
+            "path": "entities",
+            "query": {
+                "bool": {
+                    "filter": [{"term": {"entities.name": name}}],
+                    "should": [
+                        {"range": {"entities.count": {"gte": MAIN_SUBJECT_MIN_MENTIONS}}},
+                        {"range": {"entities.first_offset": {"lt": MAIN_SUBJECT_MAX_OFFSET}}},
+                    ],
+                    "minimum_should_match": 1,
+                }
+            },
+        }
+    }
+
+
 def build_query(req: SearchRequest) -> dict[str, Any]:
     """Elasticsearch search body for a request. User text goes through ``simple_query_string``
     (never fails on syntax, no leading wildcards), bounded in length."""
@@ -95,6 +120,7 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
     filters: list[dict[str, Any]] = [
         {"term": {name: value}} for name, values in req.filters.items() for value in values
     ]
+    filters += [_main_subject(name) for name in req.subjects]
     if req.since or req.until:
         bounds = {}
         if req.since:

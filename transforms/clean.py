@@ -164,6 +164,7 @@ def clean_page(page: Page, *, min_body_chars: int = 200) -> Article | Failure:
         source=source_of(canonical),
         language=doc.language or detect_language(text),
         tags=list(dict.fromkeys(tags)),
+        section=next((c.strip() for c in doc.categories or [] if c.strip()), None),
         description=(doc.description or "").strip() or None,
         image=doc.image or None,
         fetched_at=page.fetched_at,

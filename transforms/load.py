@@ -53,6 +53,7 @@ def to_document(
         "source": a.source,
         "language": a.language,
         "tags": a.tags,
+        "section": a.section,
         "image": a.image,
         "word_count": a.word_count,
         "entities": [

@@ -50,6 +50,7 @@ class Article:
     source: str  # host of the canonical URL, e.g. "www.example.com"
     language: str | None
     tags: list[str]
+    section: str | None  # the site's own section ("Business"), from article:section etc.
     description: str | None
     image: str | None
     fetched_at: datetime

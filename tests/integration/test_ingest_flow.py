@@ -139,3 +139,18 @@ def test_broken_pages_are_reported_and_the_good_ones_indexed(settings, site, tmp
     assert by_url[str(tmp_path / "no-such-list.txt")]["stage"] == "discover"
     assert summary["skipped"] == 1  # good[0] listed twice
     assert es_client.count(index=settings.index)["count"] == 5
+
+
+def test_main_subject_search_finds_the_wire_story_wherever_it_was_republished(
+    corpus_run, corpus_settings, es_client
+):
+    wire = {p: m for p, m in load_manifest().items() if m.get("story") == "wire-1"}
+    assert len(wire) >= 4
+    shared = set.intersection(*(set(m["entities"]["person"]) for m in wire.values()))
+    request = SearchRequest(subjects=sorted(shared)[:1], size=50)
+    hits = search(es_client, corpus_settings.index, request).hits
+    wire_urls = {m["canonical_url"] for m in wire.values()}
+    assert wire_urls <= {h.url for h in hits} | {
+        es_client.get(index=corpus_settings.index, id=h.id)["_source"]["canonical_url"]
+        for h in hits
+    }

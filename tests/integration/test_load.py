@@ -40,6 +40,7 @@ def make_article(n: int, body: str | None = None) -> EnrichedArticle:
         source="news.example",
         language="en",
         tags=[],
+        section="World",
         description=None,
         image=None,
         fetched_at=datetime(2026, 10, 10, tzinfo=UTC),

@@ -39,3 +39,12 @@ def test_empty_query_matches_all_newest_first():
 def test_unknown_filter_field_is_refused():
     with pytest.raises(ValueError, match="unknown filter"):
         build_query(SearchRequest(filters={"body": ["x"]}))
+
+
+def test_main_subject_filter_is_a_nested_query_on_mentions_and_position():
+    body = build_query(SearchRequest(subjects=["Ingrid Solberg"]))
+    (nested,) = [f for f in body["query"]["bool"]["filter"] if "nested" in f]
+    inner = nested["nested"]["query"]["bool"]
+    assert nested["nested"]["path"] == "entities"
+    assert inner["filter"] == [{"term": {"entities.name": "Ingrid Solberg"}}]
+    assert inner["minimum_should_match"] == 1

@@ -24,6 +24,7 @@ from elasticsearch import ConnectionError, ConnectionTimeout, Elasticsearch, Tra
 from elasticsearch.helpers import scan, streaming_bulk
 
 from transforms.models import EnrichedArticle, Failure
+from transforms.stories import story_key
 
 MAPPINGS_DIR = Path(__file__).resolve().parents[1] / "mappings"
 
@@ -54,6 +55,7 @@ def to_document(
         "language": a.language,
         "tags": a.tags,
         "section": a.section,
+        "story_id": story_key(a.body),
         "image": a.image,
         "word_count": a.word_count,
         "entities": [

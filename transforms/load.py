@@ -250,6 +250,22 @@ def drop_unchanged(
     return changed, len(documents) - len(changed)
 
 
+def drop_repeats(
+    documents: list[dict[str, Any]], seen: dict[str, str]
+) -> tuple[list[dict[str, Any]], list[Failure]]:
+    """Keep the first document of each canonical URL in a run (``seen`` spans its batches);
+    the others are skips that name the page kept."""
+    kept: list[dict[str, Any]] = []
+    skips: list[Failure] = []
+    for doc in documents:
+        first = seen.setdefault(doc["id"], doc["url"])
+        if first != doc["url"]:
+            skips.append(Failure(doc["url"], "clean", f"same canonical URL as {first}"))
+        else:
+            kept.append(doc)
+    return kept, skips
+
+
 def load_documents(
     client: Elasticsearch,
     alias: str,

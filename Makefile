@@ -44,8 +44,14 @@ es-stop: install
 es-status: install
 	$(BIN)/newsflow es status
 
+# Last line: end_to_end_vs_ner_limit=<ratio> end_to_end_vs_naive=<ratio>
 bench: install
 	$(BIN)/python bench/pipeline.py
+
+# Load-step benchmark (~15 min, needs Elasticsearch); bench/README.md says what it prints.
+.PHONY: bench-load
+bench-load: install
+	$(BIN)/python bench/load_bench.py
 
 clean:
 	-$(BIN)/newsflow es stop

@@ -1,0 +1,301 @@
+"""End-to-end throughput of the ingest flow, against the machine's limit and a naive baseline.
+
+    .venv/bin/python bench/pipeline.py [--articles 2000] [--memory-check]
+
+A corpus of real article pages (the demo corpus and ../shared/corpus, each copy at its own URL
+with its canonical link removed, so every copy is its own document) is served from 127.0.0.1
+and ingested into the local node by the real flow. In the same run, on the same texts, it
+measures: NER alone with all cores (the limit), a naive baseline (sequential
+trafilatura.extract + the full spaCy pipeline + one index request per document), and the flow
+with one worker process. Each configuration runs in a fresh process so peak memory is its own.
+The last line is ``end_to_end_vs_ner_limit=<ratio> end_to_end_vs_naive=<ratio>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from newsflow.settings import Settings  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "corpus" / "article-extraction-benchmark" / "html"
+DEMO = ROOT / "demo" / "corpus"
+# The canonical link would give every copy of a page the same id; the copies must be distinct.
+_CANONICAL = re.compile(rb"<link[^>]+rel=[\"']canonical[\"'][^>]*>|<meta[^>]+og:url[^>]*>", re.I)
+
+
+def base_pages() -> dict[str, bytes]:
+    pages = {p.relative_to(DEMO).as_posix(): p.read_bytes() for p in sorted(DEMO.rglob("*.html"))}
+    if SHARED.is_dir():
+        for p in sorted(SHARED.glob("*.html.gz")):
+            pages[f"shared/{p.name.removesuffix('.gz')}"] = gzip.decompress(p.read_bytes())
+    return {name: _CANONICAL.sub(b"", html) for name, html in pages.items()}
+
+
+def serve(pages: dict[str, bytes], copies: int):
+    """Serve /copy/<n>/<page> for every page and n < copies; returns (server, base_url)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            parts = self.path.split("/", 3)
+            body = pages.get(parts[3]) if len(parts) == 4 and parts[1] == "copy" else None
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def page_list(pages: dict[str, bytes], articles: int) -> list[tuple[int, str]]:
+    names = sorted(pages)
+    return [(i // len(names), names[i % len(names)]) for i in range(articles)]
+
+
+def peak_rss_mb() -> dict[str, float]:
+    return {
+        "main": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "largest_child": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
+# --- One configuration per process -------------------------------------------------------
+
+
+def run_flow(articles: int, workers: int) -> dict:
+    settings = Settings(index=f"bench-{uuid.uuid4().hex[:8]}", cpu_workers=workers)
+    # The same Prefect set-up as the CLI: project-local, quiet, ephemeral.
+    os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    from elasticsearch import Elasticsearch
+
+    from flows.ingest import ingest
+    from newsflow.es import make_client
+
+    pages = base_pages()
+    server, base = serve(pages, copies=articles // len(pages) + 1)
+    urls = [f"{base}/copy/{n}/{name}" for n, name in page_list(pages, articles)]
+    client: Elasticsearch = make_client(settings)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listing:
+        listing.write("\n".join(urls) + "\n")
+    try:
+        summary = ingest([listing.name], settings, backfill=True)
+        indexed_now = client.count(index=settings.index)["count"]
+    finally:
+        client.indices.delete(index=f"{settings.index}*", ignore_unavailable=True)
+        client.options(ignore_status=404).indices.delete_index_template(
+            name=f"newsflow-{settings.index}"
+        )
+        os.unlink(listing.name)
+        server.shutdown()
+    return {
+        "articles": articles,
+        "workers": workers,
+        "seconds": summary["seconds"],
+        "indexed": indexed_now,
+        "failed": summary["failed"],
+        "stage_seconds": summary["stage_seconds"],
+        "rate": summary["indexed"] / summary["seconds"],
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def _texts(count: int) -> list[str]:
+    from transforms.clean import clean_page
+    from transforms.enrich import ner_text
+    from transforms.fetch import decode_html
+    from transforms.models import Article, Page
+
+    texts = []
+    for name, html in base_pages().items():
+        text, enc = decode_html(html)
+        page = Page(
+            url=f"http://bench/{name}",
+            final_url=f"http://bench/{name}",
+            html=text,
+            encoding=enc,
+            fetched_at=datetime.now(UTC),
+        )
+        article = clean_page(page)
+        if isinstance(article, Article) and article.language in ("en", None):
+            texts.append(ner_text(article))
+    return [texts[i % len(texts)] for i in range(count)]
+
+
+def run_ner_limit(count: int, workers: int) -> dict:
+    from transforms.enrich import load_model
+
+    settings = Settings()
+    texts = _texts(count)
+    nlp = load_model(settings.spacy_model)
+    started = time.perf_counter()
+    found = sum(len(doc.ents) for doc in nlp.pipe(texts, n_process=workers, batch_size=16))
+    seconds = time.perf_counter() - started
+    return {
+        "articles": count,
+        "seconds": seconds,
+        "rate": count / seconds,
+        "entities": found,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def run_naive(count: int) -> dict:
+    import spacy
+    import trafilatura
+
+    from newsflow.es import make_client
+    from transforms.fetch import decode_html
+
+    settings = Settings()
+    nlp = spacy.load(settings.spacy_model)  # the full pipeline, as a first script would
+    client = make_client(settings)
+    index = f"bench-naive-{uuid.uuid4().hex[:8]}"
+    pages = base_pages()
+    names = sorted(pages)
+    started = time.perf_counter()
+    for i in range(count):
+        html, _ = decode_html(pages[names[i % len(names)]])
+        text = trafilatura.extract(html) or ""
+        doc = nlp(text)
+        client.index(
+            index=index,
+            id=str(i),
+            document={
+                "body": text,
+                "entities": [{"name": e.text, "label": e.label_} for e in doc.ents],
+            },
+        )
+    seconds = time.perf_counter() - started
+    client.indices.delete(index=index, ignore_unavailable=True)
+    return {
+        "articles": count,
+        "seconds": seconds,
+        "rate": count / seconds,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def _one(kind: str, *args: str) -> dict:
+    """Run one configuration in a fresh interpreter; its last stdout line is JSON."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--one", kind, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{kind} {args} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _es_peak_mb(settings: Settings) -> float | None:
+    pid_file = settings.state_dir / "elasticsearch" / "elasticsearch.pid"
+    try:
+        status = Path(f"/proc/{pid_file.read_text().strip()}/status").read_text()
+    except OSError:
+        return None
+    match = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return int(match.group(1)) / 1024 if match else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--naive-articles", type=int, default=150)
+    parser.add_argument(
+        "--memory-check",
+        action="store_true",
+        help="also run 10x the articles and compare peak memory",
+    )
+    parser.add_argument("--one", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    import logging
+
+    for noisy in ("trafilatura", "htmldate", "courlan"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    if args.one:
+        kind, rest = args.one[0], [int(a) for a in args.one[1:]]
+        result = {"flow": run_flow, "ner": run_ner_limit, "naive": run_naive}[kind](*rest)
+        print(json.dumps(result))
+        return
+
+    cores = len(os.sched_getaffinity(0))
+    print(
+        f"corpus: {args.articles} article pages ({len(base_pages())} distinct pages, served "
+        f"from 127.0.0.1); {cores} cores"
+    )
+    ner = _one("ner", str(min(args.articles, 800)), str(cores))
+    flow = _one("flow", str(args.articles), str(cores))
+    single = _one("flow", str(args.articles // 2), "1")
+    naive = _one("naive", str(args.naive_articles))
+
+    print(
+        f"\nend to end ({cores} workers): {flow['indexed']} indexed, {flow['failed']} failed, "
+        f"{flow['seconds']:.1f}s, {flow['rate']:.2f} articles/s"
+    )
+    print(f"{'stage':<8}{'cpu s':>10}{'wall s':>10}")
+    for stage, t in flow["stage_seconds"].items():
+        print(f"{stage:<8}{t['cpu']:>10.1f}{t['wall']:>10.1f}")
+    print("\npeak resident memory (MB)")
+    print(
+        f"  flow process {flow['peak_rss_mb']['main']:.0f}, largest worker/child "
+        f"{flow['peak_rss_mb']['largest_child']:.0f}, Elasticsearch JVM "
+        f"{_es_peak_mb(Settings()) or float('nan'):.0f}"
+    )
+    print("\nreference figures, same texts, same run")
+    print(f"  NER alone, {cores} processes: {ner['rate']:.2f} articles/s (the limit)")
+    print(
+        f"  naive baseline (extract + full spaCy + one request per doc): "
+        f"{naive['rate']:.2f} articles/s on {naive['articles']} articles"
+    )
+    print(
+        f"  flow with 1 worker: {single['rate']:.2f} articles/s; scaling "
+        f"{flow['rate'] / single['rate']:.2f}x with {cores}"
+    )
+    if args.memory_check:
+        big = _one("flow", str(args.articles * 10), str(cores))
+        ratio = big["peak_rss_mb"]["main"] / flow["peak_rss_mb"]["main"]
+        child = big["peak_rss_mb"]["largest_child"] / flow["peak_rss_mb"]["largest_child"]
+        print(
+            f"\nmemory: {args.articles} vs {args.articles * 10} articles: flow process "
+            f"{flow['peak_rss_mb']['main']:.0f} vs {big['peak_rss_mb']['main']:.0f} MB "
+            f"({ratio:.2f}x), largest child {child:.2f}x; rate {big['rate']:.2f} articles/s"
+        )
+    print(
+        f"\nend_to_end_vs_ner_limit={flow['rate'] / ner['rate']:.2f} "
+        f"end_to_end_vs_naive={flow['rate'] / naive['rate']:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -11,7 +11,7 @@ BODY = (
 
 def test_republished_copies_share_a_key_whatever_the_dateline_case_or_ending():
     original = f"GOTHENBURG, Sweden (Nordic Wire) — {BODY}"
-    copy = f"GOTHENBURG — {BODY.upper()}\n\n(Nordic Wire) Additional reporting by staff."
+    copy = f"WORLD NEWS\nGOTHENBURG — {BODY.upper()}\n\n(Nordic Wire) Additional reporting."
     assert story_key(original) == story_key(copy)
 
 

@@ -486,3 +486,68 @@ def deadletter_retry() -> None:
     )
     if result.rejected:
         raise typer.Exit(1)
+
+
+kibana_app = typer.Typer(no_args_is_help=True, help="Kibana dashboards for the articles alias.")
+app.add_typer(kibana_app, name="kibana")
+
+
+@kibana_app.command("import")
+def kibana_import(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Directory of saved-object NDJSON files.")
+    ] = PROJECT_ROOT / "mappings" / "kibana",
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace objects with the same ids (keeps re-imports idempotent).")
+    ] = True,
+) -> None:
+    """Import the data view, saved search, Lens charts and dashboard into Kibana."""
+    from rich.markup import escape
+
+    from newsflow.kibana import (
+        KibanaImportError,
+        for_index,
+        import_saved_objects,
+        load_saved_objects,
+        to_ndjson,
+    )
+
+    settings = _settings()
+    if not settings.kibana_url:
+        raise _fail("NEWSFLOW_KIBANA_URL is not set (e.g. http://localhost:5601)", 2)
+    try:
+        objects = for_index(load_saved_objects(directory), settings.index)
+    except (OSError, ValueError) as exc:
+        raise _fail(escape(str(exc)), 2) from exc
+    if not objects:
+        raise _fail(escape(f"no saved objects in {directory}/*.ndjson"), 2)
+    try:
+        count = import_saved_objects(
+            settings.kibana_url,
+            to_ndjson(objects),
+            api_key=settings.es_api_key.get_secret_value() if settings.es_api_key else None,
+            username=settings.es_username,
+            password=settings.es_password.get_secret_value() if settings.es_password else None,
+            ca_certs=settings.es_ca_certs,
+            overwrite=overwrite,
+            timeout=settings.es_request_timeout,
+        )
+    except KibanaImportError as exc:
+        # Kibana's reasons hold square brackets, which rich would read as markup.
+        raise _fail(escape(str(exc))) from exc
+    out.print(f"imported {count} saved objects into Kibana (data view on {settings.index!r})")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the search API (and the search page) over HTTP; docs at /docs."""
+    import uvicorn
+
+    from newsflow.api import create_app
+
+    settings = _settings()
+    _ensure_cluster(settings)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

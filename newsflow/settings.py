@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     es_ca_certs: Path | None = Field(None, description="CA bundle to verify the cluster's TLS.")
     es_verify_certs: bool = Field(True, description="Verify TLS certificates.")
     es_request_timeout: float = Field(30.0, description="Seconds per Elasticsearch request.")
+    kibana_url: str | None = Field(
+        None,
+        description="Kibana URL for `newsflow kibana import`; it authenticates with the "
+        "es_api_key or es_username/es_password and trusts es_ca_certs.",
+    )
     index: str = Field(
         "articles",
         description="Alias the pipeline writes to and searches; versioned indices live "

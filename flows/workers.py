@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 
-from transforms.enrich import load_model
+from transforms.enrich import gazetteer, load_model
 
 
 def default_workers() -> int:
@@ -23,6 +23,7 @@ def default_workers() -> int:
 
 def _warm_up(model_name: str) -> None:
     load_model(model_name)
+    gazetteer()
 
 
 @contextmanager

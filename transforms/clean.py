@@ -1,74 +1,38 @@
 """Clean step: extract the article body and its metadata from a page with trafilatura.
 
 ``clean_page(page)`` returns an ``Article`` or a ``Failure`` (stage ``clean``) saying why the
-page yields no article. Navigation, captions, teasers, cookie banners and comments are left
-out by trafilatura's boilerplate removal with comments and images excluded.
+page yields no article. The body comes from ``extract_body``: the tree rules of
+``transforms.extract_rules`` (layout tables, boilerplate containers, link-only paragraphs),
+trafilatura without comments or images, a second pass over a body split into chunks or when
+too little came out, then the line rules (headline, byline, teasers, sign-up and share
+prompts, credits, copyright). ``bench/extraction.py`` measures it against plain trafilatura.
 """
 
 from __future__ import annotations
 
 import re
+from copy import copy
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import py3langid
 import trafilatura
+from lxml.html import HtmlElement
+from trafilatura.utils import load_html
 
+from transforms.extract_rules import (
+    LINE_RULE_NAMES,
+    TREE_RULES,
+    clean_lines,
+    merge_split_body,
+    prepare_tree,
+    split_body,
+)
 from transforms.models import Article, Failure, Page
 
 # Query parameters that only track the visitor; they never change what a page is.
 _TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|smid)$", re.I)
 _WORDS = re.compile(r"\w+")
 _JUNK_AUTHORS = {"", "staff", "admin", "editor", "unknown"}
-
-# Containers that hold no article text on any site: reader comments and letters, teaser and
-# "most read" lists, sign-up and subscription boxes, cookie banners, share bars, sidebars and
-# widgets, photo captions and credits. Matched on class and id
-# (lowercased) before extraction, because trafilatura keeps some of them on unseen templates.
-_BOILERPLATE_MARKERS = (
-    "comment",
-    "related",
-    "newsletter",
-    "cookie",
-    "consent",
-    "readmore",
-    "read-more",
-    "most-read",
-    "mostread",
-    "trending",
-    "recommend",
-    "teaser",
-    "promo",
-    "advert",
-    "subscribe",
-    "signup",
-    "sign-up",
-    "social-share",
-    "share-bar",
-    "sharebar",
-    "breadcrumb",
-    "sidebar",
-    "widget",
-    "caption",
-    "cutline",
-    "photo-credit",
-    "letters",
-)
-_LOWER = "translate({attr}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
-PRUNE_XPATH = [
-    "//*[not(self::body) and not(self::html) and not(self::main) and not(self::article) and ("
-    + " or ".join(
-        f"contains({_LOWER.format(attr=attr)}, '{marker}')"
-        for attr in ("@class", "@id")
-        for marker in _BOILERPLATE_MARKERS
-    )
-    + ")]"
-]
-# Paragraphs that point to another story rather than tell this one.
-_TEASER_LINE = re.compile(
-    r"^\s*(read more|read also|see also|related|more on this|lire aussi|à lire aussi|"
-    r"leer más|lea también|lesen sie auch|mehr zum thema)\b\s*[:»>|-]",
-    re.I,
-)
 
 
 def normalize_url(url: str) -> str:
@@ -116,14 +80,6 @@ def _authors(raw: str | None) -> list[str]:
     return out
 
 
-def _drop_non_article_lines(text: str, title: str | None) -> str:
-    lines = [line for line in text.strip().splitlines() if not _TEASER_LINE.match(line)]
-    # Some templates repeat the headline as the first line of the body.
-    if lines and title and lines[0].strip() == title.strip():
-        lines = lines[1:]
-    return "\n".join(lines).strip()
-
-
 def _canonical(page: Page, declared: str | None) -> str:
     base = page.final_url
     if declared:
@@ -133,22 +89,79 @@ def _canonical(page: Page, declared: str | None) -> str:
     return normalize_url(base) if urlsplit(base).scheme in ("http", "https") else base
 
 
-def clean_page(page: Page, *, min_body_chars: int = 200) -> Article | Failure:
-    """Extract the article of one page, or say why there is none."""
+# A body cut into chunks is re-extracted when the first pass kept less than this share of the
+# chunks' text: trafilatura keeps one container and may have stopped at the first chunk.
+SPLIT_BODY_COVERAGE = 0.6
+# Below this many characters the first pass found no article; a recall-oriented pass, then
+# one without our tree rules, get a second look before the page is given up.
+FALLBACK_CHARS = 250
+# Every rule ``extract_body`` can be told to skip, in the order they run.
+RULE_NAMES: tuple[str, ...] = (*TREE_RULES, "split-body", "fallback", *LINE_RULE_NAMES)
+
+
+def _trafilatura_text(tree: HtmlElement, url: str | None, *, recall: bool = False) -> str:
+    """Trafilatura's body text of a parsed page (it works on a copy), without comments."""
+    doc = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        include_comments=False,
+        include_images=False,
+        include_tables=True,
+        favor_recall=recall,
+    )
+    return (doc.text or "").strip() if doc is not None else ""
+
+
+def extract_body(
+    html: str | HtmlElement,
+    url: str | None,
+    *,
+    title: str | None = None,
+    disabled: frozenset[str] = frozenset(),
+) -> str:
+    """Article text of a page: tree rules, trafilatura, fallbacks, then line rules.
+
+    Returns "" when the page holds no article. ``title`` is the page's headline, dropped where
+    it opens the body. ``disabled`` switches rules off by name (see
+    ``RULE_NAMES`` and ``bench/extraction.py --ablate``). Raises what lxml
+    raises on markup it cannot parse at all.
+    """
+    tree = load_html(copy(html) if isinstance(html, HtmlElement) else html)
+    if tree is None:
+        return ""
+    headlines = [title, *(" ".join(h.text_content().split()) for h in tree.iter("h1"))]
+    prepare_tree(tree, disabled)
+    text = _trafilatura_text(tree, url)
+    if "split-body" not in disabled:
+        _chunks, chunk_chars = split_body(tree)
+        if chunk_chars and len(text) < SPLIT_BODY_COVERAGE * chunk_chars:
+            merge_split_body(tree)
+            text = max(text, _trafilatura_text(tree, url), key=len)
+    if "fallback" not in disabled and len(text) < FALLBACK_CHARS:
+        text = max(text, _trafilatura_text(tree, url, recall=True), key=len)
+        if len(text) < FALLBACK_CHARS:
+            # Our tree rules may be what removed the article: try the page as it came.
+            raw = load_html(copy(html) if isinstance(html, HtmlElement) else html)
+            if raw is not None:
+                text = max(text, _trafilatura_text(raw, url, recall=True), key=len)
+    return clean_lines(text, titles=headlines, disabled=disabled)
+
+
+def clean_page(
+    page: Page, *, min_body_chars: int = 200, disabled: frozenset[str] = frozenset()
+) -> Article | Failure:
+    """Extract the article of one page, or say why there is none.
+
+    ``disabled`` names rules of ``RULE_NAMES`` to skip; only measurements use it.
+    """
     try:
-        doc = trafilatura.bare_extraction(
-            page.html,
-            url=page.final_url,
-            with_metadata=True,
-            include_comments=False,
-            include_images=False,
-            include_tables=True,
-            favor_precision=True,
-            prune_xpath=PRUNE_XPATH,
-        )
+        tree = load_html(page.html)
+        if tree is None:
+            return Failure(page.url, "clean", "no extractable article text (not HTML)")
+        doc = trafilatura.extract_metadata(tree, default_url=page.final_url)
+        text = extract_body(tree, page.final_url, title=doc.title, disabled=disabled)
     except Exception as exc:  # trafilatura/lxml raise many types on malformed markup
         return Failure(page.url, "clean", f"extraction error: {type(exc).__name__}: {exc}")
-    text = _drop_non_article_lines(doc.text or "", doc.title) if doc is not None else ""
     if len(text) < min_body_chars:
         return Failure(page.url, "clean", f"no extractable article text ({len(text)} characters)")
     canonical = _canonical(page, doc.url)

@@ -1,0 +1,58 @@
+"""Quality gate: on the 130 real pages of the extraction benchmark, the clean step extracts
+article bodies at least as well as plain trafilatura with ``favor_precision=True``.
+
+Both are measured here, on the same pages with the same scorer (``bench/extraction.py``), so
+the gate compares and never hard-codes a figure. The corpus is
+``../shared/corpus/article-extraction-benchmark`` (or ``NEWSFLOW_EXTRACTION_CORPUS``); like
+the tests that need Elasticsearch, this one fails rather than skips when it is missing. It
+takes about 30 s on two cores.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+_BENCH = Path(__file__).resolve().parents[2] / "bench" / "extraction.py"
+
+
+def _bench_module():
+    spec = importlib.util.spec_from_file_location("newsflow_bench_extraction", _BENCH)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # worker processes unpickle its functions by this name
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def scores():
+    bench = _bench_module()
+    corpus = bench.corpus_dir()
+    if not (corpus / "ground-truth.json").is_file():
+        pytest.fail(f"extraction benchmark not found at {corpus} (set NEWSFLOW_EXTRACTION_CORPUS)")
+    pages = bench.load_pages(corpus)
+    assert len(pages) == 130
+    return bench.evaluate(
+        pages, ["trafilatura_precision", "project"], jobs=min(2, os.cpu_count() or 1)
+    )
+
+
+def test_clean_step_is_at_least_as_good_as_trafilatura_favoring_precision(scores):
+    base, ours = scores["trafilatura_precision"], scores["project"]
+    summary = (
+        f"project P {ours.precision:.4f} R {ours.recall:.4f} F1 {ours.f1:.4f}; "
+        f"trafilatura(favor_precision) P {base.precision:.4f} R {base.recall:.4f} F1 {base.f1:.4f}"
+    )
+    assert ours.f1 >= base.f1, summary
+    assert ours.precision >= base.precision, summary
+
+
+def test_clean_step_rejects_no_benchmark_page(scores):
+    # Every page of the benchmark is a real article: a rejected page is a lost article.
+    empty = [p.url for p in scores["project"].pages if p.tp == 0]
+    assert not empty

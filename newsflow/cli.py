@@ -550,4 +550,8 @@ def serve(
 
     settings = _settings()
     _ensure_cluster(settings)
+    # The API logs failures with their request id; without a handler they would be lost.
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

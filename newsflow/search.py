@@ -1,18 +1,36 @@
 """Faceted full-text search over the articles alias: one request in, hits and facet counts out.
 
-``build_query`` is pure (request -> Elasticsearch body) so it can be tested without a node;
-``search`` runs it with the client it is given.
+The ``build_*`` functions are pure (request -> Elasticsearch body) so they can be tested
+without a node; ``search``, ``suggest_entities`` and ``entity_profile`` run them with the
+client they are given. The CLI (``newsflow search``) and the HTTP API (``newsflow.api``) share
+them.
+
+Story collapsing and cursors: Elasticsearch refuses ``collapse`` together with ``search_after``
+unless the sort is on the collapse field alone, so a collapsed page is built in two steps. The
+uncollapsed, totally ordered stream of matching articles is read with ``search_after``; the
+stories first seen in it are then fetched with one collapsed query (``inner_hits`` list the
+other articles of each story), and a story is shown only where its best article stands in the
+stream. A story whose best article lies before the cursor was shown on an earlier page, so
+every story appears exactly once across pages, and the cursor stays a few sort values.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import base64
+import binascii
+import hashlib
+import html
+import json
+from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
-from elasticsearch import Elasticsearch
+from elasticsearch import Elasticsearch, NotFoundError
 
+ENTITY_TYPES = ("person", "organization", "location", "group", "event", "product")
+# What the CLI shows by default; the API asks for ALL_FACET_FIELDS.
 FACET_FIELDS = ("person", "organization", "location", "source", "language")
+ALL_FACET_FIELDS = (*ENTITY_TYPES, "source", "language", "authors", "section")
 FILTER_FIELDS = (
     "person",
     "organization",
@@ -23,8 +41,44 @@ FILTER_FIELDS = (
     "source",
     "language",
     "authors",
+    "section",
 )
 MAX_QUERY_CHARS = 500
+MAX_PAGE_SIZE = 50
+MAX_PREFIX_CHARS = 100
+SNIPPET_CHARS = 160
+# Stream articles read per round for a collapsed page, and rounds before a page is returned
+# short (with a cursor): bounds the work a page of huge stories can cause.
+STREAM_BATCH_MIN = 30
+STREAM_BATCH_MAX = 150
+STREAM_MAX_ROUNDS = 5
+# cardinality is exact below this many distinct stories, approximate above.
+STORY_COUNT_PRECISION = 40_000
+_CURSOR_VERSION = 1
+_HIT_SOURCE = (
+    "id",
+    "url",
+    "title",
+    "published",
+    "source",
+    "body",
+    "authors",
+    "language",
+    "section",
+    "story_id",
+    *ENTITY_TYPES,
+)
+_OTHER_SOURCE = ("id", "url", "title", "source", "published")
+_PUBLISHED_DESC = {"published": {"order": "desc", "missing": "_last"}}
+# The document id breaks ties, so the sort is a total order and search_after never skips or
+# repeats an article.
+_TIEBREAK = {"id": "asc"}
+
+SortMode = Literal["relevance", "date"]
+
+
+class InvalidCursor(ValueError):
+    """A cursor that was not made by ``encode_cursor`` for the same query."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +90,33 @@ class SearchRequest:
     until: date | None = None
     size: int = 10
     facet_size: int = 10
+    # None: by relevance when there is text, newest first otherwise.
+    sort: SortMode | None = None
+    collapse: bool = False  # one hit per story (story_id), the others in Hit.others
+    search_after: tuple[Any, ...] | None = None  # sort values of the last hit already shown
+    facets: tuple[str, ...] = FACET_FIELDS
+    count_stories: bool = False  # fill SearchResult.stories (cardinality of story_id)
+    html: bool = False  # snippets as HTML: text escaped, matches in <em>
+    timeout: str | None = None  # Elasticsearch's own search timeout ("20s"), partial results
+    others_size: int = 10  # other articles of a story listed per collapsed hit
+
+
+@dataclass(frozen=True)
+class OtherArticle:
+    id: str
+    url: str
+    title: str
+    source: str
+    published: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "url": self.url,
+            "title": self.title,
+            "source": self.source,
+            "published": self.published,
+        }
 
 
 @dataclass(frozen=True)
@@ -47,16 +128,30 @@ class Hit:
     source: str
     snippet: str
     entities: dict[str, list[str]]
+    title_html: str = ""
+    authors: list[str] = field(default_factory=list)
+    language: str | None = None
+    section: str | None = None
+    story_id: str | None = None
+    other_count: int = 0  # articles of the same story folded into this hit
+    others: list[OtherArticle] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "url": self.url,
             "title": self.title,
+            "title_html": self.title_html,
             "published": self.published,
             "source": self.source,
+            "language": self.language,
+            "section": self.section,
+            "authors": self.authors,
             "snippet": self.snippet,
+            "story_id": self.story_id,
             "entities": self.entities,
+            "other_count": self.other_count,
+            "others": [o.as_dict() for o in self.others],
         }
 
 
@@ -65,10 +160,15 @@ class SearchResult:
     total: int
     hits: list[Hit]
     facets: dict[str, list[dict[str, Any]]]
+    stories: int | None = None
+    next_after: tuple[Any, ...] | None = None  # sort values to continue from; None: last page
+    timed_out: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "total": self.total,
+            "stories": self.stories,
+            "timed_out": self.timed_out,
             "hits": [h.as_dict() for h in self.hits],
             "facets": self.facets,
         }
@@ -98,13 +198,28 @@ def _main_subject(name: str) -> dict[str, Any]:
     }
 
 
-def build_query(req: SearchRequest) -> dict[str, Any]:
-    """Elasticsearch search body for a request. User text goes through ``simple_query_string``
-    (never fails on syntax, no leading wildcards), bounded in length."""
+def _text(req: SearchRequest) -> str:
+    return req.query.strip()[:MAX_QUERY_CHARS]
+
+
+def sort_mode(req: SearchRequest) -> SortMode:
+    """The sort a request really gets: relevance needs text to rank by."""
+    if req.sort == "date" or not _text(req):
+        return "date"
+    return "relevance"
+
+
+def _sort(req: SearchRequest) -> list[Any]:
+    if sort_mode(req) == "relevance":
+        return ["_score", _PUBLISHED_DESC, _TIEBREAK]
+    return [_PUBLISHED_DESC, _TIEBREAK]
+
+
+def _query(req: SearchRequest) -> dict[str, Any]:
     unknown = set(req.filters) - set(FILTER_FIELDS)
     if unknown:
         raise ValueError(f"unknown filter field(s): {', '.join(sorted(unknown))}")
-    text = req.query.strip()[:MAX_QUERY_CHARS]
+    text = _text(req)
     must: list[dict[str, Any]] = []
     if text:
         must.append(
@@ -113,7 +228,9 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
                     "query": text,
                     "fields": ["title^3", "description^2", "body"],
                     "default_operator": "and",
-                    "flags": "AND|OR|NOT|PHRASE|PRECEDENCE|WHITESPACE|ESCAPE",
+                    # No FUZZY/SLOP/NEAR: user input must stay cheap; PREFIX only applies to
+                    # a trailing `*`, so there is no leading wildcard.
+                    "flags": "AND|OR|NOT|PHRASE|PRECEDENCE|WHITESPACE|ESCAPE|PREFIX",
                 }
             }
         )
@@ -128,63 +245,541 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
         if req.until:
             bounds["lte"] = req.until.isoformat()
         filters.append({"range": {"published": bounds}})
-    return {
-        "query": {"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
-        "size": req.size,
-        "track_total_hits": True,
-        "sort": ["_score", {"published": {"order": "desc", "missing": "_last"}}]
-        if text
-        else [{"published": {"order": "desc", "missing": "_last"}}, "_score"],
-        "_source": [
-            "id",
-            "url",
-            "title",
-            "published",
-            "source",
-            "body",
-            *FACET_FIELDS[:3],
-            "group",
-            "event",
-            "product",
-        ],
-        "highlight": {
-            "fields": {
-                "body": {"fragment_size": 160, "number_of_fragments": 1, "no_match_size": 160}
-            },
-            "pre_tags": ["<em>"],
-            "post_tags": ["</em>"],
-        },
-        "aggs": {name: {"terms": {"field": name, "size": req.facet_size}} for name in FACET_FIELDS},
+    return {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}
+
+
+def _highlight(req: SearchRequest) -> dict[str, Any]:
+    body = {
+        "fragment_size": SNIPPET_CHARS,
+        "number_of_fragments": 1,
+        "no_match_size": SNIPPET_CHARS,
     }
+    spec: dict[str, Any] = {
+        # 0 fragments: the whole title, highlighted.
+        "fields": {"body": body, "title": {"number_of_fragments": 0}},
+        "pre_tags": ["<em>"],
+        "post_tags": ["</em>"],
+    }
+    if req.html:
+        spec["encoder"] = "html"  # escapes the text around the tags: safe to insert as HTML
+    return spec
 
 
-def _hit(raw: dict[str, Any]) -> Hit:
+def _aggs(req: SearchRequest) -> dict[str, Any]:
+    aggs: dict[str, Any] = {
+        name: {"terms": {"field": name, "size": req.facet_size}} for name in req.facets
+    }
+    if req.count_stories:
+        aggs["_stories"] = {
+            "cardinality": {"field": "story_id", "precision_threshold": STORY_COUNT_PRECISION}
+        }
+    return aggs
+
+
+def _stream_batch(req: SearchRequest) -> int:
+    return max(STREAM_BATCH_MIN, min(STREAM_BATCH_MAX, 3 * req.size))
+
+
+def build_query(req: SearchRequest) -> dict[str, Any]:
+    """Elasticsearch search body for a request (the first request of a collapsed page).
+
+    User text goes through ``simple_query_string`` (never fails on syntax, no leading
+    wildcards), bounded in length. Without ``collapse`` this body is the whole search; with
+    it, this body reads the stream of matching articles (ids and story ids only) and the
+    facets, and ``build_story_query`` fetches the stories. Raises ``ValueError`` for an
+    unknown filter field.
+    """
+    body: dict[str, Any] = {
+        "query": _query(req),
+        "track_total_hits": True,
+        "sort": _sort(req),
+        "aggs": _aggs(req),
+    }
+    if req.collapse:
+        body["size"] = _stream_batch(req)
+        body["_source"] = False
+        body["docvalue_fields"] = ["story_id"]
+    else:
+        # One more than asked tells whether there is a next page.
+        body["size"] = req.size + 1
+        body["_source"] = list(_HIT_SOURCE)
+        body["highlight"] = _highlight(req)
+    if req.search_after is not None:
+        body["search_after"] = list(req.search_after)
+    if req.timeout:
+        body["timeout"] = req.timeout
+    return body
+
+
+def build_story_query(req: SearchRequest, story_ids: list[str]) -> dict[str, Any]:
+    """The best matching article of each of ``story_ids``, with the story's other matching
+    articles as ``inner_hits`` (named ``others``), in the request's order."""
+    query = _query(req)
+    query["bool"]["filter"].append({"terms": {"story_id": story_ids}})
+    body: dict[str, Any] = {
+        "query": query,
+        "size": len(story_ids),
+        "track_total_hits": False,
+        "sort": _sort(req),
+        "_source": list(_HIT_SOURCE),
+        "highlight": _highlight(req),
+        "collapse": {
+            "field": "story_id",
+            "inner_hits": {
+                "name": "others",
+                # +1: the best article itself is among them.
+                "size": req.others_size + 1,
+                "sort": [_PUBLISHED_DESC, _TIEBREAK],
+                "_source": list(_OTHER_SOURCE),
+            },
+        },
+    }
+    if req.timeout:
+        body["timeout"] = req.timeout
+    return body
+
+
+def _snippet(raw: dict[str, Any], req_html: bool) -> tuple[str, str]:
     src = raw["_source"]
-    fragments = raw.get("highlight", {}).get("body") or [src.get("body", "")[:160]]
+    found = raw.get("highlight", {})
+    body = found.get("body")
+    title = found.get("title")
+    if body:
+        snippet = body[0]
+    else:
+        snippet = src.get("body", "")[:SNIPPET_CHARS]
+        snippet = html.escape(snippet, quote=False) if req_html else snippet
+    title_html = title[0] if title else html.escape(src.get("title") or "", quote=False)
+    return snippet, title_html
+
+
+def _hit(raw: dict[str, Any], req_html: bool = False) -> Hit:
+    src = raw["_source"]
+    snippet, title_html = _snippet(raw, req_html)
+    others: list[OtherArticle] = []
+    other_count = 0
+    inner = raw.get("inner_hits", {}).get("others")
+    if inner:
+        other_count = max(0, inner["hits"]["total"]["value"] - 1)
+        for o in inner["hits"]["hits"]:
+            if o["_id"] == raw["_id"]:
+                continue
+            s = o["_source"]
+            others.append(
+                OtherArticle(
+                    id=o["_id"],
+                    url=s.get("url", ""),
+                    title=s.get("title", ""),
+                    source=s.get("source", ""),
+                    published=s.get("published"),
+                )
+            )
     return Hit(
         id=raw["_id"],
         url=src.get("url", ""),
         title=src.get("title", ""),
         published=src.get("published"),
         source=src.get("source", ""),
-        snippet=fragments[0],
-        entities={
-            t: src.get(t, [])
-            for t in ("person", "organization", "location", "group", "event", "product")
-        },
+        snippet=snippet,
+        entities={t: src.get(t, []) for t in ENTITY_TYPES},
+        title_html=title_html,
+        authors=src.get("authors") or [],
+        language=src.get("language"),
+        section=src.get("section"),
+        story_id=src.get("story_id"),
+        other_count=other_count,
+        others=others[: max(0, other_count)],
     )
+
+
+def _facets(req: SearchRequest, resp: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    aggs = resp.get("aggregations", {})
+    return {
+        name: [{"value": b["key"], "count": b["doc_count"]} for b in aggs[name]["buckets"]]
+        for name in req.facets
+        if name in aggs
+    }
+
+
+def _stories(resp: dict[str, Any]) -> int | None:
+    agg = resp.get("aggregations", {}).get("_stories")
+    return agg["value"] if agg else None
 
 
 def search(client: Elasticsearch, alias: str, req: SearchRequest) -> SearchResult:
-    """Run a search request against the alias."""
-    body = build_query(req)
-    resp = client.search(index=alias, **body)
-    facets = {
-        name: [{"value": b["key"], "count": b["doc_count"]} for b in agg["buckets"]]
-        for name, agg in resp["aggregations"].items()
-    }
+    """Run a search request against the alias: one page of hits, facets and counts.
+
+    Raises ``ValueError`` for an unknown filter field and lets the client's errors through.
+    """
+    if req.collapse:
+        return _search_stories(client, alias, req)
+    resp = client.search(index=alias, **build_query(req))
+    raw = resp["hits"]["hits"]
+    next_after = None
+    if len(raw) > req.size:
+        raw = raw[: req.size]
+        next_after = tuple(raw[-1]["sort"])
     return SearchResult(
         total=resp["hits"]["total"]["value"],
-        hits=[_hit(h) for h in resp["hits"]["hits"]],
-        facets=facets,
+        hits=[_hit(h, req.html) for h in raw],
+        facets=_facets(req, resp),
+        stories=_stories(resp),
+        next_after=next_after,
+        timed_out=bool(resp.get("timed_out")),
     )
+
+
+def _story_of(raw: dict[str, Any]) -> str | None:
+    values = raw.get("fields", {}).get("story_id")
+    return values[0] if values else None
+
+
+def _search_stories(client: Elasticsearch, alias: str, req: SearchRequest) -> SearchResult:
+    """One page of stories (see the module docstring for why it takes two queries)."""
+    batch = _stream_batch(req)
+    hits: list[Hit] = []
+    seen: set[str] = set()  # stories met in the stream during this page
+    after = req.search_after
+    first: dict[str, Any] | None = None
+    timed_out = False
+    next_after: tuple[Any, ...] | None = None
+    for round_no in range(STREAM_MAX_ROUNDS):
+        body = build_query(replace(req, search_after=after))
+        if round_no:
+            del body["aggs"]
+            body["track_total_hits"] = False
+        resp = client.search(index=alias, **body)
+        first = first or resp
+        timed_out = timed_out or bool(resp.get("timed_out"))
+        stream = resp["hits"]["hits"]
+        # First appearance of each story in this stretch of the stream, in order.
+        candidates: list[tuple[str, dict[str, Any]]] = []
+        for raw in stream:
+            story = _story_of(raw) or raw["_id"]
+            if story not in seen:
+                seen.add(story)
+                candidates.append((story, raw))
+        best: dict[str, dict[str, Any]] = {}
+        if candidates:
+            found = client.search(
+                index=alias, **build_story_query(req, [story for story, _ in candidates])
+            )
+            timed_out = timed_out or bool(found.get("timed_out"))
+            best = {h["_source"].get("story_id") or h["_id"]: h for h in found["hits"]["hits"]}
+        for position, (story, raw) in enumerate(candidates):
+            top = best.get(story)
+            # Shown here only where its best article stands; otherwise an earlier page had it.
+            if top is None or top["_id"] != raw["_id"]:
+                continue
+            hits.append(_hit(top, req.html))
+            if len(hits) == req.size:
+                last_in_stream = raw is stream[-1] and len(stream) < batch
+                rest = candidates[position + 1 :]
+                if not (last_in_stream and not rest):
+                    next_after = tuple(raw["sort"])
+                break
+        if len(hits) == req.size:
+            break
+        if len(stream) < batch:  # the stream ran out
+            break
+        after = tuple(stream[-1]["sort"])
+    else:
+        # Rounds used up on folded republications: return a short page that continues here.
+        next_after = after
+    assert first is not None
+    return SearchResult(
+        total=first["hits"]["total"]["value"],
+        hits=hits,
+        facets=_facets(req, first),
+        stories=_stories(first),
+        next_after=next_after,
+        timed_out=timed_out,
+    )
+
+
+# --- cursors ---------------------------------------------------------------------------
+
+
+def query_fingerprint(req: SearchRequest) -> str:
+    """Short hash of what selects and orders the results (not the page size), so a cursor
+    from one query is refused by another."""
+    key = json.dumps(
+        [
+            _text(req),
+            sorted((k, sorted(v)) for k, v in req.filters.items() if v),
+            sorted(req.subjects),
+            req.since.isoformat() if req.since else None,
+            req.until.isoformat() if req.until else None,
+            sort_mode(req),
+            req.collapse,
+        ],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+
+
+def encode_cursor(req: SearchRequest, after: tuple[Any, ...]) -> str:
+    """Opaque cursor: URL-safe base64 of JSON holding the sort values and the query's
+    fingerprint."""
+    data = {"v": _CURSOR_VERSION, "q": query_fingerprint(req), "a": list(after)}
+    raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def decode_cursor(req: SearchRequest, cursor: str) -> tuple[Any, ...]:
+    """Sort values of a cursor made by ``encode_cursor`` for this query; ``InvalidCursor``
+    otherwise."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw.decode("utf-8"))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidCursor("the cursor is not one this API made") from exc
+    if not isinstance(data, dict) or data.get("v") != _CURSOR_VERSION:
+        raise InvalidCursor("the cursor is not one this API made")
+    if data.get("q") != query_fingerprint(req):
+        raise InvalidCursor("the cursor belongs to another query or sort")
+    after = data.get("a")
+    shape = (_is_number, _is_number, str) if sort_mode(req) == "relevance" else (_is_number, str)
+    if not isinstance(after, list) or len(after) != len(shape):
+        raise InvalidCursor("the cursor is not one this API made")
+    for value, kind in zip(after, shape, strict=True):
+        ok = isinstance(value, str) if kind is str else kind(value)
+        if not ok:
+            raise InvalidCursor("the cursor is not one this API made")
+    # published is a date in epoch milliseconds; out-of-range values fail inside Elasticsearch.
+    published = after[-2]
+    if not (isinstance(published, int) and -(2**63) <= published < 2**63):
+        raise InvalidCursor("the cursor is not one this API made")
+    return tuple(after)
+
+
+# --- entities --------------------------------------------------------------------------
+
+
+def _fold_char(char: str) -> str:
+    """One character of a Lucene regular expression matching ``char`` in either case."""
+    lower, upper = char.lower(), char.upper()
+    if char.isalnum():
+        if lower != upper and len(lower) == 1 and len(upper) == 1:
+            return f"[{lower}{upper}]"
+        return char
+    # Lucene's syntax: a backslash makes any character literal (letters and digits are not
+    # escaped because \d, \w, \s are classes).
+    return "\\" + char
+
+
+def prefix_regex(prefix: str) -> str | None:
+    """A Lucene regex (terms ``include``) for values with a word starting with ``prefix``,
+    case-insensitively; None for an empty prefix."""
+    prefix = prefix.strip()
+    if not prefix:
+        return None
+    word_start = r"(.*[ \-'.(\"/])?"
+    return word_start + "".join(_fold_char(c) for c in prefix) + ".*"
+
+
+def build_suggest_query(
+    prefix: str, types: tuple[str, ...] = ENTITY_TYPES, size: int = 10, timeout: str | None = None
+) -> dict[str, Any]:
+    """Facet values of ``types`` with a word starting with ``prefix``, most frequent first."""
+    unknown = set(types) - set(ENTITY_TYPES)
+    if unknown:
+        raise ValueError(f"unknown entity type(s): {', '.join(sorted(unknown))}")
+    include = prefix_regex(prefix[:MAX_PREFIX_CHARS])
+    terms: dict[str, Any] = {"size": size}
+    if include:
+        terms["include"] = include
+    body: dict[str, Any] = {
+        "size": 0,
+        "track_total_hits": False,
+        "query": {"match_all": {}},
+        "aggs": {t: {"terms": {"field": t, **terms}} for t in types},
+    }
+    if timeout:
+        body["timeout"] = timeout
+    return body
+
+
+def suggest_entities(
+    client: Elasticsearch,
+    alias: str,
+    prefix: str,
+    types: tuple[str, ...] = ENTITY_TYPES,
+    size: int = 10,
+    timeout: str | None = None,
+) -> list[dict[str, Any]]:
+    """``[{type, value, count}]``: the ``size`` most frequent matching values over ``types``."""
+    resp = client.search(index=alias, **build_suggest_query(prefix, types, size, timeout))
+    found = [
+        {"type": t, "value": b["key"], "count": b["doc_count"]}
+        for t in types
+        for b in resp["aggregations"][t]["buckets"]
+    ]
+    found.sort(key=lambda s: (-s["count"], s["value"], s["type"]))
+    return found[:size]
+
+
+# Widest span (days) each calendar interval is used for: at most about 100 buckets. The local
+# test node has no auto_date_histogram (aggregations module), so the width is chosen here.
+HISTOGRAM_INTERVALS = (("day", 90), ("week", 730), ("month", 3650), ("quarter", 9125))
+_DAY_MS = 86_400_000
+
+
+def histogram_interval(first_ms: float | None, last_ms: float | None) -> str | None:
+    """Calendar interval for mentions published between two epoch-millisecond times."""
+    if first_ms is None or last_ms is None:
+        return None
+    days = (last_ms - first_ms) / _DAY_MS
+    return next((name for name, most in HISTOGRAM_INTERVALS if days <= most), "year")
+
+
+def _entity_filter(entity_type: str, name: str) -> dict[str, Any]:
+    if entity_type not in ENTITY_TYPES:
+        raise ValueError(f"unknown entity type: {entity_type}")
+    return {"bool": {"filter": [{"term": {entity_type: name}}]}}
+
+
+def build_entity_query(
+    entity_type: str, name: str, facet_size: int = 10, timeout: str | None = None
+) -> dict[str, Any]:
+    """Articles naming an entity: how many, the span of their dates and the entities named
+    with them (never the entity itself)."""
+    aggs: dict[str, Any] = {
+        "first": {"min": {"field": "published"}},
+        "last": {"max": {"field": "published"}},
+    }
+    for t in ENTITY_TYPES:
+        terms: dict[str, Any] = {"field": t, "size": facet_size}
+        if t == entity_type:
+            terms["exclude"] = [name]
+        aggs[t] = {"terms": terms}
+    body: dict[str, Any] = {
+        "size": 0,
+        "track_total_hits": True,
+        "query": _entity_filter(entity_type, name),
+        "aggs": aggs,
+    }
+    if timeout:
+        body["timeout"] = timeout
+    return body
+
+
+def build_mentions_query(
+    entity_type: str, name: str, interval: str, timeout: str | None = None
+) -> dict[str, Any]:
+    """Articles naming an entity per ``interval`` of ``published`` (empty buckets included)."""
+    body: dict[str, Any] = {
+        "size": 0,
+        "track_total_hits": False,
+        "query": _entity_filter(entity_type, name),
+        "aggs": {
+            "mentions": {
+                "date_histogram": {
+                    "field": "published",
+                    "calendar_interval": interval,
+                    "format": "yyyy-MM-dd",
+                    "min_doc_count": 0,
+                }
+            }
+        },
+    }
+    if timeout:
+        body["timeout"] = timeout
+    return body
+
+
+def build_quotes_query(speaker: str, size: int = 10, timeout: str | None = None) -> dict[str, Any]:
+    """The latest articles quoting ``speaker``, with the quotes as nested inner hits."""
+    body: dict[str, Any] = {
+        "size": size,
+        "track_total_hits": False,
+        "query": {
+            "nested": {
+                "path": "quotes",
+                "query": {"term": {"quotes.speaker": speaker}},
+                "inner_hits": {"size": 3, "_source": ["quotes.text", "quotes.speaker"]},
+            }
+        },
+        "sort": [_PUBLISHED_DESC, _TIEBREAK],
+        "_source": ["id", "url", "title", "published"],
+    }
+    if timeout:
+        body["timeout"] = timeout
+    return body
+
+
+def entity_profile(
+    client: Elasticsearch,
+    alias: str,
+    entity_type: str,
+    name: str,
+    facet_size: int = 10,
+    quotes: int = 10,
+    timeout: str | None = None,
+) -> dict[str, Any]:
+    """``{type, name, articles, interval, mentions, co_occurring, quotes}`` for one entity.
+
+    ``quotes`` are read from the nested ``quotes`` field and only for people; no pipeline step
+    fills that field yet, so the list is empty until one does.
+    """
+    resp = client.search(index=alias, **build_entity_query(entity_type, name, facet_size, timeout))
+    aggs = resp["aggregations"]
+    interval = histogram_interval(aggs["first"]["value"], aggs["last"]["value"])
+    mentions: list[dict[str, Any]] = []
+    if interval:
+        histogram = client.search(
+            index=alias, **build_mentions_query(entity_type, name, interval, timeout)
+        )
+        mentions = [
+            {"date": b["key_as_string"], "count": b["doc_count"]}
+            for b in histogram["aggregations"]["mentions"]["buckets"]
+        ]
+    found_quotes: list[dict[str, Any]] = []
+    if entity_type == "person" and resp["hits"]["total"]["value"] and quotes:
+        said = client.search(index=alias, **build_quotes_query(name, quotes, timeout))
+        for hit in said["hits"]["hits"]:
+            src = hit["_source"]
+            for inner in hit["inner_hits"]["quotes"]["hits"]["hits"]:
+                quote = inner["_source"]
+                found_quotes.append(
+                    {
+                        "text": quote.get("text", ""),
+                        "speaker": quote.get("speaker", name),
+                        "article_id": hit["_id"],
+                        "url": src.get("url", ""),
+                        "title": src.get("title", ""),
+                        "published": src.get("published"),
+                    }
+                )
+    return {
+        "type": entity_type,
+        "name": name,
+        "articles": resp["hits"]["total"]["value"],
+        "interval": interval,
+        "mentions": mentions,
+        "co_occurring": {
+            t: [{"value": b["key"], "count": b["doc_count"]} for b in aggs[t]["buckets"]]
+            for t in ENTITY_TYPES
+        },
+        "quotes": found_quotes[:quotes],
+    }
+
+
+_ARTICLE_EXCLUDES = ("content_hash", "run_id", "enrich_note", "enrichment_version")
+
+
+def get_article(client: Elasticsearch, alias: str, article_id: str) -> dict[str, Any] | None:
+    """The stored article (without pipeline bookkeeping) or None when there is none with that
+    id; a missing alias raises the client's ``NotFoundError``."""
+    try:
+        resp = client.get(index=alias, id=article_id, source_excludes=list(_ARTICLE_EXCLUDES))
+    except NotFoundError as exc:
+        # A missing document answers {"found": false}; a missing index answers an error.
+        if isinstance(exc.body, dict) and exc.body.get("found") is False:
+            return None
+        raise
+    return {"id": resp["_id"], **resp["_source"]}

@@ -48,7 +48,7 @@ es-status: install
 bench: install
 	$(BIN)/python bench/pipeline.py
 
-# Load-step benchmark (~15 min, needs Elasticsearch); bench/README.md says what it prints.
+# Load-step benchmark (13-20 min, needs Elasticsearch); bench/README.md says what it prints.
 .PHONY: bench-load
 bench-load: install
 	$(BIN)/python bench/load_bench.py

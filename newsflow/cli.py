@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from newsflow import es_local
@@ -34,8 +36,15 @@ DEMO_PORT = 8399
 def _settings() -> Settings:
     try:
         settings = Settings()
-    except Exception as exc:  # pydantic's ValidationError and a missing config file
-        err.print(f"[red]configuration error:[/red] {exc}")
+    except ValidationError as exc:
+        # Only where and why: pydantic's own text repeats the input, which may be a secret.
+        reasons = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        err.print(f"[red]configuration error:[/red] {escape(reasons)}")
+        raise typer.Exit(2) from exc
+    except FileNotFoundError as exc:
+        err.print(f"[red]configuration error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     # Prefect keeps its database and logs inside the project unless told otherwise.
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
@@ -53,7 +62,8 @@ def _settings() -> Settings:
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
+    # Elasticsearch's reasons hold [brackets], which rich would read as markup.
+    err.print(f"[red]error:[/red] {escape(message)}")
     return typer.Exit(code)
 
 
@@ -144,7 +154,8 @@ def run(
         raise _fail(
             "no sources: pass --source or set NEWSFLOW_SOURCES / sources in the config file", 2
         )
-    _ensure_cluster(settings)
+    # A wrong password or CA is said in one line here, not as tracebacks from inside the flow.
+    _client(settings)
     summary = _run_ingest(settings, sources, backfill)
     if as_json:
         print(json.dumps(summary, ensure_ascii=False))
@@ -307,7 +318,7 @@ def demo(
     from newsflow.search import SearchRequest
 
     settings = _settings()
-    _ensure_cluster(settings)
+    _client(settings)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     url_list = settings.state_dir / "demo-urls.txt"
     # A fixed port keeps URLs (and so ids of pages without a canonical link) stable across runs.

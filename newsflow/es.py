@@ -76,8 +76,9 @@ def _reason(exc: ApiError) -> str:
 def explain_error(exc: BaseException) -> str:
     """One line on why a request failed and what to check; names no credentials."""
     if isinstance(exc, AuthenticationException):
+        # The server's reason is always the same generic line (details go to its own log).
         return (
-            f"authentication failed ({_reason(exc)}); check NEWSFLOW_ES_USERNAME and "
+            "authentication failed (HTTP 401); check NEWSFLOW_ES_USERNAME and "
             "NEWSFLOW_ES_PASSWORD, or NEWSFLOW_ES_API_KEY"
         )
     if isinstance(exc, AuthorizationException):

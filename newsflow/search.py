@@ -99,6 +99,7 @@ class SearchRequest:
     html: bool = False  # snippets as HTML: text escaped, matches in <em>
     timeout: str | None = None  # Elasticsearch's own search timeout ("20s"), partial results
     others_size: int = 10  # other articles of a story listed per collapsed hit
+    histogram: bool = False  # fill SearchResult.histogram (matching articles per week)
 
 
 @dataclass(frozen=True)
@@ -163,15 +164,19 @@ class SearchResult:
     stories: int | None = None
     next_after: tuple[Any, ...] | None = None  # sort values to continue from; None: last page
     timed_out: bool = False
+    histogram: dict[str, Any] | None = None  # {"interval", "buckets": [{"date", "count"}]}
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "total": self.total,
             "stories": self.stories,
             "timed_out": self.timed_out,
             "hits": [h.as_dict() for h in self.hits],
             "facets": self.facets,
         }
+        if self.histogram is not None:
+            out["histogram"] = self.histogram
+        return out
 
 
 # An entity is a main subject of an article when it is named more than once or early (in the
@@ -269,6 +274,15 @@ def _aggs(req: SearchRequest) -> dict[str, Any]:
     aggs: dict[str, Any] = {
         name: {"terms": {"field": name, "size": req.facet_size}} for name in req.facets
     }
+    if req.histogram:
+        aggs["_histogram"] = {
+            "date_histogram": {
+                "field": "published",
+                "calendar_interval": SEARCH_HISTOGRAM_INTERVAL,
+                "format": "yyyy-MM-dd",
+                "min_doc_count": 0,
+            }
+        }
     if req.count_stories:
         aggs["_stories"] = {
             "cardinality": {"field": "story_id", "precision_threshold": STORY_COUNT_PRECISION}
@@ -401,6 +415,18 @@ def _facets(req: SearchRequest, resp: dict[str, Any]) -> dict[str, list[dict[str
     }
 
 
+# Weeks: a readable number of bars for the months a news index usually spans.
+SEARCH_HISTOGRAM_INTERVAL = "week"
+
+
+def _histogram(resp: dict[str, Any]) -> dict[str, Any] | None:
+    agg = resp.get("aggregations", {}).get("_histogram")
+    if agg is None:
+        return None
+    buckets = [{"date": b["key_as_string"], "count": b["doc_count"]} for b in agg["buckets"]]
+    return {"interval": SEARCH_HISTOGRAM_INTERVAL, "buckets": buckets}
+
+
 def _stories(resp: dict[str, Any]) -> int | None:
     agg = resp.get("aggregations", {}).get("_stories")
     return agg["value"] if agg else None
@@ -426,6 +452,7 @@ def search(client: Elasticsearch, alias: str, req: SearchRequest) -> SearchResul
         stories=_stories(resp),
         next_after=next_after,
         timed_out=bool(resp.get("timed_out")),
+        histogram=_histogram(resp),
     )
 
 
@@ -494,6 +521,7 @@ def _search_stories(client: Elasticsearch, alias: str, req: SearchRequest) -> Se
         stories=_stories(first),
         next_after=next_after,
         timed_out=timed_out,
+        histogram=_histogram(first),
     )
 
 

@@ -112,6 +112,17 @@ class Settings(BaseSettings):
         description="Default sources: URL-list files, HTML directories or single URLs.",
     )
 
+    @field_validator("es_url")
+    @classmethod
+    def _no_credentials_in_url(cls, value: str | None) -> str | None:
+        # A URL is logged and stored with flow runs; credentials have settings of their own.
+        if value and "@" in value.split("//", 1)[-1].split("/", 1)[0]:
+            raise ValueError(
+                "NEWSFLOW_ES_URL must not hold credentials; use NEWSFLOW_ES_USERNAME and "
+                "NEWSFLOW_ES_PASSWORD or NEWSFLOW_ES_API_KEY"
+            )
+        return value
+
     @field_validator("index")
     @classmethod
     def _index_name_is_valid(cls, value: str) -> str:

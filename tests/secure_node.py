@@ -28,9 +28,17 @@ from pathlib import Path
 from newsflow import es_local
 from newsflow.settings import Settings
 
-# The narrowest role that lets the pipeline (and `newsflow search`) run; see test_security.py.
+# The narrowest role the pipeline runs with (found by removing privileges one at a time):
+# - cluster:admin/analyze: the "english" analyzer probe of indices.template_for_cluster
+#   (otherwise only granted by the cluster privilege `manage`);
+# - indices:admin/aliases: creating <alias>-v1 with its alias (otherwise only `manage`);
+# - indices:admin/refresh*: the refresh at the end of a run (narrower than `maintenance`);
+# - index (not write: no deletes), read (the unchanged-document check), create_index,
+#   view_index_metadata (alias, exists and mapping look-ups).
+# `newsflow run --backfill` needs indices:admin/settings/update on top.
+ROLE = "newsflow_pipeline"
 PIPELINE_ROLE = {
-    "cluster": ["monitor", "manage_index_templates"],
+    "cluster": ["monitor", "manage_index_templates", "cluster:admin/analyze"],
     "indices": [
         {
             "names": ["test-*"],
@@ -39,7 +47,7 @@ PIPELINE_ROLE = {
                 "index",
                 "read",
                 "view_index_metadata",
-                "indices:admin/aliases*",
+                "indices:admin/aliases",
                 "indices:admin/refresh*",
             ],
         }
@@ -54,7 +62,6 @@ class SecureNode:
     other_ca_certs: Path  # a CA that did not sign the node's certificate
     username: str
     password: str
-    log_file: Path
 
 
 def _free_port() -> int:
@@ -63,9 +70,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _tool(home: Path, env: dict[str, str], *args: str) -> subprocess.Popen:
+def _tool(home: Path, env: dict[str, str], name: str, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [str(home / "bin" / args[0]), *args[1:]],
+        [str(home / "bin" / name), *args],
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -116,14 +123,21 @@ def secure_node(
     role: dict = PIPELINE_ROLE,
     port: int = 9201,
     heap: str = "512m",
-    timeout: float = 120.0,
+    timeout: float = 300.0,
 ) -> Iterator[SecureNode]:
     """Start a TLS + basic-auth node on 127.0.0.1:``port``; stop it and delete it afterwards.
 
     ``username``/``password`` is a file-realm user holding only ``role``. Raises
     ``es_local.LocalNodeError`` (with the node's log tail) when it does not become healthy.
     """
-    home = es_local.install(Settings(), log=lambda _m: None).home
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", port)) == 0:
+            raise es_local.LocalNodeError(f"port {port} is taken; the secured node needs it")
+    settings = Settings()
+    home = es_local.paths(settings).home
+    if not (home / "bin" / "elasticsearch").is_file():
+        # install() also rewrites the main node's config: only when nothing is unpacked yet.
+        home = es_local.install(settings, log=lambda _m: None).home
     java_home = es_local.find_java_home()
     root = Path(tempfile.mkdtemp(prefix="newsflow-secure-es-"))
     conf, data, logs, tmp = (root / n for n in ("config", "data", "logs", "tmp"))
@@ -132,7 +146,9 @@ def secure_node(
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "ES_JAVA_HOME": str(java_home),
         "ES_PATH_CONF": str(conf),
-        "ES_JAVA_OPTS": f"-Xms{heap} -Xmx{heap}",
+        # C1 only: half the start-up CPU, and a short-lived test node never needs C2's speed.
+        "ES_JAVA_OPTS": f"-Xms{heap} -Xmx{heap} -XX:TieredStopAtLevel=1",
+        "CLI_JAVA_OPTS": "-XX:TieredStopAtLevel=1",  # certutil, elasticsearch-users
         "ES_TMPDIR": str(tmp),
         "LANG": "C.UTF-8",
     }
@@ -141,7 +157,7 @@ def secure_node(
         shutil.copytree(home / "config", conf)
         for d in (data, logs, tmp, conf / "certs"):
             d.mkdir()
-        settings = {
+        config = {
             "cluster.name": "newsflow-secure",
             "node.name": "newsflow-secure-1",
             "path.data": str(data),
@@ -158,60 +174,33 @@ def secure_node(
             "xpack.security.transport.ssl.enabled": False,
             "cluster.routing.allocation.disk.threshold_enabled": False,
         }
-        lines = [f"{key}: {json.dumps(value)}" for key, value in settings.items()]
+        lines = [f"{key}: {json.dumps(value)}" for key, value in config.items()]
         (conf / "elasticsearch.yml").write_text("\n".join(lines) + "\n")
-        (conf / "roles.yml").write_text(json.dumps({"newsflow_pipeline": role}) + "\n")
+        (conf / "roles.yml").write_text(json.dumps({ROLE: role}) + "\n")
 
-        # Each tool is a JVM start (~3 s): run what does not depend on each other side by side.
-        ca_zip, other_zip, http_zip = root / "ca.zip", root / "other-ca.zip", root / "http.zip"
-        ca = _tool(
-            home, env, "elasticsearch-certutil", "ca", "--pem", "--silent", "--out", str(ca_zip)
-        )
-        other = _tool(
-            home, env, "elasticsearch-certutil", "ca", "--pem", "--silent", "--out", str(other_zip)
-        )
-        user = _tool(
-            home,
-            env,
-            "elasticsearch-users",
-            "useradd",
-            username,
-            "-p",
-            password,
-            "-r",
-            "newsflow_pipeline",
-        )
+        # Each tool is a JVM start: run those that do not depend on each other side by side.
+        def tool(name: str, *args: str | Path) -> subprocess.Popen:
+            return _tool(home, env, name, *map(str, args))
+
+        certs, zips = conf / "certs", {n: root / f"{n}.zip" for n in ("ca", "other", "http")}
+        pem = ("--pem", "--silent")
+        ca = tool("elasticsearch-certutil", "ca", *pem, "--out", zips["ca"])
+        other = tool("elasticsearch-certutil", "ca", *pem, "--out", zips["other"])
+        user = tool("elasticsearch-users", "useradd", username, "-p", password, "-r", ROLE)
         _finish(ca, "certutil ca")
-        _unzip(ca_zip, conf / "certs")
-        cert = _tool(
-            home,
-            env,
-            "elasticsearch-certutil",
-            "cert",
-            "--pem",
-            "--silent",
-            "--ca-cert",
-            str(conf / "certs/ca/ca.crt"),
-            "--ca-key",
-            str(conf / "certs/ca/ca.key"),
-            "--ip",
-            "127.0.0.1",
-            "--dns",
-            "localhost",
-            "--name",
-            "http",
-            "--out",
-            str(http_zip),
-        )
+        _unzip(zips["ca"], certs)
+        san = ("--name", "http", "--ip", "127.0.0.1", "--dns", "localhost")
+        signer = ("--ca-cert", certs / "ca/ca.crt", "--ca-key", certs / "ca/ca.key")
+        cert = tool("elasticsearch-certutil", "cert", *pem, *san, *signer, "--out", zips["http"])
         _finish(other, "certutil ca (other)")
-        _unzip(other_zip, root / "other")
+        _unzip(zips["other"], root / "other")
         _finish(user, "elasticsearch-users useradd")
         _finish(cert, "certutil cert")
-        _unzip(http_zip, conf / "certs")
+        _unzip(zips["http"], certs)
 
         command = [str(home / "bin" / "elasticsearch")]
         if os.geteuid() == 0:  # the node refuses to run as root
-            es_user = es_local._ensure_user(Settings().local_es_user)
+            es_user = es_local._ensure_user(settings.local_es_user)
             es_local._chown_tree(root, es_user.pw_uid, es_user.pw_gid)
             command = ["runuser", "-u", es_user.pw_name, "--", *command]
         stdout_log = logs / "stdout.log"
@@ -227,7 +216,7 @@ def secure_node(
             )
         url = f"https://127.0.0.1:{port}"
         deadline = time.monotonic() + timeout
-        while (health := _health(url, conf / "certs/ca/ca.crt", username, password)) not in (
+        while (health := _health(url, certs / "ca/ca.crt", username, password)) not in (
             "green",
             "yellow",
         ):
@@ -240,11 +229,10 @@ def secure_node(
             time.sleep(0.5)
         yield SecureNode(
             url=url,
-            ca_certs=conf / "certs/ca/ca.crt",
+            ca_certs=certs / "ca/ca.crt",
             other_ca_certs=root / "other/ca/ca.crt",
             username=username,
             password=password,
-            log_file=logs / "newsflow-secure.log",
         )
     finally:
         if proc is not None:

@@ -328,6 +328,7 @@ def create_app(settings: Settings, client: Elasticsearch | None = None) -> FastA
             # In the documented order, whatever order they were asked in.
             facets=tuple(f for f in core.ALL_FACET_FIELDS if not facet or f in facet),
             count_stories=True,
+            histogram=True,
             html=True,
             timeout=search_timeout,
         )

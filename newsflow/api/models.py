@@ -114,6 +114,18 @@ class SearchHit(_Model):
     others: list[OtherArticle] = Field(description="Up to 10 of them, newest first.")
 
 
+class HistogramBucket(_Model):
+    date: str = Field(description="First day of the bucket, YYYY-MM-DD.")
+    count: int = Field(description="Matching articles published in it.")
+
+
+class Histogram(_Model):
+    interval: str = Field(description="Calendar interval of the buckets (week).")
+    buckets: list[HistogramBucket] = Field(
+        description="From the earliest to the latest matching article, empty weeks included."
+    )
+
+
 class SearchResponse(_Model):
     total: int = Field(description="Matching articles (not stories).")
     stories: int = Field(
@@ -127,6 +139,9 @@ class SearchResponse(_Model):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null on the last page. A page may "
         "hold fewer than `size` hits and still have a next one."
+    )
+    histogram: Histogram | None = Field(
+        None, description="Matching articles over time (all pages), for the chart."
     )
 
 

@@ -427,3 +427,21 @@ def test_static_page_is_served_at_the_root_next_to_the_api(
         assert client.get("/search", params={"size": 1}).json()["total"] > 0
         assert client.get("/openapi.json").status_code == 200
         _assert_error(client.get("/nothing-here.html"), 404, "not_found")
+
+
+def test_search_histogram_counts_every_matching_article_by_week(api, corpus, es_client):
+    for params in ({}, {"q": "strike"}, {"language": "es"}):
+        body = api.get("/search", params=params).json()
+        histogram = body["histogram"]
+        assert histogram["interval"] == "week"
+        dated = (
+            es_client.count(
+                index=corpus.index, query={"bool": {"filter": [{"exists": {"field": "published"}}]}}
+            )["count"]
+            if not params
+            else None
+        )
+        total = sum(b["count"] for b in histogram["buckets"])
+        assert total == (dated if dated is not None else body["total"])
+        dates = [b["date"] for b in histogram["buckets"]]
+        assert dates == sorted(dates)

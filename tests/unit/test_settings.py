@@ -42,3 +42,10 @@ def test_missing_config_file_is_an_error(monkeypatch, tmp_path):
     monkeypatch.setenv("NEWSFLOW_CONFIG", str(tmp_path / "absent.yaml"))
     with pytest.raises(FileNotFoundError, match="NEWSFLOW_CONFIG"):
         Settings()
+
+
+def test_credentials_in_the_url_are_refused_without_echoing_them(monkeypatch):
+    monkeypatch.setenv("NEWSFLOW_ES_URL", "https://elastic:s3cret@es.example:9200")
+    with pytest.raises(ValidationError, match="must not hold credentials") as info:
+        Settings()
+    assert "s3cret" not in str(info.value).split("input_value")[0]

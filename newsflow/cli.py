@@ -513,8 +513,6 @@ def kibana_import(
     ] = True,
 ) -> None:
     """Import the data view, saved search, Lens charts and dashboard into Kibana."""
-    from rich.markup import escape
-
     from newsflow.kibana import (
         KibanaImportError,
         for_index,
@@ -529,9 +527,9 @@ def kibana_import(
     try:
         objects = for_index(load_saved_objects(directory), settings.index)
     except (OSError, ValueError) as exc:
-        raise _fail(escape(str(exc)), 2) from exc
+        raise _fail(str(exc), 2) from exc
     if not objects:
-        raise _fail(escape(f"no saved objects in {directory}/*.ndjson"), 2)
+        raise _fail(f"no saved objects in {directory}/*.ndjson", 2)
     try:
         count = import_saved_objects(
             settings.kibana_url,
@@ -544,8 +542,7 @@ def kibana_import(
             timeout=settings.es_request_timeout,
         )
     except KibanaImportError as exc:
-        # Kibana's reasons hold square brackets, which rich would read as markup.
-        raise _fail(escape(str(exc))) from exc
+        raise _fail(str(exc)) from exc
     out.print(f"imported {count} saved objects into Kibana (data view on {settings.index!r})")
 
 

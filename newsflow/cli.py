@@ -72,7 +72,11 @@ def _ensure_cluster(settings: Settings) -> None:
     if not settings.uses_local_node:
         return
     try:
-        es_local.start(settings, log=lambda m: err.print(f"[dim]{m}[/dim]"))
+        # Quiet when it already runs: commands call this on every use.
+        es_local.start(
+            settings,
+            log=lambda m: None if m.startswith("already running") else err.print(f"[dim]{m}[/dim]"),
+        )
     except es_local.LocalNodeError as exc:
         raise _fail(str(exc)) from exc
 

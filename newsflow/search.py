@@ -31,18 +31,7 @@ ENTITY_TYPES = ("person", "organization", "location", "group", "event", "product
 # What the CLI shows by default; the API asks for ALL_FACET_FIELDS.
 FACET_FIELDS = ("person", "organization", "location", "source", "language")
 ALL_FACET_FIELDS = (*ENTITY_TYPES, "source", "language", "authors", "section")
-FILTER_FIELDS = (
-    "person",
-    "organization",
-    "location",
-    "group",
-    "event",
-    "product",
-    "source",
-    "language",
-    "authors",
-    "section",
-)
+FILTER_FIELDS = ALL_FACET_FIELDS  # every facet can also filter
 MAX_QUERY_CHARS = 500
 MAX_PAGE_SIZE = 50
 MAX_PREFIX_CHARS = 100

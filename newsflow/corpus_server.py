@@ -19,16 +19,20 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def serve_directory(root: Path, port: int = 0) -> Iterator[str]:
+def serve_directory(
+    root: Path, port: int = 0, handler_class: type[SimpleHTTPRequestHandler] = _QuietHandler
+) -> Iterator[str]:
     """Serve ``root`` on 127.0.0.1 for the duration of the block; yields the base URL.
 
-    ``port=0`` picks a free port; a taken fixed port falls back to a free one.
+    ``port=0`` picks a free port; a taken fixed port falls back to a free one. Tests pass a
+    ``handler_class`` that adds misbehaving pages.
     """
-    handler = partial(_QuietHandler, directory=str(root))
+    handler = partial(handler_class, directory=str(root))
     try:
         server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     except OSError:
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="corpus-server", daemon=True)
     thread.start()
     try:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 from newsflow.cli import DEMO_CORPUS
+from newsflow.corpus_server import serve_directory
 
 EMPTY_PAGE = (
     b"<!doctype html><html><head><title>Nothing</title></head><body><nav>Home</nav></body></html>"
@@ -85,17 +85,5 @@ class _Handler(SimpleHTTPRequestHandler):
 @contextmanager
 def local_site(root: Path = DEMO_CORPUS) -> Iterator[str]:
     """Serve ``root`` plus the ``/broken/*`` pages on 127.0.0.1; yields the base URL."""
-
-    class Handler(_Handler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(root), **kwargs)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_directory(root, handler_class=_Handler) as base_url:
+        yield base_url

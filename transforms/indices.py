@@ -102,8 +102,10 @@ def write_index(client: Elasticsearch, alias: str) -> str | None:
 
 def ensure_index(client: Elasticsearch, alias: str, spec: dict[str, Any] | None = None) -> str:
     """Install the template and make sure the alias points at a write index (``<alias>-v1`` on
-    first use); also finishes a backfill that a killed run left open. Returns the write index."""
-    put_template(client, alias, spec)
+    first use); also finishes a backfill that a killed run left open, and brings an older
+    write index up to the current mapping when the change only adds fields. Returns the write
+    index."""
+    used = put_template(client, alias, spec)
     current = write_index(client, alias)
     if current is None and alias_indices(client, alias):
         raise IndexSetupError(f"alias {alias!r} has indices but none is the write index")
@@ -117,8 +119,33 @@ def ensure_index(client: Elasticsearch, alias: str, spec: dict[str, Any] | None 
             client.indices.put_alias(index=current, name=alias, is_write_index=True)
         else:
             client.indices.create(index=current, aliases={alias: {"is_write_index": True}})
+    upgrade_mapping(client, current, used)
     restore_after_backfill(client, current)
     return current
+
+
+def upgrade_mapping(client: Elasticsearch, index: str, spec: dict[str, Any]) -> bool:
+    """Add the fields of a newer mapping version to an existing index, in place.
+
+    New fields are all a new version usually brings, and Elasticsearch accepts them on a live
+    index; a change to an existing field cannot be made in place and needs ``newsflow index
+    migrate``. Returns whether the index was upgraded."""
+    current = mapping_version(client, index) or 0
+    if current >= spec["mapping_version"]:
+        return False
+    mappings = spec["template"]["mappings"]
+    try:
+        client.indices.put_mapping(
+            index=index,
+            properties=mappings["properties"],
+            meta=mappings.get("_meta", {}) | {"mapping_version": spec["mapping_version"]},
+        )
+    except BadRequestError as exc:
+        raise IndexSetupError(
+            f"{index} has mapping version {current} and version {spec['mapping_version']} "
+            f"changes existing fields ({exc.message}); run `newsflow index migrate`"
+        ) from exc
+    return True
 
 
 def mapping_version(client: Elasticsearch, index: str) -> int | None:

@@ -1,0 +1,44 @@
+"""An index made by an older mapping version is brought up to date in place when the new
+version only adds fields, and refused with a pointer to `index migrate` when it changes one."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from transforms.indices import IndexSetupError, ensure_index, load_template, mapping_version
+
+
+def older_spec(drop: str) -> dict:
+    spec = copy.deepcopy(load_template())
+    spec["mapping_version"] -= 1
+    spec["template"]["mappings"]["_meta"]["mapping_version"] -= 1
+    del spec["template"]["mappings"]["properties"][drop]
+    return spec
+
+
+def test_added_fields_reach_an_existing_index(es_client: Elasticsearch, index_alias: str) -> None:
+    old = older_spec(drop="section")
+    index = ensure_index(es_client, index_alias, old)
+    assert "section" not in es_client.indices.get_mapping(index=index)[index]["mappings"][
+        "properties"
+    ]
+    # Strict mapping: a document with the new field is refused by the old index.
+    with pytest.raises(Exception, match="strict_dynamic_mapping_exception"):
+        es_client.index(index=index_alias, id="x", document={"section": "Business"})
+
+    assert ensure_index(es_client, index_alias) == index  # same index, upgraded in place
+    assert mapping_version(es_client, index) == load_template()["mapping_version"]
+    es_client.index(index=index_alias, id="x", document={"section": "Business"}, refresh=True)
+    found = es_client.search(index=index_alias, query={"term": {"section": "Business"}})
+    assert found["hits"]["total"]["value"] == 1
+
+
+def test_a_changed_field_asks_for_a_migration(es_client: Elasticsearch, index_alias: str) -> None:
+    old = older_spec(drop="section")
+    old["template"]["mappings"]["properties"]["word_count"] = {"type": "keyword"}
+    ensure_index(es_client, index_alias, old)
+    with pytest.raises(IndexSetupError, match="index migrate"):
+        ensure_index(es_client, index_alias)

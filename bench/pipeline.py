@@ -14,6 +14,7 @@ The last line is ``end_to_end_vs_ner_limit=<ratio> end_to_end_vs_naive=<ratio>``
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import json
 import os
@@ -36,14 +37,27 @@ SHARED = ROOT.parent / "shared" / "corpus" / "article-extraction-benchmark" / "h
 DEMO = ROOT / "demo" / "corpus"
 # The canonical link would give every copy of a page the same id; the copies must be distinct.
 _CANONICAL = re.compile(rb"<link[^>]+rel=[\"']canonical[\"'][^>]*>|<meta[^>]+og:url[^>]*>", re.I)
+# Pages also declare their URL in JSON-LD; each served copy declares its own URL instead.
+COPY_URL = b"__NEWSFLOW_COPY_URL__"
 
 
+def _own_url(html: bytes) -> bytes:
+    from trafilatura.metadata import extract_metadata
+
+    stripped = _CANONICAL.sub(b"", html)
+    declared = extract_metadata(stripped.decode("utf-8", "replace")).url
+    if declared and declared.startswith("http"):
+        stripped = stripped.replace(declared.encode("utf-8"), COPY_URL)
+    return stripped
+
+
+@functools.cache
 def base_pages() -> dict[str, bytes]:
     pages = {p.relative_to(DEMO).as_posix(): p.read_bytes() for p in sorted(DEMO.rglob("*.html"))}
     if SHARED.is_dir():
         for p in sorted(SHARED.glob("*.html.gz")):
             pages[f"shared/{p.name.removesuffix('.gz')}"] = gzip.decompress(p.read_bytes())
-    return {name: _CANONICAL.sub(b"", html) for name, html in pages.items()}
+    return {name: _own_url(html) for name, html in pages.items()}
 
 
 def serve(pages: dict[str, bytes], copies: int):
@@ -61,6 +75,8 @@ def serve(pages: dict[str, bytes], copies: int):
             if body is None:
                 self.send_error(404)
                 return
+            host = self.headers.get("Host", "127.0.0.1")
+            body = body.replace(COPY_URL, f"http://{host}{self.path}".encode())
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
             self.send_header("Content-Length", str(len(body)))

@@ -24,7 +24,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.workers import cpu_pool
 from newsflow.es import check_cluster, make_client
 from newsflow.settings import Settings
-from transforms import fetch, indices, load
+from transforms import archive, fetch, indices, load, runs
 from transforms.batch import StageTime, Timer, TransformResult, transform_pages
 from transforms.models import Failure, Page, StageCounts
 from transforms.sources import Discovered, discover
@@ -64,10 +64,13 @@ def prepare_index_task(settings: Settings) -> str:
     cache_policy=NO_CACHE,
 )
 def fetch_task(
-    urls: list[str], opts: fetch.FetchOptions
+    urls: list[str], opts: fetch.FetchOptions, archive_url: str | None = None
 ) -> tuple[list[Page], list[Failure], StageTime]:
     timer = Timer()
     pages, failures = fetch.fetch_pages(urls, opts)
+    if archive_url:  # raw pages kept for `newsflow reprocess`; a failed write is only logged
+        for failed in archive.Archive(archive_url).archive_pages(pages).failures:
+            get_run_logger().warning("%s: %s", failed.url, failed.reason)
     return pages, failures, timer.lap()
 
 
@@ -127,11 +130,13 @@ class _Pipeline:
 
     def run(self, batches: list[list[str]], pool: Executor | None) -> None:
         opts = _fetch_options(self.settings)
-        upcoming = fetch_task.submit(batches[0], opts) if batches else None
+        kept = self.settings.effective_archive_url if self.settings.archive_enabled else None
+        submit = functools.partial(fetch_task.submit, opts=opts, archive_url=kept)
+        upcoming = submit(batches[0]) if batches else None
         for i in range(len(batches)):
             pages, failures, spent = upcoming.result()
             # Fetch the next batch while this one is transformed and loaded.
-            upcoming = fetch_task.submit(batches[i + 1], opts) if i + 1 < len(batches) else None
+            upcoming = submit(batches[i + 1]) if i + 1 < len(batches) else None
             self.counts.fetched += len(pages)
             self.counts.failures += failures
             self.times["fetch"].add(spent)
@@ -229,4 +234,5 @@ def ingest(
         counts.skipped,
         summary["seconds"],
     )
+    runs.record_run(client, settings.index, "ingest", summary)  # history for `newsflow runs`
     return summary

@@ -111,6 +111,14 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Default sources: URL-list files, HTML directories or single URLs.",
     )
+    archive_enabled: bool = Field(
+        True, description="Keep every fetched page in the archive, for `newsflow reprocess`."
+    )
+    archive_url: str | None = Field(
+        None,
+        description="Archive root: a directory or any fsspec URL (s3://bucket/prefix; "
+        "credentials from the storage's own environment). Unset: <state_dir>/archive.",
+    )
 
     @field_validator("es_url")
     @classmethod
@@ -160,6 +168,10 @@ class Settings(BaseSettings):
     @property
     def prefect_home(self) -> Path:
         return self.state_dir / "prefect"
+
+    @property
+    def effective_archive_url(self) -> str:
+        return self.archive_url or str(self.state_dir / "archive")
 
     def masked(self) -> dict[str, Any]:
         """Settings as plain data with secrets masked, for `newsflow config`."""

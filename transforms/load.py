@@ -23,6 +23,7 @@ from typing import Any
 from elasticsearch import ConnectionError, ConnectionTimeout, Elasticsearch, TransportError
 from elasticsearch.helpers import scan, streaming_bulk
 
+from transforms import versions
 from transforms.models import EnrichedArticle, Failure
 from transforms.stories import story_key
 
@@ -64,6 +65,9 @@ def to_document(
         ],
         "enrich_note": item.enrich_note,
         "run_id": run_id,
+        # Which clean/enrich code made this document (transforms/versions.py).
+        "pipeline_version": versions.pipeline_version(),
+        "enrichment_version": versions.enrichment_version(),
     }
     doc.update(item.facets())
     # Hash of what the article says, so later runs can tell an unchanged re-fetch.

@@ -1,0 +1,110 @@
+"""Run history in Elasticsearch (``<alias>-runs``): one document per flow run with its summary.
+
+Prefect keeps runs in its own database, which is thrown away in ephemeral mode and differs per
+machine; this index is where ``newsflow runs`` reads, so every machine sees the same history.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch, TransportError
+
+from transforms import versions
+
+log = logging.getLogger(__name__)
+
+MAPPINGS_DIR = Path(__file__).resolve().parents[1] / "mappings"
+COUNT_FIELDS = (
+    "discovered",
+    "fetched",
+    "cleaned",
+    "enriched",
+    "indexed",
+    "unchanged",
+    "skipped",
+    "failed",
+)
+
+
+def runs_index(alias: str) -> str:
+    return f"{alias}-runs"
+
+
+def ensure_runs_index(client: Elasticsearch, alias: str) -> str:
+    name = runs_index(alias)
+    if not client.indices.exists(index=name):
+        spec = json.loads((MAPPINGS_DIR / "runs.json").read_text(encoding="utf-8"))
+        # 400: another process created it between the check and here.
+        client.options(ignore_status=400).indices.create(
+            index=name, settings=spec["settings"], mappings=spec["mappings"]
+        )
+    return name
+
+
+def run_document(
+    flow: str, summary: dict[str, Any], prefect_flow_run_id: str | None = None
+) -> dict[str, Any]:
+    """The runs-index document of a flow's summary: counts as fields, the rest kept whole."""
+    finished = datetime.now(UTC)
+    seconds = float(summary.get("seconds") or 0.0)
+    doc: dict[str, Any] = {
+        "run_id": summary["run_id"],
+        "flow": flow,
+        "index": summary.get("index"),
+        "started_at": (finished - timedelta(seconds=seconds)).isoformat(),
+        "finished_at": finished.isoformat(),
+        "seconds": seconds,
+        "pipeline_version": summary.get("pipeline_version") or versions.pipeline_version(),
+        "prefect_flow_run_id": prefect_flow_run_id,
+        "summary": summary,
+    }
+    for name in COUNT_FIELDS:
+        value = summary.get(name)
+        doc[name] = int(value) if isinstance(value, int | float) else None
+    return doc
+
+
+def record_run(
+    client: Elasticsearch,
+    alias: str,
+    flow: str,
+    summary: dict[str, Any],
+    prefect_flow_run_id: str | None = None,
+) -> bool:
+    """Store a run's summary; returns False (and logs why) when the cluster refuses it, since
+    the run itself has finished and its data is loaded by then."""
+    try:
+        index = ensure_runs_index(client, alias)
+        client.index(
+            index=index,
+            id=summary["run_id"],
+            document=run_document(flow, summary, prefect_flow_run_id),
+            refresh="wait_for",
+        )
+    except (ApiError, TransportError) as exc:
+        log.warning(
+            "run %s (%s): could not record the summary in %s: %s",
+            summary.get("run_id"),
+            flow,
+            runs_index(alias),
+            exc,
+        )
+        return False
+    return True
+
+
+def list_runs(
+    client: Elasticsearch, alias: str, limit: int = 20, flow: str | None = None
+) -> list[dict[str, Any]]:
+    """Most recent runs first (empty when no run was ever recorded)."""
+    index = runs_index(alias)
+    if not client.indices.exists(index=index):
+        return []
+    query = {"term": {"flow": flow}} if flow else {"match_all": {}}
+    resp = client.search(index=index, size=limit, query=query, sort=[{"finished_at": "desc"}])
+    return [hit["_source"] for hit in resp["hits"]["hits"]]

@@ -25,7 +25,7 @@ from elasticsearch.helpers import scan, streaming_bulk
 
 from transforms import versions
 from transforms.models import EnrichedArticle, Failure
-from transforms.stories import story_key
+from transforms.stories import signature
 
 MAPPINGS_DIR = Path(__file__).resolve().parents[1] / "mappings"
 
@@ -40,8 +40,10 @@ def to_document(
 ) -> dict[str, Any]:
     """The Elasticsearch document of an enriched article (plain JSON-able dict)."""
     a = item.article
+    doc_id = document_id(a.canonical_url)
+    story = signature(a.body)
     doc: dict[str, Any] = {
-        "id": document_id(a.canonical_url),
+        "id": doc_id,
         "url": a.url,
         "canonical_url": a.canonical_url,
         "title": a.title,
@@ -56,7 +58,12 @@ def to_document(
         "language": a.language,
         "tags": a.tags,
         "section": a.section,
-        "story_id": story_key(a.body),
+        # A story of its own until the run's story assignment (transforms/stories.py) places it.
+        "story_id": doc_id,
+        "story_lead": True,
+        "story_bands": list(story.bands) if story else [],
+        "story_signature": story.encode() if story else None,
+        "quotes": [q.as_dict() for q in item.quotes],
         "image": a.image,
         "word_count": a.word_count,
         "entities": [

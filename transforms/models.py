@@ -69,11 +69,25 @@ class Entity:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """A direct quotation: its words and who said them (a canonical person name when the
+    article names that person, else the words the text uses for the speaker)."""
+
+    text: str
+    speaker: str | None
+    offset: int = -1  # character offset of the quotation in the body
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"speaker": self.speaker, "text": self.text}
+
+
+@dataclass(frozen=True)
 class EnrichedArticle:
     article: Article
     entities: list[Entity]
     # Why an article has no entities although it has text (e.g. no model for its language).
     enrich_note: str | None = None
+    quotes: list[Quote] = field(default_factory=list)
 
     def facets(self) -> dict[str, list[str]]:
         """Entity names per facet type, most mentioned first."""

@@ -1,30 +1,360 @@
-"""Story keys: the same story republished by several sites gets one key.
+"""Story clusters: copies of one story (exact or lightly edited) share a ``story_id``.
 
-Wire copy is republished with a new headline, a different template and a credit line at the
-end, but the opening of the body stays word for word. The key is a hash of the first words of
-the body, normalised (case, punctuation, quotes), so verbatim republications share it and
-everything else gets a key of its own.
+Wire copy is republished with another headline, template, dateline and credit line, sometimes
+a sentence dropped or added. Each body becomes a set of word 5-grams (NFKC, case-folded, kicker
+and dateline lines above the first paragraph and short credit lines below the last left out),
+summarised by a MinHash signature (datasketch, 128 permutations, fixed seed and scheme, so the
+same text gives the same signature on every machine). LSH banding (32 bands of 4 rows) turns the
+signature into band keys ``b<band>:<hash>`` plus one exact key ``x:<hash>`` of the normalised
+text. The keys are indexed (``story_bands``), so one terms query finds the candidates of a new
+article among earlier runs; a candidate joins only when the estimated Jaccard similarity of the
+signatures (kept in ``_source``, not indexed) reaches ``THRESHOLD`` — band collisions alone
+would merge different stories on the same topic.
+
+A story keeps the id it got first (the first copy's document id), so it is stable across runs;
+its lead is the earliest copy by published date, then fetched_at, then URL.
+
+Pure logic is ``signature`` and ``StoryClusters``; ``assign_stories`` is the I/O edge (one terms
+query on the bands, one on the touched stories' leads, partial updates for demoted leads).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import logging
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
 
-OPENING_WORDS = 60
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+SHINGLE_WORDS = 5
+NUM_PERM = 128
+BANDS, ROWS = 32, 4  # candidate curve: 50% chance at Jaccard 0.42, 99.9% at 0.7
+SEED = 1
+SCHEME = "affine32"
+# Estimated Jaccard a candidate must reach to join a story (bench/stories.py: copies with a
+# sentence dropped/added score >= 0.75, different stories on one topic <= 0.15).
+THRESHOLD = 0.5
+MIN_WORDS = 12  # below this a body says too little to cluster on resemblance alone
 MIN_PARAGRAPH_WORDS = 8
+MAX_WORDS = 20_000  # a huge body: its first words decide, the signature cost stays bounded
 _WORD = re.compile(r"\w+")
 # Datelines differ between copies ("GOTHENBURG (Nordic Wire) —" vs "GOTHENBURG, Sweden —").
 _DATELINE = re.compile(r"^[^\n]{0,80}?\s[—–-]{1,2}\s")
+STORY_FIELDS = ("id", "url", "published", "fetched_at", "story_id", "story_lead")
 
 
-def story_key(body: str, words: int = OPENING_WORDS) -> str:
-    """Key of the story a body tells: 16 hex characters."""
-    lines = unicodedata.normalize("NFKC", body).strip().splitlines()
+def story_words(body: str) -> list[str]:
+    """The words a story is compared on: no kicker/byline lines above the first paragraph, no
+    dateline, no short credit lines after the last paragraph; NFKC, case-folded."""
+    lines = [ln for ln in unicodedata.normalize("NFKC", body or "").splitlines() if ln.strip()]
     # Section kickers and bylines above the first paragraph vary between copies.
     while len(lines) > 1 and len(_WORD.findall(lines[0])) < MIN_PARAGRAPH_WORDS:
         lines.pop(0)
+    # So do credit lines below it: "(Nordic Wire) Additional reporting by ...".
+    while len(lines) > 1 and len(_WORD.findall(lines[-1])) < MIN_PARAGRAPH_WORDS:
+        lines.pop()
     text = _DATELINE.sub("", "\n".join(lines), count=1)
-    tokens = _WORD.findall(text.casefold())[:words]
-    return hashlib.sha1(" ".join(tokens).encode("utf-8")).hexdigest()[:16]
+    return _WORD.findall(text.casefold())[:MAX_WORDS]
+
+
+def story_key(body: str) -> str:
+    """Exact-duplicate key: hash of the normalised words, 16 hex characters."""
+    return hashlib.sha1(" ".join(story_words(body)).encode("utf-8")).hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def _permutations() -> Any:
+    from datasketch import MinHash  # deferred: only enrich/load need it
+
+    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
+
+
+@dataclass(frozen=True)
+class StorySignature:
+    """MinHash values of a body and the keys indexed for it."""
+
+    hashvalues: np.ndarray  # NUM_PERM uint32
+    bands: tuple[str, ...]
+
+    def encode(self) -> str:
+        """Base64 of the little-endian uint32 values (the ``story_signature`` field)."""
+        return base64.b64encode(self.hashvalues.astype("<u4").tobytes()).decode("ascii")
+
+    @staticmethod
+    def decode(text: str) -> np.ndarray:
+        """Hash values from ``encode``; ``ValueError`` when they are not a signature."""
+        raw = base64.b64decode(text, validate=True)
+        if len(raw) != 4 * NUM_PERM:
+            raise ValueError(f"story signature of {len(raw)} bytes, expected {4 * NUM_PERM}")
+        return np.frombuffer(raw, dtype="<u4").astype(np.uint32)
+
+
+def band_keys(hashvalues: np.ndarray) -> list[str]:
+    """LSH band keys ``b<band>:<12 hex>`` of a signature."""
+    values = hashvalues.astype("<u4")
+    return [
+        f"b{i:02d}:{hashlib.sha1(values[i * ROWS : (i + 1) * ROWS].tobytes()).hexdigest()[:12]}"
+        for i in range(BANDS)
+    ]
+
+
+def signature(body: str) -> StorySignature | None:
+    """Signature and keys of a body; ``None`` when it has fewer than ``MIN_WORDS`` words."""
+    from datasketch import MinHash
+
+    words = story_words(body)
+    if len(words) < MIN_WORDS:
+        return None
+    n = SHINGLE_WORDS
+    shingles = {" ".join(words[i : i + n]).encode("utf-8") for i in range(len(words) - n + 1)}
+    mh = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_permutations())
+    mh.update_batch(shingles)
+    exact = "x:" + hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()[:16]
+    return StorySignature(mh.hashvalues.astype(np.uint32), (exact, *band_keys(mh.hashvalues)))
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """MinHash estimate of the Jaccard similarity of two shingle sets."""
+    return float(np.count_nonzero(a == b)) / len(a)
+
+
+def lead_key(published: str | None, fetched_at: str | None, url: str) -> tuple:
+    """Sort key of a copy: earliest published (a date alone counts as its midnight UTC), then
+    earliest fetched, then URL; copies without a date sort after those with one."""
+    return (*_instant(published), *_instant(fetched_at), url)
+
+
+def _instant(value: str | None) -> tuple[int, float]:
+    if not value:
+        return (1, 0.0)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return (1, 0.0)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (0, moment.timestamp())
+
+
+@dataclass
+class StoryMember:
+    """One article as the clustering sees it."""
+
+    doc_id: str
+    story_id: str
+    hashvalues: np.ndarray | None
+    bands: tuple[str, ...]
+    key: tuple  # lead_key
+    lead: bool = False  # the flag the index holds (or will hold) for it
+    indexed: bool = False  # read from the index (an earlier run), not from this run
+
+    @classmethod
+    def from_source(cls, source: dict[str, Any], indexed: bool = False) -> StoryMember:
+        """A member from an indexed document (or a document about to be indexed)."""
+        raw = source.get("story_signature")
+        try:
+            values = StorySignature.decode(raw) if raw else None
+        except ValueError:
+            values = None  # a damaged signature: still a member, matched only by its keys
+        return cls(
+            doc_id=source["id"],
+            story_id=source.get("story_id") or source["id"],
+            hashvalues=values,
+            bands=tuple(source.get("story_bands") or ()),
+            key=lead_key(source.get("published"), source.get("fetched_at"), source["url"]),
+            lead=bool(source.get("story_lead", True)),
+            indexed=indexed,
+        )
+
+
+@dataclass
+class Assignment:
+    story_id: str
+    lead: bool
+    similarity: float  # best estimated Jaccard with the story joined (1.0 for a new story)
+
+
+@dataclass
+class StoryClusters:
+    """Story assignment for one run, in the main process: every member seen so far (this run's
+    articles and those the index returned), its band keys and each story's lead."""
+
+    threshold: float = THRESHOLD
+    members: dict[str, StoryMember] = field(default_factory=dict)
+    by_band: dict[str, set[str]] = field(default_factory=dict)
+    leads: dict[str, str] = field(default_factory=dict)  # story_id -> lead doc_id
+    pending_demotions: set[str] = field(default_factory=set)  # indexed leads no longer leads
+
+    def remember(self, member: StoryMember) -> None:
+        """Add a member the index returned; this run's own version of it wins."""
+        if member.doc_id in self.members:
+            return
+        self._add(member)
+
+    def _add(self, member: StoryMember) -> None:
+        old = self.members.get(member.doc_id)
+        if old is not None:
+            for band in old.bands:
+                self.by_band.get(band, set()).discard(old.doc_id)
+        self.members[member.doc_id] = member
+        for band in member.bands:
+            self.by_band.setdefault(band, set()).add(member.doc_id)
+        lead_id = self.leads.get(member.story_id)
+        lead = self.members.get(lead_id) if lead_id else None
+        if lead is None or lead.doc_id == member.doc_id or member.key < lead.key:
+            if lead is not None and lead.doc_id != member.doc_id:
+                self._demote(lead)
+            self.leads[member.story_id] = member.doc_id
+            member.lead = True
+        else:
+            self._demote(member)
+
+    def _demote(self, member: StoryMember) -> None:
+        if member.lead:
+            member.lead = False
+            self.pending_demotions.add(member.doc_id)
+
+    def _best_story(self, new: StoryMember) -> tuple[str, float] | None:
+        scores: dict[str, float] = {}
+        for band in new.bands:
+            for doc_id in self.by_band.get(band, ()):
+                other = self.members[doc_id]
+                if doc_id == new.doc_id:
+                    continue
+                if band.startswith("x:"):
+                    sim = 1.0  # same normalised words
+                elif new.hashvalues is None or other.hashvalues is None:
+                    continue
+                else:
+                    sim = jaccard(new.hashvalues, other.hashvalues)
+                if sim >= self.threshold and sim > scores.get(other.story_id, -1.0):
+                    scores[other.story_id] = sim
+        if not scores:
+            return None
+        story = min(scores, key=lambda s: (-scores[s], s))
+        return story, scores[story]
+
+    def assign(self, batch: Sequence[StoryMember]) -> list[Assignment]:
+        """Story of each new article, earliest first so that the lead is settled in one pass.
+
+        An article already indexed keeps its story while it still resembles it; a new one joins
+        the most similar story among the verified candidates, else starts its own (its id)."""
+        order = sorted(range(len(batch)), key=lambda i: batch[i].key)
+        indexed_before = {
+            m.doc_id: m.indexed and m.lead
+            for m in (self.members.get(new.doc_id) for new in batch)
+            if m is not None
+        }
+        out: list[Assignment | None] = [None] * len(batch)
+        for i in order:
+            new = batch[i]
+            known = self.members.get(new.doc_id)
+            similarity = 1.0
+            if (
+                known is not None
+                and known.hashvalues is not None
+                and new.hashvalues is not None
+                and jaccard(known.hashvalues, new.hashvalues) >= self.threshold
+            ):
+                story = known.story_id  # a re-run of the same article stays where it was
+            else:
+                if known is not None and self.leads.get(known.story_id) == known.doc_id:
+                    del self.leads[known.story_id]
+                found = self._best_story(new)
+                story, similarity = found or (new.doc_id, 1.0)
+            new.story_id = story
+            new.lead = False
+            self._add(new)
+            out[i] = Assignment(story, new.lead, similarity)
+        for i, new in enumerate(batch):
+            # A later article of this batch may have taken the lead from an earlier one.
+            out[i].lead = new.lead  # type: ignore[union-attr]
+            # A new article's flag goes with it; an indexed one may not be written again (its
+            # content unchanged), so its demotion stays pending.
+            if indexed_before.get(new.doc_id) and not new.lead:
+                self.pending_demotions.add(new.doc_id)
+            else:
+                self.pending_demotions.discard(new.doc_id)
+        return [a for a in out if a is not None]
+
+
+def assign_documents(clusters: StoryClusters, documents: list[dict[str, Any]]) -> None:
+    """Set ``story_id`` and ``story_lead`` of index documents in place (no I/O)."""
+    members = [StoryMember.from_source(doc) for doc in documents]
+    for doc, result in zip(documents, clusters.assign(members), strict=True):
+        doc["story_id"], doc["story_lead"] = result.story_id, result.lead
+
+
+# --------------------------------------------------------------------------- I/O edge
+
+
+def story_bands_query(bands: Iterable[str], size: int) -> dict[str, Any]:
+    """The one request that finds the indexed copies sharing a band key with an article."""
+    return {
+        "query": {"terms": {"story_bands": sorted(set(bands))}},
+        "size": size,
+        "_source": [*STORY_FIELDS, "story_bands", "story_signature"],
+    }
+
+
+def assign_stories(
+    client: Any,
+    alias: str,
+    documents: list[dict[str, Any]],
+    clusters: StoryClusters,
+    *,
+    max_candidates: int = 2_000,
+) -> None:
+    """Story fields of a batch of index documents, against this run (``clusters``) and the
+    index behind ``alias`` (earlier runs). Leads the index holds that are leads no more are
+    set ``story_lead: false`` with partial updates; one not indexed yet (still loading in this
+    run) is retried on the next call. Elasticsearch errors propagate (the caller's retry)."""
+    bands = {b for doc in documents for b in doc.get("story_bands") or ()}
+    if bands:
+        found = client.search(index=alias, **story_bands_query(bands, max_candidates))
+        hits = found["hits"]["hits"]
+        for hit in hits:
+            clusters.remember(StoryMember.from_source(hit["_source"], indexed=True))
+        stories = sorted({clusters.members[hit["_id"]].story_id for hit in hits})
+        if stories:  # the current leads of those stories, which may share no band with us
+            leads = client.search(
+                index=alias,
+                query={
+                    "bool": {
+                        "filter": [
+                            {"terms": {"story_id": stories}},
+                            {"term": {"story_lead": True}},
+                        ]
+                    }
+                },
+                size=max_candidates,
+                _source=[*STORY_FIELDS, "story_bands", "story_signature"],
+            )
+            for hit in leads["hits"]["hits"]:
+                clusters.remember(StoryMember.from_source(hit["_source"], indexed=True))
+    assign_documents(clusters, documents)
+    _apply_demotions(client, alias, clusters)
+
+
+def _apply_demotions(client: Any, alias: str, clusters: StoryClusters) -> None:
+    if not clusters.pending_demotions:
+        return
+    operations: list[dict[str, Any]] = []
+    for doc_id in sorted(clusters.pending_demotions):
+        operations += [{"update": {"_index": alias, "_id": doc_id}}, {"doc": {"story_lead": False}}]
+    resp = client.bulk(operations=operations)
+    for item in resp["items"]:
+        info = item["update"]
+        if info.get("status") in (200, 201):
+            clusters.pending_demotions.discard(info["_id"])
+        elif info.get("status") != 404:  # 404: still loading in this run, retried next call
+            log.warning("story lead of %s not updated: %s", info.get("_id"), info.get("error"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -110,6 +110,19 @@ class Settings(BaseSettings):
     sources: list[str] = Field(
         default_factory=list,
         description="Default sources: URL-list files, HTML directories or single URLs.",
+    )
+    task_runner: Literal["threads", "processes", "dask"] = Field(
+        "threads",
+        description="Where clean + NER run (docs/scaling.md): 'threads' (newsflow's own worker "
+        "processes), 'processes' (Prefect's process pool) or 'dask' (prefect-dask).",
+    )
+    dask_address: str | None = Field(
+        None,
+        description="Scheduler of an existing Dask cluster (tcp://host:8786) for task_runner "
+        "'dask'. Unset: a local cluster of dask_workers processes is started per run.",
+    )
+    dask_workers: int = Field(
+        2, ge=1, description="Dask workers of the local cluster; batches transformed at once."
     )
     archive_enabled: bool = Field(
         True, description="Keep every fetched page in the archive, for `newsflow reprocess`."

@@ -1,0 +1,135 @@
+"""Where the CPU stage (clean + NER) runs, chosen by ``settings.task_runner``; its cache key; the
+structured log context of a run.
+
+Fetch and load are I/O: they always run in the flow's thread pool, bounded by the pipeline (one
+batch fetched ahead, at most ``workers`` batches transformed and a few loaded at once). Only the
+transform batches go to the configured runner:
+
+- ``threads`` (default): a thread task hands the batch to newsflow's own process pool
+  (flows/workers.py, spawn, model warmed in each process before the first batch);
+- ``processes``: Prefect's ``ProcessPoolTaskRunner``, one process per worker; the model is loaded
+  by the first batch a process gets and kept (``load_model`` is cached per process);
+- ``dask``: prefect-dask's ``DaskTaskRunner`` on a ``LocalCluster`` of ``dask_workers`` processes
+  (one thread each) or on the cluster at ``dask_address``; the same per-process model cache
+  means one model per Dask worker, not per task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from prefect import Task
+from prefect.futures import PrefectFuture
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
+
+from flows.workers import cpu_pool
+from newsflow.settings import Settings
+from transforms import versions
+from transforms.models import Failure, Page
+
+# A crashed run is re-run within hours; a day keeps hourly runs over unchanged pages cheap too.
+TRANSFORM_CACHE_EXPIRATION = timedelta(days=1)
+
+
+def transform_cache_key(context: Any, parameters: Mapping[str, Any]) -> str:
+    """Key of a transform batch: what the pages hold and what turns them into documents.
+
+    The same URLs with the same HTML, cleaned and enriched by the same code, model and limits,
+    give the same documents; the run id is restamped on a cache hit, so it is not part of it."""
+    settings: Settings = parameters["settings"]
+    pages: list[Page] = parameters["pages"]
+    digest = hashlib.sha256()
+    for part in (
+        versions.pipeline_version(),
+        versions.enrichment_version(),
+        settings.spacy_model,
+        str(settings.min_body_chars),
+    ):
+        digest.update(part.encode() + b"\0")
+    for page in pages:
+        digest.update(page.url.encode() + b"\0" + page.final_url.encode() + b"\0")
+        digest.update(hashlib.sha256(page.html.encode("utf-8", "surrogatepass")).digest())
+    return f"transform-{digest.hexdigest()}"
+
+
+def was_cached(future: PrefectFuture) -> bool:
+    """True when a finished task's result came from the cache rather than from running it."""
+    state = future.state
+    return state.is_completed() and state.name == "Cached"
+
+
+@dataclass
+class CpuStage:
+    """How transform batches are submitted, and how many run at once."""
+
+    kind: str
+    workers: int
+    pool: Any = None  # concurrent.futures.Executor for "threads"
+    runner: TaskRunner | None = None  # the entered Prefect/Dask runner otherwise
+
+    def submit(self, task: Task, pages: list[Page], settings: Settings, run_id: str):
+        parameters = {"pages": pages, "settings": settings, "run_id": run_id, "pool": self.pool}
+        if self.runner is None:
+            return task.submit(**parameters)  # the flow's thread pool; the work goes to the pool
+        return self.runner.submit(task, parameters=parameters)
+
+
+def dask_runner(settings: Settings) -> TaskRunner:
+    from prefect_dask import DaskTaskRunner
+
+    if settings.dask_address:
+        return DaskTaskRunner(address=settings.dask_address)
+    return DaskTaskRunner(
+        cluster_class="distributed.LocalCluster",
+        cluster_kwargs={
+            "n_workers": settings.dask_workers,
+            "threads_per_worker": 1,  # NER holds the GIL: one batch per process
+            "processes": True,
+            "dashboard_address": None,
+        },
+    )
+
+
+@contextmanager
+def cpu_stage(settings: Settings, batches: int) -> Iterator[CpuStage]:
+    """The configured place for clean + NER, started for a run of ``batches`` batches."""
+    if settings.task_runner == "dask":
+        with dask_runner(settings) as runner:
+            yield CpuStage("dask", settings.dask_workers, runner=runner)
+        return
+    workers = max(1, min(settings.cpu_workers, batches))
+    if settings.task_runner == "processes":
+        with ProcessPoolTaskRunner(max_workers=workers) as runner:
+            yield CpuStage("processes", workers, runner=runner)
+        return
+    if workers == 1:
+        # One batch gains nothing from worker processes and would pay their start-up.
+        yield CpuStage("threads", 1)
+        return
+    with cpu_pool(workers, settings.spacy_model) as pool:
+        yield CpuStage("threads", workers, pool=pool)
+
+
+class RunLogger(logging.LoggerAdapter):
+    """Adds the run id, and the URL, its source (host) and the stage when given, to records."""
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        kwargs["extra"] = {**self.extra, **kwargs.get("extra", {})}
+        return msg, kwargs
+
+
+def run_logger(logger: logging.Logger | logging.LoggerAdapter, run_id: str) -> RunLogger:
+    return RunLogger(logger, {"run_id": run_id})  # type: ignore[arg-type]
+
+
+def failure_context(failure: Failure) -> dict[str, str]:
+    """Log-record fields of a failure: URL, source (its host, or the path) and stage."""
+    host = urlsplit(failure.url).hostname
+    return {"url": failure.url, "source": host or failure.url, "stage": failure.stage}

@@ -159,6 +159,11 @@ class _Pipeline:
         self.counts.skips += repeats
         for stage, spent in result.times.items():
             self.times[stage].add(spent)
+        from transforms.stories import StoryClusters, assign_stories  # story step: main process
+
+        # One story state per run, here and not in the workers: batches must see each other.
+        self.stories = getattr(self, "stories", None) or StoryClusters()
+        assign_stories(make_client(self.settings), self.settings.index, documents, self.stories)
         self.loading.append(load_task.submit(documents, self.settings, self.run_id))
 
     def _finish_load(self, total_batches: int) -> None:

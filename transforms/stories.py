@@ -32,6 +32,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from elasticsearch import ApiError, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -317,32 +318,37 @@ def assign_stories(
     """Story fields of a batch of index documents, against this run (``clusters``) and the
     index behind ``alias`` (earlier runs). Leads the index holds that are leads no more are
     set ``story_lead: false`` with partial updates; one not indexed yet (still loading in this
-    run) is retried on the next call. Elasticsearch errors propagate (the caller's retry)."""
+    run) is retried on the next call. When the index cannot be asked, the batch is clustered
+    within the run only (logged), so a cluster hiccup never sinks the run."""
     bands = {b for doc in documents for b in doc.get("story_bands") or ()}
-    if bands:
-        found = client.search(index=alias, **story_bands_query(bands, max_candidates))
-        hits = found["hits"]["hits"]
-        for hit in hits:
-            clusters.remember(StoryMember.from_source(hit["_source"], indexed=True))
-        stories = sorted({clusters.members[hit["_id"]].story_id for hit in hits})
-        if stories:  # the current leads of those stories, which may share no band with us
-            leads = client.search(
-                index=alias,
-                query={
-                    "bool": {
-                        "filter": [
-                            {"terms": {"story_id": stories}},
-                            {"term": {"story_lead": True}},
-                        ]
-                    }
-                },
-                size=max_candidates,
-                _source=[*STORY_FIELDS, "story_bands", "story_signature"],
-            )
-            for hit in leads["hits"]["hits"]:
-                clusters.remember(StoryMember.from_source(hit["_source"], indexed=True))
+    try:
+        for member in _lookup(client, alias, bands, max_candidates):
+            clusters.remember(member)
+    except (ApiError, TransportError) as exc:
+        # Degraded, not failed: this batch is clustered against this run only.
+        log.warning("story lookup in %s failed, batch clustered within the run: %s", alias, exc)
     assign_documents(clusters, documents)
     _apply_demotions(client, alias, clusters)
+
+
+def _lookup(client: Any, alias: str, bands: set[str], size: int) -> list[StoryMember]:
+    """Indexed copies sharing a band key with the batch, then the current leads of their
+    stories (a lead may share no band with the new copy)."""
+    if not bands:
+        return []
+    fields = [*STORY_FIELDS, "story_bands", "story_signature"]
+    hits = client.search(index=alias, **story_bands_query(bands, size))["hits"]["hits"]
+    found = [StoryMember.from_source(hit["_source"], indexed=True) for hit in hits]
+    stories = sorted({m.story_id for m in found})
+    if stories:
+        query = {
+            "bool": {"filter": [{"terms": {"story_id": stories}}, {"term": {"story_lead": True}}]}
+        }
+        leads = client.search(index=alias, query=query, size=size, _source=fields)
+        found += [
+            StoryMember.from_source(hit["_source"], indexed=True) for hit in leads["hits"]["hits"]
+        ]
+    return found
 
 
 def _apply_demotions(client: Any, alias: str, clusters: StoryClusters) -> None:
@@ -351,7 +357,11 @@ def _apply_demotions(client: Any, alias: str, clusters: StoryClusters) -> None:
     operations: list[dict[str, Any]] = []
     for doc_id in sorted(clusters.pending_demotions):
         operations += [{"update": {"_index": alias, "_id": doc_id}}, {"doc": {"story_lead": False}}]
-    resp = client.bulk(operations=operations)
+    try:
+        resp = client.bulk(operations=operations)
+    except (ApiError, TransportError) as exc:
+        log.warning("story leads in %s not updated, retried with the next batch: %s", alias, exc)
+        return
     for item in resp["items"]:
         info = item["update"]
         if info.get("status") in (200, 201):

@@ -37,6 +37,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from transforms.models import FACET_TYPES, Article, EnrichedArticle, Entity
+from transforms.quotes import with_quotes
 
 LABEL_TO_FACET = {
     "PERSON": "person",
@@ -855,8 +856,10 @@ def enrich_articles(
     batch_size: int = 64,
     *,
     aliases_path: str | Path | None = None,
+    quotes: bool = True,
 ) -> list[EnrichedArticle]:
-    """Entities for each article. Articles in a language without a model get none, with a note.
+    """Entities (and, with ``quotes``, direct quotations) for each article. Articles in a
+    language without a model get none, with a note.
 
     ``aliases_path`` replaces ``mappings/aliases.json`` (read once per process and path).
     """
@@ -876,4 +879,8 @@ def enrich_articles(
             mentions = [Mention(e.text, e.label_, e.start_char) for e in doc.ents]
             entities = group_mentions(mentions, text, aliases_path=aliases_path)
             out[i] = EnrichedArticle(articles[i], entities)
+        if quotes:  # the parser reads only paragraphs with quotation marks
+            parsed = with_quotes([out[i] for i in todo], model_name, MAX_NER_CHARS)
+            for i, item in zip(todo, parsed, strict=True):
+                out[i] = item
     return [e for e in out if e is not None]

@@ -17,16 +17,19 @@ from concurrent.futures import Executor
 from contextlib import nullcontext
 from typing import Any
 
+from elasticsearch import ApiError, TransportError
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.workers import cpu_pool
+from flows import runners
 from newsflow.es import check_cluster, make_client
 from newsflow.settings import Settings
 from transforms import archive, fetch, indices, load, runs
 from transforms.batch import StageTime, Timer, TransformResult, transform_pages
 from transforms.models import Failure, Page, StageCounts
+from transforms.report import parse_run_aggs, run_aggs, run_query, summary_markdown
 from transforms.sources import Discovered, discover
 
 # The CLI listens here to draw progress on a terminal; nothing else depends on it.
@@ -74,7 +77,14 @@ def fetch_task(
     return pages, failures, timer.lap()
 
 
-@task(name="transform", cache_policy=NO_CACHE)
+# Keyed by the batch's URLs + HTML hashes + pipeline versions and kept under PREFECT_HOME, so a
+# re-run after a crash (or over unchanged pages) skips the batches already cleaned and enriched.
+@task(
+    name="transform",
+    cache_key_fn=runners.transform_cache_key,
+    cache_expiration=runners.TRANSFORM_CACHE_EXPIRATION,
+    persist_result=True,
+)
 def transform_task(
     pages: list[Page], settings: Settings, run_id: str, pool: Executor | None
 ) -> TransformResult:
@@ -127,8 +137,9 @@ class _Pipeline:
         self.transforming: deque = deque()
         self.loading: deque = deque()
         self.batches_done = 0
+        self.transform_batches = self.cache_hits = 0
 
-    def run(self, batches: list[list[str]], pool: Executor | None) -> None:
+    def run(self, batches: list[list[str]], cpu: runners.CpuStage) -> None:
         opts = _fetch_options(self.settings)
         kept = self.settings.effective_archive_url if self.settings.archive_enabled else None
         submit = functools.partial(fetch_task.submit, opts=opts, archive_url=kept)
@@ -140,7 +151,7 @@ class _Pipeline:
             self.counts.fetched += len(pages)
             self.counts.failures += failures
             self.times["fetch"].add(spent)
-            self.transforming.append(transform_task.submit(pages, self.settings, self.run_id, pool))
+            self.transforming.append(cpu.submit(transform_task, pages, self.settings, self.run_id))
             while len(self.transforming) > self.workers:
                 self._finish_transform()
             while self.loading and (len(self.loading) > 2 or self.loading[0].state.is_final()):
@@ -151,7 +162,15 @@ class _Pipeline:
             self._finish_load(len(batches))
 
     def _finish_transform(self) -> None:
-        result: TransformResult = self.transforming.popleft().result()
+        future = self.transforming.popleft()
+        result: TransformResult = future.result()
+        self.transform_batches += 1
+        if runners.was_cached(future):
+            # Made by an earlier run (a crashed one, say): no time spent here, this run's id.
+            self.cache_hits += 1
+            result.times = {}
+            for document in result.documents:
+                document["run_id"] = self.run_id
         documents, repeats = load.drop_repeats(result.documents, self.seen)
         self.counts.cleaned += result.cleaned - len(repeats)
         self.counts.enriched += len(documents)
@@ -182,6 +201,24 @@ class _Pipeline:
         )
 
 
+def _publish_report(client, settings: Settings, summary: dict[str, Any], log) -> None:
+    """The run as a Markdown artifact (``ingest-summary``): counts, failures, stories, entities."""
+    try:
+        response = client.search(
+            index=settings.index, size=0, query=run_query(summary["run_id"]), aggs=run_aggs()
+        )
+        indexed = parse_run_aggs(response)
+    except (ApiError, TransportError) as exc:
+        # The run is done; the report then lacks only what the index would have told.
+        log.warning("run report: cannot read this run's stories and entities: %s", exc)
+        indexed = None
+    create_markdown_artifact(
+        key="ingest-summary",
+        markdown=summary_markdown(summary, indexed),
+        description=f"ingest run {summary['run_id']} into {settings.index}",
+    )
+
+
 @flow(name="ingest", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=16))
 def ingest(
     sources: list[str] | None = None, settings: Settings | None = None, backfill: bool = False
@@ -190,8 +227,8 @@ def ingest(
 
     ``backfill`` turns refreshes off for the run (restored afterwards, even on failure)."""
     settings = settings or Settings()
-    logger = get_run_logger()
     run_id = uuid.uuid4().hex
+    logger = runners.run_logger(get_run_logger(), run_id)
     started = time.monotonic()
     counts = StageCounts()
 
@@ -209,22 +246,32 @@ def ingest(
         for i in range(0, len(found.urls), settings.batch_size)
     ]
     client = make_client(settings)
-    with indices.backfill_mode(client, settings.index) if backfill else nullcontext():
-        workers = max(1, min(settings.cpu_workers, len(batches)))
+    with (
+        indices.backfill_mode(client, settings.index) if backfill else nullcontext(),
+        runners.cpu_stage(settings, len(batches)) as cpu,
+    ):
+        workers = cpu.workers
         pipeline = _Pipeline(settings, run_id, counts, workers, started)
-        # One batch gains nothing from worker processes and would pay their start-up.
-        with cpu_pool(workers, settings.spacy_model) if workers > 1 else nullcontext() as pool:
-            pipeline.run(batches, pool)
+        pipeline.run(batches, cpu)
     load.refresh(client, settings.index)
     counts.failed, counts.skipped = len(counts.failures), len(counts.skips)
     for failure in counts.failures:
-        logger.warning("failed at %s: %s (%s)", failure.stage, failure.url, failure.reason)
+        logger.warning(
+            "failed at %s: %s (%s)",
+            failure.stage,
+            failure.url,
+            failure.reason,
+            extra=runners.failure_context(failure),
+        )
     summary = counts.as_dict() | {
         "run_id": run_id,
         "index": settings.index,
         "concrete_index": concrete_index,
         "seconds": round(time.monotonic() - started, 2),
         "cpu_workers": workers,
+        "task_runner": settings.task_runner,
+        "transform_batches": pipeline.transform_batches,
+        "transform_cache_hits": pipeline.cache_hits,
         "stage_seconds": {
             stage: {"cpu": round(t.cpu, 2), "wall": round(t.wall, 2)}
             for stage, t in pipeline.times.items()
@@ -240,4 +287,5 @@ def ingest(
         summary["seconds"],
     )
     runs.record_run(client, settings.index, "ingest", summary)  # history for `newsflow runs`
+    _publish_report(client, settings, summary, logger)
     return summary

@@ -10,7 +10,14 @@ from typing import Any
 
 ENTITY_FACETS = ("person", "organization", "location")
 STAGES = (
-    "discovered", "fetched", "cleaned", "enriched", "indexed", "unchanged", "skipped", "failed"
+    "discovered",
+    "fetched",
+    "cleaned",
+    "enriched",
+    "indexed",
+    "unchanged",
+    "skipped",
+    "failed",
 )
 
 # Details that differ from URL to URL ("(812 characters)", ": [Errno 111] ...") after the cause.
@@ -57,9 +64,7 @@ def parse_run_aggs(response: dict[str, Any]) -> dict[str, Any]:
     for bucket in aggs.get("top_stories", {}).get("buckets", []):
         hits = bucket.get("example", {}).get("hits", {}).get("hits", [])
         source = hits[0]["_source"] if hits else {}
-        stories.append(
-            {"story_id": bucket["key"], "articles": bucket["doc_count"], **source}
-        )
+        stories.append({"story_id": bucket["key"], "articles": bucket["doc_count"], **source})
     return {
         "documents": response.get("hits", {}).get("total", {}).get("value", 0),
         "stories": aggs.get("stories", {}).get("value", 0),

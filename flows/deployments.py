@@ -1,11 +1,18 @@
-"""Run the ingest flow on a schedule under a Prefect server (``PREFECT_API_URL`` set).
+"""Deployments of the flows with their schedules, served from one process.
 
-    python -m flows.deployments --source urls.txt --cron "0 * * * *"
+    newsflow flows serve --source urls.txt            # or: python -m flows.deployments ...
 
-serves a deployment ``ingest/scheduled`` from this process: the server schedules flow runs and
-this process executes them with the same code as ``newsflow run``. Settings (cluster, index,
-model) come from the environment of this process, never from flow parameters, so no secret
-ends up in Prefect's database.
+registers with the Prefect server in ``PREFECT_API_URL`` and runs, in this process:
+
+- ``ingest/scheduled``: the sources, on ``--ingest-cron`` (hourly by default);
+- ``maintenance/scheduled``: dead-letter retry, index stats, re-enrichment of stale articles,
+  on ``--maintenance-cron`` (daily, 03:30 UTC);
+- ``backfill/manual`` and ``reprocess/manual``: no schedule, started from the UI or
+  ``prefect deployment run``.
+
+``prefect.yaml`` declares the same deployments for ``prefect deploy`` onto a work pool; a test
+keeps both in step. Settings (cluster, index, credentials) come from this process's
+environment, never from flow parameters, so no secret ends up in Prefect's database.
 """
 
 from __future__ import annotations
@@ -13,20 +20,79 @@ from __future__ import annotations
 import argparse
 
 from prefect import serve
+from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron
 
+from flows.backfill import backfill
 from flows.ingest import ingest
+from flows.maintenance import maintenance
+from flows.reprocess import reprocess
+
+INGEST_CRON = "0 * * * *"
+MAINTENANCE_CRON = "30 3 * * *"
+TIMEZONE = "UTC"
+TAGS = ["newsflow"]
+
+
+def build_deployments(
+    sources: list[str],
+    *,
+    ingest_cron: str = INGEST_CRON,
+    maintenance_cron: str = MAINTENANCE_CRON,
+) -> list[RunnerDeployment]:
+    """The deployments ``flows serve`` runs; building them needs no Prefect server."""
+    return [
+        ingest.to_deployment(
+            name="scheduled",
+            schedules=[Cron(ingest_cron, timezone=TIMEZONE)],
+            parameters={"sources": list(sources)},
+            # A slow hour must not start a second run over the same sources.
+            concurrency_limit=1,
+            description="Fetch, clean, enrich and index the sources.",
+            tags=TAGS,
+        ),
+        maintenance.to_deployment(
+            name="scheduled",
+            schedules=[Cron(maintenance_cron, timezone=TIMEZONE)],
+            parameters={"reenrich": True},
+            concurrency_limit=1,
+            description="Retry dead letters, re-enrich stale articles, record index stats.",
+            tags=TAGS,
+        ),
+        backfill.to_deployment(
+            name="manual",
+            parameters={"sources": list(sources)},
+            concurrency_limit=1,
+            description="Load a date range from sitemaps, URL lists or WARC files; resumable.",
+            tags=TAGS,
+        ),
+        reprocess.to_deployment(
+            name="manual",
+            concurrency_limit=1,
+            description="Clean, enrich and load again from the page archive (no web access).",
+            tags=TAGS,
+        ),
+    ]
+
+
+def serve_deployments(deployments: list[RunnerDeployment]) -> None:
+    """Register the deployments and run their flow runs here until interrupted."""
+    serve(*deployments)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", action="append", required=True, help="repeatable")
-    parser.add_argument("--cron", default="0 * * * *", help="schedule (default: hourly)")
-    parser.add_argument("--name", default="scheduled")
-    args = parser.parse_args()
-    deployment = ingest.to_deployment(
-        name=args.name, cron=args.cron, parameters={"sources": args.source}
+    parser.add_argument("--cron", default=INGEST_CRON, help="ingest schedule (default: hourly)")
+    parser.add_argument(
+        "--maintenance-cron", default=MAINTENANCE_CRON, help="maintenance schedule (daily)"
     )
-    serve(deployment)
+    args = parser.parse_args()
+    serve_deployments(
+        build_deployments(
+            args.source, ingest_cron=args.cron, maintenance_cron=args.maintenance_cron
+        )
+    )
 
 
 if __name__ == "__main__":

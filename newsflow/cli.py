@@ -503,6 +503,96 @@ def deadletter_retry() -> None:
         raise typer.Exit(1)
 
 
+@app.command("reprocess")
+def reprocess_cmd(
+    since: Annotated[
+        str | None, typer.Option(help="Only pages fetched on or after (YYYY-MM-DD).")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Only pages from this host.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most N pages, newest first.")] = None,
+    force: Annotated[
+        bool, typer.Option(help="Also pages already indexed with the current pipeline version.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Clean, enrich and load again from the page archive, without touching the web."""
+    from flows.reprocess import parse_since
+    from flows.reprocess import reprocess as reprocess_flow
+
+    settings = _settings()
+    try:
+        parse_since(since)
+    except ValueError as exc:
+        raise _fail(f"--since: {exc}", 2) from exc
+    _client(settings)
+    summary = reprocess_flow(
+        since=since, source=source, limit=limit, force=force, settings=settings
+    )
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        _print_summary(summary)
+        out.print(f"pipeline version {summary['pipeline_version']}")
+
+
+@app.command("runs")
+def runs_cmd(
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Runs to show.")] = 20,
+    flow: Annotated[
+        str | None, typer.Option(help="Only runs of this flow (ingest, reprocess...).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON list of run records.")] = False,
+) -> None:
+    """Recent flow runs with their counts, from the runs index (<alias>-runs)."""
+    from transforms.runs import COUNT_FIELDS, list_runs
+
+    settings = _settings()
+    found = list_runs(_client(settings), settings.index, limit=limit, flow=flow)
+    if as_json:
+        print(json.dumps(found, ensure_ascii=False))
+        return
+    if not found:
+        out.print(f"no runs recorded for {settings.index}")
+        return
+    table = Table(title=f"runs into {settings.index}")
+    for column in ("finished", "flow", "run", "seconds", *COUNT_FIELDS, "pipeline"):
+        table.add_column(column, justify="left" if column in ("flow", "run") else "right")
+    for r in found:
+        table.add_row(
+            r["finished_at"][:19],
+            r["flow"],
+            r["run_id"][:12],
+            f"{r['seconds']:.1f}",
+            *(str(r.get(name, "")) for name in COUNT_FIELDS),
+            str(r.get("pipeline_version") or ""),
+        )
+    out.print(table)
+
+
+flows_app = typer.Typer(no_args_is_help=True, help="Prefect deployments of the flows.")
+app.add_typer(flows_app, name="flows")
+
+
+@flows_app.command("serve")
+def flows_serve(
+    source: Annotated[
+        list[str], typer.Option("--source", "-s", help="Sources of the scheduled ingest.")
+    ],
+    ingest_cron: Annotated[str, typer.Option(help="Ingest schedule (cron, UTC).")] = "0 * * * *",
+    maintenance_cron: Annotated[
+        str, typer.Option(help="Maintenance schedule (cron, UTC).")
+    ] = "30 3 * * *",
+) -> None:
+    """Serve the deployments (ingest, maintenance on cron; backfill, reprocess on demand) to
+    the Prefect server in PREFECT_API_URL and run their flow runs here until stopped."""
+    from flows.deployments import build_deployments, serve_deployments
+
+    _settings()  # a broken configuration is said now, not at the first scheduled run
+    serve_deployments(
+        build_deployments(source, ingest_cron=ingest_cron, maintenance_cron=maintenance_cron)
+    )
+
+
 kibana_app = typer.Typer(no_args_is_help=True, help="Kibana dashboards for the articles alias.")
 app.add_typer(kibana_app, name="kibana")
 

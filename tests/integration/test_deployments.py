@@ -1,0 +1,108 @@
+"""Deployments: what `newsflow flows serve` serves and prefect.yaml declares are the same
+deployments, schedules and parameters; building them needs no server and does not block."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+
+import pytest
+import yaml
+from prefect.cli.deploy._models import DeploymentConfig, PrefectYamlModel
+from typer.testing import CliRunner
+
+from flows import deployments
+from newsflow.cli import app
+from newsflow.settings import PROJECT_ROOT
+
+EXPECTED = {
+    ("ingest", "scheduled"): ("0 * * * *", {"sources": ["/data/sources.txt"]}),
+    ("maintenance", "scheduled"): ("30 3 * * *", {"reenrich": True}),
+    ("backfill", "manual"): (None, {"sources": ["/data/sources.txt"]}),
+    ("reprocess", "manual"): (None, {}),
+}
+
+
+def _by_key(built):
+    return {(d.flow_name, d.name): d for d in built}
+
+
+def _cron(deployment) -> str | None:
+    crons = [s.schedule.cron for s in deployment.schedules]
+    assert len(crons) <= 1
+    return crons[0] if crons else None
+
+
+def _flow_of(entrypoint: str):
+    path, name = entrypoint.split(":")
+    return getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), name)
+
+
+def test_served_deployments_have_the_schedules_and_parameters():
+    built = _by_key(deployments.build_deployments(["/data/sources.txt"]))
+    assert set(built) == set(EXPECTED)
+    for key, (cron, parameters) in EXPECTED.items():
+        d = built[key]
+        assert _cron(d) == cron, key
+        assert all(s.schedule.timezone == "UTC" for s in d.schedules)
+        assert d.parameters == parameters, key
+        assert d.concurrency_limit == 1  # never two runs of a deployment at once
+        # Every parameter is one the flow takes; settings never travel as a parameter.
+        flow = _flow_of(d.entrypoint)
+        assert flow.name == key[0]
+        inspect.signature(flow.fn).bind(**parameters)
+        assert "settings" not in parameters
+
+
+def test_flows_serve_builds_from_its_options_and_serves(monkeypatch):
+    served = []
+    monkeypatch.setattr(deployments, "serve_deployments", served.append)
+    result = CliRunner().invoke(
+        app,
+        ["flows", "serve", "--source", "a.txt", "-s", "b.txt", "--ingest-cron", "*/10 * * * *"],
+    )
+    assert result.exit_code == 0, result.output
+    (built,) = served
+    by_key = _by_key(built)
+    assert _cron(by_key[("ingest", "scheduled")]) == "*/10 * * * *"
+    assert by_key[("ingest", "scheduled")].parameters == {"sources": ["a.txt", "b.txt"]}
+    assert _cron(by_key[("maintenance", "scheduled")]) == deployments.MAINTENANCE_CRON
+
+
+def test_compose_entry_point_serves_the_same_deployments(monkeypatch):
+    served = []
+    monkeypatch.setattr(deployments, "serve_deployments", served.append)
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["flows.deployments", "--source", "/data/sources.txt", "--cron", "0 * * * *"],
+    )
+    deployments.main()
+    assert {k: (_cron(d), d.parameters) for k, d in _by_key(served[0]).items()} == EXPECTED
+
+
+def test_prefect_yaml_declares_the_served_deployments():
+    raw = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text())
+    model = PrefectYamlModel.model_validate(raw)
+    known = set(DeploymentConfig.model_fields)
+    built = _by_key(deployments.build_deployments(["/data/sources.txt"]))
+    declared = {}
+    for entry, config in zip(raw["deployments"], model.deployments, strict=True):
+        assert set(entry) <= known, set(entry) - known  # no misspelt key silently ignored
+        flow = _flow_of(config.entrypoint)
+        key = (flow.name, config.name)
+        crons = [s.cron for s in config.schedules or []]
+        assert all(s.timezone == "UTC" for s in config.schedules or [])
+        declared[key] = (crons[0] if crons else None, config.parameters)
+        served = built[key]
+        assert config.entrypoint == served.entrypoint
+        assert config.concurrency_limit == served.concurrency_limit
+        assert config.work_pool.name == "newsflow"
+    assert declared == {k: (_cron(d), d.parameters) for k, d in built.items()}
+
+
+@pytest.mark.parametrize("cron", ["not a cron", "61 * * * *"])
+def test_a_bad_cron_is_refused_before_serving(cron):
+    with pytest.raises(ValueError):
+        deployments.build_deployments(["s.txt"], ingest_cron=cron)

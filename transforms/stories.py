@@ -41,8 +41,9 @@ NUM_PERM = 128
 BANDS, ROWS = 32, 4  # candidate curve: 50% chance at Jaccard 0.42, 99.9% at 0.7
 SEED = 1
 SCHEME = "affine32"
-# Estimated Jaccard a candidate must reach to join a story (bench/stories.py: copies with a
-# sentence dropped/added score >= 0.75, different stories on one topic <= 0.15).
+# Estimated Jaccard a candidate must reach to join a story. bench/stories.py: copies of one
+# story (a sentence or paragraph dropped or added, credit line, kicker) score >= 0.59; different
+# stories, including follow-ups that reuse two background paragraphs, <= 0.18.
 THRESHOLD = 0.5
 MIN_WORDS = 12  # below this a body says too little to cluster on resemblance alone
 MIN_PARAGRAPH_WORDS = 8

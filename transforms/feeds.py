@@ -36,7 +36,8 @@ class NotAFeed(ValueError):
 
 
 def _when(entry: feedparser.FeedParserDict, key: str) -> datetime | None:
-    parsed = entry.get(f"{key}_parsed")
+    # dict.get: feedparser's own get() maps a missing updated to published (deprecated).
+    parsed = dict.get(entry, f"{key}_parsed")
     if not parsed:
         return None
     return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
@@ -92,5 +93,5 @@ def parse_feed(body: bytes, base_url: str, max_urls: int | None = None) -> Parse
             )
         )
     if missing:
-        result.problems.append(f"{missing} entries without a link")
+        result.problems.append(f"entries without a link: {missing}")
     return result

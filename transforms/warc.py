@@ -8,6 +8,7 @@ ends the file with a recorded failure, and the pages read before it are kept.
 
 from __future__ import annotations
 
+import io
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from transforms.fetch import HTML_CONTENT_TYPES, decode_html
 from transforms.models import Failure, Page
 
 WARC_MAGIC = b"WARC/1."
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass
@@ -41,20 +43,40 @@ def _warc_date(value: str | None) -> datetime:
     return datetime.now(UTC)
 
 
-def _check_tail(archive: ArchiveIterator, stream: BinaryIO, source: str, out: WarcRead) -> None:
+class _Stream(io.RawIOBase):
+    """Replays the sniffed first bytes, then the stream; counts what warcio consumed."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head, self.rest, self.consumed = head, rest, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self.head:
+            data, self.head = self.head[: len(buffer)], self.head[len(buffer) :]
+        else:
+            data = self.rest.read(len(buffer))
+        buffer[: len(data)] = data
+        self.consumed += len(data)
+        return len(data)
+
+
+def _looks_like_archive(head: bytes) -> bool:
+    # warcio reads almost any text as an ARC file; only accept what starts like one.
+    return head.startswith((WARC_MAGIC, GZIP_MAGIC, b"filedesc://"))
+
+
+def _check_tail(archive: ArchiveIterator, stream: _Stream, source: str, out: WarcRead) -> None:
     """warcio ends quietly on a record cut off in its headers: bytes after the last complete
     record mean the file was truncated."""
-    try:
-        consumed = stream.tell()
-    except (OSError, AttributeError):  # a non-seekable stream: nothing to compare
-        return
-    if consumed > archive.offset:
+    if stream.consumed > archive.offset:
         out.failures.append(
             Failure(
                 source,
                 "discover",
                 f"WARC truncated after {out.records} records "
-                f"({consumed - archive.offset} bytes of an incomplete record)",
+                f"({stream.consumed - archive.offset} bytes of an incomplete record)",
             )
         )
 
@@ -64,6 +86,11 @@ def read_warc(
 ) -> WarcRead:
     """HTML pages of a WARC/ARC stream (gzipped or not), in file order."""
     out = WarcRead()
+    head = stream.read(16)
+    if not _looks_like_archive(head):
+        out.failures.append(Failure(source, "discover", "not a WARC or ARC file"))
+        return out
+    stream = _Stream(head, stream)
     archive = ArchiveIterator(stream, arc2warc=True)  # old ARC files read the same way
     records = iter(archive)
     while True:
@@ -82,10 +109,20 @@ def read_warc(
             AttributeError,
         ) as exc:
             out.failures.append(
-                Failure(source, "discover", f"WARC malformed after {out.records} records: {exc}")
+                Failure(
+                    source,
+                    "discover",
+                    f"WARC malformed or truncated after {out.records} records: {exc}",
+                )
             )
             break
         out.records += 1
+        if record.rec_type is None or record.rec_headers.get_header("Content-Length") is None:
+            # warcio yields a record whose header block was cut off, with what it could read.
+            out.failures.append(
+                Failure(source, "discover", f"WARC truncated: record {out.records} incomplete")
+            )
+            break
         if record.rec_type != "response":
             continue  # warcinfo, request, metadata: nothing to index
         uri = record.rec_headers.get_header("WARC-Target-URI") or ""

@@ -44,6 +44,11 @@ def _fetch_options(settings: Settings) -> fetch.FetchOptions:
         retries=settings.fetch_retries,
         concurrency=settings.fetch_concurrency,
         user_agent=settings.user_agent,
+        per_host=settings.fetch_per_host,
+        host_delay=settings.fetch_host_delay,
+        deadline=settings.fetch_deadline,
+        max_retry_after=settings.fetch_max_retry_after,
+        allowed_networks=tuple(settings.allowed_private_networks),
     )
 
 

@@ -322,6 +322,10 @@ def demo(
     from newsflow.search import SearchRequest
 
     settings = _settings()
+    # The demo serves its pages on 127.0.0.1, which the fetch step's SSRF guard refuses
+    # unless allowed explicitly.
+    local = [*settings.allowed_private_networks, "127.0.0.0/8"]
+    settings = settings.model_copy(update={"allowed_private_networks": local})
     _client(settings)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     url_list = settings.state_dir / "demo-urls.txt"

@@ -7,13 +7,16 @@ Build it once at the edge (CLI, flow entry point, test fixture) and pass it in.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
@@ -94,6 +97,27 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = Field(5_000_000, gt=0, description="Largest response body accepted.")
     fetch_max_redirects: int = Field(5, ge=0, description="Redirects followed per request.")
     fetch_retries: int = Field(2, ge=0, description="Retries for timeouts and 5xx answers.")
+    fetch_per_host: int = Field(2, ge=1, description="Concurrent HTTP requests to one host.")
+    fetch_host_delay: float = Field(
+        0.0,
+        ge=0,
+        description="Minimum seconds between request starts to one host (robots.txt "
+        "Crawl-delay raises it).",
+    )
+    fetch_deadline: float = Field(
+        60.0, gt=0, description="Total seconds per HTTP request, body included."
+    )
+    fetch_max_retry_after: float = Field(
+        60.0,
+        ge=0,
+        description="Longest Retry-After (and Crawl-delay) honoured; a longer Retry-After "
+        "fails the URL.",
+    )
+    allowed_private_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="CIDR ranges the fetch step may connect to although they are loopback, "
+        "private or link-local (e.g. 127.0.0.0/8); JSON list or comma-separated.",
+    )
     user_agent: str = Field(
         "newsflow/0.1 (+https://github.com/newsflow/newsflow)",
         description="User-Agent sent with every request.",
@@ -142,6 +166,18 @@ class Settings(BaseSettings):
                 "NEWSFLOW_ES_URL must not hold credentials; use NEWSFLOW_ES_USERNAME and "
                 "NEWSFLOW_ES_PASSWORD or NEWSFLOW_ES_API_KEY"
             )
+        return value
+
+    @field_validator("allowed_private_networks", mode="before")
+    @classmethod
+    def _networks_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if isinstance(value, list | tuple):
+            value = [str(v).strip() for v in value if str(v).strip()]
+            for net in value:
+                ipaddress.ip_network(net, strict=False)  # ValueError names the bad entry
         return value
 
     @field_validator("index")

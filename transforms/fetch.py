@@ -305,23 +305,28 @@ class _Session:
         self.host_slots: dict[str, asyncio.Semaphore] = {}
         self.host_locks: dict[str, asyncio.Lock] = {}
         self.blocked_until: dict[str, float] = {}  # host -> monotonic time (Retry-After)
-        self.targets: dict[tuple[str, int], netguard.Target] = {}
+        self.targets: dict[tuple[str, int], asyncio.Future[netguard.Target]] = {}
         self.robots_tasks: dict[robots.Key, asyncio.Task[robots.RobotsRules]] = {}
 
     # --- guard and robots ---------------------------------------------------------------
 
     async def _target(self, host: str, port: int) -> netguard.Target:
+        """The checked address of ``host``: one lookup per host and port for the session."""
         key = (host, port)
         if key not in self.targets:
-            try:
-                target = await netguard.resolve_checked(host, port, self.allowed)
-            except netguard.RefusedAddress as exc:
-                raise FetchError(str(exc)) from exc
-            except netguard.ResolveError as exc:
-                raise FetchError(f"connection failed: {exc}", retryable=True) from exc
-            self.targets[key] = target
-            self.backend.pins[key] = str(target.address)
-        return self.targets[key]
+            # Concurrent URLs of one host share the lookup, so all of them use one address.
+            self.targets[key] = asyncio.ensure_future(self._resolve(host, port))
+        try:
+            return await asyncio.shield(self.targets[key])
+        except netguard.RefusedAddress as exc:
+            raise FetchError(str(exc)) from exc
+        except netguard.ResolveError as exc:
+            raise FetchError(f"connection failed: {exc}", retryable=True) from exc
+
+    async def _resolve(self, host: str, port: int) -> netguard.Target:
+        target = await netguard.resolve_checked(host, port, self.allowed)
+        self.backend.pins[(host, port)] = str(target.address)
+        return target
 
     async def _rules(self, scheme: str, host: str, port: int) -> robots.RobotsRules:
         key = (scheme, host, port, self.token)
@@ -450,7 +455,7 @@ class _Session:
             if raw.status in _REDIRECTS and "location" in raw.headers:
                 current = urljoin(current, raw.headers["location"])
                 continue
-            if raw.status in (429, 503) or raw.status >= 500:
+            if kind != "robots" and (raw.status == 429 or raw.status >= 500):
                 self._raise_for_unavailable(raw, host)
             return raw
         raise FetchError(f"more than {self.opts.max_redirects} redirects")

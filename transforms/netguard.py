@@ -70,8 +70,8 @@ def classify(address: IPAddress) -> str | None:
         ("link-local", address.is_link_local),
         ("multicast", address.is_multicast),
         ("unique-local", isinstance(address, ipaddress.IPv6Address) and address in _ULA),
-        ("private", address.is_private),
         ("reserved", address.is_reserved),
+        ("private", address.is_private),
         # Anything else IANA lists as special purpose (100.64/10 shared, 192.0.0/24, ...).
         ("non-public", not address.is_global),
     )
@@ -95,11 +95,23 @@ def check_address(
     if kind is None:
         return
     article = "an" if kind[0] in "aeiou" else "a"
-    if host and host.strip("[]") != str(address):
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # name the IPv4 address it really reaches
+    if host and not _same_address(host, address):
         raise RefusedAddress(
             f"refused: {host} resolves to {address}, {article} {kind} address ({_HINT})"
         )
     raise RefusedAddress(f"refused: {address} is {article} {kind} address ({_HINT})")
+
+
+def _same_address(host: str, address: IPAddress) -> bool:
+    try:
+        literal = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    if isinstance(literal, ipaddress.IPv6Address) and literal.ipv4_mapped is not None:
+        literal = literal.ipv4_mapped
+    return literal == address
 
 
 async def resolve_checked(host: str, port: int, allowed: tuple[IPNetwork, ...]) -> Target:

@@ -1,0 +1,109 @@
+"""SSRF guard: odd spellings of loopback, private and metadata addresses are refused unless
+allowed, and the fetch step connects to the address it checked (one DNS lookup)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import pytest
+
+from tests.unit.fetch_server import page, send, serve
+from transforms import netguard
+from transforms.fetch import FetchOptions, fetch_pages
+from transforms.robots import RobotsCache
+
+HINT = "(allow it with NEWSFLOW_ALLOWED_PRIVATE_NETWORKS)"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://0177.0.0.1/",
+        "http://127.1/",
+        "http://[::ffff:127.0.0.1]/",
+    ],
+)
+def test_loopback_spellings_are_refused_when_not_allowed(url):
+    pages, failures = fetch_pages([url], FetchOptions(robots=RobotsCache()))
+    assert not pages
+    host = url.split("//")[1].rstrip("/").strip("[]")
+    assert failures[0].reason in (
+        f"refused: {host} resolves to 127.0.0.1, a loopback address {HINT}",
+        f"refused: 127.0.0.1 is a loopback address {HINT}",  # literal ::ffff:127.0.0.1
+    )
+
+
+def test_ipv6_loopback_and_localhost_are_refused():
+    pages, failures = fetch_pages(
+        ["http://[::1]:9/", "http://localhost:9/x"], FetchOptions(robots=RobotsCache())
+    )
+    reasons = [f.reason for f in failures]
+    assert not pages
+    assert reasons[0] == f"refused: ::1 is a loopback address {HINT}"
+    assert reasons[1].startswith("refused: localhost resolves to") and "loopback" in reasons[1]
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("10.1.2.3", "private"),
+        ("192.168.0.1", "private"),
+        ("172.16.5.4", "private"),
+        ("169.254.169.254", "cloud metadata"),
+        ("fd00:ec2::254", "cloud metadata"),
+        ("169.254.1.1", "link-local"),
+        ("fe80::1", "link-local"),
+        ("fd12:3456::1", "unique-local"),
+        ("224.0.0.1", "multicast"),
+        ("ff02::1", "multicast"),
+        ("0.0.0.0", "unspecified"),
+        ("::", "unspecified"),
+        ("240.0.0.1", "reserved"),
+        ("100.64.0.1", "non-public"),
+        ("::ffff:10.0.0.1", "private"),
+        ("93.184.216.34", None),
+        ("2606:2800:220:1:248:1893:25c8:1946", None),
+    ],
+)
+def test_classify(address, kind):
+    assert netguard.classify(ipaddress.ip_address(address)) == kind
+
+
+def test_allowed_networks_let_addresses_through():
+    allowed = netguard.parse_networks(["127.0.0.0/8", "10.0.0.0/8"])
+    netguard.check_address(ipaddress.ip_address("127.0.0.5"), allowed)
+    netguard.check_address(ipaddress.ip_address("::ffff:10.1.1.1"), allowed)
+    with pytest.raises(netguard.RefusedAddress, match=r"192\.168\.1\.1 is a private address"):
+        netguard.check_address(ipaddress.ip_address("192.168.1.1"), allowed)
+    with pytest.raises(ValueError, match="not a CIDR network"):
+        netguard.parse_networks(["10.0.0.0/33"])
+
+
+def test_connects_to_the_checked_address_without_a_second_lookup(monkeypatch):
+    """A name that answers 127.0.0.1 first and 10.0.0.1 afterwards (DNS rebinding) is looked
+    up once per run and every request goes to the address that passed the check."""
+    real = socket.getaddrinfo
+    lookups = []
+
+    def rebinding(host, port, *args, **kwargs):
+        if host == "rebind.test":
+            lookups.append(host)
+            address = "127.0.0.1" if len(lookups) == 1 else "10.0.0.1"
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    routes = {f"/p{i}": (lambda h: send(h, 200, page("pinned"))) for i in range(3)}
+    with serve(routes) as site:
+        port = site.server.server_address[1]
+        urls = [f"http://rebind.test:{port}/p{i}" for i in range(3)]
+        opts = FetchOptions(allowed_networks=("127.0.0.0/8",), robots=RobotsCache())
+        pages, failures = fetch_pages(urls, opts)
+        hosts = {h.headers["host"] for h in site.recorder.hits}
+    assert not failures and len(pages) == 3 and all("pinned" in p.html for p in pages)
+    assert lookups == ["rebind.test"]
+    assert hosts == {f"rebind.test:{port}"}  # the name, not the address, in Host

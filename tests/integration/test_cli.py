@@ -16,7 +16,13 @@ NEWSFLOW = [sys.executable, "-m", "newsflow"]
 
 
 def _run(args: list[str], settings: Settings, **env: str) -> subprocess.CompletedProcess:
-    environment = os.environ | {"NEWSFLOW_INDEX": settings.index, **env}
+    # The test site listens on 127.0.0.1: the fetch step's SSRF guard must be told it may.
+    networks = json.dumps(settings.allowed_private_networks)
+    environment = os.environ | {
+        "NEWSFLOW_INDEX": settings.index,
+        "NEWSFLOW_ALLOWED_PRIVATE_NETWORKS": networks,
+        **env,
+    }
     return subprocess.run(
         [*NEWSFLOW, *args],
         capture_output=True,

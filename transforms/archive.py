@@ -29,7 +29,6 @@ from urllib.parse import urlsplit
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from transforms.fetch import decode_html
 from transforms.models import Failure, Page
 
 log = logging.getLogger(__name__)
@@ -298,66 +297,3 @@ def _as_datetime(moment: datetime | date) -> datetime:
     if isinstance(moment, datetime):
         return _aware(moment)
     return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
-
-
-# --- WARC --------------------------------------------------------------------------------
-
-
-def import_warc(
-    archive: Archive,
-    path: str | Path,
-    *,
-    since: datetime | date | None = None,
-    until: datetime | date | None = None,
-    max_bytes: int = 5_000_000,
-) -> tuple[list[ArchiveRecord], list[Failure]]:
-    """Copy the HTML responses of a WARC file (captured in ``[since, until]``) into the archive.
-
-    Returns the records written and the responses that were skipped with their reason
-    (non-200, not HTML, too large). The WARC-Date is kept as the fetch time."""
-    from warcio.archiveiterator import ArchiveIterator  # only backfills read WARC files
-    from warcio.exceptions import ArchiveLoadFailed
-
-    low = _as_datetime(since) if since else None
-    high = _as_datetime(until) if until else None
-    if high is not None and not isinstance(until, datetime):
-        high = high.replace(hour=23, minute=59, second=59)
-    written: list[ArchiveRecord] = []
-    failures: list[Failure] = []
-    try:
-        with fsspec.open(str(path), "rb") as stream:
-            for rec in ArchiveIterator(stream):
-                if rec.rec_type != "response" or rec.http_headers is None:
-                    continue
-                url = rec.rec_headers.get_header("WARC-Target-URI") or ""
-                stamp = rec.rec_headers.get_header("WARC-Date") or ""
-                captured = _aware(datetime.fromisoformat(stamp.replace("Z", "+00:00")))
-                if (low and captured < low) or (high and captured > high):
-                    continue
-                status = int(rec.http_headers.get_statuscode() or 0)
-                content_type = rec.http_headers.get_header("Content-Type")
-                if status != 200:
-                    failures.append(Failure(url, "fetch", f"WARC: HTTP {status}"))
-                    continue
-                if content_type and content_type.split(";")[0].strip().lower() not in (
-                    "text/html",
-                    "application/xhtml+xml",
-                ):
-                    failures.append(Failure(url, "fetch", f"WARC: not HTML ({content_type})"))
-                    continue
-                body = rec.content_stream().read(max_bytes + 1)
-                if len(body) > max_bytes:
-                    failures.append(Failure(url, "fetch", f"WARC: body over {max_bytes} bytes"))
-                    continue
-                html, encoding = decode_html(body, content_type)
-                page = Page(url, url, html, encoding, captured, status)
-                headers = dict(rec.http_headers.headers)
-                try:
-                    record, _ = archive.put(page, headers)
-                except ArchiveError as exc:
-                    failures.append(Failure(url, "fetch", f"archive write failed: {exc}"))
-                    continue
-                written.append(record)
-    except (OSError, ArchiveLoadFailed) as exc:
-        failures.append(Failure(str(path), "discover", f"cannot read WARC file: {exc}"))
-    return written, failures

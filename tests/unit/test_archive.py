@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
 
-from transforms.archive import Archive, ArchiveError, import_warc
+from transforms.archive import Archive, ArchiveError
 from transforms.models import Page
 
 WHEN = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
@@ -126,58 +123,3 @@ def test_archive_pages_reports_written_deduplicated_and_failed(tmp_path):
     broken = Archive(blocked).archive_pages([_page("https://news.example/new", "<p>new</p>")])
     assert [f.url for f in broken.failures] == ["https://news.example/new"]
     assert broken.failures[0].reason.startswith("archive write failed")
-
-
-def _warc(tmp_path, responses: list[tuple[str, int, str, bytes, str]]):
-    path = tmp_path / "crawl.warc.gz"
-    with path.open("wb") as out:
-        writer = WARCWriter(out, gzip=True)
-        for url, status, content_type, body, warc_date in responses:
-            headers = StatusAndHeaders(
-                f"{status} OK", [("Content-Type", content_type)], protocol="HTTP/1.1"
-            )
-            record = writer.create_warc_record(
-                url,
-                "response",
-                payload=io.BytesIO(body),
-                http_headers=headers,
-                warc_headers_dict={"WARC-Date": warc_date},
-            )
-            writer.write_record(record)
-    return path
-
-
-def test_warc_responses_in_the_date_range_enter_the_archive(tmp_path):
-    latin = "<html><head><meta charset='windows-1252'></head><p>café</p></html>"
-    path = _warc(
-        tmp_path,
-        [
-            (
-                "https://w.example/in",
-                200,
-                "text/html",
-                latin.encode("cp1252"),
-                "2026-11-03T10:00:00Z",
-            ),
-            ("https://w.example/early", 200, "text/html", b"<p>x</p>", "2026-10-01T10:00:00Z"),
-            ("https://w.example/pdf", 200, "application/pdf", b"%PDF", "2026-11-03T10:00:00Z"),
-            ("https://w.example/gone", 404, "text/html", b"<p>no</p>", "2026-11-03T10:00:00Z"),
-        ],
-    )
-    archive = Archive(f"memory://warc-{uuid.uuid4().hex}")
-    written, failures = import_warc(archive, path, since=date(2026, 11, 1), until=date(2026, 11, 3))
-    assert [r.url for r in written] == ["https://w.example/in"]
-    record = archive.get("https://w.example/in")
-    assert record.fetched_at == datetime(2026, 11, 3, 10, tzinfo=UTC)
-    assert record.encoding == "cp1252"
-    assert "café" in archive.read_html(record)
-    assert {f.url: f.reason for f in failures} == {
-        "https://w.example/pdf": "WARC: not HTML (application/pdf)",
-        "https://w.example/gone": "WARC: HTTP 404",
-    }
-
-
-def test_an_unreadable_warc_file_is_reported(tmp_path):
-    archive = Archive(f"memory://warc-{uuid.uuid4().hex}")
-    written, failures = import_warc(archive, tmp_path / "missing.warc.gz")
-    assert written == [] and failures[0].stage == "discover"

@@ -295,6 +295,10 @@ def extract(
                 "site_name": a.site_name,
                 "language": a.language,
                 "entities": entities,
+                "quotes": [q.as_dict() for q in e.quotes],
+                "story_id": docs[url]["story_id"],
+                "story_lead": docs[url]["story_lead"],
+                "story_bands": docs[url]["story_bands"],
             }
         if as_json:
             print(json.dumps(record, ensure_ascii=False))
@@ -308,6 +312,10 @@ def extract(
             )
             for etype, ents in record["entities"].items():
                 out.print(f"  {etype}: " + ", ".join(f"{x['name']} ({x['count']})" for x in ents))
+            for q in record["quotes"]:
+                out.print(f"  quote: {escape(str(q['speaker']))}: “{escape(q['text'])}”")
+            lead = " (lead)" if record["story_lead"] else ""
+            out.print(f"  story: {record['story_id']}{lead}")
             out.print(f"  {record['body'][:300]}…\n")
     if len(failed) == len(urls):
         raise typer.Exit(1)

@@ -274,6 +274,12 @@ def extract(
     articles, clean_failures = clean_pages(pages, min_body_chars=settings.min_body_chars)
     failures += clean_failures
     enriched = {e.article.url: e for e in enrich_articles(articles, settings.spacy_model)}
+    # Story fields as the pipeline computes them, the inputs clustered among themselves only.
+    from transforms.load import to_document
+    from transforms.stories import StoryClusters, assign_documents
+
+    docs = {url: to_document(e, "extract") for url, e in enriched.items()}
+    assign_documents(StoryClusters(), list(docs.values()))
     failed = {f.url: f for f in failures}
     for url in urls:
         if url in failed:

@@ -740,8 +740,8 @@ def entity_profile(
 ) -> dict[str, Any]:
     """``{type, name, articles, interval, mentions, co_occurring, quotes}`` for one entity.
 
-    ``quotes`` are read from the nested ``quotes`` field and only for people; no pipeline step
-    fills that field yet, so the list is empty until one does.
+    ``quotes`` are read from the nested ``quotes`` field (filled by the enrich step's quote
+    extraction, speakers as canonical person names) and only for people.
     """
     resp = client.search(index=alias, **build_entity_query(entity_type, name, facet_size, timeout))
     aggs = resp["aggregations"]
@@ -786,7 +786,14 @@ def entity_profile(
     }
 
 
-_ARTICLE_EXCLUDES = ("content_hash", "run_id", "enrich_note", "enrichment_version")
+_ARTICLE_EXCLUDES = (
+    "content_hash",
+    "run_id",
+    "enrich_note",
+    "enrichment_version",
+    "story_bands",  # clustering keys, not content
+    "story_signature",
+)
 
 
 def get_article(client: Elasticsearch, alias: str, article_id: str) -> dict[str, Any] | None:

@@ -481,6 +481,7 @@ def _article(doc: dict[str, Any]) -> dict[str, Any]:
         "image": doc.get("image"),
         "word_count": doc.get("word_count"),
         "story_id": doc.get("story_id"),
+        "story_lead": doc.get("story_lead"),
         "entities": {t: doc.get(t) or [] for t in core.ENTITY_TYPES},
         "mentions": [
             {

@@ -193,8 +193,8 @@ class EntityResponse(_Model):
     mentions: list[DateCount] = Field(description="Articles per bucket of `published`.")
     co_occurring: CoOccurring
     quotes: list[Quote] = Field(
-        description="Latest quotes by this person (nested `quotes` field). No pipeline step "
-        "extracts quotes yet, so this is an empty list today; always empty for non-people."
+        description="Latest quotes by this person (nested `quotes` field, filled by the enrich "
+        "step's quote extraction); always empty for non-people."
     )
 
 
@@ -229,9 +229,15 @@ class ArticleResponse(_Model):
     image: str | None
     word_count: int | None
     story_id: str | None
+    story_lead: bool | None = Field(
+        default=None, description="The earliest copy of its story (published, fetched, URL)."
+    )
     entities: Entities
     mentions: list[Mention] = Field(description="Every entity with its mention count.")
-    quotes: list[QuoteText] = Field(description="Always empty today (not extracted yet).")
+    quotes: list[QuoteText] = Field(
+        description="Direct quotations in the article with their speaker (a canonical person "
+        "name when the article names that person)."
+    )
 
 
 class HealthResponse(_Model):

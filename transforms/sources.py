@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -120,10 +120,11 @@ class SourcesFileError(ValueError):
     """A sources file that cannot be read or does not validate; the message says where."""
 
 
-def load_sources_file(path: Path) -> list[SourceSpec]:
+def load_sources_file(path: Path, defaults: Mapping[str, Any] | None = None) -> list[SourceSpec]:
     """Read and validate a YAML sources file: a list of sources or ``{sources: [...]}``.
 
-    Relative ``path`` entries are relative to the file."""
+    Relative ``path`` entries are relative to the file; ``defaults`` fill per-source settings
+    the file leaves out."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -134,6 +135,10 @@ def load_sources_file(path: Path) -> list[SourceSpec]:
         data = {"sources": data}
     if not isinstance(data, dict):
         raise SourcesFileError(f"{path}: expected a list of sources or a 'sources:' list")
+    if defaults and isinstance(data.get("sources"), list):
+        data["sources"] = [
+            {**defaults, **entry} if isinstance(entry, dict) else entry for entry in data["sources"]
+        ]
     try:
         parsed = _SourcesFile.model_validate(data)
     except ValidationError as exc:
@@ -212,21 +217,24 @@ def guess_kind(spec: SourceSpec) -> Kind | None:
     return _file_kind(spec.path.expanduser())
 
 
-def specs_from_args(sources: Iterable[str]) -> list[SourceSpec]:
+def specs_from_args(
+    sources: Iterable[str], defaults: Mapping[str, Any] | None = None
+) -> list[SourceSpec]:
     """Sources as given on the command line: YAML sources files are read (raising
     ``SourcesFileError``), anything else becomes one source named after its location."""
+    defaults = dict(defaults or {})
     specs: list[SourceSpec] = []
     for raw in sources:
         text = raw.strip()
         scheme = urlsplit(text).scheme
         if scheme in ("http", "https"):
-            spec = SourceSpec(name=text, url=text)
+            spec = SourceSpec(name=text, url=text, **defaults)
         else:
             path = Path(unquote(urlsplit(text).path) if scheme == "file" else text).expanduser()
             if path.suffix.lower() in SOURCES_FILE_SUFFIXES and path.is_file():
-                specs.extend(load_sources_file(path))
+                specs.extend(load_sources_file(path, defaults))
                 continue
-            spec = SourceSpec(name=text, path=path)
+            spec = SourceSpec(name=text, path=path, **defaults)
         specs.append(spec.model_copy(update={"kind": guess_kind(spec)}))
     return specs
 
@@ -532,17 +540,20 @@ def discover(
     fetcher: Fetcher | None = None,
     opts: Any = None,
     state: CrawlState | None = None,
-    warc_max_bytes: int = 1_000_000_000,
+    warc_max_bytes: int = 500_000_000,
+    defaults: Mapping[str, Any] | None = None,
 ) -> Discovered:
     """Expand sources into unique canonical URLs (and WARC pages), in source order.
 
     ``fetcher(requests, opts)`` downloads feeds, sitemaps and remote WARC files; ``state``
     supplies stored validators and the URLs already indexed. Without them, nothing remote is
     downloaded (feeds and sitemaps fail with a reason) and nothing is skipped as indexed.
+    ``defaults`` are per-source settings (max_urls, sitemap_depth, ...) for sources that do
+    not set them.
     """
     specs: list[SourceSpec] = []
     for source in sources:
-        specs += [source] if isinstance(source, SourceSpec) else specs_from_args([source])
+        specs += [source] if isinstance(source, SourceSpec) else specs_from_args([source], defaults)
     ctx = _Context(fetcher, opts, state, warc_max_bytes)
     # Download every remote feed/sitemap root (and unknown .xml) in one concurrent batch.
     ctx.fetch([s.url for s in specs if s.url and s.kind in ("feed", "sitemap", None)])

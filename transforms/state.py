@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from elasticsearch import Elasticsearch, NotFoundError, helpers
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 
 from transforms.fetch import Validators
 
@@ -115,8 +115,14 @@ class EsCrawlState:
             )
         if not actions:
             return 0
-        ensure_state_index(self.client, self.alias)
-        written, errors = helpers.bulk(self.client, actions, raise_on_error=False)
+        try:
+            ensure_state_index(self.client, self.alias)
+            written, errors = helpers.bulk(self.client, actions, raise_on_error=False)
+        except (ApiError, TransportError) as exc:
+            # The run's articles are loaded; without state the next run just reads every
+            # feed in full again.
+            log.warning("crawl state not saved in %s: %s", state_index(self.alias), exc)
+            return 0
         for error in errors:
             log.warning("crawl state not saved: %s", error)
         return written

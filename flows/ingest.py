@@ -26,7 +26,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows import runners
 from newsflow.es import check_cluster, make_client
 from newsflow.settings import Settings
-from transforms import archive, fetch, indices, load, runs
+from transforms import archive, fetch, indices, load, runs, state
 from transforms.batch import StageTime, Timer, TransformResult, transform_pages
 from transforms.models import Failure, Page, StageCounts
 from transforms.report import parse_run_aggs, run_aggs, run_query, summary_markdown
@@ -53,8 +53,35 @@ def _fetch_options(settings: Settings) -> fetch.FetchOptions:
 
 
 @task(name="discover", cache_policy=NO_CACHE)
-def discover_task(source_list: list[str]) -> Discovered:
-    return discover(source_list)
+def discover_task(source_list: list[str], settings: Settings) -> Discovered:
+    """Expand the sources; feeds and sitemaps are downloaded conditionally and the URLs
+    already indexed are left out (state read from the cluster)."""
+    return discover(
+        source_list,
+        fetcher=fetch.fetch_resources,
+        opts=_fetch_options(settings),
+        state=state.EsCrawlState(make_client(settings), settings.index),
+        warc_max_bytes=settings.warc_max_bytes,
+        defaults={
+            "max_urls": settings.source_max_urls,
+            "sitemap_depth": settings.sitemap_max_depth,
+            "max_sitemaps": settings.sitemap_max_count,
+        },
+    )
+
+
+class _InHand:
+    """A batch of pages that needs no fetching (WARC records), shaped like a fetch result."""
+
+    def __init__(self, pages: list[Page]) -> None:
+        self.pages = pages
+
+    def result(self) -> tuple[list[Page], list[Failure], StageTime]:
+        return self.pages, [], StageTime()
+
+
+def _submit_batch(fetch_submit, batch: list[str] | list[Page]):
+    return _InHand(batch) if batch and isinstance(batch[0], Page) else fetch_submit(batch)
 
 
 @task(name="prepare-index", retries=3, retry_delay_seconds=[2, 5, 10], cache_policy=NO_CACHE)
@@ -147,13 +174,16 @@ class _Pipeline:
     def run(self, batches: list[list[str]], cpu: runners.CpuStage) -> None:
         opts = _fetch_options(self.settings)
         kept = self.settings.effective_archive_url if self.settings.archive_enabled else None
-        submit = functools.partial(fetch_task.submit, opts=opts, archive_url=kept)
+        submit = functools.partial(
+            _submit_batch, functools.partial(fetch_task.submit, opts=opts, archive_url=kept)
+        )
         upcoming = submit(batches[0]) if batches else None
         for i in range(len(batches)):
+            in_hand = isinstance(upcoming, _InHand)  # WARC pages: read, not fetched
             pages, failures, spent = upcoming.result()
             # Fetch the next batch while this one is transformed and loaded.
             upcoming = submit(batches[i + 1]) if i + 1 < len(batches) else None
-            self.counts.fetched += len(pages)
+            self.counts.fetched += 0 if in_hand else len(pages)
             self.counts.failures += failures
             self.times["fetch"].add(spent)
             self.transforming.append(cpu.submit(transform_task, pages, self.settings, self.run_id))
@@ -237,11 +267,11 @@ def ingest(
     started = time.monotonic()
     counts = StageCounts()
 
-    found = discover_task(sources or settings.sources)
-    counts.discovered = len(found.urls)
+    concrete_index = prepare_index_task(settings)
+    found = discover_task(sources or settings.sources, settings)
+    counts.discovered = len(found.urls) + len(found.pages)
     counts.failures += found.failures
     counts.skips += found.duplicates
-    concrete_index = prepare_index_task(settings)
     logger.info(
         "run %s: %d URLs into %s (%s)", run_id, counts.discovered, settings.index, concrete_index
     )
@@ -249,6 +279,11 @@ def ingest(
     batches = [
         found.urls[i : i + settings.batch_size]
         for i in range(0, len(found.urls), settings.batch_size)
+    ]
+    # WARC pages go straight to the transform stage.
+    batches += [
+        found.pages[i : i + settings.batch_size]
+        for i in range(0, len(found.pages), settings.batch_size)
     ]
     client = make_client(settings)
     with (
@@ -259,6 +294,10 @@ def ingest(
         pipeline = _Pipeline(settings, run_id, counts, workers, started)
         pipeline.run(batches, cpu)
     load.refresh(client, settings.index)
+    # Validators are kept only now: a crashed run reads its feeds and sitemaps in full again.
+    state.EsCrawlState(client, settings.index).save(
+        found.states_to_save(f.url for f in counts.failures if f.stage == "fetch")
+    )
     counts.failed, counts.skipped = len(counts.failures), len(counts.skips)
     for failure in counts.failures:
         logger.warning(
@@ -272,6 +311,11 @@ def ingest(
         "run_id": run_id,
         "index": settings.index,
         "concrete_index": concrete_index,
+        "article_fetches": len(found.urls),
+        "from_warc": len(found.pages),
+        "already_indexed": len(found.already_indexed),
+        "not_modified": len(found.not_modified),
+        "sources": [report.as_dict() for report in found.sources],
         "seconds": round(time.monotonic() - started, 2),
         "cpu_workers": workers,
         "task_runner": settings.task_runner,

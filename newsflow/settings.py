@@ -133,7 +133,16 @@ class Settings(BaseSettings):
     )
     sources: list[str] = Field(
         default_factory=list,
-        description="Default sources: URL-list files, HTML directories or single URLs.",
+        description="Default sources: YAML sources files, feeds, sitemaps, WARC files, "
+        "URL-list files, HTML directories or single URLs.",
+    )
+    source_max_urls: int = Field(
+        5000, ge=1, description="Most article URLs one source yields (a sources file may say)."
+    )
+    sitemap_max_depth: int = Field(3, ge=0, description="Sitemap index levels followed.")
+    sitemap_max_count: int = Field(50, ge=1, description="Most sitemaps read per source.")
+    warc_max_bytes: int = Field(
+        500_000_000, gt=0, description="Largest WARC file downloaded from a URL (held in memory)."
     )
     task_runner: Literal["threads", "processes", "dask"] = Field(
         "threads",

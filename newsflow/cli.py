@@ -134,6 +134,22 @@ def _print_summary(summary: dict[str, Any]) -> None:
         out.print(f"  [red]failed[/red] at {f['stage']}: {f['url']} — {f['reason']}")
     for s in summary["skips"]:
         out.print(f"  [yellow]skipped[/yellow] at {s['stage']}: {s['url']} — {s['reason']}")
+    if "article_fetches" in summary:  # ingest runs; reprocess and backfill have no sources
+        out.print(_sources_line(summary))
+
+
+def _sources_line(summary: dict[str, Any]) -> str:
+    """One line on what the sources gave: new articles, already indexed, unchanged feeds."""
+    fetches, from_warc = summary.get("article_fetches", 0), summary.get("from_warc", 0)
+    parts = [
+        f"{summary.get('already_indexed', 0)} already indexed",
+        f"{summary.get('not_modified', 0)} sources not modified",
+    ]
+    if from_warc:
+        parts.insert(0, f"{from_warc} pages from WARC")
+    if fetches == 0 and from_warc == 0:
+        return "nothing new: 0 article fetches (" + ", ".join(parts) + ")"
+    return f"{fetches} article fetches (" + ", ".join(parts) + ")"
 
 
 @app.command()
@@ -141,7 +157,10 @@ def run(
     source: Annotated[
         list[str] | None,
         typer.Option(
-            "--source", "-s", help="URL-list file, directory of HTML files, or URL (repeatable)."
+            "--source",
+            "-s",
+            help="YAML sources file, feed, sitemap, WARC file, URL-list file, directory of HTML "
+            "files, or page URL; the kind is guessed (repeatable).",
         ),
     ] = None,
     as_json: Annotated[
@@ -158,11 +177,18 @@ def run(
         raise _fail(
             "no sources: pass --source or set NEWSFLOW_SOURCES / sources in the config file", 2
         )
+    from transforms.sources import SourcesFileError, specs_from_args
+
+    try:  # a sources file with a mistake is said here, before anything runs
+        specs_from_args(sources)
+    except SourcesFileError as exc:
+        raise _fail(str(exc), 2) from exc
     # A wrong password or CA is said in one line here, not as tracebacks from inside the flow.
     _client(settings)
     summary = _run_ingest(settings, sources, backfill)
     if as_json:
         print(json.dumps(summary, ensure_ascii=False))
+        err.print(_sources_line(summary))
     else:
         _print_summary(summary)
 

@@ -249,3 +249,17 @@ def test_local_warc_source_gives_pages_without_any_fetcher(tmp_path):
 def test_a_source_spec_needs_one_location():
     with pytest.raises(ValueError, match="exactly one"):
         SourceSpec(name="x", url="https://a.example/", path=Path("/tmp"))
+
+
+def test_cli_run_refuses_a_bad_sources_file_before_anything_runs(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from newsflow.cli import app
+
+    bad = tmp_path / "sources.yaml"
+    bad.write_text("- {name: wire, url: 'https://wire.example/rss', kind: podcast}\n")
+    # An unreachable cluster: the sources file must be refused before the cluster is asked.
+    monkeypatch.setenv("NEWSFLOW_ES_URL", "http://127.0.0.1:9")
+    result = CliRunner().invoke(app, ["run", "--source", str(bad)])
+    assert result.exit_code == 2
+    assert "invalid sources file" in result.output and "0.kind" in result.output

@@ -25,7 +25,8 @@ import logging
 import random
 import re
 import time
-from collections.abc import Iterable
+import zlib
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -526,12 +527,8 @@ class _Session:
             raise FetchError(f"body larger than {limit} bytes ({declared} declared)")
         chunks: list[bytes] = []
         size = 0
-        # aiter_bytes yields decoded bytes (gzip/deflate undone): a gzip bomb is cut off here.
-        async for chunk in response.aiter_bytes():
-            if not chunks and kind == "page":
-                binary = binary_kind(chunk[:1024])
-                if binary:
-                    raise FetchError(f"binary content ({binary}) served as {content_type}")
+        sniffed = kind != "page"
+        async for chunk in _decoded(response, limit):
             size += len(chunk)
             if size > limit:
                 if kind == "robots":  # RFC 9309: parse the first 500 KiB, ignore the rest
@@ -539,7 +536,58 @@ class _Session:
                     break
                 raise FetchError(f"body larger than {limit} bytes (after decompression)")
             chunks.append(chunk)
+            if not sniffed and size >= 1024:
+                sniffed = True
+                _refuse_binary(b"".join(chunks)[:1024], content_type)
+        if not sniffed:
+            _refuse_binary(b"".join(chunks), content_type)
         return b"".join(chunks)
+
+
+def _refuse_binary(head: bytes, content_type: str | None) -> None:
+    binary = binary_kind(head)
+    if binary:
+        raise FetchError(f"binary content ({binary}) served as {content_type}")
+
+
+async def _decoded(response: httpx.Response, limit: int) -> AsyncIterator[bytes]:
+    """The body with gzip/deflate undone, never inflating more than ``limit + 1`` bytes.
+
+    httpx would inflate each network chunk in full (64 KiB of zeros can become 64 MB before
+    anything could count it); here ``max_length`` bounds every step.
+    """
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        async for chunk in response.aiter_bytes():  # identity (the only other one we accept)
+            yield chunk
+        return
+    wbits = zlib.MAX_WBITS | 16 if "gzip" in encoding else zlib.MAX_WBITS
+    inflater = zlib.decompressobj(wbits)
+    produced = 0
+    first = True
+    try:
+        async for raw in response.aiter_raw():
+            if first and encoding == "deflate" and raw[:1] and (raw[0] & 0x0F) != 8:
+                inflater = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, no zlib header
+            first = False
+            data = raw
+            while data:
+                out = inflater.decompress(data, limit + 1 - produced)
+                produced += len(out)
+                if out:
+                    yield out
+                if produced > limit:
+                    return
+                data = inflater.unconsumed_tail
+                if not out and data:
+                    break  # no progress possible (should not happen): avoid spinning
+            if inflater.eof:
+                break
+        tail = inflater.flush()
+        if tail:
+            yield tail
+    except zlib.error as exc:
+        raise FetchError(f"broken {encoding} body: {exc}") from exc
 
 
 _ACCEPT = {
@@ -558,7 +606,8 @@ async def _run(opts: FetchOptions, jobs: list, worker) -> list:
         transport=_transport(backend, limits),
         follow_redirects=False,  # followed hop by hop, each hop guarded
         timeout=httpx.Timeout(opts.timeout),
-        headers={"User-Agent": opts.user_agent},
+        # Only encodings decoded here with a bound (see _decoded); no br/zstd.
+        headers={"User-Agent": opts.user_agent, "Accept-Encoding": "gzip, deflate"},
         trust_env=False,  # a proxy would resolve names itself, past the SSRF guard
     ) as client:
         session = _Session(opts, client, backend)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import time
+import zlib
 
 from tests.unit.fetch_server import page, send, serve
 from transforms.fetch import FetchOptions, Validators, fetch_pages, fetch_resources
@@ -75,6 +76,12 @@ def test_oversized_body_without_length_and_gzip_bomb_are_aborted():
         "/small-gzip": lambda h: send(
             h, 200, gzip.compress(page("zipped")), headers={"Content-Encoding": "gzip"}
         ),
+        "/deflate": lambda h: send(
+            h, 200, zlib.compress(page("deflated")), headers={"Content-Encoding": "deflate"}
+        ),
+        "/deflate-bomb": lambda h: send(
+            h, 200, zlib.compress(b" " * 5_000_000, 9), headers={"Content-Encoding": "deflate"}
+        ),
     }
     with serve(routes) as site:
         urls = [site.url(p) for p in routes]
@@ -84,8 +91,10 @@ def test_oversized_body_without_length_and_gzip_bomb_are_aborted():
         "big": "body larger than 100000 bytes (after decompression)",
         "declared": f"body larger than 100000 bytes ({len(big)} declared)",
         "bomb": "body larger than 100000 bytes (after decompression)",
+        "deflate-bomb": "body larger than 100000 bytes (after decompression)",
     }
-    assert [p.url for p in pages] == [site.url("/small-gzip")] and "zipped" in pages[0].html
+    assert [p.url for p in pages] == [site.url("/small-gzip"), site.url("/deflate")]
+    assert "zipped" in pages[0].html and "deflated" in pages[1].html
 
 
 def test_binary_served_as_html_is_refused():

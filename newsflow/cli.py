@@ -598,19 +598,14 @@ def runs_cmd(
     if not found:
         out.print(f"no runs recorded for {settings.index}")
         return
-    table = Table(title=f"runs into {settings.index}")
-    for column in ("finished", "flow", "run", "seconds", *COUNT_FIELDS, "pipeline"):
-        table.add_column(column, justify="left" if column in ("flow", "run") else "right")
+    # One line per run: a table of ten count columns does not fit a terminal.
+    out.print(f"[bold]{len(found)}[/bold] latest runs into {settings.index}")
     for r in found:
-        table.add_row(
-            r["finished_at"][:19],
-            r["flow"],
-            r["run_id"][:12],
-            f"{r['seconds']:.1f}",
-            *(str(r.get(name, "")) for name in COUNT_FIELDS),
-            str(r.get("pipeline_version") or ""),
+        counts = ", ".join(f"{r[name]} {name}" for name in COUNT_FIELDS if r.get(name) is not None)
+        out.print(
+            f"{r['finished_at'][:19].replace('T', ' ')}  {r['flow']:<11} {r['run_id'][:12]}  "
+            f"{r['seconds']:.1f}s  {counts}  [dim]{r.get('pipeline_version') or ''}[/dim]"
         )
-    out.print(table)
 
 
 flows_app = typer.Typer(no_args_is_help=True, help="Prefect deployments of the flows.")

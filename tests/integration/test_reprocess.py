@@ -157,3 +157,16 @@ def test_runs_command_lists_the_ingest_run_with_its_counts(corpus, monkeypatch):
     assert run["summary"]["stage_seconds"] == summary["stage_seconds"]
     table = CliRunner().invoke(app, ["runs", "--flow", "ingest"])
     assert table.exit_code == 0 and summary["run_id"][:12] in table.stdout
+
+
+def test_reprocess_command_runs_the_flow_with_its_filters(corpus, monkeypatch):
+    settings = corpus[0]
+    monkeypatch.setenv("NEWSFLOW_INDEX", settings.index)
+    monkeypatch.setenv("NEWSFLOW_ARCHIVE_URL", settings.archive_url)
+    bad = CliRunner().invoke(app, ["reprocess", "--since", "last week"])
+    assert bad.exit_code == 2 and "--since" in bad.output
+    result = CliRunner().invoke(app, ["reprocess", "--since", "2999-01-01", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["discovered"], summary["indexed"], summary["failed"]) == (0, 0, 0)
+    assert summary["pipeline_version"] == versions.pipeline_version()

@@ -19,6 +19,7 @@ from transforms import versions
 log = logging.getLogger(__name__)
 
 MAPPINGS_DIR = Path(__file__).resolve().parents[1] / "mappings"
+MAX_LISTED = 1000  # failures (and skips) kept per run document
 COUNT_FIELDS = (
     "discovered",
     "fetched",
@@ -52,6 +53,13 @@ def run_document(
     """The runs-index document of a flow's summary: counts as fields, the rest kept whole."""
     finished = datetime.now(UTC)
     seconds = float(summary.get("seconds") or 0.0)
+    summary = dict(summary)
+    for key in ("failures", "skips"):
+        # A run with a dead source lists every URL; the counts say how many, a sample is enough.
+        items = summary.get(key) or []
+        if len(items) > MAX_LISTED:
+            summary[key] = items[:MAX_LISTED]
+            summary[f"{key}_not_listed"] = len(items) - MAX_LISTED
     doc: dict[str, Any] = {
         "run_id": summary["run_id"],
         "flow": flow,

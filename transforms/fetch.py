@@ -430,9 +430,18 @@ class _Session:
                 port = parts.port or (443 if scheme == "https" else 80)
             except ValueError as exc:
                 raise FetchError(f"invalid URL: {exc}") from exc
+            try:
+                # The ASCII (IDNA) name httpx connects with, so the pin matches it.
+                host = httpx.URL(current).raw_host.decode("ascii").lower()
+            except httpx.InvalidURL as exc:
+                invalid: httpx.InvalidURL | None = exc  # odd IPv4 spellings: guard says why
+            else:
+                invalid = None
             if not host:
                 raise FetchError("invalid URL: no host")
             await self._target(host, port)
+            if invalid is not None:
+                raise FetchError(f"invalid URL: {invalid}")
             delay = self.opts.host_delay
             if robots_check and self.opts.obey_robots:
                 rules = await self._rules(scheme, host, port)
@@ -506,6 +515,8 @@ class _Session:
             raise FetchError(
                 f"connection failed: {exc or type(exc).__name__}", retryable=True
             ) from exc
+        except httpx.HTTPError as exc:  # e.g. a body httpx cannot decode
+            raise FetchError(f"HTTP error: {exc or type(exc).__name__}") from exc
         return _Raw(asked, url, response.status_code, response.headers, body)
 
     async def _read(self, response: httpx.Response, kind: str, limit: int) -> bytes:
@@ -611,7 +622,16 @@ async def _run(opts: FetchOptions, jobs: list, worker) -> list:
         trust_env=False,  # a proxy would resolve names itself, past the SSRF guard
     ) as client:
         session = _Session(opts, client, backend)
-        return list(await asyncio.gather(*(worker(session, job) for job in jobs)))
+
+        async def guarded(job):
+            try:
+                return await worker(session, job)
+            except Exception as exc:  # a bug must cost one URL, not the batch; it is logged
+                url = job[0] if isinstance(job, tuple) else job
+                log.exception("%s: fetch failed unexpectedly", url)
+                return Failure(url, "fetch", f"internal error: {type(exc).__name__}: {exc}")
+
+        return list(await asyncio.gather(*(guarded(job) for job in jobs)))
 
 
 async def _page(session: _Session, url: str) -> Page | Failure:

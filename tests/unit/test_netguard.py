@@ -107,3 +107,23 @@ def test_connects_to_the_checked_address_without_a_second_lookup(monkeypatch):
     assert not failures and len(pages) == 3 and all("pinned" in p.html for p in pages)
     assert lookups == ["rebind.test"]
     assert hosts == {f"rebind.test:{port}"}  # the name, not the address, in Host
+
+
+def test_international_host_names_are_checked_and_pinned_in_their_ascii_form(monkeypatch):
+    real = socket.getaddrinfo
+    asked = []
+
+    def resolver(host, port, *args, **kwargs):
+        if "bcher" in str(host):
+            asked.append(host)
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    with serve({"/a": lambda h: send(h, 200, page("idn"))}) as site:
+        port = site.server.server_address[1]
+        opts = FetchOptions(allowed_networks=("127.0.0.0/8",), robots=RobotsCache())
+        pages, failures = fetch_pages([f"http://Bücher.test:{port}/a"], opts)
+        host = site.recorder.of("/a")[0].headers["host"]
+    assert not failures and "idn" in pages[0].html
+    assert asked == ["xn--bcher-kva.test"] and host == f"xn--bcher-kva.test:{port}"

@@ -127,3 +127,82 @@ def test_international_host_names_are_checked_and_pinned_in_their_ascii_form(mon
         host = site.recorder.of("/a")[0].headers["host"]
     assert not failures and "idn" in pages[0].html
     assert asked == ["xn--bcher-kva.test"] and host == f"xn--bcher-kva.test:{port}"
+
+
+def _self_signed(tmp_path):
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sni.test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("sni.test")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def test_https_to_a_pinned_address_sends_the_host_name_as_sni_and_verifies_it(
+    tmp_path, monkeypatch
+):
+    """The connection goes to the checked IP, but TLS still names (and verifies) the host:
+    a self-signed certificate is rejected, and the server saw SNI 'sni.test'."""
+    import ssl
+    import threading
+
+    cert_file, key_file = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    names = []
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def accept_one():
+        conn, _ = listener.accept()
+        try:
+            context.wrap_socket(conn, server_side=True).close()
+        except (ssl.SSLError, OSError):
+            pass  # the client refuses our certificate: expected
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=accept_one, daemon=True)
+    thread.start()
+    real = socket.getaddrinfo
+
+    def resolver(host, p, *args, **kwargs):
+        if host == "sni.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", p))]
+        return real(host, p, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    opts = FetchOptions(
+        allowed_networks=("127.0.0.0/8",), robots=RobotsCache(), obey_robots=False, retries=0
+    )
+    pages, failures = fetch_pages([f"https://sni.test:{port}/"], opts)
+    thread.join(5)
+    listener.close()
+    assert not pages and "CERTIFICATE_VERIFY_FAILED" in failures[0].reason
+    assert names == ["sni.test"]

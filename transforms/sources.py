@@ -269,8 +269,8 @@ class Discovered:
     sources: list[SourceReport] = field(default_factory=list)
     # Validators of the feeds and sitemaps read, to remember once the run is over.
     states: list[SourceState] = field(default_factory=list)
-    # Which feed/sitemap URL listed each article URL (to keep validators of feeds whose
-    # articles could not be fetched from being saved).
+    # Which source (by name) listed each article URL of a feed or sitemap, so that the
+    # validators of a source whose articles could not be fetched are not saved.
     origin: dict[str, str] = field(default_factory=dict)
     # What feeds and news sitemaps say about an article (title, published), kept as hints.
     hints: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -280,10 +280,11 @@ class Discovered:
         return [s.name for s in self.sources if s.not_modified]
 
     def states_to_save(self, failed_urls: Iterable[str]) -> list[SourceState]:
-        """States whose articles were all fetched: a feed whose article failed to download is
-        read in full again next time, so that article is retried."""
+        """States of the sources whose articles were all fetched: a feed or sitemap (with every
+        sitemap below it) whose article failed to download is read in full again next time,
+        so that article is listed and retried."""
         blocked = {self.origin[u] for u in failed_urls if u in self.origin}
-        return [s for s in self.states if s.url not in blocked]
+        return [s for s in self.states if s.source not in blocked]
 
 
 @dataclass
@@ -592,7 +593,7 @@ def discover(
             else:
                 item.url = url
                 if item.origin:
-                    result.origin[url] = item.origin
+                    result.origin[url] = spec.name
                 if item.hint and any(item.hint.values()):
                     result.hints[url] = item.hint
             pending.append((report, spec.incremental, item))

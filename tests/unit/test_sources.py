@@ -263,3 +263,13 @@ def test_cli_run_refuses_a_bad_sources_file_before_anything_runs(tmp_path, monke
     result = CliRunner().invoke(app, ["run", "--source", str(bad)])
     assert result.exit_code == 2
     assert "invalid sources file" in result.output and "0.kind" in result.output
+
+
+def test_validators_of_a_source_whose_article_failed_are_not_kept(feed_site):
+    found = discover(
+        [f"{feed_site}/feed.xml", f"{feed_site}/news.xml"], fetcher=fetch_resources, opts=OPTS
+    )
+    assert len(found.states) == 2
+    failed = ["https://daily-ledger.example/ecb-holds-rates.html"]  # listed by the sitemap
+    assert [s.url for s in found.states_to_save(failed)] == [f"{feed_site}/feed.xml"]
+    assert len(found.states_to_save([])) == 2

@@ -273,3 +273,12 @@ def test_validators_of_a_source_whose_article_failed_are_not_kept(feed_site):
     failed = ["https://daily-ledger.example/ecb-holds-rates.html"]  # listed by the sitemap
     assert [s.url for s in found.states_to_save(failed)] == [f"{feed_site}/feed.xml"]
     assert len(found.states_to_save([])) == 2
+
+
+def test_warc_from_a_url_is_downloaded_by_the_fetch_step_then_read(tmp_path):
+    (tmp_path / "crawl.warc.gz").write_bytes(build_warc()[0])
+    with serve_directory(tmp_path) as base:
+        found = discover([f"{base}/crawl.warc.gz"], fetcher=fetch_resources, opts=OPTS)
+    assert found.urls == [] and len(found.pages) == 4
+    assert found.sources[0].kind == "warc" and found.sources[0].new == 4
+    assert found.failures == []

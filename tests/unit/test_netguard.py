@@ -206,3 +206,28 @@ def test_https_to_a_pinned_address_sends_the_host_name_as_sni_and_verifies_it(
     listener.close()
     assert not pages and "CERTIFICATE_VERIFY_FAILED" in failures[0].reason
     assert names == ["sni.test"]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ("127.0.0.0/8, 10.0.0.0/8", ["127.0.0.0/8", "10.0.0.0/8"]),
+        ('["127.0.0.0/8", "::1/128"]', ["127.0.0.0/8", "::1/128"]),
+        ("", []),
+    ],
+)
+def test_allowed_private_networks_setting_reads_json_or_comma_lists(monkeypatch, env, expected):
+    from newsflow.settings import Settings
+
+    monkeypatch.setenv("NEWSFLOW_ALLOWED_PRIVATE_NETWORKS", env)
+    assert Settings().allowed_private_networks == expected
+
+
+def test_allowed_private_networks_setting_rejects_bad_cidrs(monkeypatch):
+    from pydantic import ValidationError
+
+    from newsflow.settings import Settings
+
+    monkeypatch.setenv("NEWSFLOW_ALLOWED_PRIVATE_NETWORKS", "10.0.0.0/33")
+    with pytest.raises(ValidationError, match=r"10\.0\.0\.0/33"):
+        Settings()

@@ -322,7 +322,8 @@ class _Session:
         except netguard.RefusedAddress as exc:
             raise FetchError(str(exc)) from exc
         except netguard.ResolveError as exc:
-            raise FetchError(f"connection failed: {exc}", retryable=True) from exc
+            # Not retried: the lookup is shared by the session, a retry would see the same.
+            raise FetchError(f"connection failed: {exc}") from exc
 
     async def _resolve(self, host: str, port: int) -> netguard.Target:
         target = await netguard.resolve_checked(host, port, self.allowed)

@@ -231,3 +231,22 @@ def test_allowed_private_networks_setting_rejects_bad_cidrs(monkeypatch):
     monkeypatch.setenv("NEWSFLOW_ALLOWED_PRIVATE_NETWORKS", "10.0.0.0/33")
     with pytest.raises(ValidationError, match=r"10\.0\.0\.0/33"):
         Settings()
+
+
+def test_unresolvable_host_fails_once_without_retries(monkeypatch):
+    real = socket.getaddrinfo
+    asked = []
+
+    def resolver(host, port, *args, **kwargs):
+        if host == "dead.test":
+            asked.append(host)
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    opts = FetchOptions(retries=3, robots=RobotsCache())
+    _, failures = fetch_pages(["http://dead.test/a", "http://dead.test/b"], opts)
+    assert [f.reason for f in failures] == [
+        "connection failed: cannot resolve dead.test: [Errno -2] Name or service not known"
+    ] * 2
+    assert asked == ["dead.test"]

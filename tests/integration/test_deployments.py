@@ -106,3 +106,19 @@ def test_prefect_yaml_declares_the_served_deployments():
 def test_a_bad_cron_is_refused_before_serving(cron):
     with pytest.raises(ValueError):
         deployments.build_deployments(["s.txt"], ingest_cron=cron)
+
+
+def test_the_prefect_server_accepts_the_deployments(prefect_harness):
+    """What `serve` registers first: the server stores each deployment with its schedule and
+    parameters (it checks them against the flow's parameter schema)."""
+    from prefect.client.orchestration import get_client
+
+    built = deployments.build_deployments(["/data/sources.txt"])
+    for deployment in built:
+        deployment.apply()
+    with get_client(sync_client=True) as client:
+        for (flow_name, name), (cron, parameters) in EXPECTED.items():
+            stored = client.read_deployment_by_name(f"{flow_name}/{name}")
+            assert stored.parameters == parameters
+            assert [s.schedule.cron for s in stored.schedules] == ([cron] if cron else [])
+            assert stored.global_concurrency_limit.limit == 1  # one run at a time

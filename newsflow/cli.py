@@ -624,9 +624,18 @@ def flows_serve(
 ) -> None:
     """Serve the deployments (ingest, maintenance on cron; backfill, reprocess on demand) to
     the Prefect server in PREFECT_API_URL and run their flow runs here until stopped."""
+    from prefect.settings import PREFECT_API_URL
+
     from flows.deployments import build_deployments, serve_deployments
 
     _settings()  # a broken configuration is said now, not at the first scheduled run
+    if not PREFECT_API_URL.value():
+        # Prefect's ephemeral server lives as long as this process and keeps no history.
+        err.print(
+            "[yellow]PREFECT_API_URL is not set:[/yellow] serving against a temporary Prefect "
+            "server; start one with `prefect server start` and set PREFECT_API_URL to keep "
+            "schedules and runs"
+        )
     serve_deployments(
         build_deployments(source, ingest_cron=ingest_cron, maintenance_cron=maintenance_cron)
     )

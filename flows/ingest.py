@@ -211,6 +211,7 @@ class _Pipeline:
         self.counts.enriched += len(documents)
         self.counts.failures += result.failures
         self.counts.skips += repeats
+        self.counts.skips += getattr(result, "skips", [])  # not articles (cached: none)
         for stage, spent in result.times.items():
             self.times[stage].add(spent)
         from transforms.stories import StoryClusters, assign_stories  # story step: main process

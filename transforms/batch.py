@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from transforms.clean import clean_pages
+from transforms.clean import Skipped, clean_pages
 from transforms.enrich import enrich_articles
 from transforms.load import to_document
 from transforms.models import Failure, Page
@@ -43,17 +43,22 @@ class TransformResult:
     failures: list[Failure] = field(default_factory=list)
     cleaned: int = 0
     times: dict[str, StageTime] = field(default_factory=dict)
+    # Pages that are not articles (index pages, live blogs...): counted as skipped, not failed.
+    skips: list[Failure] = field(default_factory=list)
 
 
 def transform_pages(
     pages: list[Page], *, model_name: str, min_body_chars: int, run_id: str
 ) -> TransformResult:
-    """Pages -> index documents (clean, then NER), with the failures of the clean step."""
+    """Pages -> index documents (clean, then NER), with the failures of the clean step and
+    the pages it skipped as not articles."""
     timer = Timer()
     articles, failures = clean_pages(pages, min_body_chars=min_body_chars)
     clean_time = timer.lap()
+    skips = [f for f in failures if isinstance(f, Skipped)]
+    failures = [f for f in failures if not isinstance(f, Skipped)]
     enriched = enrich_articles(articles, model_name)
     documents = [to_document(item, run_id) for item in enriched]
     return TransformResult(
-        documents, failures, len(articles), {"clean": clean_time, "enrich": timer.lap()}
+        documents, failures, len(articles), {"clean": clean_time, "enrich": timer.lap()}, skips
     )

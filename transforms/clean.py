@@ -1,24 +1,45 @@
 """Clean step: extract the article body and its metadata from a page with trafilatura.
 
-``clean_page(page)`` returns an ``Article`` or a ``Failure`` (stage ``clean``) saying why the
-page yields no article. The body comes from ``extract_body``: the tree rules of
+``clean_page(page)`` returns an ``Article``, a ``Skipped`` (a page that is not an article:
+index page, live blog, gallery, paywall stub; see ``transforms.pagetype``) or a ``Failure``
+(stage ``clean``) saying why the page yields no article.
+
+The page is parsed once. Metadata is read from that tree first (meta tags and JSON-LD with
+trafilatura's readers, dates with their source from ``transforms.dates``, authors from
+``transforms.authors``), then the same tree goes through extraction: the tree rules of
 ``transforms.extract_rules`` (layout tables, boilerplate containers, link-only paragraphs),
-trafilatura without comments or images, a second pass over a body split into chunks or when
-too little came out, then the line rules (headline, byline, teasers, sign-up and share
-prompts, credits, copyright). ``bench/extraction.py`` measures it against plain trafilatura.
+trafilatura in fast mode (no readability/justext comparison: it cost a third of the step
+for no measurable gain), a second pass over a body split into chunks or when too little came
+out, then the line rules (headline, byline, teasers, sign-up and share prompts, credits,
+copyright). ``bench/extraction.py`` measures the quality, ``bench/clean_speed.py`` the cost.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from copy import copy
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import py3langid
 import trafilatura
+from lxml.etree import LxmlError, XPath
 from lxml.html import HtmlElement
+from trafilatura.metadata import (
+    examine_meta,
+    extract_meta_json,
+    extract_sitename,
+    extract_title,
+    extract_url,
+)
 from trafilatura.utils import load_html
 
+from transforms import pagetype
+from transforms.authors import byline_authors, clean_authors, structured_authors
+from transforms.dates import PageDates, find_dates
 from transforms.extract_rules import (
     LINE_RULE_NAMES,
     TREE_RULES,
@@ -29,10 +50,11 @@ from transforms.extract_rules import (
 )
 from transforms.models import Article, Failure, Page
 
+log = logging.getLogger(__name__)
+
 # Query parameters that only track the visitor; they never change what a page is.
 _TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|smid)$", re.I)
 _WORDS = re.compile(r"\w+")
-_JUNK_AUTHORS = {"", "staff", "admin", "editor", "unknown"}
 
 
 def normalize_url(url: str) -> str:
@@ -60,24 +82,17 @@ def source_of(url: str) -> str:
     return host.removeprefix("www.") or "local"
 
 
+LANGUAGE_SAMPLE_CHARS = 2000
+
+
 def detect_language(text: str) -> str | None:
-    """ISO 639-1 code of the text's language, or None for too little text."""
-    sample = text[:3000]
+    """ISO 639-1 code of the text's language, or None for too little text. Reads a bounded
+    prefix: 2,000 characters decide as well as the whole text, at a fraction of the cost."""
+    sample = text[:LANGUAGE_SAMPLE_CHARS]
     if len(_WORDS.findall(sample)) < 5:
         return None
     language, _score = py3langid.classify(sample)
     return language
-
-
-def _authors(raw: str | None) -> list[str]:
-    if not raw:
-        return []
-    out: list[str] = []
-    for name in re.split(r";|\band\b|&", raw):
-        name = name.strip(" ,")
-        if name.lower() not in _JUNK_AUTHORS and name not in out:
-            out.append(name)
-    return out
 
 
 def _canonical(page: Page, declared: str | None) -> str:
@@ -104,12 +119,43 @@ def _trafilatura_text(tree: HtmlElement, url: str | None, *, recall: bool = Fals
     doc = trafilatura.bare_extraction(
         tree,
         url=url,
+        fast=True,
         include_comments=False,
         include_images=False,
         include_tables=True,
         favor_recall=recall,
     )
     return (doc.text or "").strip() if doc is not None else ""
+
+
+def _headlines(tree: HtmlElement, title: str | None) -> list[str | None]:
+    return [title, *(" ".join(h.text_content().split()) for h in tree.iter("h1"))]
+
+
+def _extract_text(
+    tree: HtmlElement,
+    original: str | HtmlElement,
+    url: str | None,
+    headlines: list[str | None],
+    disabled: frozenset[str],
+) -> str:
+    """Body text of ``tree``, which it changes in place; ``original`` is the page as it came
+    (markup or an untouched tree), parsed again only for the last fallback."""
+    prepare_tree(tree, disabled)
+    text = _trafilatura_text(tree, url)
+    if "split-body" not in disabled:
+        _chunks, chunk_chars = split_body(tree)
+        if chunk_chars and len(text) < SPLIT_BODY_COVERAGE * chunk_chars:
+            merge_split_body(tree)
+            text = max(text, _trafilatura_text(tree, url), key=len)
+    if "fallback" not in disabled and len(text) < FALLBACK_CHARS:
+        text = max(text, _trafilatura_text(tree, url, recall=True), key=len)
+        if len(text) < FALLBACK_CHARS:
+            # Our tree rules may be what removed the article: try the page as it came.
+            raw = load_html(copy(original) if isinstance(original, HtmlElement) else original)
+            if raw is not None:
+                text = max(text, _trafilatura_text(raw, url, recall=True), key=len)
+    return clean_lines(text, titles=headlines, disabled=disabled)
 
 
 def extract_body(
@@ -123,63 +169,289 @@ def extract_body(
 
     Returns "" when the page holds no article. ``title`` is the page's headline, dropped where
     it opens the body. ``disabled`` switches rules off by name (see
-    ``RULE_NAMES`` and ``bench/extraction.py --ablate``). Raises what lxml
-    raises on markup it cannot parse at all.
+    ``RULE_NAMES`` and ``bench/extraction.py --ablate``). A tree passed in is not changed.
+    Raises what lxml raises on markup it cannot parse at all.
     """
     tree = load_html(copy(html) if isinstance(html, HtmlElement) else html)
     if tree is None:
         return ""
-    headlines = [title, *(" ".join(h.text_content().split()) for h in tree.iter("h1"))]
-    prepare_tree(tree, disabled)
-    text = _trafilatura_text(tree, url)
-    if "split-body" not in disabled:
-        _chunks, chunk_chars = split_body(tree)
-        if chunk_chars and len(text) < SPLIT_BODY_COVERAGE * chunk_chars:
-            merge_split_body(tree)
-            text = max(text, _trafilatura_text(tree, url), key=len)
-    if "fallback" not in disabled and len(text) < FALLBACK_CHARS:
-        text = max(text, _trafilatura_text(tree, url, recall=True), key=len)
-        if len(text) < FALLBACK_CHARS:
-            # Our tree rules may be what removed the article: try the page as it came.
-            raw = load_html(copy(html) if isinstance(html, HtmlElement) else html)
-            if raw is not None:
-                text = max(text, _trafilatura_text(raw, url, recall=True), key=len)
-    return clean_lines(text, titles=headlines, disabled=disabled)
+    return _extract_text(tree, html, url, _headlines(tree, title), disabled)
+
+
+# --- bad input --------------------------------------------------------------------------------
+
+# Bytes 0x80-0xFF as a Windows-1252 decoder shows them (the five bytes it leaves undefined
+# come out as the C1 controls of Latin-1, as browsers and lenient decoders do).
+_CP1252 = {(bytes([b]).decode("cp1252", errors="ignore") or chr(b)): b for b in range(0x80, 0x100)}
+
+
+# UTF-8 sequences read as Windows-1252: a lead byte (0xC2-0xF4, shown as "Â", "Ã", "â"...,
+# the same characters in Latin-1) then continuation bytes shown as "©", "€", "™"... ("cafÃ©",
+# "itâ€™s"). One branch that opens with a plain range lets the regex engine skip ahead fast.
+_CONT = "".join(re.escape(c) for c, b in _CP1252.items() if b <= 0xBF)
+_MOJIBAKE = re.compile(f"[\xc2-\xf4][{_CONT}]+")
+MOJIBAKE_MIN = 3  # sequences before a page counts as mis-decoded (one may be a real "Ã©")
+
+
+def _undo_mojibake(match: re.Match[str]) -> str:
+    text = match[0]
+    lead = ord(text[0])
+    size = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4  # bytes of the UTF-8 sequence
+    if len(text) < size:
+        return text
+    try:
+        return bytes(_CP1252[c] for c in text[:size]).decode("utf-8") + text[size:]
+    except UnicodeDecodeError:
+        return text
+
+
+def repair_mojibake(html: str) -> tuple[str, int]:
+    """Text of a UTF-8 page that was decoded as Windows-1252, decoded right; and how many
+    sequences were repaired (0: the text is returned as it was)."""
+    if html.isascii():
+        return html, 0
+    found = 0
+    for match in _MOJIBAKE.finditer(html):
+        found += _undo_mojibake(match) != match[0]
+        if found >= MOJIBAKE_MIN:
+            break
+    else:
+        return html, 0
+    count = 0
+
+    def undo(match: re.Match[str]) -> str:
+        nonlocal count
+        fixed = _undo_mojibake(match)
+        count += fixed != match[0]
+        return fixed
+
+    return _MOJIBAKE.sub(undo, html), count
+
+
+# --- structured data and metadata -------------------------------------------------------------
+
+_JSON_LD = XPath("//script[@type='application/ld+json' or @type='application/json+ld']")
+
+
+def json_ld(tree: HtmlElement) -> list[dict[str, Any]]:
+    """The page's JSON-LD objects: top-level ones, list items and ``@graph`` members. A
+    script that is not valid JSON is passed over (sites ship broken ones)."""
+    out: list[dict[str, Any]] = []
+    for script in _JSON_LD(tree):
+        text = (script.text or "").strip()
+        if not text:
+            continue
+        try:
+            data = json.loads(text, strict=False)
+        except ValueError as exc:
+            log.debug("invalid JSON-LD skipped: %s", exc)
+            continue
+        stack = data if isinstance(data, list) else [data]
+        for item in stack:
+            if isinstance(item, dict):
+                out.append(item)
+                graph = item.get("@graph")
+                if isinstance(graph, list):
+                    out.extend(g for g in graph if isinstance(g, dict))
+    return out
+
+
+def main_article(objects: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The JSON-LD object describing the page's article (or live blog), if any."""
+    for wanted in (pagetype.ARTICLE_TYPES, pagetype.LIVE_TYPES):
+        for obj in objects:
+            if pagetype.types_of([obj]) & wanted:
+                return obj
+    return next((o for o in objects if "datePublished" in o), None)
+
+
+def _name_of(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("name")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+# Category and tag links of a post ("/category/world/", rel="tag"), found in one pass by
+# libxml2; those in menus, sidebars and footers list the whole site's, not the post's.
+_TERM_LINKS = XPath(
+    "//body//a[@href][contains(@href, '/category/') or contains(@href, '/categories/') or "
+    "contains(@href, '/tag/') or contains(@href, '/tags/') or contains(@rel, 'tag')]"
+    "[not(ancestor::nav or ancestor::footer or ancestor::aside or ancestor::header[not("
+    "ancestor::article)] or ancestor::*[contains(@class, 'menu') or contains(@class, 'widget')"
+    " or contains(@class, 'sidebar') or contains(@id, 'menu') or contains(@id, 'sidebar')])]"
+)
+_SECTION_META = XPath(
+    "//head/meta[@property='article:section' or contains(@name, 'subject')]/@content",
+    smart_strings=False,
+)
+MAX_TERMS = 20  # more than this is a tag cloud, not the post's tags
+
+
+def link_terms(tree: HtmlElement) -> tuple[list[str], list[str]]:
+    """Categories and tags named by the post's own links, or a section meta tag."""
+    categories: list[str] = []
+    tags: list[str] = []
+    for a in _TERM_LINKS(tree):
+        text = " ".join(a.text_content().split())
+        if not text or len(text) > 60:
+            continue
+        href, rel = a.get("href", ""), a.get("rel", "")
+        is_category = "/categor" in href or "category" in rel
+        (categories if is_category else tags).append(text)
+    categories = list(dict.fromkeys(categories))
+    tags = list(dict.fromkeys(tags))
+    if not categories:
+        categories = [" ".join(c.split()) for c in _SECTION_META(tree) if c.strip()]
+    return categories[:MAX_TERMS], tags[:MAX_TERMS] if len(tags) <= MAX_TERMS else []
+
+
+_SITE_FROM_URL = re.compile(r"https?://(?:www\.|w[0-9]+\.)?([^/]+)")
+
+
+@dataclass
+class PageMeta:
+    """What a page says about itself, read before extraction."""
+
+    title: str = ""
+    url: str | None = None  # the canonical URL it declares
+    site_name: str | None = None
+    description: str | None = None
+    image: str | None = None
+    categories: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    dates: PageDates = field(default_factory=PageDates)
+    structured: list[dict[str, Any]] = field(default_factory=list)
+
+
+def page_metadata(tree: HtmlElement, url: str) -> PageMeta:
+    """Metadata of a parsed page (the tree is only read).
+
+    trafilatura's readers of meta tags and JSON-LD give title, site name, description, image,
+    categories and tags; its costly parts are left out: the author search over a deep copy of
+    the page (``transforms.authors`` reads the byline) and htmldate's extensive search, which
+    ``transforms.dates`` runs only when structured data has no date.
+    """
+    doc = examine_meta(tree)
+    try:
+        doc = extract_meta_json(tree, doc)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        log.debug("trafilatura JSON-LD reader failed on %s: %s", url, exc)
+    structured = json_ld(tree)
+    article = main_article(structured)
+    title = doc.title or extract_title(tree) or ""
+    declared = doc.url or extract_url(tree, None)
+    site = doc.sitename or extract_sitename(tree)
+    if site:
+        site = site.lstrip("@").strip()
+        if site and "." not in site and not site[0].isupper():
+            site = site.title()
+    elif m := _SITE_FROM_URL.match(declared or url):
+        site = m[1]
+    categories, tags = doc.categories or [], doc.tags or []
+    if not categories or not tags:
+        linked = link_terms(tree)
+        categories, tags = categories or linked[0], tags or linked[1]
+    publisher = _name_of(article.get("publisher")) if article else None
+    blocked = [site, publisher]
+    authors = clean_authors(structured_authors(article), blocked)
+    if not authors and doc.author:
+        authors = clean_authors(doc.author.split(";"), blocked)
+    if not authors:
+        authors = clean_authors(byline_authors(tree), blocked)
+    return PageMeta(
+        title=" ".join(title.split()),
+        url=declared,
+        site_name=site or None,
+        description=(doc.description or "").strip() or None,
+        image=doc.image or None,
+        categories=[c for c in categories if c],
+        tags=[t for t in tags if t],
+        authors=authors,
+        dates=find_dates(tree, declared or url, article),
+        structured=structured,
+    )
+
+
+# --- the step ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Skipped(Failure):
+    """A page that is not an article (index page, live blog, gallery, paywall stub): the run
+    records it under ``skips``, not ``failures``. The reason starts with "not an article: "."""
+
+
+# What extraction libraries raise on markup they cannot handle; one such page fails alone.
+_EXTRACTION_ERRORS = (
+    LxmlError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    KeyError,
+    RecursionError,
+)
 
 
 def clean_page(
     page: Page, *, min_body_chars: int = 200, disabled: frozenset[str] = frozenset()
 ) -> Article | Failure:
-    """Extract the article of one page, or say why there is none.
+    """Extract the article of one page, or say why there is none (``Skipped`` for a page that
+    is not an article, ``Failure`` otherwise).
 
     ``disabled`` names rules of ``RULE_NAMES`` to skip; only measurements use it.
     """
     try:
-        tree = load_html(page.html)
+        html, repaired = repair_mojibake(page.html)
+        if repaired:
+            log.warning(
+                "clean: %s: repaired %d mis-decoded UTF-8 sequences (read as cp1252)",
+                page.url,
+                repaired,
+            )
+        tree = load_html(html) if html.strip() else None
         if tree is None:
             return Failure(page.url, "clean", "no extractable article text (not HTML)")
-        doc = trafilatura.extract_metadata(tree, default_url=page.final_url)
-        text = extract_body(tree, page.final_url, title=doc.title, disabled=disabled)
-    except Exception as exc:  # trafilatura/lxml raise many types on malformed markup
+        meta = page_metadata(tree, page.final_url)
+        # The tree is read: extraction may change it in place from here on.
+        text = _extract_text(tree, html, page.final_url, _headlines(tree, meta.title), disabled)
+        signals = pagetype.PageSignals()
+        if pagetype.needs_signals(text):
+            # A short body: measure the page as served (parsed again, which costs less on
+            # average than keeping a copy of every page's tree).
+            served = load_html(html)
+            if served is not None:
+                signals = pagetype.page_signals(served)
+    except _EXTRACTION_ERRORS as exc:
+        log.warning("clean: %s: extraction error: %s: %s", page.url, type(exc).__name__, exc)
         return Failure(page.url, "clean", f"extraction error: {type(exc).__name__}: {exc}")
+    kind = pagetype.classify(
+        url=page.final_url, body=text, signals=signals, structured=meta.structured, html=html
+    )
+    if kind:
+        return Skipped(page.url, "clean", f"not an article: {kind}")
     if len(text) < min_body_chars:
         return Failure(page.url, "clean", f"no extractable article text ({len(text)} characters)")
-    canonical = _canonical(page, doc.url)
-    tags = [t for t in [*(doc.categories or []), *(doc.tags or [])] if t]
+    canonical = _canonical(page, meta.url)
+    dates = meta.dates
     return Article(
         url=page.url,
         canonical_url=canonical,
-        title=(doc.title or "").strip(),
+        title=meta.title,
         body=text,
-        authors=_authors(doc.author),
-        published=doc.date or None,
-        site_name=(doc.sitename or "").strip() or None,
+        authors=meta.authors,
+        published=dates.published,
+        published_source=dates.published_source,
+        modified=dates.modified,
+        modified_source=dates.modified_source,
+        site_name=meta.site_name,
         source=source_of(canonical),
-        language=doc.language or detect_language(text),
-        tags=list(dict.fromkeys(tags)),
-        section=next((c.strip() for c in doc.categories or [] if c.strip()), None),
-        description=(doc.description or "").strip() or None,
-        image=doc.image or None,
+        language=detect_language(text),
+        tags=list(dict.fromkeys([*meta.categories, *meta.tags])),
+        section=next((c.strip() for c in meta.categories if c.strip()), None),
+        description=meta.description,
+        image=meta.image,
         fetched_at=page.fetched_at,
         word_count=len(_WORDS.findall(text)),
     )
@@ -188,7 +460,8 @@ def clean_page(
 def clean_pages(
     pages: list[Page], *, min_body_chars: int = 200
 ) -> tuple[list[Article], list[Failure]]:
-    """Clean a batch; returns articles and failures."""
+    """Clean a batch; returns articles and failures (``Skipped`` ones among them: pages that
+    are not articles). One page that cannot be cleaned never stops the others."""
     articles: list[Article] = []
     failures: list[Failure] = []
     for page in pages:

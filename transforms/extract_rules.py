@@ -20,7 +20,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 _WORD = re.compile(r"\w+")
@@ -288,12 +290,16 @@ def clean_lines(
 TreeRule = Callable[[HtmlElement], int]
 
 
-def _tokens(value: str | None) -> set[str]:
-    """Words of a class or id attribute: ``"c-related_box jsWidget"`` -> related, box, ..."""
+_TOKEN_SPLIT = re.compile(r"[\s_-]+|(?<=[a-z])(?=[A-Z])")
+
+
+@lru_cache(maxsize=4096)
+def _tokens(value: str | None) -> frozenset[str]:
+    """Words of a class or id attribute: ``"c-related_box jsWidget"`` -> related, box, ...
+    Cached: templates repeat the same few class strings on every page of a site."""
     if not value:
-        return set()
-    parts = re.split(r"[\s_-]+|(?<=[a-z])(?=[A-Z])", value)
-    return {p.lower() for p in parts if p}
+        return frozenset()
+    return frozenset(p.lower() for p in _TOKEN_SPLIT.split(value) if p)
 
 
 # Class/id words of containers that hold no article text on any site. Whole words only:
@@ -352,10 +358,24 @@ def _text_len(el: HtmlElement) -> int:
     return len("".join(el.itertext()))
 
 
-def _visible_len(el: HtmlElement) -> int:
+# Compiled once and run by libxml2: walking a large page in Python costs more than the rules.
+_PARA_TEXT = XPath(".//p//text()", smart_strings=False)
+_HIDDEN_TEXT = XPath(
+    "descendant-or-self::*[self::script or self::style or self::noscript]/text()",
+    smart_strings=False,
+)
+_TEXT_LEN = XPath("string-length(string(.))")
+_CLASS_ID = XPath(".//@class|.//@id")  # smart strings: each knows its element
+
+
+def _para_len(el: HtmlElement) -> int:
+    """Characters of paragraph text in ``el``."""
+    return sum(map(len, _PARA_TEXT(el)))
+
+
+def visible_len(el: HtmlElement) -> int:
     """Characters of text a reader sees in ``el``: scripts and styles left out."""
-    hidden = sum(len(s.text or "") for s in el.iter("script", "style", "noscript"))
-    return _text_len(el) - hidden
+    return int(_TEXT_LEN(el)) - sum(map(len, _HIDDEN_TEXT(el)))
 
 
 def prune_boilerplate(tree: HtmlElement, words: frozenset[str] = BOILERPLATE_WORDS) -> int:
@@ -367,23 +387,30 @@ def prune_boilerplate(tree: HtmlElement, words: frozenset[str] = BOILERPLATE_WOR
     """
     body = tree.find("body")
     body = body if body is not None else tree
-    para_total = sum(_text_len(p) for p in body.iter("p"))
-    visible_total = _visible_len(body)
-    doomed = []
-    stack = list(body)
-    while stack:
-        el = stack.pop()
-        if not isinstance(el.tag, str):
+    para_total = _para_len(body)
+    visible_total = visible_len(body)
+    doomed: list[HtmlElement] = []
+    gone: set[HtmlElement] = set()
+    # Only elements whose class or id names boilerplate become Python objects; they come in
+    # document order, a container before what it holds, and what lies inside a container
+    # already doomed goes with it.
+    for value in _CLASS_ID(body):
+        if not _tokens(value) & words:
+            continue
+        el = value.getparent()
+        if (
+            el in gone
+            or el.tag in _KEEP_TAGS
+            or el is body
+            or any(a in gone for a in el.iterancestors())
+        ):
             continue
         if (
-            el.tag not in _KEEP_TAGS
-            and (_tokens(el.get("class")) | _tokens(el.get("id"))) & words
-            and sum(_text_len(p) for p in el.iter("p")) <= MAX_PRUNED_SHARE * para_total
-            and _visible_len(el) <= MAX_PRUNED_SHARE * visible_total
+            _para_len(el) <= MAX_PRUNED_SHARE * para_total
+            and visible_len(el) <= MAX_PRUNED_SHARE * visible_total
         ):
-            doomed.append(el)  # its descendants go with it: no need to look at them
-        else:
-            stack.extend(el)
+            doomed.append(el)
+            gone.add(el)
     for el in doomed:
         _drop(el)
     return len(doomed)

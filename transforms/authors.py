@@ -58,7 +58,46 @@ AGENCIES = frozenset(
         "lusa",
         "ria novosti",
         "interfax",
+        "pti",
+        "ians",
+        "ani",
+        "sputnik",
+        "sputnik international",
+        "usa today",
     }
+)
+# Lowercase words that may stand inside a name ("Ludwig van Beethoven", "Ortega y Gasset").
+_PARTICLES = frozenset(
+    [
+        "van",
+        "von",
+        "der",
+        "den",
+        "de",
+        "del",
+        "della",
+        "di",
+        "da",
+        "das",
+        "dos",
+        "du",
+        "la",
+        "le",
+        "bin",
+        "ibn",
+        "al",
+        "el",
+        "y",
+        "e",
+        "ter",
+        "ten",
+        "zu",
+    ]
+)
+_WEEKDAY = (
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sept?(ember)?|"
+    r"oct(ober)?|nov(ember)?|dec(ember)?"
 )
 # Words that make a "name" a desk, a role or a team rather than a person.
 _DESK_WORDS = re.compile(
@@ -73,11 +112,30 @@ _DESK_WORDS = re.compile(
 )
 # "By", "Written by", "Por", "Text:"... in front of the name.
 _PREFIX = re.compile(
-    r"^\W*((written|reported|story|words|text|reporting|posted|published|compiled|"
-    r"photos?|edited)\s+(by|:)|by|from|author|authors|autor(es)?|autora|auteur|"
+    r"^\W*((written|reported|story|words|text|reporting|posted|published|compiled|analysis|"
+    r"opinion|commentary|review|column|interview|essay)\s+(by|:)|by|from|текст|автор|фото|"
+    r"author|authors|autor(es)?|autora|auteur|"
     r"por|par|von|di|door|av|af|text|texte|texto)\b\s*:?\s*",
     re.I,
 )
+# Credits of people who did not write the story: "Editing by ...", "Photos by ...".
+_NOT_WRITER = re.compile(
+    r"^\W*(edit(ing|ed)|photos?|photography|graphics?|video|illustrations?|translat(ed|ion)|"
+    r"fact[- ]check(ed|ing)|produced|design)\s+(by\b|:)",
+    re.I,
+)
+# What follows a name in a byline: "Jane Doe Posted Thursday, November 5".
+_TRAILER = re.compile(
+    r"\s+(posted|updated|published|last updated|publicado|publié|veröffentlicht|"
+    rf"{_WEEKDAY})\b.*$",
+    re.I,
+)
+# A news organisation after the name: "Tom Davies Associated Press", "Kevin McCoy USA TODAY".
+_ORG_SUFFIX = re.compile(
+    r"\s+(" + "|".join(re.escape(a) for a in sorted(AGENCIES, key=len, reverse=True)) + r")$",
+    re.I,
+)
+_CAPS_SUFFIX = re.compile(r"(\s+[A-Z]{2,})+$")
 _EMAIL = re.compile(r"\S+@\S+\.\w+")
 _URL = re.compile(r"https?://\S+|www\.\S+|\S+\.(com|org|net|co\.uk)\b", re.I)
 _HANDLE = re.compile(r"@\w+")
@@ -114,8 +172,13 @@ def _is_person_name(name: str, blocked: set[str]) -> bool:
         return False  # symbols and leftovers: "|", "-", "By:"
     if _DESK_WORDS.search(name) or _MONTH.search(name):
         return False
-    # A name starts with a capital ("van", "de" may open the middle of one, not the name).
-    return name[0].isupper()
+    if words[0].lower() in AGENCIES or words[0].lower() == "the":
+        return False  # "CNN Business", "AP Photo", "The Russian ..."
+    if len(words) == 1 and (len(name) < 3 or name.isupper()):
+        return False  # initials and credentials: "As", "MS", "RDN", "PTI"
+    # Every word of a name starts with a capital, but for particles ("van", "de"); a name
+    # never opens with a particle nor ends with another lowercase word ("... Media for").
+    return name[0].isupper() and all(w[0].isupper() or w.lower() in _PARTICLES for w in words)
 
 
 def _pieces(raw: str) -> list[str]:
@@ -145,8 +208,15 @@ def clean_authors(raw: Iterable[str | None], site_names: Iterable[str | None] = 
         if not value:
             continue
         for piece in _pieces(value):
+            if _NOT_WRITER.match(piece):
+                continue
+            piece = _TRAILER.sub("", piece)
             name = _PREFIX.sub("", piece).strip(" \t-–—:,.|'\"“”")
             name = _PREFIX.sub("", name).strip(" \t-–—:,.|'\"“”")  # "By: Text: ..."
+            if len(name.split()) > 2:
+                name = _ORG_SUFFIX.sub("", name)
+                if not name.isupper():  # "Kevin McCoy USA TODAY", not "JANE M DOE"
+                    name = _CAPS_SUFFIX.sub("", name)
             if not _is_person_name(name, blocked):
                 continue
             name = _title_case(name)
@@ -213,7 +283,8 @@ def _text(el: HtmlElement) -> str:
     # itemprop=author often wraps the name with a photo and a bio: the name is its "name".
     named = el.find(".//*[@itemprop='name']")
     source = named if named is not None else el
-    return " ".join("".join(source.itertext()).split())
+    # Lines of a byline (<br>, blocks) are separate strings: keep them apart.
+    return " ".join(" ".join(source.itertext()).split())
 
 
 def byline_authors(tree: HtmlElement) -> list[str]:

@@ -878,7 +878,14 @@ def enrich_articles(
         for i, text, doc in zip(todo, texts, nlp.pipe(texts, batch_size=batch_size), strict=True):
             mentions = [Mention(e.text, e.label_, e.start_char) for e in doc.ents]
             entities = group_mentions(mentions, text, aliases_path=aliases_path)
-            out[i] = EnrichedArticle(articles[i], entities)
+            # A huge body (far past spaCy's max_length) is read up to MAX_NER_CHARS: say so.
+            full = len(articles[i].title) + len(articles[i].body) + 2
+            note = (
+                f"entities from the first {MAX_NER_CHARS} of {full} characters"
+                if len(text) >= MAX_NER_CHARS and full > MAX_NER_CHARS
+                else None
+            )
+            out[i] = EnrichedArticle(articles[i], entities, enrich_note=note)
         if quotes:  # the parser reads only paragraphs with quotation marks
             parsed = with_quotes([out[i] for i in todo], model_name, MAX_NER_CHARS)
             for i, item in zip(todo, parsed, strict=True):

@@ -85,11 +85,8 @@ def _date(text: str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _text(element: etree._Element | None) -> str | None:
-    if element is None:
-        return None
-    # Only the element's own text: unexpanded entity references are not followed.
-    value = "".join(t for t in element.itertext() if isinstance(t, str)).strip()
+def _text(value: str | None) -> str | None:
+    value = value.strip() if value else None
     return value or None
 
 
@@ -105,28 +102,27 @@ def parse_sitemap(
     if root.getroottree().docinfo.internalDTD is not None:
         # Sitemaps never need a DTD; declarations in one are how entity attacks start.
         raise SitemapError("sitemap declares a DTD (entity declarations are refused)")
-    kind = etree.QName(root).localname
+    name = etree.QName(root)
+    kind = name.localname
     if kind not in ("urlset", "sitemapindex"):
         raise SitemapError(f"not a sitemap: root element <{kind}>")
-    child = "url" if kind == "urlset" else "sitemap"
+    # Children share the root's namespace (the sitemaps one, or none on sloppy sites).
+    ns = f"{{{name.namespace}}}" if name.namespace else ""
+    news_ns = f"{{{NEWS_NS}}}"
     result = ParsedSitemap(kind=kind)
-    for item in root:
-        if not isinstance(item.tag, str) or etree.QName(item).localname != child:
-            continue
-        fields = {etree.QName(c).localname: c for c in item if isinstance(c.tag, str)}
-        loc = _text(fields.get("loc"))
+    for item in root.iterchildren(ns + ("url" if kind == "urlset" else "sitemap")):
+        # findtext: an element's own text; entity references (never expanded) are not text.
+        loc = _text(item.findtext(ns + "loc"))
         if not loc:
             continue
-        news = item.find(f"{{{NEWS_NS}}}news")
+        news = item.find(news_ns + "news")
         result.entries.append(
             SitemapEntry(
                 loc=loc,
-                lastmod=_date(_text(fields.get("lastmod"))),
-                news_title=_text(news.find(f"{{{NEWS_NS}}}title")) if news is not None else None,
+                lastmod=_date(item.findtext(ns + "lastmod")),
+                news_title=_text(news.findtext(news_ns + "title")) if news is not None else None,
                 news_published=(
-                    _date(_text(news.find(f"{{{NEWS_NS}}}publication_date")))
-                    if news is not None
-                    else None
+                    _date(news.findtext(news_ns + "publication_date")) if news is not None else None
                 ),
             )
         )

@@ -92,7 +92,7 @@ def dask_runner(settings: Settings) -> TaskRunner:
             "n_workers": settings.dask_workers,
             "threads_per_worker": 1,  # NER holds the GIL: one batch per process
             "processes": True,
-            "dashboard_address": None,
+            "dashboard_address": ":0",  # any free port: several runs may share a machine
         },
     )
 

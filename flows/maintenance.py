@@ -136,6 +136,8 @@ def maintenance(
             "rejected": len(retried.rejected),
             "left": load.count_dead_letters(client, settings.index),
         }
+        # The re-enrichment below searches: it must see the documents the retry just loaded.
+        load.refresh(client, settings.index)
     reenriched = reenrich_stale(settings, run_id, counts, reenrich_limit) if reenrich else {}
     load.refresh(client, settings.index)
     stats = indices.stats(client, settings.index)

@@ -61,6 +61,13 @@ _SPEECH_WORDS = (
 )
 SPEECH_VERBS = frozenset(_SPEECH_WORDS.split())
 PRONOUNS = frozenset({"he", "she", "they"})
+# Subjects of "said" that are no speaker to facet on: "a statement said", "52 percent said".
+_NOT_SPEAKER_WORDS = (
+    "statement statements percent people report reports study survey poll document documents "
+    "letter filing post tweet message website data figures sources source one some many others "
+    "this there"
+)
+_NOT_SPEAKERS = frozenset(_NOT_SPEAKER_WORDS.split())
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 _NAME_DEPS = frozenset({"compound", "flat", "amod"})
 _LEADING = re.compile(r"^(?:the|a|an|The|A|An)\s+")
@@ -247,7 +254,9 @@ def attribute(
                 if head.lower_ in PRONOUNS:
                     speaker = _last_person_before(body, para_offset + span.outer_start, entities)
                 elif head.lower_ not in ("i", "we", "you", "it", "who", "which", "that"):
-                    speaker = canonical_speaker(words, entities) or words or None
+                    speaker = canonical_speaker(words, entities)
+                    if speaker is None and head.lower_ not in _NOT_SPEAKERS:
+                        speaker = words or None
         elif previous is not None:
             speaker = previous  # "…," he said. "…" continues the same speaker
         if speaker:

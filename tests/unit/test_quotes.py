@@ -90,6 +90,8 @@ def test_speaker_without_entity_keeps_the_words_of_the_text():
         "“This quote never closes, said nobody in particular when asked about it",
         'He said "one thing and then another thing and" then "more',
         "“A quote nobody is named for, at least not in this very paragraph.”",
+        "“The cause of the crash is under investigation for now,” the statement said.",
+        "Fifty percent said “they would vote for him again tomorrow”.",
     ],
 )
 def test_no_quote_short_unbalanced_or_unattributed_gives_nothing(body):

@@ -67,7 +67,8 @@ def fresh_alias(client: Elasticsearch) -> Iterator[str]:
     """A new alias name; its indices and template are removed afterwards."""
     alias = f"test-{uuid.uuid4().hex[:10]}"
     yield alias
-    client.indices.delete(index=f"{alias}-v*", ignore_unavailable=True, allow_no_indices=True)
+    # The articles indices and the alias's companions (dead letters, crawl state, run history).
+    client.indices.delete(index=f"{alias}-*", ignore_unavailable=True, allow_no_indices=True)
     client.options(ignore_status=404).indices.delete_index_template(name=f"newsflow-{alias}")
 
 

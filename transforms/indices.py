@@ -124,6 +124,17 @@ def ensure_index(client: Elasticsearch, alias: str, spec: dict[str, Any] | None 
     return current
 
 
+def _missing_fields(wanted: dict[str, Any], have: dict[str, Any]) -> bool:
+    for name, field in wanted.items():
+        if name not in have:
+            return True
+        if "properties" in field and _missing_fields(
+            field["properties"], have[name].get("properties", {})
+        ):
+            return True
+    return False
+
+
 def upgrade_mapping(client: Elasticsearch, index: str, spec: dict[str, Any]) -> bool:
     """Add the fields of a newer mapping version to an existing index, in place.
 
@@ -131,7 +142,14 @@ def upgrade_mapping(client: Elasticsearch, index: str, spec: dict[str, Any]) -> 
     index; a change to an existing field cannot be made in place and needs ``newsflow index
     migrate``. Returns whether the index was upgraded."""
     current = mapping_version(client, index) or 0
-    if current >= spec["mapping_version"]:
+    if current > spec["mapping_version"]:
+        return False
+    # Same version number may still lack a field added during development: putting the same
+    # properties again is a no-op for Elasticsearch, so compare what is there instead.
+    have = client.indices.get_mapping(index=index)[index]["mappings"].get("properties", {})
+    if current == spec["mapping_version"] and not _missing_fields(
+        spec["template"]["mappings"]["properties"], have
+    ):
         return False
     mappings = spec["template"]["mappings"]
     try:

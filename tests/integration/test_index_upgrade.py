@@ -42,3 +42,14 @@ def test_a_changed_field_asks_for_a_migration(es_client: Elasticsearch, index_al
     ensure_index(es_client, index_alias, old)
     with pytest.raises(IndexSetupError, match="index migrate"):
         ensure_index(es_client, index_alias)
+
+
+def test_a_field_added_without_a_version_bump_still_arrives(
+    es_client: Elasticsearch, index_alias: str
+) -> None:
+    same_version = copy.deepcopy(load_template())
+    del same_version["template"]["mappings"]["properties"]["section"]
+    index = ensure_index(es_client, index_alias, same_version)
+    ensure_index(es_client, index_alias)
+    properties = es_client.indices.get_mapping(index=index)[index]["mappings"]["properties"]
+    assert properties["section"]["type"] == "keyword"

@@ -54,12 +54,16 @@ INDEX_LINKED_HEADINGS = 10
 INDEX_LINKS = 80
 INDEX_LINK_SHARE = 0.5
 RUNNING_MAX = 3
-INDEX_BODY_WORDS = 300
+INDEX_BODY_WORDS = 3000  # a section front lists many teasers, but not a book's worth
 # ... and a body made of teasers: this share of its lines are the text of links on the page
 # (headlines of other stories), or next to no body at all.
 INDEX_TEASER_SHARE = 0.3
 INDEX_EMPTY_BODY_WORDS = 60
 TEASER_MIN_WORDS = 4
+MAX_TEASER_WORDS = 25
+# Index pages: a body of many short lines (teasers) is measured whatever its length.
+TEASER_LINES = 8
+TEASER_LINE_WORDS = 30
 # Live blogs: timestamped entries opening lines of the body.
 LIVE_STAMPED_LINES = 6
 # Galleries: images in gallery/slideshow containers and little text.
@@ -223,24 +227,37 @@ def _not_free(objects: list[dict[str, Any]]) -> bool:
     return False
 
 
-# Above this many words of body no rule looks at the page's shape (see classify).
-SHAPE_MAX_WORDS = max(GALLERY_TYPED_BODY_WORDS, GALLERY_BODY_WORDS, INDEX_BODY_WORDS)
+# Above this many words of body no rule looks at the page's shape (see classify)...
+SHAPE_MAX_WORDS = max(GALLERY_TYPED_BODY_WORDS, GALLERY_BODY_WORDS)
 
 
 def needs_signals(body: str) -> bool:
     """Whether ``classify`` needs the page's signals for this body: only a short body can
-    belong to an index page or a gallery, so a long one spares measuring the page."""
-    return len(_WORD.findall(body)) < SHAPE_MAX_WORDS
+    belong to a gallery, and only one of many short lines to an index page; most articles
+    spare measuring the page."""
+    lines = [len(_WORD.findall(line)) for line in body.splitlines() if line.strip()]
+    if sum(lines) < SHAPE_MAX_WORDS:
+        return True
+    return len(lines) >= TEASER_LINES and sorted(lines)[len(lines) // 2] < TEASER_LINE_WORDS
 
 
 def teaser_share(body: str, signals: PageSignals) -> float:
-    """Share of the body's lines (of TEASER_MIN_WORDS words or more) that are the text of a
-    link on the page: the headlines of an index page's teasers."""
-    lines = [_norm(line) for line in body.splitlines()]
-    lines = [line for line in lines if line.count(" ") >= TEASER_MIN_WORDS - 1]
+    """Share of the body's lines (of TEASER_MIN_WORDS words or more) that open with the text
+    of a link on the page: the headlines of an index page's teasers."""
+    lines = [_norm(line).split() for line in body.splitlines()]
+    lines = [words for words in lines if len(words) >= TEASER_MIN_WORDS]
     if not lines:
         return 0.0
-    return sum(1 for line in lines if line in signals.anchor_texts) / len(lines)
+    anchors = signals.anchor_texts
+    teasers = sum(
+        1
+        for words in lines
+        if any(
+            " ".join(words[:k]) in anchors
+            for k in range(TEASER_MIN_WORDS, min(len(words), MAX_TEASER_WORDS) + 1)
+        )
+    )
+    return teasers / len(lines)
 
 
 def stamped_lines(body: str) -> int:

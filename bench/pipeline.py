@@ -105,7 +105,11 @@ def peak_rss_mb() -> dict[str, float]:
 
 
 def run_flow(articles: int, workers: int) -> dict:
-    settings = Settings(index=f"bench-{uuid.uuid4().hex[:8]}", cpu_workers=workers)
+    settings = Settings(
+        index=f"bench-{uuid.uuid4().hex[:8]}",
+        cpu_workers=workers,
+        allowed_private_networks=["127.0.0.0/8"],  # the corpus is served from 127.0.0.1
+    )
     # The same Prefect set-up as the CLI: project-local, quiet, ephemeral.
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")

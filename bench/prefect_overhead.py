@@ -60,7 +60,7 @@ def _drop(settings: Settings) -> None:
 
 def run_direct(urls: list[str], settings: Settings) -> dict:
     """The pipeline's steps without Prefect: same functions, same overlap, same bounds."""
-    from flows.ingest import _fetch_options
+    from flows.ingest import fetch_options
     from flows.workers import cpu_pool
     from newsflow.es import make_client
     from transforms import fetch, indices, load
@@ -72,7 +72,7 @@ def run_direct(urls: list[str], settings: Settings) -> dict:
     client = make_client(settings)
     indices.ensure_index(client, settings.index)
     batches = [urls[i : i + settings.batch_size] for i in range(0, len(urls), settings.batch_size)]
-    opts = _fetch_options(settings)
+    opts = fetch_options(settings)
     seen: dict[str, str] = {}
     clusters = StoryClusters()
     indexed = 0

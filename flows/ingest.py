@@ -36,7 +36,8 @@ from transforms.sources import Discovered, discover
 progress_log = logging.getLogger("newsflow.progress")
 
 
-def _fetch_options(settings: Settings) -> fetch.FetchOptions:
+def fetch_options(settings: Settings) -> fetch.FetchOptions:
+    """The fetch step's limits and politeness rules, from the settings."""
     return fetch.FetchOptions(
         timeout=settings.fetch_timeout,
         max_bytes=settings.fetch_max_bytes,
@@ -59,7 +60,7 @@ def discover_task(source_list: list[str], settings: Settings) -> Discovered:
     return discover(
         source_list,
         fetcher=fetch.fetch_resources,
-        opts=_fetch_options(settings),
+        opts=fetch_options(settings),
         state=state.EsCrawlState(make_client(settings), settings.index),
         warc_max_bytes=settings.warc_max_bytes,
         defaults={
@@ -172,7 +173,7 @@ class _Pipeline:
         self.transform_batches = self.cache_hits = 0
 
     def run(self, batches: list[list[str]], cpu: runners.CpuStage) -> None:
-        opts = _fetch_options(self.settings)
+        opts = fetch_options(self.settings)
         kept = self.settings.effective_archive_url if self.settings.archive_enabled else None
         submit = functools.partial(
             _submit_batch, functools.partial(fetch_task.submit, opts=opts, archive_url=kept)

@@ -281,22 +281,15 @@ def extract(
     ] = False,
 ) -> None:
     """Clean and enrich pages without indexing them: what would the pipeline make of this page?"""
+    from flows.ingest import fetch_options
     from transforms.clean import clean_pages
     from transforms.enrich import enrich_articles
-    from transforms.fetch import FetchOptions, fetch_pages
+    from transforms.fetch import fetch_pages
 
     settings = _settings()
     urls = [i if "://" in i else Path(i).resolve().as_uri() for i in inputs]
-    pages, failures = fetch_pages(
-        urls,
-        FetchOptions(
-            timeout=settings.fetch_timeout,
-            max_bytes=settings.fetch_max_bytes,
-            max_redirects=settings.fetch_max_redirects,
-            retries=settings.fetch_retries,
-            user_agent=settings.user_agent,
-        ),
-    )
+    # The same limits, politeness and address guard as a pipeline run.
+    pages, failures = fetch_pages(urls, fetch_options(settings))
     articles, clean_failures = clean_pages(pages, min_body_chars=settings.min_body_chars)
     failures += clean_failures
     enriched = {e.article.url: e for e in enrich_articles(articles, settings.spacy_model)}

@@ -107,7 +107,8 @@ _DESK_WORDS = re.compile(
     r"webmaster|moderator|unknown|anonymous|guest|sponsored|partner|press release|"
     r"redacci[oó]n|reda[cç][aã]o|r[ée]daction|redaktion|redazione|redactie|"
     r"special to|for the|senior|chief|associate|deputy|managing|digital|online|"
-    r"updated?|published|posted|minutes?|hours?|ago|read)\b",
+    r"updated?|published|posted|minutes?|hours?|ago|read|"
+    r"(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(day)?|wednesday|saturday)\b",
     re.I,
 )
 # "By", "Written by", "Por", "Text:"... in front of the name.

@@ -83,9 +83,7 @@ def benchmark_pages() -> list[Page]:
 def test_every_real_article_stays_an_article():
     pages = demo_pages() + benchmark_pages()
     assert len(pages) == 46 + 130
-    flagged = [
-        f"{p.url}: {r.reason}" for p in pages if isinstance(r := clean_page(p), Failure)
-    ]
+    flagged = [f"{p.url}: {r.reason}" for p in pages if isinstance(r := clean_page(p), Failure)]
     assert not flagged
 
 

@@ -1,0 +1,157 @@
+"""Publication and modification dates with their source, and author lists without junk."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from trafilatura.utils import load_html
+
+from transforms.authors import byline_authors, clean_authors
+from transforms.clean import clean_page
+from transforms.dates import date_from_url, find_dates, parse_date
+from transforms.models import Article, Page
+
+DEMO = Path(__file__).resolve().parents[2] / "demo" / "corpus"
+PROSE = "<p>" + "The council met on Tuesday to discuss the harbour budget for next year. " * 6
+PROSE += "</p>"
+
+
+def tree(head: str = "", body: str = PROSE):
+    return load_html(f"<html><head>{head}</head><body><article>{body}</article></body></html>")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2019-11-18T10:00:00.000+0000", "2019-11-18T10:00:00+00:00"),
+        ("2019-11-18T10:00:00Z", "2019-11-18T10:00:00Z"),
+        ("2026-10-14T12:05:00+01:00", "2026-10-14T12:05:00+01:00"),  # the site's offset kept
+        ("2019-11-18", "2019-11-18"),
+        ("Mon, 18 Nov 2019 10:00:00 GMT", "2019-11-18T10:00:00+00:00"),
+        ("1970-01-01T00:00:00Z", None),  # a placeholder, not a date
+        ("2099-01-01", None),  # the future
+        ("2019-13-45", None),
+        ("yesterday", None),
+        (None, None),
+    ],
+)
+def test_parse_date(value, expected):
+    assert parse_date(value) == expected
+
+
+def test_json_ld_comes_first_and_says_so():
+    ld = {"@type": "NewsArticle", "datePublished": "2026-10-14T10:32:00+02:00",
+          "dateModified": "2026-10-14T11:00:00+02:00"}  # fmt: skip
+    head = (
+        '<meta property="article:published_time" content="2026-10-13T09:00:00Z">'
+        f'<script type="application/ld+json">{json.dumps(ld)}</script>'
+    )
+    t = tree(head)
+    dates = find_dates(t, "https://a.example/2026/10/01/x", ld)
+    assert (dates.published, dates.published_source) == ("2026-10-14T10:32:00+02:00", "json-ld")
+    assert (dates.modified, dates.modified_source) == ("2026-10-14T11:00:00+02:00", "json-ld")
+
+
+def test_meta_then_microdata_then_url():
+    t = tree(
+        '<meta property="article:published_time" content="2026-09-08T18:30:00+01:00">'
+        '<meta property="article:modified_time" content="2026-09-08T21:02:00+01:00">'
+    )
+    dates = find_dates(t, "https://a.example/x", None)
+    assert (dates.published_source, dates.modified_source) == ("meta", "meta")
+    micro = tree(body=f'<time itemprop="datePublished" datetime="2026-09-01">1 Sept</time>{PROSE}')
+    assert find_dates(micro, None, None).published_source == "microdata"
+    dates = find_dates(tree(), "https://a.example/news/2019/11/18/story.html", None)
+    assert (dates.published, dates.published_source) == ("2019-11-18", "url")
+    assert date_from_url("https://a.example/20191118/story") == "2019-11-18"
+    assert date_from_url("https://a.example/story-2019") is None
+
+
+def test_broken_structured_date_falls_through_to_the_next_source():
+    ld = {"@type": "NewsArticle", "datePublished": "0000-00-00"}
+    t = tree('<meta name="pubdate" content="2026-11-02T08:00:00Z">')
+    assert find_dates(t, None, ld).published_source == "meta"
+
+
+def test_htmldate_finds_dates_in_markup_and_visible_text_last():
+    marked = tree(body=f'<p class="date">Published: 2026-11-03</p>{PROSE}')
+    dates = find_dates(marked, "https://a.example/x", None)
+    assert dates.published == "2026-11-03"
+    assert dates.published_source in {"markup", "visible-text"}
+    assert find_dates(tree(), "https://a.example/x", None).published is None
+
+
+def test_a_modification_before_the_publication_is_dropped():
+    ld = {"@type": "NewsArticle", "datePublished": "2026-10-14", "dateModified": "2020-01-01"}
+    dates = find_dates(tree(), None, ld)
+    assert dates.published == "2026-10-14" and dates.modified is None
+
+
+def test_demo_corpus_dates_match_the_manifests():
+    manifest: dict[str, dict] = {}
+    for path in sorted(DEMO.glob("manifest-*.json")):
+        manifest.update(json.loads(path.read_text(encoding="utf-8")))
+    assert len(manifest) == 46
+    for rel, meta in manifest.items():
+        html = (DEMO / rel).read_bytes().decode(meta["encoding"])
+        url = meta["canonical_url"]
+        article = clean_page(Page(url, url, html, meta["encoding"], datetime.now(UTC)))
+        assert isinstance(article, Article), rel
+        assert article.published[:10] == meta["published"][:10], rel
+        assert article.published_source in {"json-ld", "meta"}, rel
+        assert article.modified is None or article.modified >= article.published[:10], rel
+
+
+# --- authors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (["By JANE DOE and John Roe | Reuters"], ["Jane Doe", "John Roe"]),
+        (["Staff"], []),
+        (["AP"], []),
+        (["The Associated Press"], []),
+        (["By Maria Lopez, Associated Press"], ["Maria Lopez"]),
+        (["Tom Davies Associated Press"], ["Tom Davies"]),
+        (["Kevin Johnson and Kevin McCoy USA TODAY"], ["Kevin Johnson", "Kevin McCoy"]),
+        (["Updated 5:04 PM ET, Mon November 18, 2019"], []),
+        (["November 18, 2019"], []),
+        (["jane.doe@example.com"], []),
+        (["https://twitter.com/janedoe"], []),
+        (["By Jane Doe (@janedoe)"], ["Jane Doe"]),
+        (["Jane Doe", "jane doe", "JANE DOE"], ["Jane Doe"]),
+        (["Jane Doe, John Roe"], ["Jane Doe", "John Roe"]),
+        (["João Silva e Maria Souza"], ["João Silva", "Maria Souza"]),
+        (["José Ortega y Gasset"], ["José Ortega y Gasset"]),
+        (["Reporting by Ann Lee; Editing by Bob Kim"], ["Ann Lee"]),
+        (["Rachael Link, MS, RD"], ["Rachael Link"]),
+        (["Analysis by Chris Cillizza, CNN"], ["Chris Cillizza"]),
+        (["Jill Disis, CNN Business"], ["Jill Disis"]),
+        (["Amy Kuperinsky, NJ Advance Media for"], ["Amy Kuperinsky"]),
+        (["Valley Times Staff"], []),
+        (["Sports Desk", "Web Desk", "Newsroom", "Redacción"], []),
+        (["and"], []),
+        (["By"], []),
+        (["Harbour Gazette"], []),  # the site itself
+    ],
+)
+def test_clean_authors(raw, expected):
+    assert clean_authors(raw, ["Harbour Gazette"]) == expected
+
+
+def test_byline_of_the_page_when_structured_data_has_none():
+    t = tree(
+        body='<p class="byline"><font size="2">By <b>Karen Lindqvist</b><br>Posted Thursday, '
+        f"November 5, 2026</font></p>{PROSE}"
+        '<aside class="related"><span class="author-name">Someone Else</span></aside>'
+    )
+    assert clean_authors(byline_authors(t)) == ["Karen Lindqvist"]
+    several = tree(
+        body='<div class="byline">By <a rel="author" href="/a">Priya Raman</a> and '
+        f'<a rel="author" href="/b">Tobias Wahlberg</a></div>{PROSE}'
+    )
+    assert clean_authors(byline_authors(several)) == ["Priya Raman", "Tobias Wahlberg"]

@@ -192,7 +192,9 @@ class StoryClusters:
 
     threshold: float = THRESHOLD
     members: dict[str, StoryMember] = field(default_factory=dict)
-    by_band: dict[str, set[str]] = field(default_factory=dict)
+    # band key -> doc id, or list of doc ids once keys collide (most keys have one member: a
+    # set each would cost ~200 bytes x 33 keys per article of the run)
+    by_band: dict[str, str | list[str]] = field(default_factory=dict)
     leads: dict[str, str] = field(default_factory=dict)  # story_id -> lead doc_id
     pending_demotions: set[str] = field(default_factory=set)  # indexed leads no longer leads
 
@@ -202,14 +204,32 @@ class StoryClusters:
             return
         self._add(member)
 
+    def _band_members(self, band: str) -> list[str]:
+        found = self.by_band.get(band)
+        return [] if found is None else [found] if isinstance(found, str) else found
+
     def _add(self, member: StoryMember) -> None:
         old = self.members.get(member.doc_id)
         if old is not None:
-            for band in old.bands:
-                self.by_band.get(band, set()).discard(old.doc_id)
+            for band in _keys_of(old):
+                ids = [i for i in self._band_members(band) if i != old.doc_id]
+                if ids:
+                    self.by_band[band] = ids[0] if len(ids) == 1 else ids
+                else:
+                    self.by_band.pop(band, None)
         self.members[member.doc_id] = member
         for band in member.bands:
-            self.by_band.setdefault(band, set()).add(member.doc_id)
+            found = self.by_band.get(band)
+            if found is None:
+                self.by_band[band] = member.doc_id
+            elif isinstance(found, str):
+                if found != member.doc_id:
+                    self.by_band[band] = [found, member.doc_id]
+            elif member.doc_id not in found:
+                found.append(member.doc_id)
+        if member.hashvalues is not None and member.bands:
+            # The band keys follow from the signature; only the exact key is kept.
+            member.bands = tuple(b for b in member.bands if b.startswith("x:"))
         lead_id = self.leads.get(member.story_id)
         lead = self.members.get(lead_id) if lead_id else None
         if lead is None or lead.doc_id == member.doc_id or member.key < lead.key:
@@ -228,7 +248,7 @@ class StoryClusters:
     def _best_story(self, new: StoryMember) -> tuple[str, float] | None:
         scores: dict[str, float] = {}
         for band in new.bands:
-            for doc_id in self.by_band.get(band, ()):
+            for doc_id in self._band_members(band):
                 other = self.members[doc_id]
                 if doc_id == new.doc_id:
                     continue
@@ -287,6 +307,14 @@ class StoryClusters:
             else:
                 self.pending_demotions.discard(new.doc_id)
         return [a for a in out if a is not None]
+
+
+def _keys_of(member: StoryMember) -> list[str]:
+    """Every key a member was indexed under (band keys recomputed from its signature)."""
+    keys = list(member.bands)
+    if member.hashvalues is not None:
+        keys += band_keys(member.hashvalues)
+    return keys
 
 
 def assign_documents(clusters: StoryClusters, documents: list[dict[str, Any]]) -> None:

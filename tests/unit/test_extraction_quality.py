@@ -56,3 +56,13 @@ def test_clean_step_rejects_no_benchmark_page(scores):
     # Every page of the benchmark is a real article: a rejected page is a lost article.
     empty = [p.url for p in scores["project"].pages if p.tp == 0]
     assert not empty
+
+
+def test_clean_step_meets_the_issue_targets(scores):
+    # Issue 5's targets for the clean step (better than any published extractor), which the
+    # speed work of issue 9 must not give away.
+    ours = scores["project"]
+    summary = f"project P {ours.precision:.4f} R {ours.recall:.4f} F1 {ours.f1:.4f}"
+    assert ours.f1 >= 0.975, summary
+    assert ours.precision >= 0.965, summary
+    assert ours.recall >= 0.97, summary

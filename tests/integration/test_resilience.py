@@ -47,7 +47,7 @@ def _run_env(settings: Settings, prefect_home: Path) -> dict[str, str]:
 
 
 def test_a_run_killed_midway_is_completed_by_the_next_with_each_article_once(
-    settings: Settings, es_client: Elasticsearch, tmp_path: Path
+    settings: Settings, es_client: Elasticsearch, tmp_path: Path, record_property
 ):
     pages = {p.relative_to(DEMO).as_posix(): _own_url(p.read_bytes()) for p in DEMO.rglob("*.html")}
     articles = 6 * len(pages)  # ~280 pages: well over 10 s of clean + NER here
@@ -85,6 +85,9 @@ def test_a_run_killed_midway_is_completed_by_the_next_with_each_article_once(
         server.shutdown()
     assert second.returncode == 0, second.stderr[-2000:]
     summary = json.loads(second.stdout.strip().splitlines()[-1])
+    for key in ("transform_batches", "transform_cache_hits", "indexed", "unchanged", "seconds"):
+        record_property(key, summary[key])  # figures for the report (--junitxml)
+    record_property("indexed_before_kill", partial)
     assert summary["failures"] == []
     assert summary["indexed"] + summary["unchanged"] == len(urls)
     # What the killed run had cleaned and enriched is not done again...

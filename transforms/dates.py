@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -180,6 +181,11 @@ def _htmldate(tree: HtmlElement, url: str | None, *, extensive: bool) -> str | N
     return parse_date(found) if found else None
 
 
+def _from_json_ld(article: dict[str, Any]) -> tuple[str | None, str | None]:
+    published = parse_date(article.get("datePublished")) or parse_date(article.get("dateCreated"))
+    return published, parse_date(article.get("dateModified"))
+
+
 def find_dates(
     tree: HtmlElement, url: str | None, article: dict[str, Any] | None = None
 ) -> PageDates:
@@ -187,19 +193,17 @@ def find_dates(
 
     ``article`` is the page's JSON-LD article object, if any. ``tree`` is only read.
     """
-    candidates: list[tuple[str, str | None, str | None]] = []
+    readers: list[tuple[str, Callable[[], tuple[str | None, str | None]]]] = [
+        ("meta", lambda: _from_meta(tree)),
+        ("microdata", lambda: _from_microdata(tree)),
+    ]
     if article:
-        candidates.append(
-            (
-                "json-ld",
-                parse_date(article.get("datePublished")) or parse_date(article.get("dateCreated")),
-                parse_date(article.get("dateModified")),
-            )
-        )
-    candidates.append(("meta", *_from_meta(tree)))
-    candidates.append(("microdata", *_from_microdata(tree)))
+        readers.insert(0, ("json-ld", lambda: _from_json_ld(article)))
     published = published_source = modified = modified_source = None
-    for source, pub, mod in candidates:
+    for source, read in readers:  # a later reader runs only for a date still missing
+        if published and modified:
+            break
+        pub, mod = read()
         if pub and not published:
             published, published_source = pub, source
         if mod and not modified:

@@ -26,7 +26,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows import runners
 from newsflow.es import check_cluster, make_client
 from newsflow.settings import Settings
-from transforms import archive, fetch, indices, load, runs, state
+from transforms import archive, fetch, indices, load, runs, state, stories
 from transforms.batch import StageTime, Timer, TransformResult, transform_pages
 from transforms.models import Failure, Page, StageCounts
 from transforms.report import parse_run_aggs, run_aggs, run_query, summary_markdown
@@ -167,6 +167,8 @@ class _Pipeline:
         self.workers, self.started = workers, started
         self.times = {stage: StageTime() for stage in ("fetch", "clean", "enrich", "load")}
         self.seen: dict[str, str] = {}
+        self.client = make_client(settings)
+        self.stories = stories.StoryClusters(max_members=settings.story_window)
         self.transforming: deque = deque()
         self.loading: deque = deque()
         self.batches_done = 0
@@ -215,11 +217,8 @@ class _Pipeline:
         self.counts.skips += getattr(result, "skips", [])  # not articles (cached: none)
         for stage, spent in result.times.items():
             self.times[stage].add(spent)
-        from transforms.stories import StoryClusters, assign_stories  # story step: main process
-
-        # One story state per run, here and not in the workers: batches must see each other.
-        self.stories = getattr(self, "stories", None) or StoryClusters()
-        assign_stories(make_client(self.settings), self.settings.index, documents, self.stories)
+        # Stories are assigned here, not in the workers: the batches of a run must see each other.
+        stories.assign_stories(self.client, self.settings.index, documents, self.stories)
         self.loading.append(load_task.submit(documents, self.settings, self.run_id))
 
     def _finish_load(self, total_batches: int) -> None:

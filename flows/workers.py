@@ -8,6 +8,7 @@ first batch arrives.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 
 from transforms.enrich import gazetteer, load_model
+from transforms.quotes import ParserUnavailable, load_parser
 
 
 def default_workers() -> int:
@@ -24,6 +26,10 @@ def default_workers() -> int:
 def _warm_up(model_name: str) -> None:
     load_model(model_name)
     gazetteer()
+    # The parser for quote attribution; a model without one still serves NER (the batch
+    # says so when it runs).
+    with contextlib.suppress(ParserUnavailable, OSError):
+        load_parser(model_name)
 
 
 @contextmanager

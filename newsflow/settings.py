@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     min_body_chars: int = Field(
         200, ge=0, description="Extracted bodies shorter than this are rejected."
     )
+    story_window: int = Field(
+        5_000,
+        ge=1,
+        description="Articles a run keeps in memory to cluster stories; older ones are "
+        "found in the index.",
+    )
     bulk_chunk_size: int = Field(500, ge=1, description="Documents per bulk request.")
     bulk_max_bytes: int = Field(10_000_000, gt=0, description="Bytes per bulk request.")
     bulk_concurrency: int = Field(2, ge=1, description="Bulk requests in flight at once.")

@@ -191,6 +191,10 @@ class StoryClusters:
     articles and those the index returned), its band keys and each story's lead."""
 
     threshold: float = THRESHOLD
+    # Members kept, oldest forgotten first, so a run's memory does not grow with its size
+    # (about 4.5 KB each). Copies of a wire story arrive close together; an older story is
+    # still found in the index once a refresh has made it searchable.
+    max_members: int = 5_000
     members: dict[str, StoryMember] = field(default_factory=dict)
     # band key -> doc id, or list of doc ids once keys collide (most keys have one member: a
     # set each would cost ~200 bytes x 33 keys per article of the run)
@@ -208,15 +212,25 @@ class StoryClusters:
         found = self.by_band.get(band)
         return [] if found is None else [found] if isinstance(found, str) else found
 
+    def _unband(self, old: StoryMember) -> None:
+        for band in _keys_of(old):
+            ids = [i for i in self._band_members(band) if i != old.doc_id]
+            if ids:
+                self.by_band[band] = ids[0] if len(ids) == 1 else ids
+            else:
+                self.by_band.pop(band, None)
+
+    def _forget_oldest(self) -> None:
+        while len(self.members) > max(self.max_members, 1):
+            old = self.members.pop(next(iter(self.members)))
+            self._unband(old)
+            if self.leads.get(old.story_id) == old.doc_id:
+                del self.leads[old.story_id]
+
     def _add(self, member: StoryMember) -> None:
         old = self.members.get(member.doc_id)
         if old is not None:
-            for band in _keys_of(old):
-                ids = [i for i in self._band_members(band) if i != old.doc_id]
-                if ids:
-                    self.by_band[band] = ids[0] if len(ids) == 1 else ids
-                else:
-                    self.by_band.pop(band, None)
+            self._unband(old)
         self.members[member.doc_id] = member
         for band in member.bands:
             found = self.by_band.get(band)
@@ -239,6 +253,7 @@ class StoryClusters:
             member.lead = True
         else:
             self._demote(member)
+        self._forget_oldest()
 
     def _demote(self, member: StoryMember) -> None:
         if member.lead:

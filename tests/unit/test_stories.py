@@ -138,3 +138,20 @@ def test_the_demo_wire_story_pages_share_one_story_and_no_other_page_joins():
     assert len(wire) == 1
     others = [s for s, truth in zip(assigned, stories, strict=True) if truth != "wire-1"]
     assert len(set(others)) == len(others) and not wire & set(others)
+
+
+def test_a_run_keeps_a_bounded_window_of_members_and_still_clusters_within_it():
+    clusters = StoryClusters(max_members=3)
+    unrelated = [" ".join(f"w{n}x{k}" for k in range(120)) for n in range(3)] + [SAME_TOPIC]
+    others = [_member(f"other-{i}", body) for i, body in enumerate(unrelated)]
+    clusters.assign(others)
+    assert len(clusters.members) == 3
+    banded = clusters.by_band.values()
+    remembered = {i for ids in banded for i in ([ids] if isinstance(ids, str) else ids)}
+    assert remembered <= set(clusters.members)  # forgotten members leave no band keys behind
+    assert set(clusters.leads.values()) <= set(clusters.members)
+    # Two copies arriving together still share a story with a full window.
+    first, copy = _member("wire-a", WIRE), _member("wire-b", WIRE + "\nCopyright Nordic Wire.")
+    result = clusters.assign([first, copy])
+    assert result[0].story_id == result[1].story_id == "wire-a"
+    assert len(clusters.members) == 3

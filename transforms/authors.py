@@ -288,22 +288,26 @@ def _text(el: HtmlElement) -> str:
     return " ".join(" ".join(source.itertext()).split())
 
 
+def _usable(el: HtmlElement) -> bool:
+    return 0 < len(_text(el)) <= MAX_BYLINE_CHARS and not _in_furniture(el)
+
+
 def byline_authors(tree: HtmlElement) -> list[str]:
     """Raw author strings from the page's visible byline (the first one found)."""
     for expression in (_SPECIFIC, _GENERIC):
-        found = [
-            el
-            for el in expression(tree)
-            if 0 < len(_text(el)) <= MAX_BYLINE_CHARS and not _in_furniture(el)
-        ]
-        if not found:
+        hits = expression(tree)
+        first = next((el for el in hits if _usable(el)), None)
+        if first is None:
             continue
-        first = found[0]
         # Several authors of one byline sit in one container; later hits elsewhere on the
         # page (author cards of other stories) do not count.
         home = first.getparent()
         home = home.getparent() if home is not None and home.getparent() is not None else home
-        group = [el for el in found if el is first or (home is not None and _inside(el, home))]
+        group = [
+            el
+            for el in hits
+            if el is first or (home is not None and _inside(el, home) and _usable(el))
+        ]
         texts = list(dict.fromkeys(_text(el) for el in group))
         # An element inside another hit repeats part of its text.
         return [t for t in texts if not any(t != o and t in o for o in texts)] or texts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -229,8 +230,14 @@ def test_facet_parameter_limits_the_counted_fields(api):
 
 def test_sort_by_date_orders_newest_first_even_with_text(api):
     hits = api.get("/search", params={"q": "the", "sort": "date", "size": 50}).json()["hits"]
-    dates = [h["published"] for h in hits]
+    dates = [_instant(h["published"]) for h in hits]
     assert len(dates) > 5 and dates == sorted(dates, reverse=True)
+
+
+def _instant(value: str) -> datetime:
+    """A `published` value as Elasticsearch sorts it: offsets applied, dates at 00:00 UTC."""
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 # --- bad parameters --------------------------------------------------------------------
@@ -294,7 +301,8 @@ def test_article_by_id_and_404(api, corpus, es_client):
     assert body["body"] == stored["body"]
     assert body["entities"]["person"] == stored["person"]
     assert {m["name"] for m in body["mentions"]} == {e["name"] for e in stored["entities"]}
-    assert body["quotes"] == []
+    assert body["quotes"] == stored["quotes"]
+    assert all(q["speaker"] and q["text"] for q in body["quotes"])
     assert "content_hash" not in body
     _assert_error(api.get("/articles/0000000000"), 404, "not_found")
 
@@ -332,7 +340,9 @@ def test_entity_profile_mentions_co_occurrence_and_quotes(api):
         params={"person": name, "organization": together["value"], "collapse": "false"},
     ).json()
     assert both["total"] == together["count"]
-    assert profile["quotes"] == []  # no pipeline step extracts quotes yet
+    # The wire story quotes the union chairman; his profile carries those quotes, his only.
+    assert profile["quotes"], "expected the wire story's quotes of Anders Lindgren"
+    assert {q["speaker"] for q in profile["quotes"]} == {name}
     _assert_error(api.get("/entities/person/Nobody At All"), 404, "not_found")
 
 
@@ -366,7 +376,7 @@ def test_openapi_documents_every_endpoint_and_its_errors(api):
         assert "200" in responses and "$ref" in str(responses["200"]), path
         assert "503" in responses, path
     quotes = doc["components"]["schemas"]["EntityResponse"]["properties"]["quotes"]
-    assert "empty list today" in quotes["description"]
+    assert "quotes" in quotes["description"]
 
 
 # --- failures: generic answers, details in the log -------------------------------------

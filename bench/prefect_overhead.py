@@ -52,7 +52,7 @@ def _drop(settings: Settings) -> None:
     from newsflow.es import make_client
 
     client = make_client(settings)
-    client.indices.delete(index=f"{settings.index}-v*", ignore_unavailable=True)
+    client.indices.delete(index=f"{settings.index}-*", ignore_unavailable=True)
     client.options(ignore_status=404).indices.delete_index_template(
         name=f"newsflow-{settings.index}"
     )

@@ -154,7 +154,7 @@ def process_records(
         counts.cleaned += result.cleaned - len(repeats)
         counts.enriched += len(documents)
         counts.failures += result.failures
-        counts.skips += repeats
+        counts.skips += repeats + result.skips  # repeats, and pages that are not articles
         loaded = rewrite_task(documents, settings, run_id)
         counts.indexed += loaded.indexed
         counts.failures += loaded.failures

@@ -238,6 +238,50 @@ def _one(kind: str, *args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def run_quality() -> dict:
+    """Extraction and facet quality of the code being benchmarked: speed work must not cost
+    quality (issue targets: extraction F1 >= 0.975, precision >= 0.965, recall >= 0.97;
+    person and location facet precision >= 0.95)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import extraction
+    import facets
+
+    out: dict = {}
+    corpus = extraction.corpus_dir()
+    if corpus.is_dir():
+        scores = extraction.evaluate(extraction.load_pages(corpus), ["project"])["project"]
+        out["extraction"] = {
+            "precision": scores.precision,
+            "recall": scores.recall,
+            "f1": scores.f1,
+        }
+    canonical = facets.evaluate()["canonical"]
+    out["facets"] = {
+        kind: {"precision": score.precision, "recall": score.recall}
+        for kind, score in canonical.items()
+    }
+    return out
+
+
+def _quality_lines(quality: dict) -> list[str]:
+    lines = []
+    ext = quality.get("extraction")
+    if ext:
+        ok = ext["f1"] >= 0.975 and ext["precision"] >= 0.965 and ext["recall"] >= 0.97
+        lines.append(
+            f"  extraction (130 benchmark pages): F1 {ext['f1']:.4f}, precision "
+            f"{ext['precision']:.4f}, recall {ext['recall']:.4f} "
+            f"[{'targets met' if ok else 'BELOW TARGET'}]"
+        )
+    for kind, s in quality["facets"].items():
+        ok = kind not in ("person", "location") or s["precision"] >= 0.95
+        lines.append(
+            f"  {kind} facets (gold set): precision {s['precision']:.3f}, recall "
+            f"{s['recall']:.3f}{'' if ok else ' BELOW TARGET'}"
+        )
+    return lines
+
+
 def _es_peak_mb(settings: Settings) -> float | None:
     pid_file = settings.state_dir / "elasticsearch" / "elasticsearch.pid"
     try:
@@ -265,7 +309,8 @@ def main() -> None:
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     if args.one:
         kind, rest = args.one[0], [int(a) for a in args.one[1:]]
-        result = {"flow": run_flow, "ner": run_ner_limit, "naive": run_naive}[kind](*rest)
+        runs = {"flow": run_flow, "ner": run_ner_limit, "naive": run_naive, "quality": run_quality}
+        result = runs[kind](*rest)
         print(json.dumps(result))
         return
 
@@ -302,6 +347,9 @@ def main() -> None:
         f"  flow with 1 worker: {single['rate']:.2f} articles/s; scaling "
         f"{flow['rate'] / single['rate']:.2f}x with {cores}"
     )
+    quality = _one("quality")
+    print("\nquality of the same code (unchanged by the speed work?)")
+    print("\n".join(_quality_lines(quality)))
     if args.memory_check:
         big = _one("flow", str(args.articles * 10), str(cores))
         ratio = big["peak_rss_mb"]["main"] / flow["peak_rss_mb"]["main"]

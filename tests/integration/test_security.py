@@ -128,6 +128,7 @@ def _env(state_dir: Path, **newsflow: str) -> dict[str, str]:
     env |= {f"NEWSFLOW_{k.upper()}": v for k, v in newsflow.items()}
     return env | {
         "NEWSFLOW_STATE_DIR": str(state_dir),
+        "NEWSFLOW_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8",  # the pages come from a local site
         "PREFECT_LOGGING_LEVEL": "INFO",
         # Three of these start side by side with the node; 120 s is tight on a busy 2-core box.
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300",

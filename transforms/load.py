@@ -13,14 +13,20 @@ import itertools
 import json
 import random
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from elasticsearch import ConnectionError, ConnectionTimeout, Elasticsearch, TransportError
+from elasticsearch import (
+    ApiError,
+    ConnectionError,
+    ConnectionTimeout,
+    Elasticsearch,
+    TransportError,
+)
 from elasticsearch.helpers import scan, streaming_bulk
 
 from transforms import versions
@@ -251,14 +257,45 @@ def bulk_load(
     return result
 
 
+def _when_reachable(action: Callable[[], Any], timeout: float, backoff: float = 1.0) -> Any:
+    """``action()``, tried again while the cluster is unreachable or not ready (a restart, a
+    network blip, shards still recovering), for up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    attempt = 0
+    while True:
+        try:
+            return action()
+        except (ConnectionError, ConnectionTimeout) as exc:
+            error: Exception = exc
+        except ApiError as exc:
+            if exc.meta.status not in _TRANSIENT:
+                raise
+            error = exc
+        if time.monotonic() >= deadline:
+            raise ClusterUnavailableError(
+                f"Elasticsearch unreachable for {timeout:.0f}s; last error: {error}"
+            ) from error
+        attempt += 1
+        time.sleep(min(30.0, backoff * 2 ** min(attempt, 6)) * (0.5 + random.random()))
+
+
 def drop_unchanged(
-    client: Elasticsearch, alias: str, documents: list[dict[str, Any]]
+    client: Elasticsearch,
+    alias: str,
+    documents: list[dict[str, Any]],
+    unavailable_timeout: float = 120.0,
 ) -> tuple[list[dict[str, Any]], int]:
     """Documents whose content differs from what the index holds (new ones included), and the
-    number left out because an identical version is already indexed."""
+    number left out because an identical version is already indexed. Waits up to
+    ``unavailable_timeout`` for a cluster that cannot be reached, like the bulk requests."""
     if not documents:
         return [], 0
-    found = client.mget(index=alias, ids=[d["id"] for d in documents], source=["content_hash"])
+    found = _when_reachable(
+        lambda: client.mget(
+            index=alias, ids=[d["id"] for d in documents], source=["content_hash"]
+        ),
+        unavailable_timeout,
+    )
     stored = {d["_id"]: d["_source"].get("content_hash") for d in found["docs"] if d.get("found")}
     changed = [d for d in documents if stored.get(d["id"]) != d["content_hash"]]
     return changed, len(documents) - len(changed)
@@ -292,7 +329,7 @@ def load_documents(
     unavailable_timeout: float = 120.0,
 ) -> LoadResult:
     """The load step: skip unchanged articles, bulk-index the rest, dead-letter rejections."""
-    changed, unchanged = drop_unchanged(client, alias, documents)
+    changed, unchanged = drop_unchanged(client, alias, documents, unavailable_timeout)
     result = bulk_load(
         client,
         alias,

@@ -24,10 +24,11 @@ from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import runners
+from flows.workers import run_transform
 from newsflow.es import check_cluster, make_client
 from newsflow.settings import Settings
 from transforms import archive, fetch, indices, load, runs, state, stories
-from transforms.batch import StageTime, Timer, TransformResult, transform_pages
+from transforms.batch import StageTime, Timer, TransformResult
 from transforms.models import Failure, Page, StageCounts
 from transforms.report import parse_run_aggs, run_aggs, run_query, summary_markdown
 from transforms.sources import Discovered, discover
@@ -122,14 +123,7 @@ def transform_task(
     pages: list[Page], settings: Settings, run_id: str, pool: Executor | None
 ) -> TransformResult:
     """Clean and enrich a batch, in a worker process when there is a pool."""
-    work = functools.partial(
-        transform_pages,
-        pages,
-        model_name=settings.spacy_model,
-        min_body_chars=settings.min_body_chars,
-        run_id=run_id,
-    )
-    return pool.submit(work).result() if pool is not None else work()
+    return run_transform(pages, settings, run_id, pool)
 
 
 @task(

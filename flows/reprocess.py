@@ -10,7 +10,6 @@ continues where it stopped. Wiring only; the backfill and maintenance flows reus
 
 from __future__ import annotations
 
-import functools
 import time
 import uuid
 from collections import deque
@@ -25,12 +24,12 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.workers import cpu_pool
+from flows.workers import cpu_pool, run_transform
 from newsflow.es import check_cluster, make_client
 from newsflow.settings import Settings
 from transforms import indices, load, runs, versions
 from transforms.archive import Archive, ArchiveRecord
-from transforms.batch import TransformResult, transform_pages
+from transforms.batch import TransformResult
 from transforms.models import Failure, Page, StageCounts
 
 
@@ -87,14 +86,7 @@ def read_archive_task(
 def transform_task(
     pages: list[Page], settings: Settings, run_id: str, pool: Executor | None
 ) -> TransformResult:
-    work = functools.partial(
-        transform_pages,
-        pages,
-        model_name=settings.spacy_model,
-        min_body_chars=settings.min_body_chars,
-        run_id=run_id,
-    )
-    return pool.submit(work).result() if pool is not None else work()
+    return run_transform(pages, settings, run_id, pool)
 
 
 @task(

@@ -9,13 +9,17 @@ first batch arrives.
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 import os
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 
+from newsflow.settings import Settings
+from transforms.batch import TransformResult, transform_pages
 from transforms.enrich import gazetteer, load_model
+from transforms.models import Page
 from transforms.quotes import ParserUnavailable, load_parser
 
 
@@ -45,3 +49,17 @@ def cpu_pool(workers: int, model_name: str) -> Iterator[Executor]:
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_transform(
+    pages: list[Page], settings: Settings, run_id: str, pool: Executor | None
+) -> TransformResult:
+    """Clean and enrich a batch, in a worker process when there is a pool."""
+    work = functools.partial(
+        transform_pages,
+        pages,
+        model_name=settings.spacy_model,
+        min_body_chars=settings.min_body_chars,
+        run_id=run_id,
+    )
+    return pool.submit(work).result() if pool is not None else work()

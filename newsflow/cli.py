@@ -116,16 +116,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         title=f"run {summary['run_id']} into {summary['index']} "
         f"({summary['concrete_index']}) in {summary['seconds']}s"
     )
-    stages = (
-        "discovered",
-        "fetched",
-        "cleaned",
-        "enriched",
-        "indexed",
-        "unchanged",
-        "skipped",
-        "failed",
-    )
+    from transforms.models import COUNT_FIELDS as stages
     for stage in stages:
         table.add_column(stage, justify="right")
     table.add_row(*(str(summary[k]) for k in stages))
@@ -581,7 +572,8 @@ def runs_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON list of run records.")] = False,
 ) -> None:
     """Recent flow runs with their counts, from the runs index (<alias>-runs)."""
-    from transforms.runs import COUNT_FIELDS, list_runs
+    from transforms.models import COUNT_FIELDS
+    from transforms.runs import list_runs
 
     settings = _settings()
     found = list_runs(_client(settings), settings.index, limit=limit, flow=flow)

@@ -102,6 +102,19 @@ class EnrichedArticle:
         return out
 
 
+# The integer counts of a run summary, in pipeline order (reports, run history, the CLI).
+COUNT_FIELDS: tuple[str, ...] = (
+    "discovered",
+    "fetched",
+    "cleaned",
+    "enriched",
+    "indexed",
+    "unchanged",
+    "skipped",
+    "failed",
+)
+
+
 @dataclass
 class StageCounts:
     """Counts the run summary reports; one instance accumulates over all batches."""

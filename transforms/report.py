@@ -8,17 +8,10 @@ import re
 from collections import defaultdict
 from typing import Any
 
+from transforms.models import COUNT_FIELDS
+
 ENTITY_FACETS = ("person", "organization", "location")
-STAGES = (
-    "discovered",
-    "fetched",
-    "cleaned",
-    "enriched",
-    "indexed",
-    "unchanged",
-    "skipped",
-    "failed",
-)
+STAGES = COUNT_FIELDS
 
 # Details that differ from URL to URL ("(812 characters)", ": [Errno 111] ...") after the cause.
 _DETAIL = re.compile(r"\s*(\(|: |; ).*$", re.S)

@@ -15,21 +15,12 @@ from typing import Any
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from transforms import versions
+from transforms.models import COUNT_FIELDS
 
 log = logging.getLogger(__name__)
 
 MAPPINGS_DIR = Path(__file__).resolve().parents[1] / "mappings"
 MAX_LISTED = 1000  # failures (and skips) kept per run document
-COUNT_FIELDS = (
-    "discovered",
-    "fetched",
-    "cleaned",
-    "enriched",
-    "indexed",
-    "unchanged",
-    "skipped",
-    "failed",
-)
 
 
 def runs_index(alias: str) -> str:

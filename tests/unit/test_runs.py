@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from transforms import versions
-from transforms.runs import COUNT_FIELDS, MAX_LISTED, run_document
+from transforms.models import COUNT_FIELDS
+from transforms.runs import MAX_LISTED, run_document
 
 
 def _summary(failures: int) -> dict:

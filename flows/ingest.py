@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import tempfile
 import time
 import uuid
 from collections import deque
@@ -27,11 +28,12 @@ from flows import runners
 from flows.workers import run_transform
 from newsflow.es import check_cluster, make_client
 from newsflow.settings import Settings
-from transforms import archive, fetch, indices, load, runs, state, stories
+from transforms import archive, fetch, indices, load, runs, spool, state, stories
 from transforms.batch import StageTime, Timer, TransformResult
 from transforms.models import Failure, Page, StageCounts
 from transforms.report import parse_run_aggs, run_aggs, run_query, summary_markdown
 from transforms.sources import Discovered, discover
+from transforms.spool import SpooledPages
 
 # The CLI listens here to draw progress on a terminal; nothing else depends on it.
 progress_log = logging.getLogger("newsflow.progress")
@@ -101,14 +103,20 @@ def prepare_index_task(settings: Settings) -> str:
     cache_policy=NO_CACHE,
 )
 def fetch_task(
-    urls: list[str], opts: fetch.FetchOptions, archive_url: str | None = None
-) -> tuple[list[Page], list[Failure], StageTime]:
+    urls: list[str],
+    opts: fetch.FetchOptions,
+    archive_url: str | None = None,
+    spool_dir: str | None = None,
+) -> tuple[list[Page] | SpooledPages, list[Failure], StageTime]:
+    """Fetch a batch; with ``spool_dir`` the pages are handed on in a spool file, so the flow
+    process does not hold their HTML while they wait for a worker."""
     timer = Timer()
     pages, failures = fetch.fetch_pages(urls, opts)
     if archive_url:  # raw pages kept for `newsflow reprocess`; a failed write is only logged
         for failed in archive.Archive(archive_url).archive_pages(pages).failures:
             get_run_logger().warning("%s: %s", failed.url, failed.reason)
-    return pages, failures, timer.lap()
+    batch = spool.spool(pages, spool_dir) if spool_dir and pages else pages
+    return batch, failures, timer.lap()
 
 
 # Keyed by the batch's URLs + HTML hashes + pipeline versions and kept under PREFECT_HOME, so a
@@ -120,7 +128,7 @@ def fetch_task(
     persist_result=True,
 )
 def transform_task(
-    pages: list[Page], settings: Settings, run_id: str, pool: Executor | None
+    pages: list[Page] | SpooledPages, settings: Settings, run_id: str, pool: Executor | None
 ) -> TransformResult:
     """Clean and enrich a batch, in a worker process when there is a pool."""
     return run_transform(pages, settings, run_id, pool)
@@ -155,9 +163,16 @@ class _Pipeline:
     memory does not grow with the number of articles."""
 
     def __init__(
-        self, settings: Settings, run_id: str, counts: StageCounts, workers: int, started: float
+        self,
+        settings: Settings,
+        run_id: str,
+        counts: StageCounts,
+        workers: int,
+        started: float,
+        spool_dir: str,
     ) -> None:
         self.settings, self.run_id, self.counts = settings, run_id, counts
+        self.spool_dir = spool_dir
         self.workers, self.started = workers, started
         self.times = {stage: StageTime() for stage in ("fetch", "clean", "enrich", "load")}
         self.seen: dict[str, str] = {}
@@ -172,7 +187,10 @@ class _Pipeline:
         opts = fetch_options(self.settings)
         kept = self.settings.effective_archive_url if self.settings.archive_enabled else None
         submit = functools.partial(
-            _submit_batch, functools.partial(fetch_task.submit, opts=opts, archive_url=kept)
+            _submit_batch,
+            functools.partial(
+                fetch_task.submit, opts=opts, archive_url=kept, spool_dir=self.spool_dir
+            ),
         )
         upcoming = submit(batches[0]) if batches else None
         for i in range(len(batches)):
@@ -180,10 +198,13 @@ class _Pipeline:
             pages, failures, spent = upcoming.result()
             # Fetch the next batch while this one is transformed and loaded.
             upcoming = submit(batches[i + 1]) if i + 1 < len(batches) else None
-            self.counts.fetched += 0 if in_hand else len(pages)
+            self.counts.fetched += 0 if in_hand else spool.count(pages)
             self.counts.failures += failures
             self.times["fetch"].add(spent)
-            self.transforming.append(cpu.submit(transform_task, pages, self.settings, self.run_id))
+            self.transforming.append(
+                (pages, cpu.submit(transform_task, pages, self.settings, self.run_id))
+            )
+            del pages  # only the spool file (or the WARC batch) holds them now
             while len(self.transforming) > self.workers:
                 self._finish_transform()
             while self.loading and (len(self.loading) > 2 or self.loading[0].state.is_final()):
@@ -194,8 +215,9 @@ class _Pipeline:
             self._finish_load(len(batches))
 
     def _finish_transform(self) -> None:
-        future = self.transforming.popleft()
+        batch, future = self.transforming.popleft()
         result: TransformResult = future.result()
+        spool.discard(batch)
         self.transform_batches += 1
         if runners.was_cached(future):
             # Made by an earlier run (a crashed one, say): no time spent here, this run's id.
@@ -229,6 +251,13 @@ class _Pipeline:
             total_batches,
             extra={"counts": self.counts.as_dict(), "elapsed": time.monotonic() - self.started},
         )
+
+
+def _spool_dir(settings: Settings) -> tempfile.TemporaryDirectory:
+    """This run's spool of fetched batches, removed when the run ends (even on failure)."""
+    parent = settings.state_dir / "spool"
+    parent.mkdir(parents=True, exist_ok=True)
+    return tempfile.TemporaryDirectory(prefix="ingest-", dir=parent)
 
 
 def _publish_report(client, settings: Settings, summary: dict[str, Any], log) -> None:
@@ -283,10 +312,11 @@ def ingest(
     client = make_client(settings)
     with (
         indices.backfill_mode(client, settings.index) if backfill else nullcontext(),
+        _spool_dir(settings) as spool_dir,  # removed after the workers have stopped
         runners.cpu_stage(settings, len(batches)) as cpu,
     ):
         workers = cpu.workers
-        pipeline = _Pipeline(settings, run_id, counts, workers, started)
+        pipeline = _Pipeline(settings, run_id, counts, workers, started, spool_dir)
         pipeline.run(batches, cpu)
     load.refresh(client, settings.index)
     # Validators are kept only now: a crashed run reads its feeds and sitemaps in full again.

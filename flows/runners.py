@@ -31,8 +31,9 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 
 from flows.workers import cpu_pool
 from newsflow.settings import Settings
-from transforms import versions
+from transforms import spool, versions
 from transforms.models import Failure, Page
+from transforms.spool import SpooledPages
 
 # A crashed run is re-run within hours; a day keeps hourly runs over unchanged pages cheap too.
 TRANSFORM_CACHE_EXPIRATION = timedelta(days=1)
@@ -44,18 +45,15 @@ def transform_cache_key(context: Any, parameters: Mapping[str, Any]) -> str:
     The same URLs with the same HTML, cleaned and enriched by the same code, model and limits,
     give the same documents; the run id is restamped on a cache hit, so it is not part of it."""
     settings: Settings = parameters["settings"]
-    pages: list[Page] = parameters["pages"]
     digest = hashlib.sha256()
     for part in (
         versions.pipeline_version(),
         versions.enrichment_version(),
         settings.spacy_model,
         str(settings.min_body_chars),
+        spool.digest(parameters["pages"]),
     ):
         digest.update(part.encode() + b"\0")
-    for page in pages:
-        digest.update(page.url.encode() + b"\0" + page.final_url.encode() + b"\0")
-        digest.update(hashlib.sha256(page.html.encode("utf-8", "surrogatepass")).digest())
     return f"transform-{digest.hexdigest()}"
 
 
@@ -74,7 +72,7 @@ class CpuStage:
     pool: Any = None  # concurrent.futures.Executor for "threads"
     runner: TaskRunner | None = None  # the entered Prefect/Dask runner otherwise
 
-    def submit(self, task: Task, pages: list[Page], settings: Settings, run_id: str):
+    def submit(self, task: Task, pages: list[Page] | SpooledPages, settings: Settings, run_id: str):
         parameters = {"pages": pages, "settings": settings, "run_id": run_id, "pool": self.pool}
         if self.runner is None:
             return task.submit(**parameters)  # the flow's thread pool; the work goes to the pool

@@ -17,10 +17,12 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 
 from newsflow.settings import Settings
+from transforms import spool
 from transforms.batch import TransformResult, transform_pages
 from transforms.enrich import gazetteer, load_model
 from transforms.models import Page
 from transforms.quotes import ParserUnavailable, load_parser
+from transforms.spool import SpooledPages
 
 
 def default_workers() -> int:
@@ -51,12 +53,18 @@ def cpu_pool(workers: int, model_name: str) -> Iterator[Executor]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _transform_batch(batch: list[Page] | SpooledPages, **options) -> TransformResult:
+    # Module-level, so that a spawned worker can unpickle it; reads a spooled batch there.
+    return transform_pages(spool.read(batch), **options)
+
+
 def run_transform(
-    pages: list[Page], settings: Settings, run_id: str, pool: Executor | None
+    pages: list[Page] | SpooledPages, settings: Settings, run_id: str, pool: Executor | None
 ) -> TransformResult:
-    """Clean and enrich a batch, in a worker process when there is a pool."""
+    """Clean and enrich a batch (pages, or a spool file of them), in a worker process when
+    there is a pool."""
     work = functools.partial(
-        transform_pages,
+        _transform_batch,
         pages,
         model_name=settings.spacy_model,
         min_body_chars=settings.min_body_chars,

@@ -1,0 +1,59 @@
+"""Fetched batches parked in spool files between the fetch and transform stages."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from flows.runners import transform_cache_key
+from newsflow.settings import Settings
+from transforms import spool
+from transforms.models import Page
+
+
+def _pages(n: int = 3) -> list[Page]:
+    return [
+        Page(
+            url=f"http://example.test/{i}",
+            final_url=f"http://example.test/{i}?x",
+            html=f"<html><body><p>Page {i} caf\u00e9 \ud800</p></body></html>",
+            encoding="utf-8",
+            fetched_at=datetime(2026, 11, 26, tzinfo=UTC),
+        )
+        for i in range(n)
+    ]
+
+
+def test_a_spooled_batch_reads_back_the_same_pages(tmp_path):
+    pages = _pages()
+    batch = spool.spool(pages, tmp_path)
+    assert batch.count == 3
+    assert spool.read(batch) == pages
+    spool.discard(batch)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(FileNotFoundError):
+        spool.read(batch)
+
+
+def test_spooled_and_in_memory_batches_share_one_cache_key(tmp_path):
+    pages = _pages()
+    settings = Settings()
+    key = transform_cache_key(None, {"pages": pages, "settings": settings})
+    spooled = transform_cache_key(
+        None, {"pages": spool.spool(pages, tmp_path), "settings": settings}
+    )
+    assert key == spooled
+    changed = [replace(pages[0], html=pages[0].html + " "), *pages[1:]]
+    assert transform_cache_key(None, {"pages": changed, "settings": settings}) != key
+
+
+def test_an_unwritable_spool_leaves_no_file_behind(tmp_path):
+    class Unpicklable:
+        def __reduce__(self):
+            raise TypeError("not picklable")
+
+    with pytest.raises(TypeError):
+        spool.spool([Unpicklable()], tmp_path)  # type: ignore[list-item]
+    assert list(tmp_path.iterdir()) == []

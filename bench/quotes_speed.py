@@ -116,7 +116,7 @@ def main() -> None:
     new_ms = min(times["new"]) / n
     for label, ms in (("old", old_ms), ("new", new_ms)):
         rounds = " ".join(f"{t / n:.2f}" for t in times[label])
-        print(f"{label}: {ms:6.2f} ms CPU/article (best of rounds: {rounds})")
+        print(f"{label}: {ms:6.2f} ms CPU/article (best; rounds: {rounds})")
     print(
         f"old_ms={old_ms:.2f} new_ms={new_ms:.2f} speedup={old_ms / new_ms:.2f} "
         f"old_quotes={n_old} new_quotes={n_new} agree={agree}"

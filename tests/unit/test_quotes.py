@@ -9,6 +9,7 @@ from transforms.enrich import enrich_articles
 from transforms.models import Article, Entity
 from transforms.quotes import (
     QUOTE_STAND_IN,
+    canonical_speaker,
     extract_quotes,
     mask_quotations,
     quotations,
@@ -190,3 +191,18 @@ def test_pronoun_resolves_to_the_person_named_last_before_the_original_position(
         ("Vladimir Putin", long_quote),
         ("Dmitry Peskov", "The talks are over for this year"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("Putin", "Vladimir Putin"),
+        ("President Putin's aide", "Vladimir Putin"),
+        ("Dmitry Peskov", "Dmitry Peskov"),
+        ("Putinski", None),  # whole words only
+        ("Peskov_2", None),
+        ("the Putin-era elite", "Vladimir Putin"),
+    ],
+)
+def test_canonical_speaker_matches_whole_words_only(words, expected):
+    assert canonical_speaker(words, PEOPLE) == expected

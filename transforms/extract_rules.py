@@ -348,6 +348,22 @@ BOILERPLATE_WORDS = frozenset(
         "tags",
     }
 )
+
+
+@lru_cache(maxsize=8)
+def _hint(words: frozenset[str]) -> re.Pattern[str]:
+    """A search for ``words`` anywhere in a lowercased class or id value. A token that is one
+    of them is a substring of the value, so a value without a hit holds none: one search
+    spares most values the split into tokens."""
+    return re.compile("|".join(sorted(map(re.escape, words))))
+
+
+@lru_cache(maxsize=4096)
+def _names_any(value: str, words: frozenset[str]) -> bool:
+    """Whether a class or id value has one of ``words`` among its tokens."""
+    return _hint(words).search(value.lower()) is not None and not words.isdisjoint(_tokens(value))
+
+
 _KEEP_TAGS = frozenset({"html", "body", "main", "article"})
 # A container holding this share of the page's paragraph text is the article, whatever its
 # class says ("article-with-sidebar").
@@ -395,14 +411,15 @@ def prune_boilerplate(tree: HtmlElement, words: frozenset[str] = BOILERPLATE_WOR
     # document order, a container before what it holds, and what lies inside a container
     # already doomed goes with it.
     for value in _CLASS_ID(body):
-        if not _tokens(value) & words:
+        # A plain copy of the value for the cache: a smart string would keep its page alive.
+        if not _names_any(str(value), words):
             continue
         el = value.getparent()
         if (
             el in gone
             or el.tag in _KEEP_TAGS
             or el is body
-            or any(a in gone for a in el.iterancestors())
+            or (gone and any(a in gone for a in el.iterancestors()))
         ):
             continue
         if (
@@ -456,11 +473,15 @@ def unwrap_layout_tables(tree: HtmlElement) -> int:
     return changed
 
 
+# Only a paragraph holding a link can be all link: the others need not be read.
+_LINKED_PARAGRAPHS = XPath("descendant-or-self::p[.//a[@href]]")
+
+
 def drop_link_paragraphs(tree: HtmlElement, min_words: int = 3) -> int:
     """Remove paragraphs that are nothing but a link to another page: cross-links such as
     "SEE ALSO THIS OTHER STORY" inside a body. Link text must cover the whole paragraph."""
     removed = 0
-    for p in list(tree.iter("p")):
+    for p in _LINKED_PARAGRAPHS(tree):
         text = " ".join("".join(p.itertext()).split())
         if word_count(text) < min_words:
             continue

@@ -257,15 +257,16 @@ def structured_authors(article: dict[str, Any] | None) -> list[str]:
 
 # The byline of the page: specific markers first (rel=author, itemprop=author, author-name
 # classes), then containers classed "byline"/"author". Compiled once: XPath in C is far cheaper
-# than walking the tree in Python.
+# than walking the tree in Python. The leading test for the attributes the conditions read
+# (which each of them needs anyway) spares libxml2 the string tests on most elements.
 _SPECIFIC = XPath(
-    "//body//*[@rel='author' or @itemprop='author' or "
+    "//body//*[@class or @rel or @itemprop][@rel='author' or @itemprop='author' or "
     "contains(@class, 'author-name') or contains(@class, 'author__name') or "
     "contains(@class, 'authorName') or contains(@class, 'byline__name') or "
     "contains(@class, 'byline-name')][not(self::link) and not(self::meta)]"
 )
 _GENERIC = XPath(
-    "//body//*[contains(@class, 'byline') or contains(@class, 'author') or "
+    "//body//*[@class or @id][contains(@class, 'byline') or contains(@class, 'author') or "
     "contains(@id, 'byline') or @class='byl'][not(self::link) and not(self::meta)]"
 )
 _NOT_BYLINE = re.compile(r"comment|related|recommend|teaser|card|promo|footer|sidebar|bio", re.I)

@@ -5,7 +5,8 @@ parser (a second pipeline with ``tok2vec`` + ``parser``, loaded lazily, apart fr
 one of the enrich step), so articles without quotes cost nothing and the rest little. The parser
 reads each paragraph *masked*: the words of every quotation replaced by a short stand-in clause
 (``QUOTE_STAND_IN``; marks and final punctuation kept), since attribution only looks at the words
-around a quotation; texts, offsets and pronoun resolution use the original paragraph.
+around a quotation; texts, offsets and pronoun resolution use the original paragraph. A paragraph
+with no speech verb outside its quotations is not parsed at all: none of its quotes has a speaker.
 
 1. Quotations: “…”, "…", «…», „…“ and »…« within a paragraph, at least ``MIN_QUOTE_WORDS``
    words (scare quotes and titles are shorter); an unbalanced mark is left alone.
@@ -52,6 +53,7 @@ _QUOTED = re.compile(
 )
 _HAS_MARK = re.compile(r"[\"“”«»„]")
 _WORD = re.compile(r"\w+")
+_LETTERS = re.compile(r"[^\W\d_]+")  # a token that is a speech verb is one of these runs
 # Word forms, not lemmas: the parse-only pipeline has no lemmatizer. No "continue"/"state":
 # "the strike would continue "for as long as it takes"" is not a quote by the strike.
 _SPEECH_WORDS = (
@@ -336,7 +338,10 @@ def extract_quotes(
     for i, body in enumerate(bodies):
         for offset, text in quote_paragraphs(body or ""):
             masked, pairs = mask_quotations(text)
-            todo.append((i, offset, text, masked, pairs))
+            # No speech verb outside the quotations: none of them can get a speaker (a quote
+            # only continues one of its own paragraph), so the parse is skipped.
+            if any(w.lower() in SPEECH_VERBS for w in _LETTERS.findall(masked)):
+                todo.append((i, offset, text, masked, pairs))
     out: list[list[Quote]] = [[] for _ in bodies]
     if not todo:
         return out

@@ -206,3 +206,12 @@ def test_pronoun_resolves_to_the_person_named_last_before_the_original_position(
 )
 def test_canonical_speaker_matches_whole_words_only(words, expected):
     assert canonical_speaker(words, PEOPLE) == expected
+
+
+def test_speech_verbs_inside_quotations_only_give_nothing_and_outside_they_count():
+    inside = "“We said it, and we told them we would not negotiate under pressure.” The end."
+    assert _quotes(inside) == []
+    outside = inside.replace("The end.", "Putin told reporters.")
+    assert _quotes(outside) == [
+        ("Vladimir Putin", "We said it, and we told them we would not negotiate under pressure.")
+    ]

@@ -3,6 +3,8 @@
     .venv/bin/python bench/clean_speed.py               # ms/page CPU and F1, one pass
     .venv/bin/python bench/clean_speed.py --rounds 3    # best of three passes per page
     .venv/bin/python bench/clean_speed.py --profile 30  # and the 30 costliest calls of clean_page
+    .venv/bin/python bench/clean_speed.py --dump /tmp/before.json      # every page's output...
+    .venv/bin/python bench/clean_speed.py --compare /tmp/before.json   # ...the same after a change?
 
 Pages: the 130 of ``shared/corpus/article-extraction-benchmark`` (see ``bench/extraction.py``)
 and the 46 of ``demo/corpus`` (decoded with the encoding their manifests give). Each page is
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import dataclasses
 import importlib.util
 import json
 import pstats
@@ -32,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import trafilatura
 
 from transforms.clean import clean_page
-from transforms.models import Article, Page
+from transforms.models import Article, Failure, Page
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "demo" / "corpus"
@@ -63,6 +66,27 @@ def demo_pages(root: Path = DEMO) -> list[Page]:
     return pages
 
 
+def _output(result: Article | Failure) -> dict:
+    """What ``clean_page`` made of a page, as JSON: kind and every field (the fetch time, a
+    copy of the input's, left out)."""
+    fields = {k: v for k, v in dataclasses.asdict(result).items() if k != "fetched_at"}
+    return {"kind": type(result).__name__, **fields}
+
+
+def _compare(path: str, outputs: dict[str, dict]) -> int:
+    """Pages whose output differs from the dump at ``path``; printed, and counted."""
+    before = json.loads(Path(path).read_text(encoding="utf-8"))
+    changed = sorted(set(before) ^ set(outputs)) + [
+        url for url in outputs if url in before and before[url] != outputs[url]
+    ]
+    for url in changed:
+        old, new = before.get(url, {}), outputs.get(url, {})
+        fields = [k for k in {**old, **new} if old.get(k) != new.get(k)]
+        print(f"  output changed: {url}: {', '.join(fields)}")
+    print(f"output of {len(outputs)} pages against {path}: {len(changed)} changed")
+    return len(changed)
+
+
 def _cpu(fn, *args, **kwargs):
     start = time.process_time()
     result = fn(*args, **kwargs)
@@ -74,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=1, help="passes; the best time counts")
     parser.add_argument("--profile", type=int, default=0, help="print the N costliest calls")
     parser.add_argument("--corpus", help="extraction benchmark directory")
+    parser.add_argument("--dump", help="write every page's clean_page output to this JSON file")
+    parser.add_argument("--compare", help="exit 1 unless every output equals this --dump file")
     args = parser.parse_args(argv)
 
     bench = _extraction_bench()
@@ -90,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     bodies: list[str] = [""] * len(pages)
     traf_bodies: list[str] = [""] * len(pages)
     rejected: list[str] = []
+    outputs: dict[str, dict] = {}
     for _round in range(args.rounds):
         rejected = []
         for i, page in enumerate(pages):
@@ -97,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             best_traf[i], traf_bodies[i] = min(best_traf[i], spent), text or ""
             spent, result = _cpu(clean_page, page)
             best_clean[i] = min(best_clean[i], spent)
+            outputs[page.url] = _output(result)
             if isinstance(result, Article):
                 bodies[i] = result.body
             else:
@@ -141,12 +169,15 @@ def main(argv: list[str] | None = None) -> int:
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
 
+    if args.dump:
+        Path(args.dump).write_text(json.dumps(outputs, indent=1, ensure_ascii=False), "utf-8")
+    changed = _compare(args.compare, outputs) if args.compare else 0
     print(
         f"clean_ms_per_page={clean_ms:.1f} trafilatura_ms_per_page={traf_ms:.1f} "
         f"clean_vs_trafilatura={clean_ms / traf_ms:.2f} project_f1={ours.f1:.4f} "
         f"project_precision={ours.precision:.4f} project_recall={ours.recall:.4f}"
     )
-    return 0
+    return 1 if changed else 0
 
 
 if __name__ == "__main__":

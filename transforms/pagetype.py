@@ -4,7 +4,8 @@
 linked headlines, paragraphs of running text, gallery images); ``classify`` combines those
 with the page's JSON-LD types and the extracted body and returns why the page is not an
 article, e.g. ``"live blog (LiveBlogPosting structured data)"``, or None for an article.
-Only a short body needs the signals (``needs_signals``): most articles skip measuring.
+Only a short body needs the signals (``needs_signals``): most articles skip measuring, and
+each signal is measured only when a rule reads it.
 
 Every rule asks for two kinds of evidence (a declared type or a page shape, and a body too
 thin for an article): a real article with a big navigation menu, a related-stories rail or an

@@ -429,14 +429,15 @@ def clean_page(
         text = _extract_text(tree, served, page.final_url, _headlines(tree, meta.title), disabled)
         signals = pagetype.PageSignals()
         if pagetype.needs_signals(text):
-            # A short body: measure the page as served.
+            # A short body: the page as served is measured, as far as the rules ask, by
+            # classify (hence inside this try: measuring reads the tree).
             signals = pagetype.page_signals(served)
+        kind = pagetype.classify(
+            url=page.final_url, body=text, signals=signals, structured=meta.structured, html=html
+        )
     except _EXTRACTION_ERRORS as exc:
         log.warning("clean: %s: extraction error: %s: %s", page.url, type(exc).__name__, exc)
         return Failure(page.url, "clean", f"extraction error: {type(exc).__name__}: {exc}")
-    kind = pagetype.classify(
-        url=page.final_url, body=text, signals=signals, structured=meta.structured, html=html
-    )
     if kind:
         return Skipped(page.url, "clean", f"not an article: {kind}")
     if len(text) < min_body_chars:

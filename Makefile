@@ -44,9 +44,14 @@ es-stop: install
 es-status: install
 	$(BIN)/newsflow es status
 
-# Last line: end_to_end_vs_ner_limit=<ratio> end_to_end_vs_naive=<ratio>
-bench: install
+# Last line: end_to_end_vs_ner_limit=<ratio> end_to_end_vs_naive=<ratio> (about 10 min).
+bench: es-start
 	$(BIN)/python bench/pipeline.py
+
+# The same, plus a 20,000-article run whose peak memory is compared with the 2,000 (45+ min).
+.PHONY: bench-memory
+bench-memory: es-start
+	$(BIN)/python bench/pipeline.py --memory-check
 
 # Load-step benchmark (13-20 min, needs Elasticsearch); bench/README.md says what it prints.
 .PHONY: bench-load

@@ -23,6 +23,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -89,9 +90,82 @@ def serve(pages: dict[str, bytes], copies: int):
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
+def serve_apart(copies: int) -> tuple[subprocess.Popen, str]:
+    """The same site from a process of its own: a remote website costs the flow process
+    nothing, so the one standing in for it must not take the flow process's GIL either."""
+    site = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(copies)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = site.stdout.readline() if site.stdout else ""
+    if not line.startswith("http://"):
+        site.kill()
+        raise SystemExit(f"the corpus server did not start: {line!r}")
+    return site, line.strip()
+
+
 def page_list(pages: dict[str, bytes], articles: int) -> list[tuple[int, str]]:
     names = sorted(pages)
     return [(i // len(names), names[i % len(names)]) for i in range(articles)]
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of the whole machine so far, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+class ProcessPeaks:
+    """Peak resident memory of this process and each of its descendants, sampled twice a
+    second (rusage only knows the largest child)."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._me = psutil.Process()
+        self.peaks: dict[int, tuple[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    @staticmethod
+    def _role(cmdline: list[str]) -> str:
+        line = " ".join(cmdline)
+        if "--serve" in line:
+            return "corpus site (stands in for the web)"
+        if "multiprocessing" in line and ("spawn" in line or "forkserver" in line):
+            return "worker"
+        if "resource_tracker" in line:
+            return "multiprocessing resource tracker"
+        if "prefect" in line or "uvicorn" in line:
+            return "Prefect server"
+        return cmdline[0].rsplit("/", 1)[-1] if cmdline else "?"
+
+    def _watch(self) -> None:
+        import psutil
+
+        while not self._stop.wait(0.5):
+            for proc in [self._me, *self._me.children(recursive=True)]:
+                try:
+                    mb = proc.memory_info().rss / 2**20
+                    role = "flow" if proc is self._me else self._role(proc.cmdline())
+                except psutil.Error:
+                    continue
+                if mb > self.peaks.get(proc.pid, ("", 0.0))[1]:
+                    self.peaks[proc.pid] = (role, mb)
+
+    def __enter__(self) -> ProcessPeaks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def table(self) -> list[tuple[str, float]]:
+        return sorted(self.peaks.values(), key=lambda item: (item[0] != "flow", item[0]))
 
 
 def peak_rss_mb() -> dict[str, float]:
@@ -121,13 +195,16 @@ def run_flow(articles: int, workers: int) -> dict:
     from newsflow.es import make_client
 
     pages = base_pages()
-    server, base = serve(pages, copies=articles // len(pages) + 1)
+    site, base = serve_apart(copies=articles // len(pages) + 1)
     urls = [f"{base}/copy/{n}/{name}" for n, name in page_list(pages, articles)]
     client: Elasticsearch = make_client(settings)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listing:
         listing.write("\n".join(urls) + "\n")
     try:
-        summary = ingest([listing.name], settings, backfill=True)
+        busy_before, total_before = cpu_ticks()
+        with ProcessPeaks() as peaks:
+            summary = ingest([listing.name], settings, backfill=True)
+        busy, total = (a - b for a, b in zip(cpu_ticks(), (busy_before, total_before), strict=True))
         indexed_now = client.count(index=settings.index)["count"]
     finally:
         client.indices.delete(index=f"{settings.index}*", ignore_unavailable=True)
@@ -135,7 +212,8 @@ def run_flow(articles: int, workers: int) -> dict:
             name=f"newsflow-{settings.index}"
         )
         os.unlink(listing.name)
-        server.shutdown()
+        site.terminate()
+        site.wait()
     return {
         "articles": articles,
         "workers": workers,
@@ -144,7 +222,10 @@ def run_flow(articles: int, workers: int) -> dict:
         "failed": summary["failed"],
         "stage_seconds": summary["stage_seconds"],
         "rate": summary["indexed"] / summary["seconds"],
+        # Of all cores, over the whole run (Prefect start included): how much stood idle.
+        "machine_busy": busy / total if total else None,
         "peak_rss_mb": peak_rss_mb(),
+        "process_peaks_mb": peaks.table(),
     }
 
 
@@ -282,6 +363,25 @@ def _quality_lines(quality: dict) -> list[str]:
     return lines
 
 
+def _memory_rows(small: dict, big: dict) -> list[tuple[str, float, float]]:
+    """Peak memory of two runs side by side: the flow process, the largest worker, and the
+    pipeline's processes together (the corpus site left out: it stands in for the web)."""
+
+    def summed(run: dict, role: str | None = None) -> tuple[float, float]:
+        mbs = [
+            mb
+            for r, mb in run["process_peaks_mb"]
+            if (role is None and not r.startswith("corpus site")) or r == role
+        ]
+        return max(mbs, default=0.0), sum(mbs)
+
+    return [
+        ("flow process", summed(small, "flow")[0], summed(big, "flow")[0]),
+        ("largest worker", summed(small, "worker")[0], summed(big, "worker")[0]),
+        ("sum of the process peaks", summed(small)[1], summed(big)[1]),
+    ]
+
+
 def _es_peak_mb(settings: Settings) -> float | None:
     pid_file = settings.state_dir / "elasticsearch" / "elasticsearch.pid"
     try:
@@ -302,11 +402,17 @@ def main() -> None:
         help="also run 10x the articles and compare peak memory",
     )
     parser.add_argument("--one", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     import logging
 
     for noisy in ("trafilatura", "htmldate", "courlan"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    if args.serve:
+        _, base = serve(base_pages(), args.serve)
+        print(base, flush=True)
+        threading.Event().wait()  # until the benchmark terminates this process
+        return
     if args.one:
         kind, rest = args.one[0], [int(a) for a in args.one[1:]]
         runs = {"flow": run_flow, "ner": run_ner_limit, "naive": run_naive, "quality": run_quality}
@@ -328,10 +434,14 @@ def main() -> None:
         f"\nend to end ({cores} workers): {flow['indexed']} indexed, {flow['failed']} failed, "
         f"{flow['seconds']:.1f}s, {flow['rate']:.2f} articles/s"
     )
+    if flow.get("machine_busy") is not None:
+        print(f"all {cores} cores busy {flow['machine_busy']:.0%} of the run (every process)")
     print(f"{'stage':<8}{'cpu s':>10}{'wall s':>10}")
     for stage, t in flow["stage_seconds"].items():
         print(f"{stage:<8}{t['cpu']:>10.1f}{t['wall']:>10.1f}")
     print("\npeak resident memory (MB)")
+    for role, mb in flow.get("process_peaks_mb", []):
+        print(f"  {role:<36}{mb:>8.0f}")
     print(
         f"  flow process {flow['peak_rss_mb']['main']:.0f}, largest worker/child "
         f"{flow['peak_rss_mb']['largest_child']:.0f}, Elasticsearch JVM "
@@ -352,13 +462,10 @@ def main() -> None:
     print("\n".join(_quality_lines(quality)))
     if args.memory_check:
         big = _one("flow", str(args.articles * 10), str(cores))
-        ratio = big["peak_rss_mb"]["main"] / flow["peak_rss_mb"]["main"]
-        child = big["peak_rss_mb"]["largest_child"] / flow["peak_rss_mb"]["largest_child"]
-        print(
-            f"\nmemory: {args.articles} vs {args.articles * 10} articles: flow process "
-            f"{flow['peak_rss_mb']['main']:.0f} vs {big['peak_rss_mb']['main']:.0f} MB "
-            f"({ratio:.2f}x), largest child {child:.2f}x; rate {big['rate']:.2f} articles/s"
-        )
+        print(f"\nmemory: {args.articles} vs {args.articles * 10} articles (peak RSS, MB)")
+        for label, small_mb, big_mb in _memory_rows(flow, big):
+            print(f"  {label:<28}{small_mb:>8.0f}{big_mb:>8.0f}   {big_mb / small_mb:.2f}x")
+        print(f"  rate at {args.articles * 10}: {big['rate']:.2f} articles/s")
     print(
         f"\nend_to_end_vs_ner_limit={flow['rate'] / ner['rate']:.2f} "
         f"end_to_end_vs_naive={flow['rate'] / naive['rate']:.2f}"

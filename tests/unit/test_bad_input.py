@@ -133,3 +133,17 @@ def test_one_bad_page_in_a_batch_does_not_sink_the_good_ones():
     assert [d["url"] for d in result.documents] == [URL]
     assert sorted(f.url for f in result.failures) == [URL + "-empty", URL + "-junk", URL + "-short"]
     assert all(f.reason for f in result.failures)
+
+
+def test_a_page_that_breaks_the_page_type_check_fails_alone(monkeypatch):
+    """An error while measuring a page is that page's clean failure, with its reason."""
+    from transforms import pagetype
+
+    def broken(*args, **kwargs):
+        raise ValueError("malformed table")
+
+    monkeypatch.setattr(pagetype, "classify", broken)
+    result = clean_page(page(article_html([ENGLISH * 3])))
+    assert isinstance(result, Failure)
+    assert (result.url, result.stage) == (URL, "clean")
+    assert "ValueError: malformed table" in result.reason

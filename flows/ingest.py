@@ -253,10 +253,15 @@ class _Pipeline:
         )
 
 
+# A live run writes a spool file per batch, so its directory is never this old.
+SPOOL_STALE_AFTER = 6 * 3600
+
+
 def _spool_dir(settings: Settings) -> tempfile.TemporaryDirectory:
     """This run's spool of fetched batches, removed when the run ends (even on failure)."""
     parent = settings.state_dir / "spool"
     parent.mkdir(parents=True, exist_ok=True)
+    spool.remove_stale(parent, SPOOL_STALE_AFTER)  # left by killed runs
     return tempfile.TemporaryDirectory(prefix="ingest-", dir=parent)
 
 

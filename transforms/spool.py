@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import shutil
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,3 +72,15 @@ def count(batch: SpooledPages | Sequence[Page]) -> int:
 
 def digest(batch: SpooledPages | Sequence[Page]) -> str:
     return batch.digest if isinstance(batch, SpooledPages) else pages_digest(batch)
+
+
+def remove_stale(parent: str | Path, older_than: float) -> list[Path]:
+    """Remove the spool directories under ``parent`` unchanged for ``older_than`` seconds (a
+    killed run cannot remove its own); returns those removed."""
+    cutoff = time.time() - older_than
+    removed = []
+    for entry in Path(parent).iterdir():
+        if entry.is_dir() and entry.stat().st_mtime < cutoff:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed

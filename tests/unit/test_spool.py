@@ -57,3 +57,17 @@ def test_an_unwritable_spool_leaves_no_file_behind(tmp_path):
     with pytest.raises(TypeError):
         spool.spool([Unpicklable()], tmp_path)  # type: ignore[list-item]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_only_spools_left_long_ago_are_removed(tmp_path):
+    import os
+    import time
+
+    old, live = tmp_path / "ingest-old", tmp_path / "ingest-live"
+    for d in (old, live):
+        d.mkdir()
+        spool.spool(_pages(1), d)
+    hours_ago = time.time() - 7 * 3600
+    os.utime(old, (hours_ago, hours_ago))
+    assert spool.remove_stale(tmp_path, 6 * 3600) == [old]
+    assert not old.exists() and len(list(live.iterdir())) == 1

@@ -145,16 +145,18 @@ def load_task(
     documents: list[dict[str, Any]], settings: Settings, run_id: str
 ) -> tuple[load.LoadResult, StageTime]:
     timer = Timer()
-    result = load.load_documents(
-        make_client(settings),
-        settings.index,
-        documents,
-        run_id,
-        chunk_size=settings.bulk_chunk_size,
-        max_chunk_bytes=settings.bulk_max_bytes,
-        concurrency=settings.bulk_concurrency,
-        unavailable_timeout=settings.load_unavailable_timeout,
-    )
+    # Closed after each batch: a run of 200 batches must not keep 200 connection pools open.
+    with make_client(settings) as client:
+        result = load.load_documents(
+            client,
+            settings.index,
+            documents,
+            run_id,
+            chunk_size=settings.bulk_chunk_size,
+            max_chunk_bytes=settings.bulk_max_bytes,
+            concurrency=settings.bulk_concurrency,
+            unavailable_timeout=settings.load_unavailable_timeout,
+        )
     return result, timer.lap()
 
 

@@ -101,17 +101,17 @@ def rewrite_task(
 ) -> load.LoadResult:
     """Bulk-index documents whatever the index holds (their version changed even when their
     text did not); rejections go to the dead-letter index."""
-    client = make_client(settings)
-    result = load.bulk_load(
-        client,
-        settings.index,
-        documents,
-        chunk_size=settings.bulk_chunk_size,
-        max_chunk_bytes=settings.bulk_max_bytes,
-        concurrency=settings.bulk_concurrency,
-        unavailable_timeout=settings.load_unavailable_timeout,
-    )
-    load.record_dead_letters(client, settings.index, result.rejected, run_id)
+    with make_client(settings) as client:  # closed: one pool per batch would pile up
+        result = load.bulk_load(
+            client,
+            settings.index,
+            documents,
+            chunk_size=settings.bulk_chunk_size,
+            max_chunk_bytes=settings.bulk_max_bytes,
+            concurrency=settings.bulk_concurrency,
+            unavailable_timeout=settings.load_unavailable_timeout,
+        )
+        load.record_dead_letters(client, settings.index, result.rejected, run_id)
     return result
 
 

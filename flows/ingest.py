@@ -293,6 +293,7 @@ def ingest(
 
     ``backfill`` turns refreshes off for the run (restored afterwards, even on failure)."""
     settings = settings or Settings()
+    runners.steady_heap()
     run_id = uuid.uuid4().hex
     logger = runners.run_logger(get_run_logger(), run_id)
     started = time.monotonic()

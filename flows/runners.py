@@ -16,6 +16,9 @@ transform batches go to the configured runner:
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import hashlib
 import logging
 from collections.abc import Iterator, Mapping
@@ -121,6 +124,34 @@ class RunLogger(logging.LoggerAdapter):
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
         kwargs["extra"] = {**self.extra, **kwargs.get("extra", {})}
         return msg, kwargs
+
+
+# glibc's mallopt parameters (malloc.h).
+_M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8
+MMAP_THRESHOLD_BYTES = 256 * 1024
+
+
+@functools.cache
+def steady_heap() -> bool:
+    """Keep the flow process's heap from creeping up over a long run (glibc only; True when
+    applied).
+
+    The flow process moves large short-lived buffers (a fetched page, a bulk request of several
+    MB) through many threads. By default glibc gives each thread its own arena and raises its
+    mmap threshold after the first large free, so such buffers end up scattered over the arenas
+    and the resident size ratchets up with the number of batches. A fixed threshold sends them
+    to mmap (returned to the system when freed) and two arenas bound the rest. Not applied in
+    the worker processes: NER allocates large arrays on every batch, and mapping them afresh
+    each time costs CPU."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        mallopt = libc.mallopt if libc is not None else None
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to tune
+        return False
+    if mallopt is None:
+        return False
+    return bool(mallopt(_M_ARENA_MAX, 2)) and bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
 
 
 def run_logger(logger: logging.Logger | logging.LoggerAdapter, run_id: str) -> RunLogger:

@@ -178,6 +178,9 @@ def _meta(client: Elasticsearch, index: str) -> dict[str, Any]:
     return client.indices.get_mapping(index=index)[index]["mappings"].get("_meta", {})
 
 
+BACKFILL_REFRESH_TIMEOUT = 300  # seconds
+
+
 def restore_after_backfill(client: Elasticsearch, index: str) -> bool:
     """Put back the refresh interval saved by a backfill that did not finish (a killed run).
     Returns True when something was restored."""
@@ -188,7 +191,9 @@ def restore_after_backfill(client: Elasticsearch, index: str) -> bool:
     client.indices.put_settings(index=index, settings={"index": {"refresh_interval": saved}})
     meta.pop("backfill_saved_refresh_interval")
     client.indices.put_mapping(index=index, meta=meta)
-    client.indices.refresh(index=index)
+    # The first refresh after a backfill writes every document loaded since it began: on a
+    # busy node that takes longer than an ordinary request may.
+    client.options(request_timeout=BACKFILL_REFRESH_TIMEOUT).indices.refresh(index=index)
     return True
 
 

@@ -17,7 +17,6 @@ transform batches go to the configured runner:
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import hashlib
 import logging
@@ -143,13 +142,9 @@ def steady_heap() -> bool:
     to mmap (returned to the system when freed) and two arenas bound the rest. Not applied in
     the worker processes: NER allocates large arrays on every batch, and mapping them afresh
     each time costs CPU."""
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name) if name else None
-        mallopt = libc.mallopt if libc is not None else None
+        mallopt = ctypes.CDLL(None).mallopt  # the C library already loaded: no library search
     except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to tune
-        return False
-    if mallopt is None:
         return False
     return bool(mallopt(_M_ARENA_MAX, 2)) and bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
 

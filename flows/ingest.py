@@ -121,11 +121,14 @@ def fetch_task(
 
 # Keyed by the batch's URLs + HTML hashes + pipeline versions and kept under PREFECT_HOME, so a
 # re-run after a crash (or over unchanged pages) skips the batches already cleaned and enriched.
+# Kept on disk only: Prefect's in-memory result cache (1,000 entries) would hold every batch's
+# documents, and their pickled copy, until the run ends (about 25 KB an article).
 @task(
     name="transform",
     cache_key_fn=runners.transform_cache_key,
     cache_expiration=runners.TRANSFORM_CACHE_EXPIRATION,
     persist_result=True,
+    cache_result_in_memory=False,
 )
 def transform_task(
     pages: list[Page] | SpooledPages, settings: Settings, run_id: str, pool: Executor | None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 
 import pytest
 from elasticsearch import Elasticsearch
 
+from flows import ingest as ingest_module
 from flows.ingest import ingest
 from newsflow.cli import DEMO_CORPUS
 from newsflow.corpus_server import page_urls
@@ -14,6 +16,7 @@ from newsflow.search import SearchRequest, search
 from newsflow.settings import Settings
 from tests.conftest import fresh_alias
 from tests.support import load_manifest
+from transforms.batch import TransformResult
 from transforms.clean import normalize_url
 from transforms.load import document_id
 
@@ -139,6 +142,24 @@ def test_broken_pages_are_reported_and_the_good_ones_indexed(settings, site, tmp
     assert by_url[str(tmp_path / "no-such-list.txt")]["stage"] == "discover"
     assert summary["skipped"] == 1  # good[0] listed twice
     assert es_client.count(index=settings.index)["count"] == 5
+
+
+def test_no_batch_of_documents_outlives_its_load(settings, site, tmp_path, monkeypatch):
+    """The flow process's memory must not grow with the run: once a batch is loaded, nothing
+    (Prefect's result cache included) keeps its documents."""
+    live_at_end: list[int] = []
+    run = ingest_module._Pipeline.run
+
+    def run_and_count(self, *args, **kwargs):
+        run(self, *args, **kwargs)
+        gc.collect()
+        live_at_end.append(sum(isinstance(o, TransformResult) for o in gc.get_objects()))
+
+    monkeypatch.setattr(ingest_module._Pipeline, "run", run_and_count)
+    urls = page_urls(DEMO_CORPUS, site)[:6]
+    summary = ingest([_url_list(tmp_path, urls)], settings.model_copy(update={"batch_size": 2}))
+    assert summary["indexed"] == 6 and summary["transform_batches"] == 3
+    assert live_at_end == [0]
 
 
 def test_main_subject_search_finds_the_wire_story_wherever_it_was_republished(

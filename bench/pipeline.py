@@ -127,6 +127,7 @@ class ProcessPeaks:
 
         self._me = psutil.Process()
         self.peaks: dict[int, tuple[str, float]] = {}
+        self.cpu: dict[int, tuple[str, float]] = {}  # CPU seconds at the last sample
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -151,10 +152,12 @@ class ProcessPeaks:
                 try:
                     mb = proc.memory_info().rss / 2**20
                     role = "flow" if proc is self._me else self._role(proc.cmdline())
+                    times = proc.cpu_times()
                 except psutil.Error:
                     continue
                 if mb > self.peaks.get(proc.pid, ("", 0.0))[1]:
                     self.peaks[proc.pid] = (role, mb)
+                self.cpu[proc.pid] = (role, times.user + times.system)
 
     def __enter__(self) -> ProcessPeaks:
         self._thread.start()
@@ -166,6 +169,14 @@ class ProcessPeaks:
 
     def table(self) -> list[tuple[str, float]]:
         return sorted(self.peaks.values(), key=lambda item: (item[0] != "flow", item[0]))
+
+    def cpu_table(self) -> list[tuple[str, float]]:
+        """CPU seconds of each process, summed by role (from its start, model loading and
+        Prefect's start included)."""
+        by_role: dict[str, float] = {}
+        for role, seconds in self.cpu.values():
+            by_role[role] = by_role.get(role, 0.0) + seconds
+        return sorted(by_role.items(), key=lambda item: -item[1])
 
 
 def peak_rss_mb() -> dict[str, float]:
@@ -202,9 +213,11 @@ def run_flow(articles: int, workers: int) -> dict:
         listing.write("\n".join(urls) + "\n")
     try:
         busy_before, total_before = cpu_ticks()
+        es_before = _es_cpu_seconds(settings)
         with ProcessPeaks() as peaks:
             summary = ingest([listing.name], settings, backfill=True)
         busy, total = (a - b for a, b in zip(cpu_ticks(), (busy_before, total_before), strict=True))
+        es_after = _es_cpu_seconds(settings)
         indexed_now = client.count(index=settings.index)["count"]
     finally:
         client.indices.delete(index=f"{settings.index}*", ignore_unavailable=True)
@@ -226,6 +239,13 @@ def run_flow(articles: int, workers: int) -> dict:
         "machine_busy": busy / total if total else None,
         "peak_rss_mb": peak_rss_mb(),
         "process_peaks_mb": peaks.table(),
+        "process_cpu_s": peaks.cpu_table()
+        + (
+            [("Elasticsearch JVM (this run)", es_after - es_before)]
+            if es_before is not None and es_after is not None
+            else []
+        ),
+        "machine_cpu_s": busy / os.sysconf("SC_CLK_TCK"),
     }
 
 
@@ -382,11 +402,26 @@ def _memory_rows(small: dict, big: dict) -> list[tuple[str, float, float]]:
     ]
 
 
-def _es_peak_mb(settings: Settings) -> float | None:
+def _es_proc(settings: Settings, name: str) -> str | None:
+    """A /proc file of the local node's JVM, or None when there is no local node."""
     pid_file = settings.state_dir / "elasticsearch" / "elasticsearch.pid"
     try:
-        status = Path(f"/proc/{pid_file.read_text().strip()}/status").read_text()
+        return Path(f"/proc/{pid_file.read_text().strip()}/{name}").read_text()
     except OSError:
+        return None
+
+
+def _es_cpu_seconds(settings: Settings) -> float | None:
+    stat = _es_proc(settings, "stat")
+    if stat is None:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _es_peak_mb(settings: Settings) -> float | None:
+    status = _es_proc(settings, "status")
+    if status is None:
         return None
     match = re.search(r"VmHWM:\s+(\d+) kB", status)
     return int(match.group(1)) / 1024 if match else None
@@ -447,6 +482,12 @@ def main() -> None:
         f"{flow['peak_rss_mb']['largest_child']:.0f}, Elasticsearch JVM "
         f"{_es_peak_mb(Settings()) or float('nan'):.0f}"
     )
+    if flow.get("process_cpu_s"):
+        print("\ncpu seconds by process (whole run)")
+        rows = [*flow["process_cpu_s"], ("machine (every process)", flow["machine_cpu_s"])]
+        for role, seconds in rows:
+            per_article = seconds / max(flow["indexed"], 1) * 1000
+            print(f"  {role:<36}{seconds:>8.1f}{per_article:>8.1f} ms/article")
     print("\nreference figures, same texts, same run")
     print(f"  NER alone, {cores} processes: {ner['rate']:.2f} articles/s (the limit)")
     print(

@@ -23,6 +23,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from flows import runners
 from flows.workers import run_transform
@@ -240,7 +241,9 @@ class _Pipeline:
             self.times[stage].add(spent)
         # Stories are assigned here, not in the workers: the batches of a run must see each other.
         stories.assign_stories(self.client, self.settings.index, documents, self.stories)
-        self.loading.append(load_task.submit(documents, self.settings, self.run_id))
+        # quote: Prefect would otherwise walk every field of every document looking for
+        # futures to resolve, twice per batch.
+        self.loading.append(load_task.submit(quote(documents), self.settings, self.run_id))
 
     def _finish_load(self, total_batches: int) -> None:
         loaded, spent = self.loading.popleft().result()

@@ -23,6 +23,7 @@ from elasticsearch import Elasticsearch
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from flows.workers import cpu_pool, run_transform
 from newsflow.es import check_cluster, make_client
@@ -164,7 +165,8 @@ def process_records(
                 reading = read_archive_task.submit(settings.effective_archive_url, batches[i + 1])
             counts.fetched += len(pages)
             counts.failures += failures
-            transforming.append(transform_task.submit(pages, settings, run_id, pool))
+            # quote: the pages are data, not futures for Prefect to look for inside.
+            transforming.append(transform_task.submit(quote(pages), settings, run_id, pool))
             while len(transforming) > workers:
                 finish()
         while transforming:

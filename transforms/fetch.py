@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import functools
 import logging
 import random
 import re
+import ssl
 import time
 import zlib
 from collections.abc import AsyncIterator, Iterable
@@ -264,12 +266,19 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # One per process: building one reads the whole CA bundle (tens of ms), and a fetch batch
+    # would otherwise build two. An SSLContext may be shared by connections and threads.
+    return httpx.create_ssl_context(trust_env=False)
+
+
 def _transport(backend: _PinnedBackend, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    transport = httpx.AsyncHTTPTransport(verify=_ssl_context(), limits=limits, trust_env=False)
     # httpx has no public hook for the network backend; the pool it builds is swapped for the
     # same pool with the pinned backend (httpx/httpcore versions are locked).
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
+        ssl_context=_ssl_context(),
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,

@@ -251,6 +251,7 @@ class _Pipeline:
         self.counts.unchanged += loaded.unchanged
         self.counts.failures += loaded.failures
         self.times["load"].add(spent)
+        runners.release_free_memory()
         self.counts.failed, self.counts.skipped = len(self.counts.failures), len(self.counts.skips)
         self.batches_done += 1
         progress_log.info(

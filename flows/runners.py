@@ -149,6 +149,25 @@ def steady_heap() -> bool:
     return bool(mallopt(_M_ARENA_MAX, 2)) and bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
 
 
+@functools.cache
+def _malloc_trim():
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+def release_free_memory() -> None:
+    """Give the heap's free pages back to the system (glibc; a few ms).
+
+    Called by the flow process after each batch: its live heap stays flat over a run, but glibc
+    keeps what a batch freed inside its arenas, and the resident size crept up by ~60 MB every
+    five batches until trimmed."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
 def run_logger(logger: logging.Logger | logging.LoggerAdapter, run_id: str) -> RunLogger:
     return RunLogger(logger, {"run_id": run_id})  # type: ignore[arg-type]
 

@@ -142,18 +142,18 @@ def steady_heap() -> bool:
     to mmap (returned to the system when freed) and two arenas bound the rest. Not applied in
     the worker processes: NER allocates large arrays on every batch, and mapping them afresh
     each time costs CPU."""
-    try:
-        mallopt = ctypes.CDLL(None).mallopt  # the C library already loaded: no library search
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to tune
+    mallopt = _glibc("mallopt")
+    if mallopt is None:  # not glibc (musl, macOS): nothing to tune
         return False
     return bool(mallopt(_M_ARENA_MAX, 2)) and bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
 
 
 @functools.cache
-def _malloc_trim():
+def _glibc(name: str):
+    """A glibc function from the C library already loaded (no library search), or None."""
     try:
-        return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):  # not glibc
+        return getattr(ctypes.CDLL(None), name)
+    except (OSError, AttributeError):
         return None
 
 
@@ -163,7 +163,7 @@ def release_free_memory() -> None:
     Called by the flow process after each batch: its live heap stays flat over a run, but glibc
     keeps what a batch freed inside its arenas, and the resident size crept up by ~60 MB every
     five batches until trimmed."""
-    trim = _malloc_trim()
+    trim = _glibc("malloc_trim")
     if trim is not None:
         trim(0)
 

@@ -191,7 +191,11 @@ class ProcessPeaks:
             for proc in [self._me, *self._me.children(recursive=True)]:
                 try:
                     mb = proc.memory_info().rss / 2**20
-                    role = "flow" if proc is self._me else self._role(proc.cmdline())
+                    known = self.cpu.get(proc.pid)  # an exiting process's cmdline is empty
+                    if proc is self._me:
+                        role = "flow"
+                    else:
+                        role = known[0] if known else self._role(proc.cmdline())
                     times = proc.cpu_times()
                 except psutil.Error:
                     continue
@@ -210,14 +214,22 @@ class ProcessPeaks:
     def table(self) -> list[tuple[str, float]]:
         return sorted(self.peaks.values(), key=lambda item: (item[0] != "flow", item[0]))
 
-    def cpu_table(self, flow_before: float) -> list[tuple[str, float]]:
-        """CPU seconds of each process, summed by role: the flow process's during the run,
-        the others' since they started (model loading and Prefect's start included)."""
+    def cpu_table(self, before: dict[int, float]) -> list[tuple[str, float]]:
+        """CPU seconds of each process, summed by role: during the run for those that existed
+        before it (``before``: pid -> CPU seconds then; the flow process, the corpus site), the
+        others' since they started (model loading and Prefect's start included)."""
         by_role: dict[str, float] = {}
-        for role, seconds in self.cpu.values():
-            seconds -= flow_before if role == "flow" else 0.0
+        for pid, (role, seconds) in self.cpu.items():
+            seconds -= before.get(pid, 0.0)
             by_role[role] = by_role.get(role, 0.0) + seconds
         return sorted(by_role.items(), key=lambda item: -item[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
 
 
 def peak_rss_mb() -> dict[str, float]:
@@ -255,7 +267,9 @@ def run_flow(articles: int, workers: int) -> dict:
     try:
         busy_before, total_before = cpu_ticks()
         es_before = _es_cpu_seconds(settings)
-        flow_before = sum(os.times()[:2])  # the flow process existed before the run
+        # The flow process and the corpus site existed before the run (the site read and
+        # rewrote its pages then): only their CPU during the run counts.
+        before = {os.getpid(): sum(os.times()[:2]), site.pid: _cpu_seconds(site.pid)}
         with ProcessPeaks() as peaks:
             summary = ingest([listing.name], settings, backfill=True)
         busy, total = (a - b for a, b in zip(cpu_ticks(), (busy_before, total_before), strict=True))
@@ -281,7 +295,7 @@ def run_flow(articles: int, workers: int) -> dict:
         "machine_busy": busy / total if total else None,
         "peak_rss_mb": peak_rss_mb(),
         "process_peaks_mb": peaks.table(),
-        "process_cpu_s": peaks.cpu_table(flow_before)
+        "process_cpu_s": peaks.cpu_table(before)
         + (
             [("Elasticsearch JVM (this run)", es_after - es_before)]
             if es_before is not None and es_after is not None
@@ -532,7 +546,7 @@ def main() -> None:
         f"{_es_peak_mb(Settings()) or float('nan'):.0f}"
     )
     if flow.get("process_cpu_s"):
-        print("\ncpu seconds by process (whole run)")
+        print("\ncpu seconds by process (flow, site: during the run; others: since their start)")
         rows = [*flow["process_cpu_s"], ("machine (every process)", flow["machine_cpu_s"])]
         for role, seconds in rows:
             per_article = seconds / max(flow["indexed"], 1) * 1000

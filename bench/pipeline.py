@@ -333,14 +333,18 @@ def run_ner_limit(count: int, workers: int) -> dict:
     settings = Settings()
     texts = _texts(count)
     nlp = load_model(settings.spacy_model)
+    busy_before, total_before = cpu_ticks()
     started = time.perf_counter()
     found = sum(len(doc.ents) for doc in nlp.pipe(texts, n_process=workers, batch_size=16))
     seconds = time.perf_counter() - started
+    busy, total = (a - b for a, b in zip(cpu_ticks(), (busy_before, total_before), strict=True))
     return {
         "articles": count,
         "seconds": seconds,
         "rate": count / seconds,
         "entities": found,
+        "machine_cpu_s": busy / os.sysconf("SC_CLK_TCK"),
+        "machine_busy": busy / total if total else None,
         "peak_rss_mb": peak_rss_mb(),
     }
 
@@ -567,6 +571,15 @@ def main() -> None:
         f"  flow with 1 worker: {single['rate']:.2f} articles/s; scaling "
         f"{flow['rate'] / single['rate']:.2f}x with {cores}"
     )
+    if ner.get("machine_cpu_s") and flow.get("machine_cpu_s"):
+        # What the cores can give: with all of them busy, throughput is cores / CPU per article.
+        ner_ms = ner["machine_cpu_s"] / ner["articles"] * 1000
+        flow_ms = flow["machine_cpu_s"] / max(flow["indexed"], 1) * 1000
+        print(
+            f"  CPU per article, every process: NER alone {ner_ms:.0f} ms, end to end "
+            f"{flow_ms:.0f} ms (Prefect's start included), so with every core busy the end to "
+            f"end reaches at most {ner_ms / flow_ms:.2f} of the limit"
+        )
     quality = _one("quality")
     print("\nquality of the same code (unchanged by the speed work?)")
     print("\n".join(_quality_lines(quality)))

@@ -117,6 +117,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"({summary['concrete_index']}) in {summary['seconds']}s"
     )
     from transforms.models import COUNT_FIELDS as stages
+
     for stage in stages:
         table.add_column(stage, justify="right")
     table.add_row(*(str(summary[k]) for k in stages))

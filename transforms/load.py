@@ -291,9 +291,7 @@ def drop_unchanged(
     if not documents:
         return [], 0
     found = _when_reachable(
-        lambda: client.mget(
-            index=alias, ids=[d["id"] for d in documents], source=["content_hash"]
-        ),
+        lambda: client.mget(index=alias, ids=[d["id"] for d in documents], source=["content_hash"]),
         unavailable_timeout,
     )
     stored = {d["_id"]: d["_source"].get("content_hash") for d in found["docs"] if d.get("found")}

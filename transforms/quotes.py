@@ -219,8 +219,10 @@ def _subject(verb):
     """The verb's subject as (text, head token), its compound words included."""
     # A quotation mark is no subject (the parser sometimes takes '»' for one).
     subjects = [c for c in verb.children if c.dep_ in _SUBJECT_DEPS and not c.is_punct]
-    if not subjects and verb.dep_ in ("conj", "ccomp", "advcl") and verb.head.lower_ in (
-        SPEECH_VERBS
+    if (
+        not subjects
+        and verb.dep_ in ("conj", "ccomp", "advcl")
+        and verb.head.lower_ in (SPEECH_VERBS)
     ):
         subjects = [c for c in verb.head.children if c.dep_ in _SUBJECT_DEPS]
     if not subjects:
@@ -234,8 +236,10 @@ def _subject(verb):
         return None
     head = subjects[0]
     left = head.i
-    while left - 1 >= 0 and head.doc[left - 1].dep_ in _NAME_DEPS and head.doc[left - 1].head.i in (
-        range(left - 1, head.i + 1)
+    while (
+        left - 1 >= 0
+        and head.doc[left - 1].dep_ in _NAME_DEPS
+        and head.doc[left - 1].head.i in (range(left - 1, head.i + 1))
     ):
         left -= 1
     words = head.doc[left : head.i + 1].text

@@ -42,9 +42,7 @@ def corpus(es_client: Elasticsearch, site: str, tmp_path_factory) -> Iterator[No
         es_client.indices.refresh(index=ALIAS)
         yield
     finally:
-        es_client.indices.delete(
-            index=f"{ALIAS}-*", ignore_unavailable=True, allow_no_indices=True
-        )
+        es_client.indices.delete(index=f"{ALIAS}-*", ignore_unavailable=True, allow_no_indices=True)
         es_client.options(ignore_status=404).indices.delete_index_template(name=f"newsflow-{ALIAS}")
 
 

@@ -22,9 +22,9 @@ def older_spec(drop: str) -> dict:
 def test_added_fields_reach_an_existing_index(es_client: Elasticsearch, index_alias: str) -> None:
     old = older_spec(drop="section")
     index = ensure_index(es_client, index_alias, old)
-    assert "section" not in es_client.indices.get_mapping(index=index)[index]["mappings"][
-        "properties"
-    ]
+    assert (
+        "section" not in es_client.indices.get_mapping(index=index)[index]["mappings"]["properties"]
+    )
     # Strict mapping: a document with the new field is refused by the old index.
     with pytest.raises(Exception, match="strict_dynamic_mapping_exception"):
         es_client.index(index=index_alias, id="x", document={"section": "Business"})

@@ -158,6 +158,16 @@ def cpu_ticks() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
+def machine_since(before: tuple[int, int]) -> dict[str, float | None]:
+    """Machine CPU seconds (every process) and the busy share of all cores since ``before``,
+    a ``cpu_ticks()`` reading."""
+    busy, total = (now - then for now, then in zip(cpu_ticks(), before, strict=True))
+    return {
+        "machine_cpu_s": busy / os.sysconf("SC_CLK_TCK"),
+        "machine_busy": busy / total if total else None,
+    }
+
+
 class ProcessPeaks:
     """Peak resident memory of this process and each of its descendants, sampled twice a
     second (rusage only knows the largest child)."""
@@ -215,8 +225,9 @@ class ProcessPeaks:
 
     def busy_since(self, moment: float) -> float:
         """Machine CPU seconds (every process) from the first sample at or after ``moment``."""
-        start = next((busy for at, busy in self.ticks if at >= moment), cpu_ticks()[0])
-        return (cpu_ticks()[0] - start) / os.sysconf("SC_CLK_TCK")
+        now = cpu_ticks()[0]
+        start = next((busy for at, busy in self.ticks if at >= moment), now)
+        return (now - start) / os.sysconf("SC_CLK_TCK")
 
     def table(self) -> list[tuple[str, float]]:
         return sorted(self.peaks.values(), key=lambda item: (item[0] != "flow", item[0]))
@@ -272,7 +283,7 @@ def run_flow(articles: int, workers: int) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listing:
         listing.write("\n".join(urls) + "\n")
     try:
-        busy_before, total_before = cpu_ticks()
+        ticks_before = cpu_ticks()
         es_before = _es_cpu_seconds(settings)
         # The flow process and the corpus site existed before the run (the site read and
         # rewrote its pages then): only their CPU during the run counts.
@@ -281,7 +292,7 @@ def run_flow(articles: int, workers: int) -> dict:
             summary = ingest([listing.name], settings, backfill=True)
             # The flow's own seconds leave out Prefect's start; so does this CPU figure.
             flow_cpu = peaks.busy_since(time.monotonic() - summary["seconds"])
-        busy, total = (a - b for a, b in zip(cpu_ticks(), (busy_before, total_before), strict=True))
+        machine = machine_since(ticks_before)
         es_after = _es_cpu_seconds(settings)
         indexed_now = client.count(index=settings.index)["count"]
     finally:
@@ -301,7 +312,7 @@ def run_flow(articles: int, workers: int) -> dict:
         "stage_seconds": summary["stage_seconds"],
         "rate": summary["indexed"] / summary["seconds"],
         # Of all cores, over the whole run (Prefect start included): how much stood idle.
-        "machine_busy": busy / total if total else None,
+        **machine,
         "peak_rss_mb": peak_rss_mb(),
         "process_peaks_mb": peaks.table(),
         "process_cpu_s": peaks.cpu_table(before)
@@ -310,7 +321,6 @@ def run_flow(articles: int, workers: int) -> dict:
             if es_before is not None and es_after is not None
             else []
         ),
-        "machine_cpu_s": busy / os.sysconf("SC_CLK_TCK"),
         "machine_cpu_flow_s": flow_cpu,
     }
 
@@ -343,18 +353,17 @@ def run_ner_limit(count: int, workers: int) -> dict:
     settings = Settings()
     texts = _texts(count)
     nlp = load_model(settings.spacy_model)
-    busy_before, total_before = cpu_ticks()
+    ticks_before = cpu_ticks()
     started = time.perf_counter()
     found = sum(len(doc.ents) for doc in nlp.pipe(texts, n_process=workers, batch_size=16))
     seconds = time.perf_counter() - started
-    busy, total = (a - b for a, b in zip(cpu_ticks(), (busy_before, total_before), strict=True))
+    machine = machine_since(ticks_before)
     return {
         "articles": count,
         "seconds": seconds,
         "rate": count / seconds,
         "entities": found,
-        "machine_cpu_s": busy / os.sysconf("SC_CLK_TCK"),
-        "machine_busy": busy / total if total else None,
+        **machine,
         "peak_rss_mb": peak_rss_mb(),
     }
 

@@ -172,11 +172,15 @@ class ModelNotInstalled(RuntimeError):
 
 @lru_cache(maxsize=4)
 def load_model(name: str):
-    """Load an installed spaCy pipeline with only its ``ner`` component (cached per process)."""
+    """Load an installed spaCy pipeline with only its ``ner`` component (cached per process),
+    computing with ``transforms.blas.NumpyBlasOps``."""
     import spacy  # deferred: importing spaCy costs about a second
 
+    from transforms.blas import numpy_blas_ops
+
     try:
-        nlp = spacy.load(name, exclude=_NOT_NEEDED)
+        with numpy_blas_ops():
+            nlp = spacy.load(name, exclude=_NOT_NEEDED)
     except OSError as exc:
         raise ModelNotInstalled(
             f"spaCy model {name!r} is not installed; install its package "

@@ -92,10 +92,14 @@ class ParserUnavailable(RuntimeError):
 @lru_cache(maxsize=4)
 def load_parser(name: str):
     """The model's ``tok2vec`` + ``parser`` only (cached per process); ``ParserUnavailable``
-    when it has no parser. ``OSError`` when the package is not installed."""
+    when it has no parser. ``OSError`` when the package is not installed. Computes with
+    ``transforms.blas.NumpyBlasOps``, as the NER model does."""
     import spacy  # deferred: importing spaCy costs about a second
 
-    probe = spacy.load(name, exclude=_OTHER_PIPES)
+    from transforms.blas import numpy_blas_ops
+
+    with numpy_blas_ops():
+        probe = spacy.load(name, exclude=_OTHER_PIPES)
     if "parser" not in probe.pipe_names:
         raise ParserUnavailable(f"spaCy model {name!r} has no 'parser' component")
     extra = [p for p in probe.pipe_names if p not in _KEEP]

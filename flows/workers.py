@@ -30,9 +30,6 @@ def default_workers() -> int:
 
 
 def _warm_up(model_name: str) -> None:
-    from transforms.blas import single_blas_thread  # deferred: it imports thinc
-
-    single_blas_thread()  # one worker process per core already
     load_model(model_name)
     gazetteer()
     # The parser for quote attribution; a model without one still serves NER (the batch

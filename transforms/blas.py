@@ -9,8 +9,9 @@ the whole ``ner`` component about a quarter cheaper. ``NumpyBlasOps`` is thinc's
 with only ``gemm`` routed to numpy: the entities found are the same (``tests/unit/test_blas.py``).
 
 Models use the ops current when they are built, so the loaders build them inside
-``numpy_blas_ops()``. One BLAS thread per process (``single_blas_thread``): the worker pool
-already runs one process per core, and OpenBLAS threads on busy cores only spin.
+``numpy_blas_ops()``. They also limit their process to one BLAS thread (``single_blas_thread``):
+every runner of the CPU stage already runs one process per core, and OpenBLAS threads on busy
+cores only spin.
 """
 
 from __future__ import annotations

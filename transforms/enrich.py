@@ -173,11 +173,13 @@ class ModelNotInstalled(RuntimeError):
 @lru_cache(maxsize=4)
 def load_model(name: str):
     """Load an installed spaCy pipeline with only its ``ner`` component (cached per process),
-    computing with ``transforms.blas.NumpyBlasOps``."""
+    computing with ``transforms.blas.NumpyBlasOps`` on one BLAS thread (every runner gives
+    the CPU stage one process per core)."""
     import spacy  # deferred: importing spaCy costs about a second
 
-    from transforms.blas import numpy_blas_ops
+    from transforms.blas import numpy_blas_ops, single_blas_thread
 
+    single_blas_thread()
     try:
         with numpy_blas_ops():
             nlp = spacy.load(name, exclude=_NOT_NEEDED)

@@ -93,11 +93,12 @@ class ParserUnavailable(RuntimeError):
 def load_parser(name: str):
     """The model's ``tok2vec`` + ``parser`` only (cached per process); ``ParserUnavailable``
     when it has no parser. ``OSError`` when the package is not installed. Computes with
-    ``transforms.blas.NumpyBlasOps``, as the NER model does."""
+    ``transforms.blas.NumpyBlasOps`` on one BLAS thread, as the NER model does."""
     import spacy  # deferred: importing spaCy costs about a second
 
-    from transforms.blas import numpy_blas_ops
+    from transforms.blas import numpy_blas_ops, single_blas_thread
 
+    single_blas_thread()
     with numpy_blas_ops():
         probe = spacy.load(name, exclude=_OTHER_PIPES)
     if "parser" not in probe.pipe_names:

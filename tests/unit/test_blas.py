@@ -86,15 +86,18 @@ def test_the_block_restores_the_previous_ops_on_error():
     assert get_current_ops() is before
 
 
-def test_a_worker_uses_one_blas_thread():
-    # In a child process: the limit is process-wide.
+def test_loading_the_model_leaves_its_process_one_blas_thread():
+    # In a child process: the limit is process-wide. Every runner of the CPU stage runs a
+    # process per core already; more BLAS threads would only spin on busy cores.
     code = (
-        "import numpy, threadpoolctl\n"
-        "from transforms.blas import single_blas_thread\n"
-        "single_blas_thread()\n"
-        "blas = [p for p in threadpoolctl.threadpool_info() if p['user_api'] == 'blas']\n"
-        "assert blas, 'numpy has a BLAS'\n"
-        "print(sorted({p['num_threads'] for p in blas}))\n"
+        "import threadpoolctl\n"
+        "from transforms.enrich import load_model\n"
+        "def threads():\n"
+        "    blas = [p for p in threadpoolctl.threadpool_info() if p['user_api'] == 'blas']\n"
+        "    assert blas, 'numpy has a BLAS'\n"
+        "    return sorted({p['num_threads'] for p in blas})\n"
+        f"load_model({MODEL!r})\n"
+        "print(threads())\n"
     )
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(

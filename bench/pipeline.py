@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -355,18 +356,25 @@ def run_ner_limit(count: int, workers: int) -> dict:
     texts = _texts(count)
     # The pipeline's model, ops and one BLAS thread, inherited by the processes spaCy forks.
     nlp = load_model(settings.spacy_model)
+    timed = _timed_ner(
+        count, lambda: sum(len(d.ents) for d in nlp.pipe(texts, n_process=workers, batch_size=16))
+    )
+    return {**timed, "peak_rss_mb": peak_rss_mb()}
+
+
+def _timed_ner(count: int, work: Callable[[], int]) -> dict:
+    """Rate and machine CPU of ``work``, which runs NER over ``count`` texts and returns the
+    number of entities found."""
     ticks_before = cpu_ticks()
     started = time.perf_counter()
-    found = sum(len(doc.ents) for doc in nlp.pipe(texts, n_process=workers, batch_size=16))
+    found = work()
     seconds = time.perf_counter() - started
-    machine = machine_since(ticks_before)
     return {
         "articles": count,
         "seconds": seconds,
         "rate": count / seconds,
         "entities": found,
-        **machine,
-        "peak_rss_mb": peak_rss_mb(),
+        **machine_since(ticks_before),
     }
 
 
@@ -408,18 +416,7 @@ def run_ner_per_core(count: int, workers: int) -> dict:
     ) as pool:
         pool.map(_ner_worker_ready, range(workers), chunksize=1)
         chunks = [texts[i : i + 32] for i in range(0, len(texts), 32)]
-        ticks_before = cpu_ticks()
-        started = time.perf_counter()
-        found = sum(pool.imap_unordered(_ner_worker_count, chunks))
-        seconds = time.perf_counter() - started
-        machine = machine_since(ticks_before)
-    return {
-        "articles": count,
-        "seconds": seconds,
-        "rate": count / seconds,
-        "entities": found,
-        **machine,
-    }
+        return _timed_ner(count, lambda: sum(pool.imap_unordered(_ner_worker_count, chunks)))
 
 
 def run_naive(count: int, blas: int = 0) -> dict:

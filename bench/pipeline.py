@@ -378,27 +378,22 @@ def _timed_ner(count: int, work: Callable[[], int]) -> dict:
     }
 
 
-_BARRIER = None
+_WORKER: dict = {}  # in each per-core NER process: its barrier and model
 
 
 def _ner_worker_start(model_name: str, barrier) -> None:
     from transforms.enrich import load_model
 
-    global _BARRIER
-    _BARRIER = barrier
-    load_model(model_name)
+    _WORKER.update(barrier=barrier, nlp=load_model(model_name))
 
 
 def _ner_worker_ready(_: int) -> None:
     # Every worker waits here, so each one takes one of these tasks: all models are loaded.
-    _BARRIER.wait()
+    _WORKER["barrier"].wait()
 
 
 def _ner_worker_count(texts: list[str]) -> int:
-    from transforms.enrich import load_model
-
-    nlp = load_model(Settings().spacy_model)
-    return sum(len(doc.ents) for doc in nlp.pipe(texts, batch_size=64))
+    return sum(len(doc.ents) for doc in _WORKER["nlp"].pipe(texts, batch_size=64))
 
 
 def run_ner_per_core(count: int, workers: int) -> dict:

@@ -109,15 +109,33 @@ def fetch_task(
     archive_url: str | None = None,
     spool_dir: str | None = None,
 ) -> tuple[list[Page] | SpooledPages, list[Failure], StageTime]:
-    """Fetch a batch; with ``spool_dir`` the pages are handed on in a spool file, so the flow
-    process does not hold their HTML while they wait for a worker."""
+    """Fetch a batch; with ``spool_dir`` each page goes to the batch's spool file as its
+    download ends, so the flow process never holds the batch's HTML (the workers read it)."""
     timer = Timer()
-    pages, failures = fetch.fetch_pages(urls, opts)
-    if archive_url:  # raw pages kept for `newsflow reprocess`; a failed write is only logged
-        for failed in archive.Archive(archive_url).archive_pages(pages).failures:
+    kept = archive.Archive(archive_url) if archive_url else None
+    if not spool_dir:
+        pages, failures = fetch.fetch_pages(urls, opts)
+        for page in pages:
+            _archive(kept, page)
+        return pages, failures, timer.lap()
+    with spool.SpoolWriter(spool_dir) as writer:
+
+        def take(index: int, page: Page) -> None:
+            _archive(kept, page)
+            writer.add(index, page)
+
+        _, failures = fetch.fetch_pages(urls, opts, on_page=take)
+        if not writer.count:
+            writer.abort()
+            return [], failures, timer.lap()
+        return writer.close(), failures, timer.lap()
+
+
+def _archive(kept: archive.Archive | None, page: Page) -> None:
+    """Keep the raw page for `newsflow reprocess`; a failed write is only logged."""
+    if kept is not None:
+        for failed in kept.archive_pages([page]).failures:
             get_run_logger().warning("%s: %s", failed.url, failed.reason)
-    batch = spool.spool(pages, spool_dir) if spool_dir and pages else pages
-    return batch, failures, timer.lap()
 
 
 # Keyed by the batch's URLs + HTML hashes + pipeline versions and kept under PREFECT_HOME, so a

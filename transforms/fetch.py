@@ -28,7 +28,7 @@ import re
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -618,7 +618,7 @@ _ACCEPT = {
 }
 
 
-async def _run(opts: FetchOptions, jobs: list, worker) -> list:
+async def _run(opts: FetchOptions, jobs: list, worker, hand_on=None) -> list:
     limits = httpx.Limits(
         max_connections=opts.concurrency, max_keepalive_connections=opts.concurrency
     )
@@ -633,15 +633,17 @@ async def _run(opts: FetchOptions, jobs: list, worker) -> list:
     ) as client:
         session = _Session(opts, client, backend)
 
-        async def guarded(job):
+        async def guarded(index: int, job):
             try:
-                return await worker(session, job)
+                result = await worker(session, job)
             except Exception as exc:  # a bug must cost one URL, not the batch; it is logged
                 url = job[0] if isinstance(job, tuple) else job
                 log.exception("%s: fetch failed unexpectedly", url)
                 return Failure(url, "fetch", f"internal error: {type(exc).__name__}: {exc}")
+            # Outside the try: what the receiver raises (a full disk) is not one URL's failure.
+            return hand_on(index, result) if hand_on is not None else result
 
-        return list(await asyncio.gather(*(guarded(job) for job in jobs)))
+        return list(await asyncio.gather(*(guarded(i, job) for i, job in enumerate(jobs))))
 
 
 async def _page(session: _Session, url: str) -> Page | Failure:
@@ -692,14 +694,31 @@ async def _resource(session: _Session, job: tuple[str, Validators | None]) -> Re
     )
 
 
-async def fetch_pages_async(urls: Iterable[str], opts: FetchOptions) -> list[Page | Failure]:
-    """Fetch every URL concurrently; results come back in input order."""
-    return await _run(opts, list(urls), _page)
+async def fetch_pages_async(
+    urls: Iterable[str], opts: FetchOptions, on_page: Callable[[int, Page], None] | None = None
+) -> list[Page | Failure | None]:
+    """Fetch every URL concurrently; results come back in input order. With ``on_page``,
+    each page is handed to it (with its URL's index) as soon as it is decoded, and its place
+    in the results is None."""
+
+    def hand_on(index: int, result: Page | Failure) -> Page | Failure | None:
+        if on_page is None or not isinstance(result, Page):
+            return result
+        on_page(index, result)
+        return None
+
+    return await _run(opts, list(urls), _page, hand_on)
 
 
-def fetch_pages(urls: Iterable[str], opts: FetchOptions) -> tuple[list[Page], list[Failure]]:
-    """Fetch URLs (http, https, file); return the pages and the failures with reasons."""
-    results = asyncio.run(fetch_pages_async(list(urls), opts))
+def fetch_pages(
+    urls: Iterable[str], opts: FetchOptions, on_page: Callable[[int, Page], None] | None = None
+) -> tuple[list[Page], list[Failure]]:
+    """Fetch URLs (http, https, file); return the pages and the failures with reasons.
+
+    With ``on_page`` the pages are not returned but handed to it one by one as they arrive, in
+    any order, with the index of their URL in ``urls``: a caller that writes them away never
+    holds the whole batch. What ``on_page`` raises ends the call."""
+    results = asyncio.run(fetch_pages_async(list(urls), opts, on_page))
     pages = [r for r in results if isinstance(r, Page)]
     failures = [r for r in results if isinstance(r, Failure)]
     return pages, failures

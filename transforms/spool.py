@@ -3,7 +3,8 @@
 The flow process fetches; worker processes clean and enrich. Handing the workers the pages
 themselves would keep every batch in flight (HTML averages ~175 KB a page) alive in the flow
 process and pickled once more on its way to a worker; with a file per batch the flow process
-holds a path and a digest, and only the batch being fetched is ever in its memory.
+holds a path and a digest. A ``SpoolWriter`` takes each page as its download ends, so the flow
+process holds only the pages still downloading, never a whole batch.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 from transforms.models import Page
@@ -30,34 +32,90 @@ class SpooledPages:
     digest: str
 
 
+def _page_part(page: Page) -> bytes:
+    return (
+        page.url.encode()
+        + b"\0"
+        + page.final_url.encode()
+        + b"\0"
+        + hashlib.sha256(page.html.encode("utf-8", "surrogatepass")).digest()
+    )
+
+
+def _combine(parts: Sequence[bytes]) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part)
+    return digest.hexdigest()
+
+
 def pages_digest(pages: Sequence[Page]) -> str:
     """SHA-256 over each page's URL, final URL and HTML: equal for the same pages, in order."""
-    digest = hashlib.sha256()
-    for page in pages:
-        digest.update(page.url.encode() + b"\0" + page.final_url.encode() + b"\0")
-        digest.update(hashlib.sha256(page.html.encode("utf-8", "surrogatepass")).digest())
-    return digest.hexdigest()
+    return _combine([_page_part(page) for page in pages])
+
+
+class SpoolWriter:
+    """A new spool file in ``directory``, written one page at a time in any order.
+
+    Each page comes with its index in the batch; the file reads back in index order and its
+    digest is that of the pages in that order, so neither depends on which download ended
+    first. Used as a context manager, the file is removed if the block raises."""
+
+    def __init__(self, directory: str | Path) -> None:
+        fd, self.path = tempfile.mkstemp(prefix="batch-", suffix=".pages", dir=directory)
+        self._file = os.fdopen(fd, "wb")
+        self._parts: dict[int, bytes] = {}
+
+    @property
+    def count(self) -> int:
+        return len(self._parts)
+
+    def add(self, index: int, page: Page) -> None:
+        """Append ``page``; ``OSError`` when it cannot be written."""
+        # Pickle: the file is written and read by this same run's code, never shared.
+        pickle.dump((index, page), self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._parts[index] = _page_part(page)
+
+    def close(self) -> SpooledPages:
+        """Finish the file; the batch it now holds."""
+        self._file.close()
+        parts = [self._parts[i] for i in sorted(self._parts)]
+        return SpooledPages(self.path, len(parts), _combine(parts))
+
+    def abort(self) -> None:
+        """Close and remove the file."""
+        self._file.close()
+        Path(self.path).unlink(missing_ok=True)
+
+    def __enter__(self) -> SpoolWriter:
+        return self
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        if kind is not None:
+            self.abort()
 
 
 def spool(pages: Sequence[Page], directory: str | Path) -> SpooledPages:
     """Write ``pages`` to a new file in ``directory``; ``OSError`` when it cannot be written."""
-    fd, path = tempfile.mkstemp(prefix="batch-", suffix=".pages", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            # Pickle: the file is written and read by this same run's code, never shared.
-            pickle.dump(list(pages), out, protocol=pickle.HIGHEST_PROTOCOL)
-    except BaseException:
-        Path(path).unlink(missing_ok=True)
-        raise
-    return SpooledPages(path, len(pages), pages_digest(pages))
+    with SpoolWriter(directory) as writer:
+        for index, page in enumerate(pages):
+            writer.add(index, page)
+        return writer.close()
 
 
 def read(batch: SpooledPages | Sequence[Page]) -> list[Page]:
-    """The pages of a batch, from its spool file or as given."""
+    """The pages of a batch, from its spool file (in index order) or as given."""
     if not isinstance(batch, SpooledPages):
         return list(batch)
+    records: list[tuple[int, Page]] = []
     with open(batch.path, "rb") as source:
-        return pickle.load(source)
+        while True:
+            try:
+                records.append(pickle.load(source))
+            except EOFError:
+                break
+    records.sort(key=itemgetter(0))
+    return [page for _, page in records]
 
 
 def discard(batch: SpooledPages | Sequence[Page]) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from transforms.fetch import FetchOptions, decode_html, fetch_pages
 
 OPTS = FetchOptions(
@@ -74,3 +76,24 @@ def test_reads_file_urls(tmp_path):
     pages, failures = fetch_pages([page.as_uri(), (tmp_path / "missing.html").as_uri()], OPTS)
     assert "Grüße aus Köln" in pages[0].html
     assert failures[0].reason.startswith("cannot read file")
+
+
+def test_hands_each_page_on_as_it_arrives_with_its_index(site):
+    urls = [
+        f"{site}/no-such-page.html",
+        f"{site}/harbour-gazette/",
+        f"{site}/moved/harbour-gazette/",
+    ]
+    handed: list[tuple[int, str]] = []
+    pages, failures = fetch_pages(urls, OPTS, on_page=lambda i, page: handed.append((i, page.url)))
+    assert pages == []  # the receiver has them; the caller holds none
+    assert sorted(handed) == [(1, urls[1]), (2, urls[2])]
+    assert [(f.url, f.reason) for f in failures] == [(urls[0], "HTTP 404")]
+
+
+def test_what_the_page_receiver_raises_ends_the_fetch(site):
+    def full_disk(index: int, page) -> None:
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        fetch_pages([f"{site}/harbour-gazette/"], OPTS, on_page=full_disk)

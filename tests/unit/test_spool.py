@@ -71,3 +71,23 @@ def test_only_spools_left_long_ago_are_removed(tmp_path):
     os.utime(old, (hours_ago, hours_ago))
     assert spool.remove_stale(tmp_path, 6 * 3600) == [old]
     assert not old.exists() and len(list(live.iterdir())) == 1
+
+
+def test_pages_written_in_any_order_read_back_in_index_order(tmp_path):
+    pages = _pages(4)
+    with spool.SpoolWriter(tmp_path) as writer:
+        for index in (2, 0, 3, 1):  # the order in which downloads ended
+            writer.add(index, pages[index])
+        batch = writer.close()
+    assert spool.read(batch) == pages
+    assert batch.count == 4
+    # The transform cache key does not depend on the arrival order either.
+    assert batch.digest == spool.pages_digest(pages) == spool.spool(pages, tmp_path).digest
+    assert batch.digest != spool.pages_digest(pages[::-1])
+
+
+def test_a_writer_interrupted_by_an_error_removes_its_file(tmp_path):
+    with pytest.raises(RuntimeError), spool.SpoolWriter(tmp_path) as writer:
+        writer.add(0, _pages(1)[0])
+        raise RuntimeError("fetch task cancelled")
+    assert list(tmp_path.iterdir()) == []

@@ -31,7 +31,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -583,7 +583,7 @@ def _link_surnames(groups: dict[str, _Group]) -> None:
         full = [
             f
             for f in groups.values()
-            if f.type == "person" and len(f.tokens) > n and f is not short and f.place is None
+            if f.type == "person" and len(f.folded) > n and f is not short and f.place is None
         ]
         is_person = short.type == "person" or short.votes["person"] > 0
         if not is_person and short.place is not None and short.place.major:
@@ -702,6 +702,37 @@ def _looks_like_a_name(words: list[str]) -> bool:
     )
 
 
+def _word_spans(
+    text: str, word: str, also: str = "", *, bounds: bool = False
+) -> Iterator[tuple[int, int]]:
+    """(start, end) of each occurrence of ``word`` that no word character touches, as
+    ``re.finditer(rf"(?<![\\w{also}]){re.escape(word)}(?![\\w{also}])", text)`` finds them; with
+    ``bounds`` (and no ``also``), as ``re.finditer(rf"\\b{re.escape(word)}\\b", text)`` does.
+
+    A regex per name costs a compile (more names than ``re`` caches) and a slow scan (a pattern
+    opening with a lookbehind gets no literal-prefix search); ``str.find`` costs neither.
+    """
+
+    def is_word(i: int) -> bool:  # re's \w on str: alphanumeric or "_"
+        if not 0 <= i < len(text):
+            return False
+        c = text[i]
+        return c.isalnum() or c == "_" or c in also
+
+    at = 0
+    while (start := text.find(word, at)) >= 0:
+        end = start + len(word)
+        if bounds:  # \b: word and non-word on either side of each edge
+            ok = is_word(start - 1) != is_word(start) and is_word(end - 1) != is_word(end)
+        else:
+            ok = not is_word(start - 1) and not is_word(end)
+        if ok:
+            yield start, end
+            at = max(end, start + 1)  # like re, no second match at an empty match's position
+        else:
+            at = start + 1  # a later, overlapping occurrence may still fit ("aa" in "aaa")
+
+
 def _complete_lone_names(groups: dict[str, _Group], text: str, cued: set[str]) -> None:
     """A one-word person, or a one-word organisation with no cue of being one, that the text
     also writes as "Firstname Name" (once, in one way) takes that full name: the model often
@@ -717,13 +748,15 @@ def _complete_lone_names(groups: dict[str, _Group], text: str, cued: set[str]) -
         if not _looks_like_a_name([word]):
             continue
         found: set[str] = set()
-        for match in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", text):
-            before = text[max(0, match.start() - 4 * _CONTEXT) : match.start()]
-            tokens = _TRAILING_WORDS.search(before)
+        for start, _ in _word_spans(text, word):
+            before = text[max(0, start - 4 * _CONTEXT) : start]
+            # Three words at most, each with one space after it: a match starts after the fourth
+            # space from the end, and searching only that tail skips most of the scan.
+            tokens = _TRAILING_WORDS.search(" ".join(before.rsplit(" ", 4)[-4:]))
             if tokens is None:
                 continue
-            span_start = match.start() - len(tokens.group(0))
-            if any(s < match.start() and span_start < e for s, e in others):
+            span_start = start - len(tokens.group(0))
+            if any(s < start and span_start < e for s, e in others):
                 continue
             first: list[str] = []
             for token in reversed(tokens.group(0).split()):
@@ -771,9 +804,9 @@ def _person_context(text: str, start: int, end: int) -> bool:
 
 
 def _quoted_by_surname(text: str, words: list[str]) -> bool:
-    for match in re.finditer(rf"\b{re.escape(words[-1])}\b", text):
-        preceding = text[max(0, match.start() - len(words[-2]) - 1) : match.start()].strip()
-        if preceding != words[-2] and _person_context(text, match.start(), match.end()):
+    for start, end in _word_spans(text, words[-1], bounds=True):
+        preceding = text[max(0, start - len(words[-2]) - 1) : start].strip()
+        if preceding != words[-2] and _person_context(text, start, end):
             return True
     return False
 
@@ -814,7 +847,7 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         return False
     if person and any(_person_context(text, s, e) for s, e in g.spans):
         return False  # "Rose said" stays, even if prices rose
-    if re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", text):
+    if next(_word_spans(text, name.lower(), "-"), None) is not None:
         return True  # a common noun capitalised at the start of a sentence: "Lava", "Budget"
     if person:
         # A lone name that is no part of a full name needs a cue that it is a person at all, or

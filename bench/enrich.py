@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from transforms.clean import clean_page  # noqa: E402
+from transforms.documents import to_document  # noqa: E402
 from transforms.enrich import enrich_articles, load_model, ner_text  # noqa: E402
 from transforms.fetch import read_file_page  # noqa: E402
-from transforms.load import to_document  # noqa: E402
 from transforms.models import Article, Failure, Page  # noqa: E402
 
 DEMO = ROOT / "demo" / "corpus"

@@ -36,8 +36,9 @@ from elasticsearch.exceptions import GeneralAvailabilityWarning
 
 from newsflow.es import make_client
 from newsflow.settings import Settings
+from transforms.documents import to_document
 from transforms.indices import backfill_mode, ensure_index
-from transforms.load import bulk_load, to_document
+from transforms.load import bulk_load
 from transforms.models import Article, EnrichedArticle, Entity
 
 ROOT = Path(__file__).resolve().parents[1]

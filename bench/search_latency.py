@@ -53,8 +53,9 @@ sys.path.insert(0, str(ROOT))
 from newsflow.es import make_client  # noqa: E402
 from newsflow.search import SearchRequest, build_query  # noqa: E402
 from newsflow.settings import Settings  # noqa: E402
+from transforms.documents import to_document  # noqa: E402
 from transforms.indices import ensure_index  # noqa: E402
-from transforms.load import bulk_load, to_document  # noqa: E402
+from transforms.load import bulk_load  # noqa: E402
 
 CORPUS = ROOT / "demo" / "corpus"
 FACETS = ("person", "organization", "location", "source", "language", "section")

@@ -21,7 +21,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 from flows.reprocess import finish_summary, process_records, rewrite_task
 from newsflow.es import check_cluster, make_client
 from newsflow.settings import Settings
-from transforms import indices, load, versions
+from transforms import documents, indices, load, versions
 from transforms.archive import Archive, ArchiveError
 from transforms.enrich import enrich_articles
 from transforms.models import Article, Failure, StageCounts
@@ -77,7 +77,7 @@ def enrich_from_index_task(
                 Failure(doc.get("url", doc.get("id", "?")), "enrich", f"bad doc: {exc}")
             )
     enriched = enrich_articles(articles, settings.spacy_model)
-    return [load.to_document(item, run_id) for item in enriched], failures
+    return [documents.to_document(item, run_id) for item in enriched], failures
 
 
 def reenrich_stale(

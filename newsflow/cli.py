@@ -286,7 +286,7 @@ def extract(
     failures += clean_failures
     enriched = {e.article.url: e for e in enrich_articles(articles, settings.spacy_model)}
     # Story fields as the pipeline computes them, the inputs clustered among themselves only.
-    from transforms.load import to_document
+    from transforms.documents import to_document
     from transforms.stories import StoryClusters, assign_documents
 
     docs = {url: to_document(e, "extract") for url, e in enriched.items()}

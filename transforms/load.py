@@ -8,7 +8,6 @@ and an article whose content is unchanged is not written again.
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
 import json
 import random
@@ -29,67 +28,9 @@ from elasticsearch import (
 )
 from elasticsearch.helpers import scan, streaming_bulk
 
-from transforms import versions
-from transforms.models import EnrichedArticle, Failure
-from transforms.stories import signature
+from transforms.models import Failure
 
 MAPPINGS_DIR = Path(__file__).resolve().parents[1] / "mappings"
-
-
-def document_id(canonical_url: str) -> str:
-    """Stable id of an article: SHA-256 of its canonical URL, hex, 40 characters."""
-    return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:40]
-
-
-def to_document(
-    item: EnrichedArticle, run_id: str, indexed_at: datetime | None = None
-) -> dict[str, Any]:
-    """The Elasticsearch document of an enriched article (plain JSON-able dict)."""
-    a = item.article
-    doc_id = document_id(a.canonical_url)
-    story = signature(a.body)
-    doc: dict[str, Any] = {
-        "id": doc_id,
-        "url": a.url,
-        "canonical_url": a.canonical_url,
-        "title": a.title,
-        "body": a.body,
-        "description": a.description,
-        "authors": a.authors,
-        "published": a.published,
-        "published_source": a.published_source,
-        "modified": a.modified,
-        "modified_source": a.modified_source,
-        "fetched_at": a.fetched_at.isoformat(),
-        "indexed_at": (indexed_at or datetime.now(UTC)).isoformat(),
-        "site_name": a.site_name,
-        "source": a.source,
-        "language": a.language,
-        "tags": a.tags,
-        "section": a.section,
-        # A story of its own until the run's story assignment (transforms/stories.py) places it.
-        "story_id": doc_id,
-        "story_lead": True,
-        "story_bands": list(story.bands) if story else [],
-        "story_signature": story.encode() if story else None,
-        "quotes": [q.as_dict() for q in item.quotes],
-        "image": a.image,
-        "word_count": a.word_count,
-        "entities": [
-            {"name": e.name, "type": e.type, "count": e.count, "first_offset": e.first_offset}
-            for e in item.entities
-        ],
-        "enrich_note": item.enrich_note,
-        "run_id": run_id,
-        # Which clean/enrich code made this document (transforms/versions.py).
-        "pipeline_version": versions.pipeline_version(),
-        "enrichment_version": versions.enrichment_version(),
-    }
-    doc.update(item.facets())
-    # Hash of what the article says, so later runs can tell an unchanged re-fetch.
-    content = json.dumps([a.title, a.body, a.authors, a.published], ensure_ascii=False)
-    doc["content_hash"] = hashlib.sha256(content.encode("utf-8")).hexdigest()
-    return doc
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,6 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from elasticsearch import ApiError, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -364,6 +363,10 @@ def assign_stories(
     set ``story_lead: false`` with partial updates; one not indexed yet (still loading in this
     run) is retried on the next call. When the index cannot be asked, the batch is clustered
     within the run only (logged), so a cluster hiccup never sinks the run."""
+    # Deferred: the worker processes compute signatures here and never call the cluster;
+    # importing the client would cost each of them about 2 s of CPU.
+    from elasticsearch import ApiError, TransportError
+
     bands = {b for doc in documents for b in doc.get("story_bands") or ()}
     try:
         for member in _lookup(client, alias, bands, max_candidates):
@@ -396,6 +399,8 @@ def _lookup(client: Any, alias: str, bands: set[str], size: int) -> list[StoryMe
 
 
 def _apply_demotions(client: Any, alias: str, clusters: StoryClusters) -> None:
+    from elasticsearch import ApiError, TransportError  # deferred: see assign_stories
+
     if not clusters.pending_demotions:
         return
     operations: list[dict[str, Any]] = []

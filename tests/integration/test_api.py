@@ -22,7 +22,7 @@ from newsflow.settings import Settings
 from tests.conftest import fresh_alias
 from tests.support import load_manifest
 from transforms.clean import normalize_url
-from transforms.load import document_id
+from transforms.documents import document_id
 
 pytestmark = [
     pytest.mark.usefixtures("prefect_harness"),

@@ -14,7 +14,8 @@ from newsflow.cli import DEMO_CORPUS
 from newsflow.settings import Settings
 from transforms import versions
 from transforms.archive import Archive
-from transforms.load import count_dead_letters, dead_letter_index, document_id, load_documents
+from transforms.documents import document_id
+from transforms.load import count_dead_letters, dead_letter_index, load_documents
 from transforms.runs import list_runs, runs_index
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

@@ -18,7 +18,7 @@ from tests.conftest import fresh_alias
 from tests.support import load_manifest
 from transforms.batch import TransformResult
 from transforms.clean import normalize_url
-from transforms.load import document_id
+from transforms.documents import document_id
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -14,15 +14,14 @@ from elasticsearch import Elasticsearch
 
 from newsflow.settings import PROJECT_ROOT
 from transforms import indices
+from transforms.documents import document_id, to_document
 from transforms.indices import IndexSetupError, ensure_index, load_template
 from transforms.load import (
     bulk_load,
     count_dead_letters,
     dead_letter_index,
-    document_id,
     load_documents,
     retry_dead_letters,
-    to_document,
 )
 from transforms.models import Article, EnrichedArticle, Entity
 

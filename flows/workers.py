@@ -36,6 +36,10 @@ def cpu_pool(workers: int, model_name: str) -> Iterator[Executor]:
         initargs=(model_name,),
     )
     try:
+        # Every worker starts loading now: with spawn, the pool starts one worker per submit
+        # that finds none idle, so the second would wait for the second fetched batch.
+        for _ in range(workers):
+            pool.submit(os.getpid)
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -269,7 +269,7 @@ class _Pipeline:
         self.counts.unchanged += loaded.unchanged
         self.counts.failures += loaded.failures
         self.times["load"].add(spent)
-        runners.release_free_memory()
+        runners.release_batch_memory()
         self.counts.failed, self.counts.skipped = len(self.counts.failures), len(self.counts.skips)
         self.batches_done += 1
         progress_log.info(
@@ -347,6 +347,7 @@ def ingest(
         indices.backfill_mode(client, settings.index) if backfill else nullcontext(),
         _spool_dir(settings) as spool_dir,  # removed after the workers have stopped
         runners.cpu_stage(settings, len(batches)) as cpu,
+        runners.young_heap_only(),
     ):
         workers = cpu.workers
         pipeline = _Pipeline(settings, run_id, counts, workers, started, spool_dir)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import gc
 import hashlib
 import logging
 from collections.abc import Iterator, Mapping
@@ -168,6 +169,33 @@ def release_free_memory() -> None:
     trim = _glibc("malloc_trim")
     if trim is not None:
         trim(0)
+
+
+@contextmanager
+def young_heap_only() -> Iterator[None]:
+    """Let full garbage collections during a run walk only the objects made during it.
+
+    The flow process holds ~400,000 long-lived objects (Prefect, pydantic, the client) before
+    its first batch; frozen, a full collection costs 3-7 ms instead of ~270 ms, so one can run
+    after every batch (``release_batch_memory``). Unfrozen when the run ends."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def release_batch_memory() -> None:
+    """After a batch is loaded: collect the reference cycles it left, then trim the heap.
+
+    Prefect's record of each persisted transform result sits in a reference cycle, so a batch's
+    documents outlived their load until the next full collection, which the collector runs
+    rarely: the flow's resident size climbed ~20 KB an article between them (306 -> 414 MB over
+    6,000 articles) and its peak grew with the length of the run. Collected here it stays at
+    ~325 MB."""
+    gc.collect()
+    release_free_memory()
 
 
 def run_logger(logger: logging.Logger | logging.LoggerAdapter, run_id: str) -> RunLogger:

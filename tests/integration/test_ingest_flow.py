@@ -144,6 +144,10 @@ def test_broken_pages_are_reported_and_the_good_ones_indexed(settings, site, tmp
     assert es_client.count(index=settings.index)["count"] == 5
 
 
+def _results_alive() -> int:
+    return sum(isinstance(o, TransformResult) for o in gc.get_objects())
+
+
 def test_no_batch_of_documents_outlives_its_load(settings, site, tmp_path, monkeypatch):
     """The flow process's memory must not grow with the run: once a batch is loaded, nothing
     (Prefect's result cache included) keeps its documents."""
@@ -153,7 +157,7 @@ def test_no_batch_of_documents_outlives_its_load(settings, site, tmp_path, monke
     def run_and_count(self, *args, **kwargs):
         run(self, *args, **kwargs)
         gc.collect()
-        live_at_end.append(sum(isinstance(o, TransformResult) for o in gc.get_objects()))
+        live_at_end.append(_results_alive())
 
     monkeypatch.setattr(ingest_module._Pipeline, "run", run_and_count)
     urls = page_urls(DEMO_CORPUS, site)[:6]
@@ -175,7 +179,7 @@ def test_batches_in_reference_cycles_are_collected_as_the_run_goes(
     def finish_and_count(self, *args, **kwargs):
         finish_load(self, *args, **kwargs)
         if not self.loading and not self.transforming:
-            left.append(sum(isinstance(o, TransformResult) for o in gc.get_objects()))
+            left.append(_results_alive())
 
     monkeypatch.setattr(ingest_module._Pipeline, "_finish_load", finish_and_count)
     gc.collect()

@@ -23,13 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.corpora import extraction_corpus
 from transforms.archive import Archive
 from transforms.clean import clean_pages
 from transforms.fetch import decode_html
 from transforms.models import Page
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path("/work/shared/corpus/article-extraction-benchmark/html")
+SHARED = extraction_corpus() / "html"
 
 
 def pages() -> list[Page]:

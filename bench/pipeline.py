@@ -38,8 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from newsflow.settings import Settings  # noqa: E402
+from tests.corpora import extraction_corpus  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "corpus" / "article-extraction-benchmark" / "html"
+SHARED = extraction_corpus() / "html"
 DEMO = ROOT / "demo" / "corpus"
 # The canonical link would give every copy of a page the same id; the copies must be distinct.
 _CANONICAL = re.compile(rb"<link[^>]+rel=[\"']canonical[\"'][^>]*>|<meta[^>]+og:url[^>]*>", re.I)

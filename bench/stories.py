@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.corpora import extraction_corpus  # noqa: E402
 from tests.support import load_manifest  # noqa: E402
 from transforms.clean import clean_page  # noqa: E402
 from transforms.fetch import read_file_page  # noqa: E402
@@ -51,7 +52,7 @@ from transforms.stories import (  # noqa: E402
 )
 
 CORPUS = ROOT / "demo" / "corpus"
-SHARED = ROOT.parent / "shared" / "corpus" / "article-extraction-benchmark"
+SHARED = extraction_corpus()
 SHARED_TRUTH = SHARED / "ground-truth.json"
 _WORD = re.compile(r"\w+")
 _DATELINE = re.compile(r"^[^\n]{0,80}?\s[—–-]{1,2}\s")

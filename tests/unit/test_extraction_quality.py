@@ -3,7 +3,8 @@ article bodies at least as well as plain trafilatura with ``favor_precision=True
 
 Both are measured here, on the same pages with the same scorer (``bench/extraction.py``), so
 the gate compares and never hard-codes a figure. The corpus is
-``../shared/corpus/article-extraction-benchmark`` (or ``NEWSFLOW_EXTRACTION_CORPUS``); like
+``../shared/corpus/article-extraction-benchmark``, found by ``tests/corpora.py`` from a clone
+made elsewhere too (or ``NEWSFLOW_EXTRACTION_CORPUS``); like
 the tests that need Elasticsearch, this one fails rather than skips when it is missing. It
 takes about 30 s on two cores.
 """

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from tests.corpora import extraction_corpus
 from transforms import pagetype
 from transforms.batch import transform_pages
 from transforms.clean import Skipped, clean_page
@@ -23,10 +23,7 @@ from transforms.models import Article, Failure, Page
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ROOT / "tests" / "data" / "pages"
 DEMO = ROOT / "demo" / "corpus"
-BENCHMARK = Path(
-    os.environ.get("NEWSFLOW_EXTRACTION_CORPUS")
-    or ROOT.parent / "shared" / "corpus" / "article-extraction-benchmark"
-)
+BENCHMARK = extraction_corpus()
 URL = "https://www.harbourgazette.example/news/2026/11/page"
 
 

@@ -1,5 +1,5 @@
 # The newsflow image: the CLI, the search API (`newsflow serve`) and the scheduled ingest
-# (`python -m flows.deployments`). Built by `docker compose build`, or `docker build .`.
+# (`python -m newsflow.flows.deployments`). Built by `docker compose build`, or `docker build .`.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from newsflow.store.archive import Archive
+from newsflow.transforms.clean.extract import clean_pages
+from newsflow.transforms.fetch.download import decode_html
+from newsflow.transforms.models import Page
 from tests.corpora import extraction_corpus
-from transforms.archive import Archive
-from transforms.clean import clean_pages
-from transforms.fetch import decode_html
-from transforms.models import Page
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = extraction_corpus() / "html"

@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import trafilatura
 
-from transforms.clean import clean_page
-from transforms.models import Article, Failure, Page
+from newsflow.transforms.clean.extract import clean_page
+from newsflow.transforms.models import Article, Failure, Page
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "demo" / "corpus"

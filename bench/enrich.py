@@ -33,12 +33,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from newsflow.transforms.batch.documents import to_document  # noqa: E402
+from newsflow.transforms.clean.extract import clean_page  # noqa: E402
+from newsflow.transforms.enrich.entities import enrich_articles, load_model, ner_text  # noqa: E402
+from newsflow.transforms.fetch.download import read_file_page  # noqa: E402
+from newsflow.transforms.models import Article, Failure, Page  # noqa: E402
 from tests.corpora import extraction_corpus  # noqa: E402
-from transforms.clean import clean_page  # noqa: E402
-from transforms.documents import to_document  # noqa: E402
-from transforms.enrich import enrich_articles, load_model, ner_text  # noqa: E402
-from transforms.fetch import read_file_page  # noqa: E402
-from transforms.models import Article, Failure, Page  # noqa: E402
 
 DEMO = ROOT / "demo" / "corpus"
 SHARED = extraction_corpus() / "html"

@@ -41,9 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import trafilatura
 
+from newsflow.transforms.clean.extract import RULE_NAMES, clean_page
+from newsflow.transforms.models import Failure, Page
 from tests.corpora import extraction_corpus
-from transforms.clean import RULE_NAMES, clean_page
-from transforms.models import Failure, Page
 
 _TOKEN = re.compile(r"\w+")
 SHINGLE = 4

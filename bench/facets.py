@@ -10,7 +10,7 @@ neither way. Each page is read and cleaned by the pipeline's own steps (``read_f
 
 - raw: spaCy's ``ner`` on the same text the enrich step reads (``ner_text``), each entity's text
   as its facet value (whitespace trimmed) under ``LABEL_TO_FACET``, nothing else;
-- canonical: ``transforms.enrich.enrich_articles``, the facet values the index gets.
+- canonical: ``enrich_articles`` (transforms/enrich/entities.py): the facet values the index gets.
 
 Per type, micro-averaged over articles: precision = sum |P ∩ G| / sum |P \\ optional|, recall =
 sum |P ∩ G| / sum |G|, with P the set of predicted values of the article and G the gold set.
@@ -35,10 +35,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from transforms.clean import clean_page  # noqa: E402
-from transforms.enrich import LABEL_TO_FACET, enrich_articles, load_model, ner_text  # noqa: E402
-from transforms.fetch import read_file_page  # noqa: E402
-from transforms.models import Article  # noqa: E402
+from newsflow.transforms.clean.extract import clean_page  # noqa: E402
+from newsflow.transforms.enrich.entities import (  # noqa: E402
+    LABEL_TO_FACET,
+    enrich_articles,
+    load_model,
+    ner_text,
+)
+from newsflow.transforms.fetch.download import read_file_page  # noqa: E402
+from newsflow.transforms.models import Article  # noqa: E402
 
 GOLD = ROOT / "tests" / "data" / "facets_gold.json"
 CORPUS = ROOT / "demo" / "corpus"

@@ -3,9 +3,9 @@
 A child process serves 20 hosts, one asyncio server per loopback address 127.0.0.2 ...
 127.0.0.21 (HTTP/1.1 keep-alive, every answer delayed by ``--latency``; robots.txt answers
 404). This process fetches ``--pages`` article URLs spread evenly over the hosts with
-``transforms.fetch.fetch_pages`` and the default per-host settings, and prints pages/s, the
-theoretical bounds and the peak RSS of the fetching process (``ru_maxrss``; the servers live in
-the child so they do not count).
+``fetch_pages`` (transforms/fetch/download.py) and the default per-host settings, and prints
+pages/s, the theoretical bounds and the peak RSS of the fetching process (``ru_maxrss``; the
+servers live in the child so they do not count).
 
     .venv/bin/python bench/fetch_bench.py            # ~10 s
     .venv/bin/python bench/fetch_bench.py --pages 2000 --latency 0.05
@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from newsflow.settings import Settings  # noqa: E402
-from transforms.fetch import FetchOptions, fetch_pages  # noqa: E402
-from transforms.robots import RobotsCache  # noqa: E402
+from newsflow.transforms.fetch.download import FetchOptions, fetch_pages  # noqa: E402
+from newsflow.transforms.fetch.robots import RobotsCache  # noqa: E402
 
 HOSTS = [f"127.0.0.{i}" for i in range(2, 22)]
 PAGE = (ROOT / "demo" / "corpus" / "harbour-gazette" / "storm-isolde-power-cuts.html").read_bytes()

@@ -34,12 +34,12 @@ from urllib.parse import urlsplit
 from elasticsearch import Elasticsearch
 from elasticsearch.exceptions import GeneralAvailabilityWarning
 
-from newsflow.es import make_client
 from newsflow.settings import Settings
-from transforms.documents import to_document
-from transforms.indices import backfill_mode, ensure_index
-from transforms.load import bulk_load
-from transforms.models import Article, EnrichedArticle, Entity
+from newsflow.store.client import make_client
+from newsflow.store.indices import backfill_mode, ensure_index
+from newsflow.store.load import bulk_load
+from newsflow.transforms.batch.documents import to_document
+from newsflow.transforms.models import Article, EnrichedArticle, Entity
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "demo" / "corpus"
@@ -74,8 +74,8 @@ def extract_pool(path: Path) -> dict[str, Any]:
     ``path`` as JSON for the workers."""
     # Imported here, run only in the --prepare subprocess: trafilatura and lxml in the launcher
     # would show up in every worker's ru_maxrss (see peak_rss_mb).
-    from transforms.clean import clean_page
-    from transforms.models import Page
+    from newsflow.transforms.clean.extract import clean_page
+    from newsflow.transforms.models import Page
 
     manifest: dict[str, dict] = {}
     for file in sorted(CORPUS.glob("manifest-*.json")):

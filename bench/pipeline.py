@@ -276,8 +276,8 @@ def run_flow(articles: int, workers: int) -> dict:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     from elasticsearch import Elasticsearch
 
-    from flows.ingest import ingest
-    from newsflow.es import make_client
+    from newsflow.flows.ingest import ingest
+    from newsflow.store.client import make_client
 
     pages = base_pages()
     site, base = serve_apart(copies=articles // len(pages) + 1)
@@ -329,10 +329,10 @@ def run_flow(articles: int, workers: int) -> dict:
 
 
 def _texts(count: int) -> list[str]:
-    from transforms.clean import clean_page
-    from transforms.enrich import ner_text
-    from transforms.fetch import decode_html
-    from transforms.models import Article, Page
+    from newsflow.transforms.clean.extract import clean_page
+    from newsflow.transforms.enrich.entities import ner_text
+    from newsflow.transforms.fetch.download import decode_html
+    from newsflow.transforms.models import Article, Page
 
     texts = []
     for name, html in base_pages().items():
@@ -351,7 +351,7 @@ def _texts(count: int) -> list[str]:
 
 
 def run_ner_limit(count: int, workers: int) -> dict:
-    from transforms.enrich import load_model
+    from newsflow.transforms.enrich.entities import load_model
 
     settings = Settings()
     texts = _texts(count)
@@ -383,7 +383,7 @@ _WORKER: dict = {}  # in each per-core NER process: its barrier and model
 
 
 def _ner_worker_start(model_name: str, barrier) -> None:
-    from transforms.enrich import load_model
+    from newsflow.transforms.enrich.entities import load_model
 
     _WORKER.update(barrier=barrier, nlp=load_model(model_name))
 
@@ -417,13 +417,13 @@ def run_ner_per_core(count: int, workers: int) -> dict:
 
 def run_naive(count: int, blas: int = 0) -> dict:
     """The naive baseline; with ``blas``, its spaCy computes with the pipeline's BLAS ops
-    (``transforms.blas``), to show what the rest of the pipeline's design gains."""
+    (``transforms/enrich/blas.py``), to show what the rest of the pipeline's design gains."""
     import spacy
     import trafilatura
 
-    from newsflow.es import make_client
-    from transforms.blas import numpy_blas_ops, single_blas_thread
-    from transforms.fetch import decode_html
+    from newsflow.store.client import make_client
+    from newsflow.transforms.enrich.blas import numpy_blas_ops, single_blas_thread
+    from newsflow.transforms.fetch.download import decode_html
 
     settings = Settings()
     if blas:
@@ -654,7 +654,7 @@ def main() -> None:
     print(
         f"  naive baseline (extract + full spaCy + one request per doc): "
         f"{naive['rate']:.2f} articles/s on {naive['articles']} articles (before / after the "
-        f"flow: {before_after}); the same with the pipeline's BLAS ops (transforms.blas): "
+        f"flow: {before_after}); the same with the pipeline's BLAS ops (enrich/blas.py): "
         f"{naive_blas['rate']:.2f}, end to end {flow['rate'] / naive_blas['rate']:.2f}x that"
     )
     print(

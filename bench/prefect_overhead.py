@@ -49,7 +49,7 @@ def _settings(**over) -> Settings:
 
 
 def _drop(settings: Settings) -> None:
-    from newsflow.es import make_client
+    from newsflow.store.client import make_client
 
     client = make_client(settings)
     client.indices.delete(index=f"{settings.index}-*", ignore_unavailable=True)
@@ -60,12 +60,13 @@ def _drop(settings: Settings) -> None:
 
 def run_direct(urls: list[str], settings: Settings) -> dict:
     """The pipeline's steps without Prefect: same functions, same overlap, same bounds."""
-    from flows.ingest import fetch_options
-    from flows.workers import cpu_pool
-    from newsflow.es import make_client
-    from transforms import fetch, indices, load
-    from transforms.batch import transform_pages
-    from transforms.stories import StoryClusters, assign_stories
+    from newsflow.flows.ingest import fetch_options
+    from newsflow.flows.process_pool import cpu_pool
+    from newsflow.store import indices, load
+    from newsflow.store.client import make_client
+    from newsflow.transforms.batch.transform import transform_pages
+    from newsflow.transforms.enrich.stories import StoryClusters, assign_stories
+    from newsflow.transforms.fetch import download as fetch
 
     started, cpu = time.perf_counter(), time.process_time()
     run_id = uuid.uuid4().hex
@@ -127,7 +128,7 @@ def run_direct(urls: list[str], settings: Settings) -> dict:
 
 
 def run_flow(urls: list[str], settings: Settings) -> dict:
-    from flows.ingest import ingest
+    from newsflow.flows.ingest import ingest
 
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listing:
         listing.write("\n".join(urls) + "\n")

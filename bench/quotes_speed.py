@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from enrich import MODEL, cleaned_articles  # noqa: E402
 
-import transforms.quotes as new  # noqa: E402
-from transforms.enrich import MAX_NER_CHARS, enrich_articles  # noqa: E402
+import newsflow.transforms.enrich.quotes as new  # noqa: E402
+from newsflow.transforms.enrich.entities import MAX_NER_CHARS, enrich_articles  # noqa: E402
 
 OLD_REV = "fbcc3188a00b2008e13528919bdd477ff1e3959b"  # quotes.py before masking
 

@@ -50,12 +50,12 @@ from elasticsearch import Elasticsearch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from newsflow.es import make_client  # noqa: E402
 from newsflow.search import SearchRequest, build_query  # noqa: E402
 from newsflow.settings import Settings  # noqa: E402
-from transforms.documents import to_document  # noqa: E402
-from transforms.indices import ensure_index  # noqa: E402
-from transforms.load import bulk_load  # noqa: E402
+from newsflow.store.client import make_client  # noqa: E402
+from newsflow.store.indices import ensure_index  # noqa: E402
+from newsflow.store.load import bulk_load  # noqa: E402
+from newsflow.transforms.batch.documents import to_document  # noqa: E402
 
 CORPUS = ROOT / "demo" / "corpus"
 FACETS = ("person", "organization", "location", "source", "language", "section")
@@ -88,9 +88,9 @@ QUERIES = [
 
 def corpus_documents(settings: Settings) -> list[dict[str, Any]]:
     """The demo pages as index documents, through the pipeline's own steps (no Prefect)."""
-    from transforms.clean import clean_pages
-    from transforms.enrich import enrich_articles
-    from transforms.fetch import FetchOptions, fetch_pages
+    from newsflow.transforms.clean.extract import clean_pages
+    from newsflow.transforms.enrich.entities import enrich_articles
+    from newsflow.transforms.fetch.download import FetchOptions, fetch_pages
 
     urls = [p.resolve().as_uri() for p in sorted(CORPUS.glob("*/*.html"))]
     pages, failures = fetch_pages(urls, FetchOptions(user_agent=settings.user_agent))

@@ -37,12 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.corpora import extraction_corpus  # noqa: E402
-from tests.support import load_manifest  # noqa: E402
-from transforms.clean import clean_page  # noqa: E402
-from transforms.fetch import read_file_page  # noqa: E402
-from transforms.models import Article, Failure  # noqa: E402
-from transforms.stories import (  # noqa: E402
+from newsflow.transforms.clean.extract import clean_page  # noqa: E402
+from newsflow.transforms.enrich.stories import (  # noqa: E402
     THRESHOLD,
     StoryClusters,
     StoryMember,
@@ -50,6 +46,10 @@ from transforms.stories import (  # noqa: E402
     lead_key,
     signature,
 )
+from newsflow.transforms.fetch.download import read_file_page  # noqa: E402
+from newsflow.transforms.models import Article, Failure  # noqa: E402
+from tests.corpora import extraction_corpus  # noqa: E402
+from tests.support import load_manifest  # noqa: E402
 
 CORPUS = ROOT / "demo" / "corpus"
 SHARED = extraction_corpus()

@@ -22,13 +22,13 @@ from elasticsearch import Elasticsearch
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
 
-from flows.ingest import discover_task, ingest
-from flows.reprocess import finish_summary, parse_since, process_records
-from newsflow.es import check_cluster, make_client
+from newsflow.flows.ingest import discover_task, ingest
+from newsflow.flows.reprocess import finish_summary, parse_since, process_records
 from newsflow.settings import Settings
-from transforms import indices, load
-from transforms.archive import Archive, ArchiveRecord
-from transforms.models import Failure, Page, StageCounts
+from newsflow.store import indices, load
+from newsflow.store.archive import Archive, ArchiveRecord
+from newsflow.store.client import check_cluster, make_client
+from newsflow.transforms.models import Failure, Page, StageCounts
 
 
 def date_range(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:

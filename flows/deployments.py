@@ -1,6 +1,6 @@
 """Deployments of the flows with their schedules, served from one process.
 
-    newsflow flows serve --source urls.txt            # or: python -m flows.deployments ...
+    newsflow flows serve --source urls.txt            # or: python -m newsflow.flows.deployments ...
 
 registers with the Prefect server in ``PREFECT_API_URL`` and runs, in this process:
 
@@ -23,10 +23,10 @@ from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
-from flows.backfill import backfill
-from flows.ingest import ingest
-from flows.maintenance import maintenance
-from flows.reprocess import reprocess
+from newsflow.flows.backfill import backfill
+from newsflow.flows.ingest import ingest
+from newsflow.flows.maintenance import maintenance
+from newsflow.flows.reprocess import reprocess
 
 INGEST_CRON = "0 * * * *"
 MAINTENANCE_CRON = "30 3 * * *"

@@ -25,16 +25,19 @@ from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
-from flows import runners
-from flows.workers import run_transform
-from newsflow.es import check_cluster, make_client
+from newsflow.flows import runners
+from newsflow.flows.process_pool import run_transform
 from newsflow.settings import Settings
-from transforms import archive, fetch, indices, load, runs, spool, state, stories
-from transforms.batch import StageTime, Timer, TransformResult
-from transforms.models import Failure, Page, StageCounts
-from transforms.report import parse_run_aggs, run_aggs, run_query, summary_markdown
-from transforms.sources import Discovered, discover
-from transforms.spool import SpooledPages
+from newsflow.store import archive, indices, load, runs, state
+from newsflow.store.client import check_cluster, make_client
+from newsflow.transforms.batch import spool
+from newsflow.transforms.batch.report import parse_run_aggs, run_aggs, run_query, summary_markdown
+from newsflow.transforms.batch.spool import SpooledPages
+from newsflow.transforms.batch.transform import StageTime, Timer, TransformResult
+from newsflow.transforms.enrich import stories
+from newsflow.transforms.fetch import download as fetch
+from newsflow.transforms.models import Failure, Page, StageCounts
+from newsflow.transforms.sources.discover import Discovered, discover
 
 # The CLI listens here to draw progress on a terminal; nothing else depends on it.
 progress_log = logging.getLogger("newsflow.progress")

@@ -18,13 +18,15 @@ from elasticsearch.helpers import scan
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
 
-from flows.reprocess import finish_summary, process_records, rewrite_task
-from newsflow.es import check_cluster, make_client
+from newsflow.flows.reprocess import finish_summary, process_records, rewrite_task
 from newsflow.settings import Settings
-from transforms import documents, indices, load, versions
-from transforms.archive import Archive, ArchiveError
-from transforms.enrich import enrich_articles
-from transforms.models import Article, Failure, StageCounts
+from newsflow.store import indices, load
+from newsflow.store.archive import Archive, ArchiveError
+from newsflow.store.client import check_cluster, make_client
+from newsflow.transforms import versions
+from newsflow.transforms.batch import documents
+from newsflow.transforms.enrich.entities import enrich_articles
+from newsflow.transforms.models import Article, Failure, StageCounts
 
 
 @task(name="retry-dead-letters", retries=2, retry_delay_seconds=[5, 20], cache_policy=NO_CACHE)

@@ -25,13 +25,14 @@ from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
-from flows.workers import cpu_pool, run_transform
-from newsflow.es import check_cluster, make_client
+from newsflow.flows.process_pool import cpu_pool, run_transform
 from newsflow.settings import Settings
-from transforms import indices, load, runs, versions
-from transforms.archive import Archive, ArchiveRecord
-from transforms.batch import TransformResult
-from transforms.models import Failure, Page, StageCounts
+from newsflow.store import indices, load, runs
+from newsflow.store.archive import Archive, ArchiveRecord
+from newsflow.store.client import check_cluster, make_client
+from newsflow.transforms import versions
+from newsflow.transforms.batch.transform import TransformResult
+from newsflow.transforms.models import Failure, Page, StageCounts
 
 
 def parse_since(value: str | date | None) -> datetime | None:

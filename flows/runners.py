@@ -32,11 +32,12 @@ from prefect import Task
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 
-from flows.workers import cpu_pool
+from newsflow.flows.process_pool import cpu_pool
 from newsflow.settings import Settings
-from transforms import spool, versions
-from transforms.models import Failure, Page
-from transforms.spool import SpooledPages
+from newsflow.transforms import versions
+from newsflow.transforms.batch import spool
+from newsflow.transforms.batch.spool import SpooledPages
+from newsflow.transforms.models import Failure, Page
 
 # A crashed run is re-run within hours; a day keeps hourly runs over unchanged pages cheap too.
 TRANSFORM_CACHE_EXPIRATION = timedelta(days=1)

@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from newsflow import es_local
+from newsflow.resources import KIBANA_DIR
 from newsflow.settings import PROJECT_ROOT, Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -97,7 +98,7 @@ class _Progress(logging.Handler):
 
 
 def _run_ingest(settings: Settings, sources: list[str], backfill: bool = False) -> dict[str, Any]:
-    from flows.ingest import ingest, progress_log  # deferred: Prefect is slow to import
+    from newsflow.flows.ingest import ingest, progress_log  # deferred: Prefect is slow to import
 
     if not sys.stdout.isatty():
         return ingest(sources, settings, backfill)
@@ -116,7 +117,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         title=f"run {summary['run_id']} into {summary['index']} "
         f"({summary['concrete_index']}) in {summary['seconds']}s"
     )
-    from transforms.models import COUNT_FIELDS as stages
+    from newsflow.transforms.models import COUNT_FIELDS as stages
 
     for stage in stages:
         table.add_column(stage, justify="right")
@@ -169,7 +170,7 @@ def run(
         raise _fail(
             "no sources: pass --source or set NEWSFLOW_SOURCES / sources in the config file", 2
         )
-    from transforms.sources import SourcesFileError, specs_from_args
+    from newsflow.transforms.sources.discover import SourcesFileError, specs_from_args
 
     try:  # a sources file with a mistake is said here, before anything runs
         specs_from_args(sources)
@@ -273,10 +274,10 @@ def extract(
     ] = False,
 ) -> None:
     """Clean and enrich pages without indexing them: what would the pipeline make of this page?"""
-    from flows.ingest import fetch_options
-    from transforms.clean import clean_pages
-    from transforms.enrich import enrich_articles
-    from transforms.fetch import fetch_pages
+    from newsflow.flows.ingest import fetch_options
+    from newsflow.transforms.clean.extract import clean_pages
+    from newsflow.transforms.enrich.entities import enrich_articles
+    from newsflow.transforms.fetch.download import fetch_pages
 
     settings = _settings()
     urls = [i if "://" in i else Path(i).resolve().as_uri() for i in inputs]
@@ -286,8 +287,8 @@ def extract(
     failures += clean_failures
     enriched = {e.article.url: e for e in enrich_articles(articles, settings.spacy_model)}
     # Story fields as the pipeline computes them, the inputs clustered among themselves only.
-    from transforms.documents import to_document
-    from transforms.stories import StoryClusters, assign_documents
+    from newsflow.transforms.batch.documents import to_document
+    from newsflow.transforms.enrich.stories import StoryClusters, assign_documents
 
     docs = {url: to_document(e, "extract") for url, e in enriched.items()}
     assign_documents(StoryClusters(), list(docs.values()))
@@ -412,7 +413,7 @@ def es_status() -> None:
 
 
 def _client(settings: Settings):
-    from newsflow.es import ClusterUnavailable, check_cluster, make_client
+    from newsflow.store.client import ClusterUnavailable, check_cluster, make_client
 
     _ensure_cluster(settings)
     client = make_client(settings)
@@ -430,7 +431,7 @@ def index_migrate(
     ] = False,
 ) -> None:
     """Build the next index version with the current mapping, copy, check, swap the alias."""
-    from transforms.indices import IndexSetupError, drop_index, migrate
+    from newsflow.store.indices import IndexSetupError, drop_index, migrate
 
     settings = _settings()
     client = _client(settings)
@@ -451,7 +452,7 @@ def index_migrate(
 @index_app.command("drop")
 def index_drop(index: Annotated[str, typer.Argument(help="An old <alias>-v<N> index.")]) -> None:
     """Delete an old index version (never the one behind the alias)."""
-    from transforms.indices import IndexSetupError, drop_index
+    from newsflow.store.indices import IndexSetupError, drop_index
 
     settings = _settings()
     try:
@@ -466,7 +467,7 @@ def index_stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Documents, size, versions, last run, top facet values and dead letters of the alias."""
-    from transforms.indices import stats
+    from newsflow.store.indices import stats
 
     settings = _settings()
     data = stats(_client(settings), settings.index)
@@ -493,7 +494,7 @@ def deadletter_list(
     size: Annotated[int, typer.Option(min=1, max=1000)] = 20,
 ) -> None:
     """Show dead-lettered documents with their errors."""
-    from transforms.load import dead_letter_index
+    from newsflow.store.load import dead_letter_index
 
     settings = _settings()
     client = _client(settings)
@@ -518,7 +519,7 @@ def deadletter_retry() -> None:
     """Send dead-lettered documents again (after fixing the mapping or the cause)."""
     import uuid
 
-    from transforms.load import count_dead_letters, retry_dead_letters
+    from newsflow.store.load import count_dead_letters, retry_dead_letters
 
     settings = _settings()
     client = _client(settings)
@@ -545,8 +546,8 @@ def reprocess_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Clean, enrich and load again from the page archive, without touching the web."""
-    from flows.reprocess import parse_since
-    from flows.reprocess import reprocess as reprocess_flow
+    from newsflow.flows.reprocess import parse_since
+    from newsflow.flows.reprocess import reprocess as reprocess_flow
 
     settings = _settings()
     try:
@@ -573,8 +574,8 @@ def runs_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON list of run records.")] = False,
 ) -> None:
     """Recent flow runs with their counts, from the runs index (<alias>-runs)."""
-    from transforms.models import COUNT_FIELDS
-    from transforms.runs import list_runs
+    from newsflow.store.runs import list_runs
+    from newsflow.transforms.models import COUNT_FIELDS
 
     settings = _settings()
     found = list_runs(_client(settings), settings.index, limit=limit, flow=flow)
@@ -612,7 +613,7 @@ def flows_serve(
     the Prefect server in PREFECT_API_URL and run their flow runs here until stopped."""
     from prefect.settings import PREFECT_API_URL
 
-    from flows.deployments import build_deployments, serve_deployments
+    from newsflow.flows.deployments import build_deployments, serve_deployments
 
     _settings()  # a broken configuration is said now, not at the first scheduled run
     if not PREFECT_API_URL.value():
@@ -635,7 +636,7 @@ app.add_typer(kibana_app, name="kibana")
 def kibana_import(
     directory: Annotated[
         Path, typer.Option("--dir", help="Directory of saved-object NDJSON files.")
-    ] = PROJECT_ROOT / "mappings" / "kibana",
+    ] = KIBANA_DIR,
     overwrite: Annotated[
         bool, typer.Option(help="Replace objects with the same ids (keeps re-imports idempotent).")
     ] = True,

@@ -10,7 +10,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
 
-from transforms.sources import HTML_SUFFIXES
+from newsflow.transforms.sources.discover import HTML_SUFFIXES
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

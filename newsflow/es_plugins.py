@@ -20,10 +20,10 @@ import zipfile
 from pathlib import Path
 
 from newsflow.es_local import JDK_INSTALL_HINT, LocalNodeError
-from newsflow.settings import PROJECT_ROOT
+from newsflow.resources import PLUGINS_DIR
 
 PLUGIN_NAME = "analysis-newsflow"
-PLUGIN_SOURCE_DIR = PROJECT_ROOT / "plugins" / PLUGIN_NAME
+PLUGIN_SOURCE_DIR = PLUGINS_DIR / PLUGIN_NAME
 DESCRIPTOR = "stable-plugin-descriptor.properties"
 NAMED_COMPONENTS = "named_components.json"
 JAVA_RELEASE = "17"

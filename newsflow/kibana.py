@@ -15,9 +15,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from newsflow.settings import PROJECT_ROOT
+from newsflow.resources import KIBANA_DIR
 
-SAVED_OBJECTS_DIR = PROJECT_ROOT / "mappings" / "kibana"
+SAVED_OBJECTS_DIR = KIBANA_DIR
 IMPORT_PATH = "/api/saved_objects/_import"
 IMPORT_FILENAME = "newsflow.ndjson"
 # Error items listed in an exception message; the rest are counted.

@@ -20,8 +20,8 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 from elasticsearch import Elasticsearch
 
 from newsflow import es_local
-from newsflow.es import check_cluster, make_client
 from newsflow.settings import Settings
+from newsflow.store.client import check_cluster, make_client
 from tests.support import local_site
 
 

@@ -12,7 +12,6 @@ import re
 import uuid
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from elasticsearch import ApiError, ConnectionTimeout, Elasticsearch, TransportError
@@ -37,12 +36,12 @@ from newsflow.api.models import (
     SearchResponse,
     SuggestionsResponse,
 )
-from newsflow.es import explain_error, make_client
+from newsflow.resources import STATIC_DIR
 from newsflow.settings import Settings
+from newsflow.store.client import explain_error, make_client
 
 log = logging.getLogger("newsflow.api")
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_CURSOR_CHARS = 2048
 MAX_VALUES_PER_FILTER = 20
 MAX_NAME_CHARS = 256

@@ -13,16 +13,16 @@ from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
 import newsflow.api.app as api_app
-from flows.ingest import ingest
 from newsflow.api import create_app
 from newsflow.cli import DEMO_CORPUS
 from newsflow.corpus_server import page_urls
+from newsflow.flows.ingest import ingest
 from newsflow.search import ALL_FACET_FIELDS, ENTITY_TYPES
 from newsflow.settings import Settings
+from newsflow.transforms.batch.documents import document_id
+from newsflow.transforms.clean.extract import normalize_url
 from tests.conftest import fresh_alias
 from tests.support import load_manifest
-from transforms.clean import normalize_url
-from transforms.documents import document_id
 
 pytestmark = [
     pytest.mark.usefixtures("prefect_harness"),

@@ -15,10 +15,10 @@ from elasticsearch import Elasticsearch
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from flows.ingest import ingest
 from newsflow.api import create_app
 from newsflow.cli import DEMO_CORPUS
 from newsflow.corpus_server import page_urls
+from newsflow.flows.ingest import ingest
 from newsflow.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

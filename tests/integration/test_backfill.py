@@ -11,13 +11,13 @@ from elasticsearch import Elasticsearch
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from flows.backfill import backfill
-from flows.ingest import ingest
 from newsflow.cli import DEMO_CORPUS
+from newsflow.flows.backfill import backfill
+from newsflow.flows.ingest import ingest
 from newsflow.settings import Settings
-from transforms.archive import Archive
-from transforms.load import dead_letter_index
-from transforms.runs import list_runs, runs_index
+from newsflow.store.archive import Archive
+from newsflow.store.load import dead_letter_index
+from newsflow.store.runs import list_runs, runs_index
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

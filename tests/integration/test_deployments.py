@@ -12,8 +12,8 @@ import yaml
 from prefect.cli.deploy._models import DeploymentConfig, PrefectYamlModel
 from typer.testing import CliRunner
 
-from flows import deployments
 from newsflow.cli import app
+from newsflow.flows import deployments
 from newsflow.settings import PROJECT_ROOT
 
 EXPECTED = {
@@ -76,10 +76,17 @@ def test_compose_entry_point_serves_the_same_deployments(monkeypatch):
     monkeypatch.setattr(
         sys,
         "argv",
-        ["flows.deployments", "--source", "/data/sources.txt", "--cron", "0 * * * *"],
+        ["newsflow.flows.deployments", "--source", "/data/sources.txt", "--cron", "0 * * * *"],
     )
     deployments.main()
     assert {k: (_cron(d), d.parameters) for k, d in _by_key(served[0]).items()} == EXPECTED
+
+
+def _same_entrypoint(a: str, b: str) -> bool:
+    (file_a, _, name_a), (file_b, _, name_b) = a.rpartition(":"), b.rpartition(":")
+    return (
+        name_a == name_b and (PROJECT_ROOT / file_a).resolve() == (PROJECT_ROOT / file_b).resolve()
+    )
 
 
 def test_prefect_yaml_declares_the_served_deployments():
@@ -96,7 +103,9 @@ def test_prefect_yaml_declares_the_served_deployments():
         assert all(s.timezone == "UTC" for s in config.schedules or [])
         declared[key] = (crons[0] if crons else None, config.parameters)
         served = built[key]
-        assert config.entrypoint == served.entrypoint
+        # The same file: served flows are found through the package (newsflow/flows is a
+        # symlink to flows/), prefect.yaml names the top-level folder a user sees.
+        assert _same_entrypoint(config.entrypoint, served.entrypoint)
         assert config.concurrency_limit == served.concurrency_limit
         assert config.work_pool.name == "newsflow"
     assert declared == {k: (_cron(d), d.parameters) for k, d in built.items()}

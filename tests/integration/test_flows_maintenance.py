@@ -8,15 +8,15 @@ import shutil
 import pytest
 from elasticsearch import Elasticsearch
 
-from flows.ingest import ingest
-from flows.maintenance import maintenance
 from newsflow.cli import DEMO_CORPUS
+from newsflow.flows.ingest import ingest
+from newsflow.flows.maintenance import maintenance
 from newsflow.settings import Settings
-from transforms import versions
-from transforms.archive import Archive
-from transforms.documents import document_id
-from transforms.load import count_dead_letters, dead_letter_index, load_documents
-from transforms.runs import list_runs, runs_index
+from newsflow.store.archive import Archive
+from newsflow.store.load import count_dead_letters, dead_letter_index, load_documents
+from newsflow.store.runs import list_runs, runs_index
+from newsflow.transforms import versions
+from newsflow.transforms.batch.documents import document_id
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

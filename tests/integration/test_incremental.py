@@ -16,12 +16,12 @@ from http.server import SimpleHTTPRequestHandler
 import pytest
 from elasticsearch import Elasticsearch
 
-from flows.ingest import ingest
 from newsflow.cli import DEMO_CORPUS, _sources_line
 from newsflow.corpus_server import serve_directory
+from newsflow.flows.ingest import ingest
 from newsflow.settings import Settings
+from newsflow.store.state import EsCrawlState, state_index
 from tests.unit.test_warc import _record
-from transforms.state import EsCrawlState, state_index
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -8,7 +8,7 @@ import copy
 import pytest
 from elasticsearch import Elasticsearch
 
-from transforms.indices import IndexSetupError, ensure_index, load_template, mapping_version
+from newsflow.store.indices import IndexSetupError, ensure_index, load_template, mapping_version
 
 
 def older_spec(drop: str) -> dict:

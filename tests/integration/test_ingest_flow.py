@@ -8,17 +8,17 @@ from collections import Counter
 import pytest
 from elasticsearch import Elasticsearch
 
-from flows import ingest as ingest_module
-from flows.ingest import ingest
 from newsflow.cli import DEMO_CORPUS
 from newsflow.corpus_server import page_urls
+from newsflow.flows import ingest as ingest_module
+from newsflow.flows.ingest import ingest
 from newsflow.search import SearchRequest, search
 from newsflow.settings import Settings
+from newsflow.transforms.batch.documents import document_id
+from newsflow.transforms.batch.transform import TransformResult
+from newsflow.transforms.clean.extract import normalize_url
 from tests.conftest import fresh_alias
 from tests.support import load_manifest
-from transforms.batch import TransformResult
-from transforms.clean import normalize_url
-from transforms.documents import document_id
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -13,17 +13,17 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from newsflow.settings import PROJECT_ROOT
-from transforms import indices
-from transforms.documents import document_id, to_document
-from transforms.indices import IndexSetupError, ensure_index, load_template
-from transforms.load import (
+from newsflow.store import indices
+from newsflow.store.indices import IndexSetupError, ensure_index, load_template
+from newsflow.store.load import (
     bulk_load,
     count_dead_letters,
     dead_letter_index,
     load_documents,
     retry_dead_letters,
 )
-from transforms.models import Article, EnrichedArticle, Entity
+from newsflow.transforms.batch.documents import document_id, to_document
+from newsflow.transforms.models import Article, EnrichedArticle, Entity
 
 
 def make_article(n: int, body: str | None = None) -> EnrichedArticle:
@@ -157,8 +157,8 @@ LOADER = textwrap.dedent(
     import sys
     from elasticsearch import Elasticsearch
     from tests.integration.test_load import docs
-    from transforms import indices
-    from transforms.load import bulk_load
+    from newsflow.store import indices
+    from newsflow.store.load import bulk_load
 
     client = Elasticsearch(sys.argv[1])
     alias = sys.argv[2]

@@ -9,11 +9,11 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from newsflow import es_local
-from newsflow.es import make_client
 from newsflow.settings import Settings
+from newsflow.store.client import make_client
+from newsflow.store.indices import ensure_index
+from newsflow.store.load import ClusterUnavailableError, bulk_load
 from tests.integration.test_load import docs
-from transforms.indices import ensure_index
-from transforms.load import ClusterUnavailableError, bulk_load
 
 
 def test_a_node_restarted_mid_load_loses_nothing(

@@ -14,15 +14,15 @@ import pytest
 from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
-from flows.ingest import ingest
-from flows.reprocess import reprocess
 from newsflow.cli import DEMO_CORPUS, app
 from newsflow.corpus_server import page_urls, serve_directory
+from newsflow.flows.ingest import ingest
+from newsflow.flows.reprocess import reprocess
 from newsflow.settings import Settings
+from newsflow.store.archive import KEPT_HEADERS, Archive
+from newsflow.store.runs import list_runs, runs_index
+from newsflow.transforms import versions
 from tests.conftest import fresh_alias
-from transforms import versions
-from transforms.archive import KEPT_HEADERS, Archive
-from transforms.runs import list_runs, runs_index
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

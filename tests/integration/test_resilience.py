@@ -19,9 +19,9 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
 from bench.pipeline import DEMO, _own_url, page_list, serve
-from flows.ingest import ingest
 from newsflow.cli import DEMO_CORPUS
 from newsflow.corpus_server import page_urls
+from newsflow.flows.ingest import ingest
 from newsflow.settings import PROJECT_ROOT, Settings
 
 NEWSFLOW = str(Path(sys.executable).with_name("newsflow"))

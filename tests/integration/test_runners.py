@@ -7,10 +7,10 @@ import pytest
 from distributed import Client, LocalCluster
 from elasticsearch import Elasticsearch
 
-from flows.ingest import ingest
-from flows.runners import dask_runner
 from newsflow.cli import DEMO_CORPUS
 from newsflow.corpus_server import page_urls
+from newsflow.flows.ingest import ingest
+from newsflow.flows.runners import dask_runner
 from newsflow.settings import Settings
 from tests.conftest import fresh_alias
 
@@ -78,7 +78,7 @@ def test_dask_runner_gives_the_same_documents_and_facets_and_one_model_per_worke
 
 
 def _model_loads(model_name: str) -> int:
-    from transforms.enrich import load_model
+    from newsflow.transforms.enrich.entities import load_model
 
     return load_model.cache_info().misses
 

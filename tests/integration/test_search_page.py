@@ -23,10 +23,10 @@ import uvicorn
 from elasticsearch import Elasticsearch
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from flows.ingest import ingest
 from newsflow.api.app import create_app
 from newsflow.cli import DEMO_CORPUS
 from newsflow.corpus_server import page_urls
+from newsflow.flows.ingest import ingest
 from newsflow.settings import Settings
 from tests.conftest import fresh_alias
 

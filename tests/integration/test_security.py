@@ -28,14 +28,14 @@ from pydantic import ValidationError
 
 from newsflow.cli import DEMO_CORPUS
 from newsflow.corpus_server import page_urls
-from newsflow.es import (
+from newsflow.settings import Settings
+from newsflow.store.client import (
     ClusterUnavailable,
     check_cluster,
     explain_error,
     make_client,
     redact_url,
 )
-from newsflow.settings import Settings
 from tests.secure_node import SecureNode, secure_node
 
 NEWSFLOW = [sys.executable, "-m", "newsflow"]

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from flows.ingest import ingest
 from newsflow.cli import DEMO_CORPUS
+from newsflow.flows.ingest import ingest
 from newsflow.search import entity_profile
 from newsflow.settings import Settings
-from transforms.documents import document_id
-from transforms.stories import story_bands_query
+from newsflow.transforms.batch.documents import document_id
+from newsflow.transforms.enrich.stories import story_bands_query
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

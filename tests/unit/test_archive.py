@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from transforms.archive import Archive, ArchiveError
-from transforms.models import Page
+from newsflow.store.archive import Archive, ArchiveError
+from newsflow.transforms.models import Page
 
 WHEN = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
 

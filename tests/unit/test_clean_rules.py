@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from lxml.html import fromstring
 
-import transforms.clean as clean
-from transforms.clean import RULE_NAMES, clean_page, extract_body
-from transforms.extract_rules import (
+import newsflow.transforms.clean.extract as clean
+from newsflow.transforms.clean.extract import RULE_NAMES, clean_page, extract_body
+from newsflow.transforms.clean.rules import (
     TAIL_RULES,
     clean_lines,
     drop_link_paragraphs,
@@ -21,7 +21,7 @@ from transforms.extract_rules import (
     split_body,
     unwrap_layout_tables,
 )
-from transforms.models import Article, Page
+from newsflow.transforms.models import Article, Page
 
 URL = "https://news.example/world/2026/harbour-cranes"
 HEADLINE = "Harbour cranes fall silent as strike spreads"

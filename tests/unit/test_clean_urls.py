@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from transforms.clean import normalize_url, source_of
-from transforms.documents import document_id
+from newsflow.transforms.batch.documents import document_id
+from newsflow.transforms.clean.extract import normalize_url, source_of
 
 
 def test_spellings_of_one_page_normalize_to_one_url_and_id():

@@ -270,7 +270,7 @@ def test_newsflow_services_reach_elasticsearch_over_tls_and_prefect(compose, nam
 
 def test_worker_serves_the_scheduled_ingest_deployment(compose):
     worker = compose["services"]["worker"]
-    assert worker["command"][:3] == ["python", "-m", "flows.deployments"]
+    assert worker["command"][:3] == ["python", "-m", "newsflow.flows.deployments"]
     args = worker["command"][3:]
     assert args[args.index("--source") + 1] == "/data/sources.txt"
     assert args[args.index("--cron") + 1] == "0 * * * *"

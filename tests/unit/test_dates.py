@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from trafilatura.utils import load_html
 
-from transforms.authors import byline_authors, clean_authors
-from transforms.clean import clean_page
-from transforms.dates import date_from_url, find_dates, parse_date
-from transforms.models import Article, Page
+from newsflow.transforms.clean.authors import byline_authors, clean_authors
+from newsflow.transforms.clean.dates import date_from_url, find_dates, parse_date
+from newsflow.transforms.clean.extract import clean_page
+from newsflow.transforms.models import Article, Page
 
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "corpus"
 PROSE = "<p>" + "The council met on Tuesday to discuss the harbour budget for next year. " * 6

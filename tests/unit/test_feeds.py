@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms.feeds import NotAFeed, parse_feed
+from newsflow.transforms.sources.feeds import NotAFeed, parse_feed
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sources"
 BASE = "https://nordic-wire.example/feed.xml"

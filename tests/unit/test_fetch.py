@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from transforms.fetch import FetchOptions, decode_html, fetch_pages
+from newsflow.transforms.fetch.download import FetchOptions, decode_html, fetch_pages
 
 OPTS = FetchOptions(
     timeout=2.0,

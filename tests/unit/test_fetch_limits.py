@@ -7,9 +7,14 @@ import gzip
 import time
 import zlib
 
+from newsflow.transforms.fetch.download import (
+    FetchOptions,
+    Validators,
+    fetch_pages,
+    fetch_resources,
+)
+from newsflow.transforms.fetch.robots import RobotsCache
 from tests.unit.fetch_server import page, send, serve
-from transforms.fetch import FetchOptions, Validators, fetch_pages, fetch_resources
-from transforms.robots import RobotsCache
 
 
 def opts(**changes) -> FetchOptions:

@@ -11,9 +11,9 @@ from email.utils import format_datetime
 
 import pytest
 
+from newsflow.transforms.fetch.download import FetchOptions, fetch_pages, retry_after_seconds
+from newsflow.transforms.fetch.robots import RobotsCache
 from tests.unit.fetch_server import page, send, serve
-from transforms.fetch import FetchOptions, fetch_pages, retry_after_seconds
-from transforms.robots import RobotsCache
 
 
 def opts(**changes) -> FetchOptions:

@@ -9,7 +9,7 @@ import weakref
 
 import pytest
 
-from flows.runners import release_batch_memory, release_free_memory, young_heap_only
+from newsflow.flows.runners import release_batch_memory, release_free_memory, young_heap_only
 
 glibc_only = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
 

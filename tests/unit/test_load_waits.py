@@ -6,7 +6,7 @@ import pytest
 from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from elasticsearch import ApiError, ConnectionError
 
-from transforms.load import ClusterUnavailableError, _when_reachable
+from newsflow.store.load import ClusterUnavailableError, _when_reachable
 
 
 def _api_error(status: int) -> ApiError:

@@ -8,10 +8,10 @@ import socket
 
 import pytest
 
+from newsflow.transforms.fetch import netguard
+from newsflow.transforms.fetch.download import FetchOptions, fetch_pages
+from newsflow.transforms.fetch.robots import RobotsCache
 from tests.unit.fetch_server import page, send, serve
-from transforms import netguard
-from transforms.fetch import FetchOptions, fetch_pages
-from transforms.robots import RobotsCache
 
 HINT = "(allow it with NEWSFLOW_ALLOWED_PRIVATE_NETWORKS)"
 

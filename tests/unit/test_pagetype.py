@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from newsflow.transforms.batch.transform import transform_pages
+from newsflow.transforms.clean import pagetype
+from newsflow.transforms.clean.extract import Skipped, clean_page
+from newsflow.transforms.models import Article, Failure, Page
 from tests.corpora import extraction_corpus
-from transforms import pagetype
-from transforms.batch import transform_pages
-from transforms.clean import Skipped, clean_page
-from transforms.models import Article, Failure, Page
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ROOT / "tests" / "data" / "pages"

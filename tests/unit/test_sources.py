@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 
 from newsflow.corpus_server import serve_directory
-from tests.unit.test_warc import build_warc
-from transforms.fetch import FetchOptions, fetch_resources
-from transforms.sources import (
+from newsflow.transforms.fetch.download import FetchOptions, fetch_resources
+from newsflow.transforms.sources.discover import (
     SourcesFileError,
     SourceSpec,
     discover,
@@ -17,6 +16,7 @@ from transforms.sources import (
     sniff_kind,
     specs_from_args,
 )
+from tests.unit.test_warc import build_warc
 
 
 def test_directory_becomes_file_urls_in_order(tmp_path):

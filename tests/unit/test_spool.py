@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from flows.runners import transform_cache_key
+from newsflow.flows.runners import transform_cache_key
 from newsflow.settings import Settings
-from transforms import spool
-from transforms.models import Page
+from newsflow.transforms.batch import spool
+from newsflow.transforms.models import Page
 
 
 def _pages(n: int = 3) -> list[Page]:

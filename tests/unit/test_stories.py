@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import DEMO_CORPUS, load_manifest
-from transforms.stories import (
+from newsflow.transforms.enrich.stories import (
     THRESHOLD,
     StoryClusters,
     StoryMember,
@@ -16,6 +15,7 @@ from transforms.stories import (
     signature,
     story_key,
 )
+from tests.support import DEMO_CORPUS, load_manifest
 
 WIRE = (DEMO_CORPUS / "WIRE_STORY.txt").read_text(encoding="utf-8").split("\n", 2)[2]
 PARAS = [p for p in WIRE.split("\n") if p.strip()]
@@ -122,8 +122,8 @@ def test_re_running_an_indexed_article_keeps_its_story():
 
 
 def test_the_demo_wire_story_pages_share_one_story_and_no_other_page_joins():
-    from transforms.clean import clean_page
-    from transforms.fetch import read_file_page
+    from newsflow.transforms.clean.extract import clean_page
+    from newsflow.transforms.fetch.download import read_file_page
 
     members, stories = [], []
     for path, meta in sorted(load_manifest().items()):

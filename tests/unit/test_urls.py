@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from transforms.urls import InvalidURL, canonicalize, try_canonicalize
+from newsflow.transforms.urls import InvalidURL, canonicalize, try_canonicalize
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from newsflow.cli import DEMO_CORPUS
-from transforms.warc import read_warc
+from newsflow.transforms.sources.warc import read_warc
 
 PAGES = sorted(DEMO_CORPUS.glob("nordic-wire/*.html"))[:3]
 

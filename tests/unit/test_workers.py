@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from flows.workers import cpu_pool
+from newsflow.flows.process_pool import cpu_pool
 from newsflow.settings import Settings
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from transforms.models import Failure
+from newsflow.transforms.models import Failure
 
 GZIP_MAGIC = b"\x1f\x8b"
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"

@@ -14,15 +14,14 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 
-from transforms.fetch import Validators
+from newsflow.resources import MAPPINGS_DIR
+from newsflow.transforms.fetch.download import Validators
 
 log = logging.getLogger(__name__)
 
-MAPPINGS_DIR = Path(__file__).resolve().parents[1] / "mappings"
 LOOKUP_CHUNK = 500
 
 

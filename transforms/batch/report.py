@@ -8,7 +8,7 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from transforms.models import COUNT_FIELDS
+from newsflow.transforms.models import COUNT_FIELDS
 
 ENTITY_FACETS = ("person", "organization", "location")
 STAGES = COUNT_FIELDS

@@ -8,13 +8,13 @@ import gc
 import time
 from dataclasses import dataclass, field
 
-from transforms import spool
-from transforms.clean import Skipped, clean_pages
-from transforms.documents import to_document
-from transforms.enrich import enrich_articles, gazetteer, load_model
-from transforms.models import Failure, Page
-from transforms.quotes import ParserUnavailable, load_parser
-from transforms.spool import SpooledPages
+from newsflow.transforms.batch import spool
+from newsflow.transforms.batch.documents import to_document
+from newsflow.transforms.batch.spool import SpooledPages
+from newsflow.transforms.clean.extract import Skipped, clean_pages
+from newsflow.transforms.enrich.entities import enrich_articles, gazetteer, load_model
+from newsflow.transforms.enrich.quotes import ParserUnavailable, load_parser
+from newsflow.transforms.models import Failure, Page
 
 
 @dataclass

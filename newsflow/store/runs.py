@@ -9,17 +9,16 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
-from transforms import versions
-from transforms.models import COUNT_FIELDS
+from newsflow.resources import MAPPINGS_DIR
+from newsflow.transforms import versions
+from newsflow.transforms.models import COUNT_FIELDS
 
 log = logging.getLogger(__name__)
 
-MAPPINGS_DIR = Path(__file__).resolve().parents[1] / "mappings"
 MAX_LISTED = 1000  # failures (and skips) kept per run document
 
 

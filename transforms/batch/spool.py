@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
 
-from transforms.models import Page
+from newsflow.transforms.models import Page
 
 
 @dataclass(frozen=True)

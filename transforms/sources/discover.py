@@ -7,7 +7,7 @@ a YAML sources file (a list of ``{name, url|path, kind?, ...settings}``, validat
 
 Feeds and sitemaps are downloaded through an injected fetcher (the fetch step's
 ``fetch_resources``: conditional requests, limits, guards) and parsed from bytes. Every URL is
-canonicalised (``transforms.urls``) and deduplicated; URLs from feeds, sitemaps and WARC files
+canonicalised (``transforms/urls.py``) and deduplicated; URLs from feeds, sitemaps and WARC files
 that are already indexed are skipped unless the source says they changed since. One broken
 source never stops the others: its problems are ``Failure``s.
 """
@@ -27,10 +27,10 @@ from urllib.parse import unquote, urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from transforms import feeds, sitemaps, warc
-from transforms.models import Failure, Page
-from transforms.state import SourceState, Validators
-from transforms.urls import InvalidURL, canonicalize
+from newsflow.store.state import SourceState, Validators
+from newsflow.transforms.models import Failure, Page
+from newsflow.transforms.sources import feeds, sitemaps, warc
+from newsflow.transforms.urls import InvalidURL, canonicalize
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ INCREMENTAL_KINDS = ("feed", "sitemap", "warc")
 
 
 class Fetcher(Protocol):
-    """The fetch step's resource API: ``transforms.fetch.fetch_resources``."""
+    """The fetch step's resource API: ``newsflow.transforms.fetch.download.fetch_resources``."""
 
     def __call__(
         self, requests: list[tuple[str, Validators | None]], opts: Any
@@ -56,7 +56,7 @@ class Fetcher(Protocol):
 
 
 class CrawlState(Protocol):
-    """What discovery asks about earlier runs (``transforms.state.EsCrawlState``)."""
+    """What discovery asks about earlier runs (``newsflow.store.state.EsCrawlState``)."""
 
     def validators(self, urls: list[str]) -> dict[str, Validators]: ...
 

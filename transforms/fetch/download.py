@@ -4,11 +4,11 @@ The only module that touches the web. Every URL ends as a ``Page`` (or ``Resourc
 ``Failure`` with its reason; nothing raises out of ``fetch_pages``/``fetch_resources``.
 
 Rules applied to every request (``FetchOptions``):
-- SSRF guard (``transforms.netguard``): each hop's host is resolved once and refused when it is
+- SSRF guard (``netguard.py``): each hop's host is resolved once and refused when it is
   not public unless ``allowed_networks`` allows it; the connection goes to the checked address
   (a pinned network backend, so TLS still verifies the host name). Redirects are followed here,
   hop by hop, so every hop is checked.
-- robots.txt per host (``transforms.robots``), cached across calls for the run.
+- robots.txt per host (``transforms/fetch/robots.py``), cached across calls for the run.
 - At most ``concurrency`` requests in flight, ``per_host`` per host, request starts to one host
   spaced by ``max(host_delay, Crawl-delay)``; ``Retry-After`` honoured up to ``max_retry_after``.
 - Retries with exponential backoff and jitter for timeouts, connection errors, 429 and 5xx.
@@ -40,8 +40,8 @@ import charset_normalizer
 import httpcore
 import httpx
 
-from transforms import netguard, robots
-from transforms.models import Failure, Page
+from newsflow.transforms.fetch import netguard, robots
+from newsflow.transforms.models import Failure, Page
 
 log = logging.getLogger(__name__)
 

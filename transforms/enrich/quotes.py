@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from transforms.models import EnrichedArticle, Entity, Quote
+from newsflow.transforms.models import EnrichedArticle, Entity, Quote
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +93,10 @@ class ParserUnavailable(RuntimeError):
 def load_parser(name: str):
     """The model's ``tok2vec`` + ``parser`` only (cached per process); ``ParserUnavailable``
     when it has no parser. ``OSError`` when the package is not installed. Computes with
-    ``transforms.blas.NumpyBlasOps`` on one BLAS thread, as the NER model does."""
+    ``newsflow.transforms.enrich.blas.NumpyBlasOps`` on one BLAS thread, as the NER model does."""
     import spacy  # deferred: importing spaCy costs about a second
 
-    from transforms.blas import numpy_blas_ops, single_blas_thread
+    from newsflow.transforms.enrich.blas import numpy_blas_ops, single_blas_thread
 
     single_blas_thread()
     with numpy_blas_ops():

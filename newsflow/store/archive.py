@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from transforms.models import Failure, Page
+from newsflow.transforms.models import Failure, Page
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,9 @@
 Threads cannot run trafilatura and spaCy in parallel (the GIL), so the ingest flow sends each
 batch to a pool of processes sized to the machine. Workers are started with ``spawn`` (the flow
 process runs Prefect's threads, which must not be forked) and load the model once, before the
-first batch arrives. What they run lives in ``transforms.batch``, so a worker imports the
-transform code only (not Prefect, not the Elasticsearch client).
+first batch arrives. What they run lives in
+``transforms/batch/transform.py``, so a worker imports the transform code only (not Prefect,
+not the Elasticsearch client).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 
 from newsflow.settings import Settings
-from transforms.batch import TransformResult, transform_batch, warm_up
-from transforms.models import Page
-from transforms.spool import SpooledPages
+from newsflow.transforms.batch.spool import SpooledPages
+from newsflow.transforms.batch.transform import TransformResult, transform_batch, warm_up
+from newsflow.transforms.models import Page
 
 
 def default_workers() -> int:

@@ -11,9 +11,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from transforms import versions
-from transforms.models import EnrichedArticle
-from transforms.stories import signature
+from newsflow.transforms import versions
+from newsflow.transforms.enrich.stories import signature
+from newsflow.transforms.models import EnrichedArticle
 
 
 def document_id(canonical_url: str) -> str:

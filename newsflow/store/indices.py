@@ -21,7 +21,8 @@ from typing import Any
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 from elasticsearch.helpers import scan, streaming_bulk
 
-MAPPINGS_DIR = Path(__file__).resolve().parents[1] / "mappings"
+from newsflow.resources import MAPPINGS_DIR
+
 _VERSION = re.compile(r"-v(\d+)$")
 
 
@@ -321,7 +322,7 @@ def versions(client: Elasticsearch, alias: str) -> list[str]:
 
 def stats(client: Elasticsearch, alias: str, top: int = 5) -> dict[str, Any]:
     """Documents, size, versions, mapping version, last run, top facets and dead letters."""
-    from transforms.load import count_dead_letters  # load depends on nothing here
+    from newsflow.store.load import count_dead_letters  # load depends on nothing here
 
     index = write_index(client, alias)
     if index is None:

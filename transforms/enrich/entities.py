@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from transforms.models import FACET_TYPES, Article, EnrichedArticle, Entity
-from transforms.quotes import with_quotes
+from newsflow.resources import MAPPINGS_DIR
+from newsflow.transforms.enrich.quotes import with_quotes
+from newsflow.transforms.models import FACET_TYPES, Article, EnrichedArticle, Entity
 
 LABEL_TO_FACET = {
     "PERSON": "person",
@@ -62,7 +63,7 @@ _NOT_NEEDED = [
 ]
 MAX_NER_CHARS = 100_000
 NER_LANGUAGES = {"en"}
-ALIASES_PATH = Path(__file__).resolve().parents[1] / "mappings" / "aliases.json"
+ALIASES_PATH = MAPPINGS_DIR / "aliases.json"
 
 _POSSESSIVE = re.compile(r"\s*['’`]s?$")
 _LEADING_THE = re.compile(r"^(?:the|The|THE|an?)\s+")
@@ -173,11 +174,11 @@ class ModelNotInstalled(RuntimeError):
 @lru_cache(maxsize=4)
 def load_model(name: str):
     """Load an installed spaCy pipeline with only its ``ner`` component (cached per process),
-    computing with ``transforms.blas.NumpyBlasOps`` on one BLAS thread (every runner gives
+    computing with ``blas.NumpyBlasOps`` on one BLAS thread (every runner gives
     the CPU stage one process per core)."""
     import spacy  # deferred: importing spaCy costs about a second
 
-    from transforms.blas import numpy_blas_ops, single_blas_thread
+    from newsflow.transforms.enrich.blas import numpy_blas_ops, single_blas_thread
 
     single_blas_thread()
     try:

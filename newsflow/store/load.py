@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from elasticsearch import (
@@ -28,9 +27,8 @@ from elasticsearch import (
 )
 from elasticsearch.helpers import scan, streaming_bulk
 
-from transforms.models import Failure
-
-MAPPINGS_DIR = Path(__file__).resolve().parents[1] / "mappings"
+from newsflow.resources import MAPPINGS_DIR
+from newsflow.transforms.models import Failure
 
 
 @dataclass(frozen=True)

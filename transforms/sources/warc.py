@@ -17,8 +17,8 @@ from typing import BinaryIO
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from transforms.fetch import HTML_CONTENT_TYPES, decode_html
-from transforms.models import Failure, Page
+from newsflow.transforms.fetch.download import HTML_CONTENT_TYPES, decode_html
+from newsflow.transforms.models import Failure, Page
 
 WARC_MAGIC = b"WARC/1."
 GZIP_MAGIC = b"\x1f\x8b"

@@ -21,7 +21,7 @@ from typing import Any
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
-from transforms.extract_rules import visible_len
+from newsflow.transforms.clean.rules import visible_len
 
 _WORD = re.compile(r"\w+")
 

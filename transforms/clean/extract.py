@@ -1,13 +1,13 @@
 """Clean step: extract the article body and its metadata from a page with trafilatura.
 
 ``clean_page(page)`` returns an ``Article``, a ``Skipped`` (a page that is not an article:
-index page, live blog, gallery, paywall stub; see ``transforms.pagetype``) or a ``Failure``
+index page, live blog, gallery, paywall stub; see ``transforms/clean/pagetype.py``) or a ``Failure``
 (stage ``clean``) saying why the page yields no article.
 
 The page is parsed once. Metadata is read from that tree first (meta tags and JSON-LD with
-trafilatura's readers, dates with their source from ``transforms.dates``, authors from
-``transforms.authors``), then the same tree goes through extraction: the tree rules of
-``transforms.extract_rules`` (layout tables, boilerplate containers, link-only paragraphs),
+trafilatura's readers, dates with their source from ``transforms/clean/dates.py``, authors from
+``transforms/clean/authors.py``), then the same tree goes through extraction: the tree rules of
+``transforms/clean/rules.py`` (layout tables, boilerplate containers, link-only paragraphs),
 trafilatura in fast mode (its readability/justext comparison cost about 8 ms a page, a third
 of the step, for +0.0005 F1 on the benchmark), a second pass over a body split into chunks
 or when too little came out, then the line rules (headline, byline, teasers, sign-up and
@@ -38,10 +38,10 @@ from trafilatura.metadata import (
 )
 from trafilatura.utils import load_html
 
-from transforms import pagetype
-from transforms.authors import byline_authors, clean_authors, structured_authors
-from transforms.dates import PageDates, find_dates
-from transforms.extract_rules import (
+from newsflow.transforms.clean import pagetype
+from newsflow.transforms.clean.authors import byline_authors, clean_authors, structured_authors
+from newsflow.transforms.clean.dates import PageDates, find_dates
+from newsflow.transforms.clean.rules import (
     LINE_RULE_NAMES,
     TREE_RULES,
     clean_lines,
@@ -49,7 +49,7 @@ from transforms.extract_rules import (
     prepare_tree,
     split_body,
 )
-from transforms.models import Article, Failure, Page
+from newsflow.transforms.models import Article, Failure, Page
 
 log = logging.getLogger(__name__)
 
@@ -336,8 +336,8 @@ def page_metadata(tree: HtmlElement, url: str) -> PageMeta:
 
     trafilatura's readers of meta tags and JSON-LD give title, site name, description, image,
     categories and tags; its costly parts are left out: the author search over a deep copy of
-    the page (``transforms.authors`` reads the byline) and htmldate's extensive search, which
-    ``transforms.dates`` runs only when structured data has no date.
+    the page (``clean/authors.py`` reads the byline) and htmldate's extensive search, which
+    ``transforms/clean/dates.py`` runs only when structured data has no date.
     """
     doc = examine_meta(tree)
     try:

@@ -60,7 +60,7 @@ def _drop(settings: Settings) -> None:
 
 def run_direct(urls: list[str], settings: Settings) -> dict:
     """The pipeline's steps without Prefect: same functions, same overlap, same bounds."""
-    from newsflow.flows.ingest import fetch_options
+    from newsflow.flows.pipeline import fetch_options
     from newsflow.flows.process_pool import cpu_pool
     from newsflow.store import indices, load
     from newsflow.store.client import make_client
@@ -198,7 +198,7 @@ def main() -> None:
         for config, (label, runner, extra) in enumerate(
             [
                 ("direct (no Prefect)", run_direct, {}),
-                ("flow, thread runner", run_flow, {"task_runner": "threads"}),
+                ("flow, thread runner", run_flow, {"task_runner": "workers"}),
                 ("flow, Dask 2 workers", run_flow, {"task_runner": "dask", "dask_workers": 2}),
             ]
         ):

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from newsflow.settings import Settings
 from newsflow.transforms.batch.spool import SpooledPages
 from newsflow.transforms.batch.transform import TransformResult, transform_batch, warm_up
-from newsflow.transforms.models import Page
+from newsflow.transforms.models import Article, Page
 
 
 def default_workers() -> int:
@@ -47,7 +47,10 @@ def cpu_pool(workers: int, model_name: str) -> Iterator[Executor]:
 
 
 def run_transform(
-    pages: list[Page] | SpooledPages, settings: Settings, run_id: str, pool: Executor | None
+    pages: list[Page] | SpooledPages | list[Article],
+    settings: Settings,
+    run_id: str,
+    pool: Executor | None,
 ) -> TransformResult:
     """Clean and enrich a batch (pages, or a spool file of them), in a worker process when
     there is a pool."""

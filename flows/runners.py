@@ -5,8 +5,8 @@ Fetch and load are I/O: they always run in the flow's thread pool, bounded by th
 batch fetched ahead, at most ``workers`` batches transformed and a few loaded at once). Only the
 transform batches go to the configured runner:
 
-- ``threads`` (default): a thread task hands the batch to newsflow's own process pool
-  (flows/workers.py, spawn, model warmed in each process before the first batch);
+- ``workers`` (default): a thread task hands the batch to newsflow's own worker processes
+  (flows/process_pool.py, spawn, model warmed in each process before the first batch);
 - ``processes``: Prefect's ``ProcessPoolTaskRunner``, one process per worker; the model is loaded
   by the first batch a process gets and kept (``load_model`` is cached per process);
 - ``dask``: prefect-dask's ``DaskTaskRunner`` on a ``LocalCluster`` of ``dask_workers`` processes
@@ -73,7 +73,7 @@ class CpuStage:
 
     kind: str
     workers: int
-    pool: Any = None  # concurrent.futures.Executor for "threads"
+    pool: Any = None  # concurrent.futures.Executor for "workers"
     runner: TaskRunner | None = None  # the entered Prefect/Dask runner otherwise
 
     def submit(self, task: Task, pages: list[Page] | SpooledPages, settings: Settings, run_id: str):
@@ -113,10 +113,10 @@ def cpu_stage(settings: Settings, batches: int) -> Iterator[CpuStage]:
         return
     if workers == 1:
         # One batch gains nothing from worker processes and would pay their start-up.
-        yield CpuStage("threads", 1)
+        yield CpuStage("workers", 1)
         return
     with cpu_pool(workers, settings.spacy_model) as pool:
-        yield CpuStage("threads", workers, pool=pool)
+        yield CpuStage("workers", workers, pool=pool)
 
 
 class RunLogger(logging.LoggerAdapter):

@@ -98,7 +98,8 @@ class _Progress(logging.Handler):
 
 
 def _run_ingest(settings: Settings, sources: list[str], backfill: bool = False) -> dict[str, Any]:
-    from newsflow.flows.ingest import ingest, progress_log  # deferred: Prefect is slow to import
+    from newsflow.flows.ingest import ingest  # deferred: Prefect is slow to import
+    from newsflow.flows.pipeline import progress_log
 
     if not sys.stdout.isatty():
         return ingest(sources, settings, backfill)
@@ -274,7 +275,7 @@ def extract(
     ] = False,
 ) -> None:
     """Clean and enrich pages without indexing them: what would the pipeline make of this page?"""
-    from newsflow.flows.ingest import fetch_options
+    from newsflow.flows.pipeline import fetch_options
     from newsflow.transforms.clean.extract import clean_pages
     from newsflow.transforms.enrich.entities import enrich_articles
     from newsflow.transforms.fetch.download import fetch_pages

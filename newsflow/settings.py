@@ -150,10 +150,11 @@ class Settings(BaseSettings):
     warc_max_bytes: int = Field(
         500_000_000, gt=0, description="Largest WARC file downloaded from a URL (held in memory)."
     )
-    task_runner: Literal["threads", "processes", "dask"] = Field(
-        "threads",
-        description="Where clean + NER run (docs/scaling.md): 'threads' (newsflow's own worker "
-        "processes), 'processes' (Prefect's process pool) or 'dask' (prefect-dask).",
+    task_runner: Literal["workers", "processes", "dask"] = Field(
+        "workers",
+        description="Where clean + NER run (docs/scaling.md): 'workers' (newsflow's own worker "
+        "processes, one per core; 'threads' is its old name), 'processes' (Prefect's process "
+        "pool) or 'dask' (prefect-dask).",
     )
     dask_address: str | None = Field(
         None,
@@ -171,6 +172,12 @@ class Settings(BaseSettings):
         description="Archive root: a directory or any fsspec URL (s3://bucket/prefix; "
         "credentials from the storage's own environment). Unset: <state_dir>/archive.",
     )
+
+    @field_validator("task_runner", mode="before")
+    @classmethod
+    def _old_runner_name(cls, value: object) -> object:
+        # 'threads' named the worker processes until it was found to mislead; still accepted.
+        return "workers" if value == "threads" else value
 
     @field_validator("es_url")
     @classmethod

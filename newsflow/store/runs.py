@@ -15,6 +15,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from newsflow.resources import MAPPINGS_DIR
 from newsflow.transforms import versions
+from newsflow.transforms.batch.report import parse_run_aggs, run_aggs, run_query
 from newsflow.transforms.models import COUNT_FIELDS
 
 log = logging.getLogger(__name__)
@@ -106,3 +107,14 @@ def list_runs(
     query = {"term": {"flow": flow}} if flow else {"match_all": {}}
     resp = client.search(index=index, size=limit, query=query, sort=[{"finished_at": "desc"}])
     return [hit["_source"] for hit in resp["hits"]["hits"]]
+
+
+def run_report(client: Elasticsearch, alias: str, run_id: str) -> dict[str, Any] | None:
+    """What the index holds of one run (its new stories and top entities, for the run's
+    Markdown report), or None when the index cannot be asked: the run is done by then."""
+    try:
+        response = client.search(index=alias, size=0, query=run_query(run_id), aggs=run_aggs())
+    except (ApiError, TransportError) as exc:
+        log.warning("run report of %s: cannot read its stories and entities: %s", run_id, exc)
+        return None
+    return parse_run_aggs(response)

@@ -10,7 +10,7 @@ from elasticsearch import Elasticsearch
 
 from newsflow.cli import DEMO_CORPUS
 from newsflow.corpus_server import page_urls
-from newsflow.flows import ingest as ingest_module
+from newsflow.flows import pipeline as pipeline_module
 from newsflow.flows.ingest import ingest
 from newsflow.search import SearchRequest, search
 from newsflow.settings import Settings
@@ -152,14 +152,14 @@ def test_no_batch_of_documents_outlives_its_load(settings, site, tmp_path, monke
     """The flow process's memory must not grow with the run: once a batch is loaded, nothing
     (Prefect's result cache included) keeps its documents."""
     live_at_end: list[int] = []
-    run = ingest_module._Pipeline.run
+    run = pipeline_module.BatchPipeline.run
 
     def run_and_count(self, *args, **kwargs):
         run(self, *args, **kwargs)
         gc.collect()
         live_at_end.append(_results_alive())
 
-    monkeypatch.setattr(ingest_module._Pipeline, "run", run_and_count)
+    monkeypatch.setattr(pipeline_module.BatchPipeline, "run", run_and_count)
     urls = page_urls(DEMO_CORPUS, site)[:6]
     summary = ingest([_url_list(tmp_path, urls)], settings.model_copy(update={"batch_size": 2}))
     assert summary["indexed"] == 6 and summary["transform_batches"] == 3
@@ -174,14 +174,14 @@ def test_batches_in_reference_cycles_are_collected_as_the_run_goes(
     ~20 KB an article between them. After the last load, with no collection by this test, no
     loaded batch is left."""
     left: list[int] = []
-    finish_load = ingest_module._Pipeline._finish_load
+    finish_load = pipeline_module.BatchPipeline._finish_load
 
     def finish_and_count(self, *args, **kwargs):
         finish_load(self, *args, **kwargs)
         if not self.loading and not self.transforming:
             left.append(_results_alive())
 
-    monkeypatch.setattr(ingest_module._Pipeline, "_finish_load", finish_and_count)
+    monkeypatch.setattr(pipeline_module.BatchPipeline, "_finish_load", finish_and_count)
     gc.collect()
     urls = page_urls(DEMO_CORPUS, site)[:8]
     summary = ingest([_url_list(tmp_path, urls)], settings.model_copy(update={"batch_size": 2}))

@@ -35,7 +35,7 @@ def url_list(site: str, tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def thread_run(base_settings: Settings, es_client: Elasticsearch, url_list: str, prefect_harness):
     with fresh_alias(es_client) as alias:
-        settings = base_settings.model_copy(update={"index": alias, "task_runner": "threads"})
+        settings = base_settings.model_copy(update={"index": alias, "task_runner": "workers"})
         summary = ingest([url_list], settings)
         yield summary, _documents(es_client, alias)
 

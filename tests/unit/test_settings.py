@@ -49,3 +49,8 @@ def test_credentials_in_the_url_are_refused_without_echoing_them(monkeypatch):
     with pytest.raises(ValidationError, match="must not hold credentials") as info:
         Settings()
     assert "s3cret" not in str(info.value).split("input_value")[0]
+
+
+def test_the_worker_processes_runner_is_named_workers_and_its_old_name_still_works():
+    assert Settings().task_runner == "workers"
+    assert Settings(task_runner="threads").task_runner == "workers"

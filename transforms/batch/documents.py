@@ -6,6 +6,7 @@ talk to the cluster, do not import the Elasticsearch client (about 2 s of CPU pe
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from typing import Any
 
 from newsflow.transforms import versions
 from newsflow.transforms.enrich.stories import signature
-from newsflow.transforms.models import EnrichedArticle
+from newsflow.transforms.models import Article, EnrichedArticle
 
 
 def document_id(canonical_url: str) -> str:
@@ -70,3 +71,21 @@ def to_document(
     content = json.dumps([a.title, a.body, a.authors, a.published], ensure_ascii=False)
     doc["content_hash"] = hashlib.sha256(content.encode("utf-8")).hexdigest()
     return doc
+
+
+def article_from_document(doc: dict[str, Any]) -> Article:
+    """The article an indexed document was made from (what enrich needs as input), for
+    re-enriching an article whose page is not in the archive."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(Article):
+        value = doc.get(f.name)
+        if value is None and f.default_factory is not dataclasses.MISSING:
+            value = f.default_factory()
+        elif value is None and "list" in str(f.type):
+            value = []
+        values[f.name] = value
+    values["fetched_at"] = (
+        datetime.fromisoformat(doc["fetched_at"]) if doc.get("fetched_at") else datetime.now(UTC)
+    )
+    values["word_count"] = int(doc.get("word_count") or len(doc.get("body", "").split()))
+    return Article(**values)

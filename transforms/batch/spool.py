@@ -16,11 +16,11 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from operator import itemgetter
 from pathlib import Path
 
-from newsflow.transforms.models import Page
+from newsflow.transforms.models import Article, Page
 
 
 @dataclass(frozen=True)
@@ -128,8 +128,14 @@ def count(batch: SpooledPages | Sequence[Page]) -> int:
     return batch.count if isinstance(batch, SpooledPages) else len(batch)
 
 
-def digest(batch: SpooledPages | Sequence[Page]) -> str:
-    return batch.digest if isinstance(batch, SpooledPages) else pages_digest(batch)
+def digest(batch: SpooledPages | Sequence[Page] | Sequence[Article]) -> str:
+    """What a batch holds, for the transform cache key: the pages' URLs and HTML, or the
+    articles' fields."""
+    if isinstance(batch, SpooledPages):
+        return batch.digest
+    if batch and isinstance(batch[0], Article):
+        return _combine([repr(sorted(asdict(a).items())).encode() + b"\0" for a in batch])  # type: ignore[arg-type]
+    return pages_digest(batch)  # type: ignore[arg-type]
 
 
 def remove_stale(parent: str | Path, older_than: float) -> list[Path]:

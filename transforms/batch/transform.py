@@ -14,7 +14,7 @@ from newsflow.transforms.batch.spool import SpooledPages
 from newsflow.transforms.clean.extract import Skipped, clean_pages
 from newsflow.transforms.enrich.entities import enrich_articles, gazetteer, load_model
 from newsflow.transforms.enrich.quotes import ParserUnavailable, load_parser
-from newsflow.transforms.models import Failure, Page
+from newsflow.transforms.models import Article, Failure, Page
 
 
 @dataclass
@@ -84,10 +84,27 @@ def warm_up(model_name: str) -> None:
     gc.freeze()
 
 
+def transform_articles(articles: list[Article], *, model_name: str, run_id: str) -> TransformResult:
+    """Articles already cleaned (rebuilt from their indexed text) -> index documents: NER
+    only, for re-enriching an article whose page was not archived."""
+    timer = Timer()
+    documents = [to_document(item, run_id) for item in enrich_articles(articles, model_name)]
+    return TransformResult(documents, [], 0, {"enrich": timer.lap()})
+
+
 def transform_batch(
-    batch: list[Page] | SpooledPages, *, model_name: str, min_body_chars: int, run_id: str
+    batch: list[Page] | SpooledPages | list[Article],
+    *,
+    model_name: str,
+    min_body_chars: int,
+    run_id: str,
 ) -> TransformResult:
-    """``transform_pages`` on a batch given as pages or as a spool file of them (read here)."""
+    """A batch given as pages, as a spool file of pages (read here) or as articles."""
+    if isinstance(batch, list) and batch and isinstance(batch[0], Article):
+        return transform_articles(batch, model_name=model_name, run_id=run_id)  # type: ignore[arg-type]
     return transform_pages(
-        spool.read(batch), model_name=model_name, min_body_chars=min_body_chars, run_id=run_id
+        spool.read(batch),
+        model_name=model_name,
+        min_body_chars=min_body_chars,
+        run_id=run_id,  # type: ignore[arg-type]
     )

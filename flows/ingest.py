@@ -30,6 +30,7 @@ from newsflow.flows.process_pool import run_transform
 from newsflow.settings import Settings
 from newsflow.store import archive, indices, load, runs, state
 from newsflow.store.client import check_cluster, make_client
+from newsflow.store.stories import assign_stories
 from newsflow.transforms.batch import spool
 from newsflow.transforms.batch.report import parse_run_aggs, run_aggs, run_query, summary_markdown
 from newsflow.transforms.batch.spool import SpooledPages
@@ -261,7 +262,7 @@ class _Pipeline:
         for stage, spent in result.times.items():
             self.times[stage].add(spent)
         # Stories are assigned here, not in the workers: the batches of a run must see each other.
-        stories.assign_stories(self.client, self.settings.index, documents, self.stories)
+        assign_stories(self.client, self.settings.index, documents, self.stories)
         # quote: Prefect would otherwise walk every field of every document looking for
         # futures to resolve, twice per batch.
         self.loading.append(load_task.submit(quote(documents), self.settings, self.run_id))

@@ -64,8 +64,9 @@ def run_direct(urls: list[str], settings: Settings) -> dict:
     from newsflow.flows.process_pool import cpu_pool
     from newsflow.store import indices, load
     from newsflow.store.client import make_client
+    from newsflow.store.stories import assign_stories
     from newsflow.transforms.batch.transform import transform_pages
-    from newsflow.transforms.enrich.stories import StoryClusters, assign_stories
+    from newsflow.transforms.enrich.stories import StoryClusters
     from newsflow.transforms.fetch import download as fetch
 
     started, cpu = time.perf_counter(), time.process_time()

@@ -33,14 +33,13 @@ from prefect.utilities.annotations import quote
 from newsflow.flows import runners
 from newsflow.flows.process_pool import run_transform
 from newsflow.settings import Settings
-from newsflow.store import archive, indices, load, runs
+from newsflow.store import archive, indices, load, runs, stories
 from newsflow.store.client import check_cluster, make_client
 from newsflow.transforms import versions
 from newsflow.transforms.batch import spool
 from newsflow.transforms.batch.report import summary_markdown
 from newsflow.transforms.batch.spool import SpooledPages
 from newsflow.transforms.batch.transform import StageTime, Timer, TransformResult
-from newsflow.transforms.enrich import stories
 from newsflow.transforms.enrich.stories import StoryClusters
 from newsflow.transforms.fetch import download
 from newsflow.transforms.models import Article, Failure, Page, StageCounts

@@ -188,7 +188,7 @@ def run(
 
 
 def _search(settings: Settings, request):
-    from newsflow.search import search
+    from newsflow.store.search import search
 
     return search(_client(settings), settings.index, request)
 

@@ -1,9 +1,9 @@
 """Faceted full-text search over the articles alias: one request in, hits and facet counts out.
 
-The ``build_*`` functions are pure (request -> Elasticsearch body) so they can be tested
-without a node; ``search``, ``suggest_entities`` and ``entity_profile`` run them with the
-client they are given. The CLI (``newsflow search``) and the HTTP API (``newsflow.api``) share
-them.
+Everything here is pure, so it can be tested without a node: the ``build_*`` functions turn a
+request into an Elasticsearch body and the ``parse_*`` functions (and ``StoryPage``) turn the
+responses into results. ``newsflow.store.search`` runs them with the client it is given; the
+CLI (``newsflow search``) and the HTTP API (``newsflow.api``) share both.
 
 Story collapsing and cursors: Elasticsearch refuses ``collapse`` together with ``search_after``
 unless the sort is on the collapse field alone, so a collapsed page is built in two steps. The
@@ -24,8 +24,6 @@ import json
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
-
-from elasticsearch import Elasticsearch, NotFoundError
 
 ENTITY_TYPES = ("person", "organization", "location", "group", "event", "product")
 # What the CLI shows by default; the API asks for ALL_FACET_FIELDS.
@@ -421,14 +419,9 @@ def _stories(resp: dict[str, Any]) -> int | None:
     return agg["value"] if agg else None
 
 
-def search(client: Elasticsearch, alias: str, req: SearchRequest) -> SearchResult:
-    """Run a search request against the alias: one page of hits, facets and counts.
-
-    Raises ``ValueError`` for an unknown filter field and lets the client's errors through.
-    """
-    if req.collapse:
-        return _search_stories(client, alias, req)
-    resp = client.search(index=alias, **build_query(req))
+def parse_result(req: SearchRequest, resp: dict[str, Any]) -> SearchResult:
+    """An uncollapsed page from the response to ``build_query`` (which asks for one hit more
+    than the page holds: that one says whether there is a next page)."""
     raw = resp["hits"]["hits"]
     next_after = None
     if len(raw) > req.size:
@@ -450,68 +443,93 @@ def _story_of(raw: dict[str, Any]) -> str | None:
     return values[0] if values else None
 
 
-def _search_stories(client: Elasticsearch, alias: str, req: SearchRequest) -> SearchResult:
-    """One page of stories (see the module docstring for why it takes two queries)."""
-    batch = _stream_batch(req)
-    hits: list[Hit] = []
-    seen: set[str] = set()  # stories met in the stream during this page
-    after = req.search_after
-    first: dict[str, Any] | None = None
-    timed_out = False
-    next_after: tuple[Any, ...] | None = None
-    for round_no in range(STREAM_MAX_ROUNDS):
-        body = build_query(replace(req, search_after=after))
-        if round_no:
+class StoryPage:
+    """One collapsed page, put together round by round (see the module docstring for why it
+    takes two queries a round). The caller runs ``stream_query``, hands the answer to
+    ``read_stream``, runs ``build_story_query`` for the stories it returns (if any), hands that
+    answer to ``read_stories``, and repeats until ``done``; then ``result()`` is the page."""
+
+    def __init__(self, req: SearchRequest) -> None:
+        self.req = req
+        self.hits: list[Hit] = []
+        self.done = False
+        self.timed_out = False
+        self.next_after: tuple[Any, ...] | None = None
+        self._batch = _stream_batch(req)
+        self._after = req.search_after
+        self._rounds = 0
+        self._first: dict[str, Any] | None = None  # the first round's answer: total, facets
+        self._seen: set[str] = set()  # stories met in the stream during this page
+        self._stream: list[dict[str, Any]] = []
+        self._candidates: list[tuple[str, dict[str, Any]]] = []
+
+    def stream_query(self) -> dict[str, Any]:
+        """The next stretch of the stream; only the first round counts the total and facets."""
+        body = build_query(replace(self.req, search_after=self._after))
+        if self._rounds:
             del body["aggs"]
             body["track_total_hits"] = False
-        resp = client.search(index=alias, **body)
-        first = first or resp
-        timed_out = timed_out or bool(resp.get("timed_out"))
-        stream = resp["hits"]["hits"]
-        # First appearance of each story in this stretch of the stream, in order.
-        candidates: list[tuple[str, dict[str, Any]]] = []
-        for raw in stream:
+        return body
+
+    def read_stream(self, resp: dict[str, Any]) -> list[str]:
+        """Take one stretch of the stream; returns the stories first seen in it, in order."""
+        self._rounds += 1
+        self._first = self._first or resp
+        self.timed_out = self.timed_out or bool(resp.get("timed_out"))
+        self._stream = resp["hits"]["hits"]
+        self._candidates = []
+        for raw in self._stream:
             story = _story_of(raw) or raw["_id"]
-            if story not in seen:
-                seen.add(story)
-                candidates.append((story, raw))
+            if story not in self._seen:
+                self._seen.add(story)
+                self._candidates.append((story, raw))
+        return [story for story, _ in self._candidates]
+
+    def read_stories(self, resp: dict[str, Any] | None) -> None:
+        """Take the answer to ``build_story_query`` for those stories (None when there were
+        none): a story is shown only where its best article stands in the stream. The page is
+        done when full, when the stream ran out, or after ``STREAM_MAX_ROUNDS`` rounds."""
         best: dict[str, dict[str, Any]] = {}
-        if candidates:
-            found = client.search(
-                index=alias, **build_story_query(req, [story for story, _ in candidates])
-            )
-            timed_out = timed_out or bool(found.get("timed_out"))
-            best = {h["_source"].get("story_id") or h["_id"]: h for h in found["hits"]["hits"]}
-        for position, (story, raw) in enumerate(candidates):
+        if resp is not None:
+            self.timed_out = self.timed_out or bool(resp.get("timed_out"))
+            best = {h["_source"].get("story_id") or h["_id"]: h for h in resp["hits"]["hits"]}
+        stream = self._stream
+        for position, (story, raw) in enumerate(self._candidates):
             top = best.get(story)
-            # Shown here only where its best article stands; otherwise an earlier page had it.
+            # Otherwise its best article lies before the cursor: an earlier page had it.
             if top is None or top["_id"] != raw["_id"]:
                 continue
-            hits.append(_hit(top, req.html))
-            if len(hits) == req.size:
-                last_in_stream = raw is stream[-1] and len(stream) < batch
-                rest = candidates[position + 1 :]
+            self.hits.append(_hit(top, self.req.html))
+            if len(self.hits) == self.req.size:
+                last_in_stream = raw is stream[-1] and len(stream) < self._batch
+                rest = self._candidates[position + 1 :]
                 if not (last_in_stream and not rest):
-                    next_after = tuple(raw["sort"])
-                break
-        if len(hits) == req.size:
-            break
-        if len(stream) < batch:  # the stream ran out
-            break
-        after = tuple(stream[-1]["sort"])
-    else:
-        # Rounds used up on folded republications: return a short page that continues here.
-        next_after = after
-    assert first is not None
-    return SearchResult(
-        total=first["hits"]["total"]["value"],
-        hits=hits,
-        facets=_facets(req, first),
-        stories=_stories(first),
-        next_after=next_after,
-        timed_out=timed_out,
-        histogram=_histogram(first),
-    )
+                    self.next_after = tuple(raw["sort"])
+                self.done = True
+                return
+        if len(stream) < self._batch:  # the stream ran out
+            self.done = True
+            return
+        self._after = tuple(stream[-1]["sort"])
+        if self._rounds >= STREAM_MAX_ROUNDS:
+            # Rounds used up on folded republications: a short page that continues here.
+            self.next_after = self._after
+            self.done = True
+
+    def result(self) -> SearchResult:
+        """The page; ``ValueError`` before any stretch of the stream was read."""
+        first = self._first
+        if first is None:
+            raise ValueError("no stretch of the stream read yet")
+        return SearchResult(
+            total=first["hits"]["total"]["value"],
+            hits=self.hits,
+            facets=_facets(self.req, first),
+            stories=_stories(first),
+            next_after=self.next_after,
+            timed_out=self.timed_out,
+            histogram=_histogram(first),
+        )
 
 
 # --- cursors ---------------------------------------------------------------------------
@@ -621,16 +639,11 @@ def build_suggest_query(
     return body
 
 
-def suggest_entities(
-    client: Elasticsearch,
-    alias: str,
-    prefix: str,
-    types: tuple[str, ...] = ENTITY_TYPES,
-    size: int = 10,
-    timeout: str | None = None,
+def parse_suggestions(
+    resp: dict[str, Any], types: tuple[str, ...], size: int
 ) -> list[dict[str, Any]]:
-    """``[{type, value, count}]``: the ``size`` most frequent matching values over ``types``."""
-    resp = client.search(index=alias, **build_suggest_query(prefix, types, size, timeout))
+    """``[{type, value, count}]`` from the answer to ``build_suggest_query``: the ``size`` most
+    frequent values over ``types``."""
     found = [
         {"type": t, "value": b["key"], "count": b["doc_count"]}
         for t in types
@@ -729,55 +742,62 @@ def build_quotes_query(speaker: str, size: int = 10, timeout: str | None = None)
     return body
 
 
-def entity_profile(
-    client: Elasticsearch,
-    alias: str,
+def mentions_interval(resp: dict[str, Any]) -> str | None:
+    """The histogram interval for an entity, from the answer to ``build_entity_query``; None
+    when no article naming it has a date (no mentions query then)."""
+    aggs = resp["aggregations"]
+    return histogram_interval(aggs["first"]["value"], aggs["last"]["value"])
+
+
+def wants_quotes(entity_type: str, resp: dict[str, Any], quotes: int) -> bool:
+    """Whether to run ``build_quotes_query``: only people are quoted, and only when some
+    article names them."""
+    return entity_type == "person" and bool(resp["hits"]["total"]["value"]) and quotes > 0
+
+
+def parse_entity_profile(
     entity_type: str,
     name: str,
-    facet_size: int = 10,
+    resp: dict[str, Any],
+    mentions: dict[str, Any] | None = None,
+    said: dict[str, Any] | None = None,
     quotes: int = 10,
-    timeout: str | None = None,
 ) -> dict[str, Any]:
-    """``{type, name, articles, interval, mentions, co_occurring, quotes}`` for one entity.
+    """``{type, name, articles, interval, mentions, co_occurring, quotes}`` for one entity from
+    the answers to ``build_entity_query``, ``build_mentions_query`` and ``build_quotes_query``
+    (None: not asked).
 
     ``quotes`` are read from the nested ``quotes`` field (filled by the enrich step's quote
-    extraction, speakers as canonical person names) and only for people.
+    extraction, speakers as canonical person names).
     """
-    resp = client.search(index=alias, **build_entity_query(entity_type, name, facet_size, timeout))
     aggs = resp["aggregations"]
-    interval = histogram_interval(aggs["first"]["value"], aggs["last"]["value"])
-    mentions: list[dict[str, Any]] = []
-    if interval:
-        histogram = client.search(
-            index=alias, **build_mentions_query(entity_type, name, interval, timeout)
-        )
-        mentions = [
+    found_mentions: list[dict[str, Any]] = []
+    if mentions is not None:
+        found_mentions = [
             {"date": b["key_as_string"], "count": b["doc_count"]}
-            for b in histogram["aggregations"]["mentions"]["buckets"]
+            for b in mentions["aggregations"]["mentions"]["buckets"]
         ]
     found_quotes: list[dict[str, Any]] = []
-    if entity_type == "person" and resp["hits"]["total"]["value"] and quotes:
-        said = client.search(index=alias, **build_quotes_query(name, quotes, timeout))
-        for hit in said["hits"]["hits"]:
-            src = hit["_source"]
-            for inner in hit["inner_hits"]["quotes"]["hits"]["hits"]:
-                quote = inner["_source"]
-                found_quotes.append(
-                    {
-                        "text": quote.get("text", ""),
-                        "speaker": quote.get("speaker", name),
-                        "article_id": hit["_id"],
-                        "url": src.get("url", ""),
-                        "title": src.get("title", ""),
-                        "published": src.get("published"),
-                    }
-                )
+    for hit in said["hits"]["hits"] if said is not None else []:
+        src = hit["_source"]
+        for inner in hit["inner_hits"]["quotes"]["hits"]["hits"]:
+            quote = inner["_source"]
+            found_quotes.append(
+                {
+                    "text": quote.get("text", ""),
+                    "speaker": quote.get("speaker", name),
+                    "article_id": hit["_id"],
+                    "url": src.get("url", ""),
+                    "title": src.get("title", ""),
+                    "published": src.get("published"),
+                }
+            )
     return {
         "type": entity_type,
         "name": name,
         "articles": resp["hits"]["total"]["value"],
-        "interval": interval,
-        "mentions": mentions,
+        "interval": mentions_interval(resp),
+        "mentions": found_mentions,
         "co_occurring": {
             t: [{"value": b["key"], "count": b["doc_count"]} for b in aggs[t]["buckets"]]
             for t in ENTITY_TYPES
@@ -786,7 +806,8 @@ def entity_profile(
     }
 
 
-_ARTICLE_EXCLUDES = (
+# Pipeline bookkeeping left out of a stored article as the API returns it.
+ARTICLE_EXCLUDES = (
     "content_hash",
     "run_id",
     "enrich_note",
@@ -794,16 +815,3 @@ _ARTICLE_EXCLUDES = (
     "story_bands",  # clustering keys, not content
     "story_signature",
 )
-
-
-def get_article(client: Elasticsearch, alias: str, article_id: str) -> dict[str, Any] | None:
-    """The stored article (without pipeline bookkeeping) or None when there is none with that
-    id; a missing alias raises the client's ``NotFoundError``."""
-    try:
-        resp = client.get(index=alias, id=article_id, source_excludes=list(_ARTICLE_EXCLUDES))
-    except NotFoundError as exc:
-        # A missing document answers {"found": false}; a missing index answers an error.
-        if isinstance(exc.body, dict) and exc.body.get("found") is False:
-            return None
-        raise
-    return {"id": resp["_id"], **resp["_source"]}

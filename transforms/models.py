@@ -37,6 +37,27 @@ class Page:
 
 
 @dataclass(frozen=True)
+class Validators:
+    """What a server said about a resource's version, for a conditional request next time."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What to remember about one feed or sitemap URL after a run (discovery makes it, the
+    crawl state in the store keeps it)."""
+
+    url: str
+    kind: str
+    source: str  # the configured source's name
+    validators: Validators
+    status: int
+    changed: bool  # False when it answered 304
+
+
+@dataclass(frozen=True)
 class Article:
     """What the clean step makes of a page."""
 

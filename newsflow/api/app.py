@@ -1,8 +1,9 @@
 """The search API: FastAPI over the articles alias, built by ``create_app``.
 
-The query logic lives in ``newsflow.search`` (pure builders, shared with the CLI); this module
-only validates parameters, maps results onto the response models and turns failures into
-answers that say what the client can do, with a request id and never Elasticsearch's text.
+The query logic lives in ``newsflow.search`` (pure builders and parsers, shared with the CLI)
+and ``newsflow.store.search`` runs it against the cluster; this module only validates
+parameters, maps results onto the response models and turns failures into answers that say
+what the client can do, with a request id and never Elasticsearch's text.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from newsflow.api.models import (
 )
 from newsflow.resources import STATIC_DIR
 from newsflow.settings import Settings
+from newsflow.store import search as store
 from newsflow.store.client import explain_error, make_client
 
 log = logging.getLogger("newsflow.api")
@@ -336,7 +338,7 @@ def create_app(settings: Settings, client: Elasticsearch | None = None) -> FastA
                 request = replace(request, search_after=core.decode_cursor(request, cursor))
             except core.InvalidCursor as exc:
                 raise ApiProblem(400, "bad_cursor", str(exc)) from exc
-        result = core.search(es, alias, request)
+        result = store.search(es, alias, request)
         return SearchResponse.model_validate(
             {
                 **result.as_dict(),
@@ -359,7 +361,7 @@ def create_app(settings: Settings, client: Elasticsearch | None = None) -> FastA
         article_id: Annotated[str, PathParam(min_length=1, max_length=MAX_ID_CHARS)],
     ) -> ArticleResponse:
         """The whole stored article; 404 when there is none with this id."""
-        doc = core.get_article(es, alias, article_id)
+        doc = store.get_article(es, alias, article_id)
         if doc is None:
             raise ApiProblem(404, "not_found", "No article with this id.")
         return ArticleResponse.model_validate(_article(doc))
@@ -387,7 +389,7 @@ def create_app(settings: Settings, client: Elasticsearch | None = None) -> FastA
     ) -> SuggestionsResponse:
         """Entity names that start (at a word) with `prefix`, most frequent first."""
         types = (entity_type,) if entity_type else core.ENTITY_TYPES
-        found = core.suggest_entities(es, alias, prefix, types, size, search_timeout)
+        found = store.suggest_entities(es, alias, prefix, types, size, search_timeout)
         return SuggestionsResponse(prefix=prefix, type=entity_type, suggestions=found)
 
     @app.get(
@@ -408,7 +410,7 @@ def create_app(settings: Settings, client: Elasticsearch | None = None) -> FastA
         quotes by the person. **Quotes are an empty list today**: the `quotes` field exists in
         the mapping, but no pipeline step extracts quotes yet. 404 when no article names the
         entity."""
-        profile = core.entity_profile(es, alias, entity_type, name, timeout=search_timeout)
+        profile = store.entity_profile(es, alias, entity_type, name, timeout=search_timeout)
         if not profile["articles"]:
             raise ApiProblem(404, "not_found", f"No article names this {entity_type}.")
         return EntityResponse.model_validate(profile)
@@ -424,9 +426,7 @@ def create_app(settings: Settings, client: Elasticsearch | None = None) -> FastA
         """200 when the cluster answers, is not red and the alias exists; 503 otherwise."""
         request_id = _request_id(request)
         try:
-            cluster = es.cluster.health()["status"]
-            exists = bool(es.indices.exists(index=alias))
-            documents = es.count(index=alias)["count"] if exists else None
+            found = store.alias_health(es, alias)
         except (ApiError, TransportError) as exc:
             log.error("health check failed (request_id=%s): %s", request_id, explain_error(exc))
             body = HealthResponse(
@@ -439,19 +439,18 @@ def create_app(settings: Settings, client: Elasticsearch | None = None) -> FastA
                 message="Elasticsearch does not answer.",
             )
             return JSONResponse(body.model_dump(), status_code=503)
-        ok = exists and cluster != "red"
         body = HealthResponse(
-            status="ok" if ok else "unavailable",
-            cluster=cluster,
+            status="ok" if found.ok else "unavailable",
+            cluster=found.cluster,
             alias=alias,
-            alias_exists=exists,
-            documents=documents,
+            alias_exists=found.alias_exists,
+            documents=found.documents,
             request_id=request_id,
             message=None
-            if ok
-            else ("The cluster is red." if exists else "The alias does not exist."),
+            if found.ok
+            else ("The cluster is red." if found.alias_exists else "The alias does not exist."),
         )
-        return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+        return JSONResponse(body.model_dump(), status_code=200 if found.ok else 503)
 
     # Last, so the API routes win over files of the same name.
     if STATIC_DIR.is_dir():

@@ -12,13 +12,12 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 
 from newsflow.resources import MAPPINGS_DIR
-from newsflow.transforms.fetch.download import Validators
+from newsflow.transforms.models import SourceState, Validators
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +42,6 @@ def ensure_state_index(client: Elasticsearch, alias: str) -> str:
             index=name, settings=spec["settings"], mappings=spec["mappings"]
         )
     return name
-
-
-@dataclass(frozen=True)
-class SourceState:
-    """What to remember about one feed or sitemap URL after a run."""
-
-    url: str
-    kind: str
-    source: str  # the configured source's name
-    validators: Validators
-    status: int
-    changed: bool  # False when it answered 304
 
 
 def _chunks(items: list[str], size: int = LOOKUP_CHUNK) -> Iterable[list[str]]:

@@ -13,6 +13,7 @@ from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
 import newsflow.api.app as api_app
+import newsflow.search as core
 from newsflow.api import create_app
 from newsflow.cli import DEMO_CORPUS
 from newsflow.corpus_server import page_urls
@@ -185,6 +186,24 @@ def test_collapsed_cursor_visits_every_story_exactly_once(api, corpus, es_client
     if "q" not in params:
         assert set(shown) == set(docs)
         assert len(stories) == len({d["story_id"] for d in docs.values()})
+
+
+def test_a_collapsed_page_cut_short_by_its_rounds_continues_where_it_stopped(
+    api, corpus, es_client, monkeypatch
+):
+    # Stretches of two articles and one round a page: no page can fill up, so each one stops
+    # after its round with a cursor at the end of the stretch read.
+    monkeypatch.setattr(core, "STREAM_BATCH_MIN", 2)
+    monkeypatch.setattr(core, "STREAM_BATCH_MAX", 2)
+    monkeypatch.setattr(core, "STREAM_MAX_ROUNDS", 1)
+    docs = _all_docs(es_client, corpus.index)
+    pages = _pages(api, size=3)
+    assert len(pages) > 2 and all(len(p["hits"]) < 3 for p in pages)
+    hits = [h for page in pages for h in page["hits"]]
+    stories = [h["story_id"] for h in hits]
+    assert len(stories) == len(set(stories)) == len({d["story_id"] for d in docs.values()})
+    shown = [h["id"] for h in hits] + [o["id"] for h in hits for o in h["others"]]
+    assert sorted(shown) == sorted(docs)
 
 
 def test_the_wire_story_is_one_result_with_the_other_sources(api):

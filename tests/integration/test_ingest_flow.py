@@ -12,8 +12,9 @@ from newsflow.cli import DEMO_CORPUS
 from newsflow.corpus_server import page_urls
 from newsflow.flows import pipeline as pipeline_module
 from newsflow.flows.ingest import ingest
-from newsflow.search import SearchRequest, search
+from newsflow.search import SearchRequest
 from newsflow.settings import Settings
+from newsflow.store.search import search
 from newsflow.transforms.batch.documents import document_id
 from newsflow.transforms.batch.transform import TransformResult
 from newsflow.transforms.clean.extract import normalize_url

@@ -11,8 +11,8 @@ from elasticsearch import Elasticsearch
 
 from newsflow.cli import DEMO_CORPUS
 from newsflow.flows.ingest import ingest
-from newsflow.search import entity_profile
 from newsflow.settings import Settings
+from newsflow.store.search import entity_profile
 from newsflow.transforms.batch.documents import document_id
 from newsflow.transforms.enrich.stories import story_bands_query
 

@@ -7,13 +7,9 @@ import gzip
 import time
 import zlib
 
-from newsflow.transforms.fetch.download import (
-    FetchOptions,
-    Validators,
-    fetch_pages,
-    fetch_resources,
-)
+from newsflow.transforms.fetch.download import FetchOptions, fetch_pages, fetch_resources
 from newsflow.transforms.fetch.robots import RobotsCache
+from newsflow.transforms.models import Validators
 from tests.unit.fetch_server import page, send, serve
 
 

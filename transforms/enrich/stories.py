@@ -14,15 +14,14 @@ would merge different stories on the same topic.
 A story keeps the id it got first (the first copy's document id), so it is stable across runs;
 its lead is the earliest copy by published date, then fetched_at, then URL.
 
-Pure logic is ``signature`` and ``StoryClusters``; ``assign_stories`` is the I/O edge (one terms
-query on the bands, one on the touched stories' leads, partial updates for demoted leads).
+Everything here is pure: ``signature``, ``StoryClusters`` and the request bodies. The cluster
+I/O (looking up earlier copies, demoting leads) is ``newsflow.store.stories.assign_stories``.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -32,8 +31,6 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-
-log = logging.getLogger(__name__)
 
 SHINGLE_WORDS = 5
 NUM_PERM = 128
@@ -338,7 +335,7 @@ def assign_documents(clusters: StoryClusters, documents: list[dict[str, Any]]) -
         doc["story_id"], doc["story_lead"] = result.story_id, result.lead
 
 
-# --------------------------------------------------------------------------- I/O edge
+# --------------------------------------------------------------------------- requests
 
 
 def story_bands_query(bands: Iterable[str], size: int) -> dict[str, Any]:
@@ -350,70 +347,17 @@ def story_bands_query(bands: Iterable[str], size: int) -> dict[str, Any]:
     }
 
 
-def assign_stories(
-    client: Any,
-    alias: str,
-    documents: list[dict[str, Any]],
-    clusters: StoryClusters,
-    *,
-    max_candidates: int = 2_000,
-) -> None:
-    """Story fields of a batch of index documents, against this run (``clusters``) and the
-    index behind ``alias`` (earlier runs). Leads the index holds that are leads no more are
-    set ``story_lead: false`` with partial updates; one not indexed yet (still loading in this
-    run) is retried on the next call. When the index cannot be asked, the batch is clustered
-    within the run only (logged), so a cluster hiccup never sinks the run."""
-    # Deferred: the worker processes compute signatures here and never call the cluster;
-    # importing the client would cost each of them about 2 s of CPU.
-    from elasticsearch import ApiError, TransportError
-
-    bands = {b for doc in documents for b in doc.get("story_bands") or ()}
-    try:
-        for member in _lookup(client, alias, bands, max_candidates):
-            clusters.remember(member)
-    except (ApiError, TransportError) as exc:
-        # Degraded, not failed: this batch is clustered against this run only.
-        log.warning("story lookup in %s failed, batch clustered within the run: %s", alias, exc)
-    assign_documents(clusters, documents)
-    _apply_demotions(client, alias, clusters)
-
-
-def _lookup(client: Any, alias: str, bands: set[str], size: int) -> list[StoryMember]:
-    """Indexed copies sharing a band key with the batch, then the current leads of their
-    stories (a lead may share no band with the new copy)."""
-    if not bands:
-        return []
-    fields = [*STORY_FIELDS, "story_bands", "story_signature"]
-    hits = client.search(index=alias, **story_bands_query(bands, size))["hits"]["hits"]
-    found = [StoryMember.from_source(hit["_source"], indexed=True) for hit in hits]
-    stories = sorted({m.story_id for m in found})
-    if stories:
-        query = {
-            "bool": {"filter": [{"terms": {"story_id": stories}}, {"term": {"story_lead": True}}]}
-        }
-        leads = client.search(index=alias, query=query, size=size, _source=fields)
-        found += [
-            StoryMember.from_source(hit["_source"], indexed=True) for hit in leads["hits"]["hits"]
-        ]
-    return found
-
-
-def _apply_demotions(client: Any, alias: str, clusters: StoryClusters) -> None:
-    from elasticsearch import ApiError, TransportError  # deferred: see assign_stories
-
-    if not clusters.pending_demotions:
-        return
-    operations: list[dict[str, Any]] = []
-    for doc_id in sorted(clusters.pending_demotions):
-        operations += [{"update": {"_index": alias, "_id": doc_id}}, {"doc": {"story_lead": False}}]
-    try:
-        resp = client.bulk(operations=operations)
-    except (ApiError, TransportError) as exc:
-        log.warning("story leads in %s not updated, retried with the next batch: %s", alias, exc)
-        return
-    for item in resp["items"]:
-        info = item["update"]
-        if info.get("status") in (200, 201):
-            clusters.pending_demotions.discard(info["_id"])
-        elif info.get("status") != 404:  # 404: still loading in this run, retried next call
-            log.warning("story lead of %s not updated: %s", info.get("_id"), info.get("error"))
+def story_leads_query(story_ids: Iterable[str], size: int) -> dict[str, Any]:
+    """The request for the current leads of stories (a lead may share no band with a copy)."""
+    return {
+        "query": {
+            "bool": {
+                "filter": [
+                    {"terms": {"story_id": sorted(set(story_ids))}},
+                    {"term": {"story_lead": True}},
+                ]
+            }
+        },
+        "size": size,
+        "_source": [*STORY_FIELDS, "story_bands", "story_signature"],
+    }

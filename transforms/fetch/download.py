@@ -41,7 +41,7 @@ import httpcore
 import httpx
 
 from newsflow.transforms.fetch import netguard, robots
-from newsflow.transforms.models import Failure, Page
+from newsflow.transforms.models import Failure, Page, Validators
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +103,6 @@ class FetchOptions:
     obey_robots: bool = True
     # None: the process-wide ``robots.SHARED`` cache, so rules outlive one call (one batch).
     robots: robots.RobotsCache | None = field(default=None, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class Validators:
-    """What a server said about a resource's version, for a conditional request next time."""
-
-    etag: str | None = None
-    last_modified: str | None = None
 
 
 @dataclass(frozen=True)

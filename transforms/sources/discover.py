@@ -27,8 +27,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from newsflow.store.state import SourceState, Validators
-from newsflow.transforms.models import Failure, Page
+from newsflow.transforms.models import Failure, Page, SourceState, Validators
 from newsflow.transforms.sources import feeds, sitemaps, warc
 from newsflow.transforms.urls import InvalidURL, canonicalize
 

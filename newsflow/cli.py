@@ -17,8 +17,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from newsflow import es_local
-from newsflow.resources import KIBANA_DIR
-from newsflow.settings import PROJECT_ROOT, Settings
+from newsflow.resources import DEMO_CORPUS, KIBANA_DIR
+from newsflow.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 es_app = typer.Typer(no_args_is_help=True, help="The project's local Elasticsearch node.")
@@ -30,7 +30,6 @@ app.add_typer(deadletter_app, name="deadletter")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
-DEMO_CORPUS = PROJECT_ROOT / "demo" / "corpus"
 DEMO_PORT = 8399
 
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 import pytest
 from elasticsearch import Elasticsearch
 
-from newsflow.settings import PROJECT_ROOT
 from newsflow.store import indices
 from newsflow.store.indices import IndexSetupError, ensure_index, load_template
 from newsflow.store.load import (
@@ -24,6 +23,7 @@ from newsflow.store.load import (
 )
 from newsflow.transforms.batch.documents import document_id, to_document
 from newsflow.transforms.models import Article, EnrichedArticle, Entity
+from tests.corpora import ROOT
 
 
 def make_article(n: int, body: str | None = None) -> EnrichedArticle:
@@ -183,7 +183,7 @@ def test_a_load_killed_with_sigkill_is_completed_by_the_next_run(
         index_alias,
         str(total),
     ]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert proc.stdout.readline().strip() == "loading"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # kill it once part of the load has landed
@@ -197,7 +197,7 @@ def test_a_load_killed_with_sigkill_is_completed_by_the_next_run(
     es_client.indices.refresh(index=index)
     assert 0 < es_client.count(index=index)["count"] < total
 
-    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT)
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert rerun.returncode == 0, rerun.stderr
     # Ids come from canonical URLs: every article once, none lost, none doubled.
     assert es_client.count(index=index_alias)["count"] == total

@@ -18,6 +18,7 @@ from newsflow.store.load import (
     bulk_load,
     count_dead_letters,
     dead_letter_index,
+    list_dead_letters,
     load_documents,
     retry_dead_letters,
 )
@@ -119,6 +120,21 @@ def test_rejected_documents_go_to_the_dead_letter_index_and_the_rest_is_indexed(
     left = es_client.get(index=dead_letter_index(index_alias), id=batch[2]["id"])["_source"]
     assert left["attempts"] == 2 and left["run_id"] == "run-retry"
     assert es_client.count(index=index_alias)["count"] == 4
+
+
+def test_dead_letters_are_listed_newest_first_without_their_documents(
+    es_client: Elasticsearch, index_alias: str
+):
+    assert list_dead_letters(es_client, index_alias) == (0, [])
+    ensure_index(es_client, index_alias)
+    first, second = docs(2)
+    for run_id, doc in (("run-1", first), ("run-2", second)):
+        load_documents(es_client, index_alias, [doc | {"published": "not a date"}], run_id)
+    total, letters = list_dead_letters(es_client, index_alias, size=1)
+    assert total == 2 and len(letters) == 1
+    newest = letters[0]
+    assert (newest.url, newest.run_id, newest.attempts) == (second["url"], "run-2", 1)
+    assert "document_parsing_exception" in newest.reason
 
 
 def test_reloading_updates_in_place_and_unchanged_articles_are_not_rewritten(

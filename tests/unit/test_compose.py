@@ -296,6 +296,20 @@ def test_dockerfile_builds_a_locked_non_root_image_without_downloads():
     assert not any(line.startswith("!") and ".env" in line for line in ignored)
 
 
+def test_image_installs_the_wheel_built_with_every_folder_the_package_links_to():
+    text = DOCKERFILE.read_text()
+    assert re.search(r"^RUN pip wheel .*--no-deps", text, re.M)
+    assert re.search(r"pip install --no-deps \S+\.whl", text)
+    assert not re.search(r"pip install .*(-e|--editable)\b", text)
+    allowed = {line[1:] for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    links = [path for path in (ROOT / "newsflow").iterdir() if path.is_symlink()]
+    assert {link.name for link in links} >= {"transforms", "flows", "mappings", "plugins"}
+    for link in links:
+        folder = (link.parent / os.readlink(link)).resolve().relative_to(ROOT).as_posix()
+        assert f"COPY {folder} ./{folder}" in text, f"the wheel stage lacks {folder}/"
+        assert folder in allowed, f".dockerignore keeps {folder}/ out of the build context"
+
+
 # --- The real Compose, where it is installed ----------------------------------------------
 
 

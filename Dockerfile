@@ -1,5 +1,20 @@
 # The newsflow image: the CLI, the search API (`newsflow serve`) and the scheduled ingest
 # (`python -m newsflow.flows.deployments`). Built by `docker compose build`, or `docker build .`.
+
+# The wheel, built from the sources. The symlinks newsflow/{transforms,flows,mappings,plugins}
+# put those folders into the package, so the wheel holds the code, the index mappings, the
+# Kibana objects, the search page and the analysis plugin's sources; nothing reads the
+# source tree at run time.
+FROM python:3.11-slim AS wheel
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY newsflow ./newsflow
+COPY transforms ./transforms
+COPY flows ./flows
+COPY mappings ./mappings
+COPY plugins ./plugins
+RUN pip wheel --no-deps --no-cache-dir --wheel-dir /dist .
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -19,19 +34,17 @@ RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))
     && pip install -r /tmp/runtime.txt -c requirements.lock \
     && rm /tmp/runtime.txt
 
-COPY README.md ./
-COPY newsflow ./newsflow
-COPY transforms ./transforms
-COPY flows ./flows
-COPY mappings ./mappings
-# Editable, because the code reads mappings/ from the source tree next to it. Loading the
+# A regular install of the wheel (its dependencies are in the layer above). Loading the
 # configured model here fails the build, not a run, when it is missing.
-RUN pip install --no-deps -e . \
+COPY --from=wheel /dist /tmp/dist
+RUN pip install --no-deps /tmp/dist/newsflow-*.whl \
+    && rm -rf /tmp/dist \
     && python -c "import spacy; from newsflow.settings import Settings; spacy.load(Settings().spacy_model)"
 
 RUN useradd --create-home --uid 10001 newsflow
 USER newsflow
-# Prefect's home and caches go to the user's home; the code in /app stays root's, read-only.
+# Prefect's home, caches and the page archive go to the user's home; the installed code
+# stays root's, read-only.
 ENV NEWSFLOW_STATE_DIR=/home/newsflow/.newsflow
 
 EXPOSE 8000

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install browser demo test lint es-start es-stop es-status bench clean
+.PHONY: install browser demo test test-unit lint es-start es-stop es-status bench clean
 
 # Re-installs only when the dependency list changes, so repeated `make demo` is quick.
 $(STAMP): pyproject.toml requirements.lock
@@ -28,12 +28,23 @@ browser:
 	    echo "the search-page test needs Chromium: sudo apt-get install -y chromium"; exit 1; \
 	  fi; }
 
+# Lint and format check, then every test: the integration tests use a real Elasticsearch node
+# (a running local node, or one started for the session; NEWSFLOW_ES_URL: that cluster) and
+# the search-page test drives Chromium.
 test: install browser
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# The quick loop: lint, format check and tests/unit only, which need no node and no browser.
+test-unit: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest tests/unit
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 es-start: install
 	$(BIN)/newsflow es start

@@ -22,8 +22,15 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from newsflow.resources import CHECKOUT_ROOT
+
 LOCAL_ES_URL_TEMPLATE = "http://127.0.0.1:{port}"
+
+
+def default_state_dir() -> Path:
+    """``<checkout>/.newsflow`` when running from a source checkout; installed, ``.newsflow``
+    in the working directory (the package's own directory may be read-only and is shared)."""
+    return (CHECKOUT_ROOT or Path.cwd()) / ".newsflow"
 
 
 def _config_file() -> Path | None:
@@ -67,8 +74,10 @@ class Settings(BaseSettings):
 
     # --- The local node ----------------------------------------------------------------
     state_dir: Path = Field(
-        PROJECT_ROOT / ".newsflow",
-        description="Local node install, its data and logs, Prefect's home.",
+        default_factory=default_state_dir,
+        description="Local node install, its data and logs, Prefect's home, the page archive. "
+        "Default: .newsflow in the source checkout; when newsflow is installed (not run from "
+        "a checkout), .newsflow in the working directory.",
     )
     cache_dir: Path = Field(
         Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "newsflow",

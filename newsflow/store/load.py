@@ -366,6 +366,41 @@ def retry_dead_letters(client: Elasticsearch, alias: str, run_id: str) -> LoadRe
     return result
 
 
+@dataclass(frozen=True)
+class DeadLetter:
+    """A dead-lettered document as a person reads it: where it came from and why it failed."""
+
+    url: str
+    run_id: str
+    attempts: int
+    reason: str
+    failed_at: str
+
+
+def list_dead_letters(
+    client: Elasticsearch, alias: str, size: int = 20
+) -> tuple[int, list[DeadLetter]]:
+    """How many dead letters the alias has, and the newest ``size`` of them (without their
+    documents); ``(0, [])`` when none was ever recorded."""
+    index = dead_letter_index(alias)
+    if not client.indices.exists(index=index):
+        return 0, []
+    hits = client.search(
+        index=index, size=size, sort=[{"failed_at": "desc"}], source_excludes=["document"]
+    )["hits"]
+    letters = [
+        DeadLetter(
+            url=s["url"],
+            run_id=s["run_id"],
+            attempts=s["attempts"],
+            reason=s["reason"],
+            failed_at=s["failed_at"],
+        )
+        for s in (hit["_source"] for hit in hits["hits"])
+    ]
+    return hits["total"]["value"], letters
+
+
 def count_dead_letters(client: Elasticsearch, alias: str) -> int:
     index = dead_letter_index(alias)
     if not client.indices.exists(index=index):

@@ -11,6 +11,8 @@ from pathlib import Path
 from newsflow.cli import DEMO_CORPUS
 from newsflow.corpus_server import page_urls
 from newsflow.settings import Settings
+from newsflow.transforms.batch.transform import transform_pages
+from newsflow.transforms.fetch.download import read_file_page
 
 NEWSFLOW = [sys.executable, "-m", "newsflow"]
 
@@ -78,6 +80,26 @@ def test_extract_prints_one_json_object_per_input(settings, tmp_path):
     }
     assert lines[0]["url"] == Path(page).resolve().as_uri()
     assert lines[1]["stage"] == "fetch" and "cannot read file" in lines[1]["error"]
+
+
+def test_extract_shows_the_document_a_pipeline_worker_makes(settings):
+    page = DEMO_CORPUS / "nordic-wire" / "gothenburg-port-strike.html"
+    done = _run(["extract", str(page), "--json"], settings)
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    url = page.resolve().as_uri()
+    result = transform_pages(
+        [read_file_page(url, settings.fetch_max_bytes)],
+        model_name=settings.spacy_model,
+        min_body_chars=settings.min_body_chars,
+        run_id="test",
+    )
+    [document] = result.documents
+    for name in ("title", "body", "authors", "published", "language", "quotes", "story_bands"):
+        assert record[name] == document[name], name
+    shown = [(t, e["name"], e["count"]) for t, es in record["entities"].items() for e in es]
+    indexed = [(e["type"], e["name"], e["count"]) for e in document["entities"]]
+    assert sorted(shown) == sorted(indexed) and len(indexed) > 5
 
 
 def test_search_without_a_cluster_says_so(settings):

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from newsflow.cli import app
 from newsflow.flows import deployments
-from newsflow.settings import PROJECT_ROOT
+from tests.corpora import ROOT
 
 EXPECTED = {
     ("ingest", "scheduled"): ("0 * * * *", {"sources": ["/data/sources.txt"]}),
@@ -84,13 +84,11 @@ def test_compose_entry_point_serves_the_same_deployments(monkeypatch):
 
 def _same_entrypoint(a: str, b: str) -> bool:
     (file_a, _, name_a), (file_b, _, name_b) = a.rpartition(":"), b.rpartition(":")
-    return (
-        name_a == name_b and (PROJECT_ROOT / file_a).resolve() == (PROJECT_ROOT / file_b).resolve()
-    )
+    return name_a == name_b and (ROOT / file_a).resolve() == (ROOT / file_b).resolve()
 
 
 def test_prefect_yaml_declares_the_served_deployments():
-    raw = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text())
+    raw = yaml.safe_load((ROOT / "prefect.yaml").read_text())
     model = PrefectYamlModel.model_validate(raw)
     known = set(DeploymentConfig.model_fields)
     built = _by_key(deployments.build_deployments(["/data/sources.txt"]))

@@ -16,7 +16,8 @@ from http.server import SimpleHTTPRequestHandler
 import pytest
 from elasticsearch import Elasticsearch
 
-from newsflow.cli import DEMO_CORPUS, _sources_line
+from newsflow.cli import DEMO_CORPUS
+from newsflow.cli.run import sources_line
 from newsflow.corpus_server import serve_directory
 from newsflow.flows.ingest import ingest
 from newsflow.settings import Settings
@@ -130,7 +131,7 @@ def test_second_run_over_unchanged_sources_fetches_no_article(news_site, run_set
     assert (second["article_fetches"], second["fetched"], second["indexed"]) == (0, 0, 0)
     assert second["not_modified"] == 2
     assert [s["not_modified"] for s in second["sources"]] == [True, True]
-    assert _sources_line(second).startswith("nothing new: 0 article fetches")
+    assert sources_line(second).startswith("nothing new: 0 article fetches")
 
     # A new entry in the feed: the feed changes (new ETag), only the new article is fetched,
     # the others are found in the index.
@@ -156,7 +157,7 @@ def test_unchanged_feed_without_validators_skips_what_is_indexed(
     again = ingest([feed], run_settings)
     assert site.requests == ["/feed.xml"]
     assert again["already_indexed"] == len(FEED_PAGES) and again["article_fetches"] == 0
-    assert _sources_line(again).startswith("nothing new: 0 article fetches")
+    assert sources_line(again).startswith("nothing new: 0 article fetches")
 
 
 def test_warc_source_is_indexed_without_any_http_request(

@@ -12,18 +12,19 @@ from datetime import UTC, datetime
 import pytest
 from elasticsearch import Elasticsearch
 
-from newsflow.settings import PROJECT_ROOT
 from newsflow.store import indices
 from newsflow.store.indices import IndexSetupError, ensure_index, load_template
 from newsflow.store.load import (
     bulk_load,
     count_dead_letters,
     dead_letter_index,
+    list_dead_letters,
     load_documents,
     retry_dead_letters,
 )
 from newsflow.transforms.batch.documents import document_id, to_document
 from newsflow.transforms.models import Article, EnrichedArticle, Entity
+from tests.corpora import ROOT
 
 
 def make_article(n: int, body: str | None = None) -> EnrichedArticle:
@@ -121,6 +122,21 @@ def test_rejected_documents_go_to_the_dead_letter_index_and_the_rest_is_indexed(
     assert es_client.count(index=index_alias)["count"] == 4
 
 
+def test_dead_letters_are_listed_newest_first_without_their_documents(
+    es_client: Elasticsearch, index_alias: str
+):
+    assert list_dead_letters(es_client, index_alias) == (0, [])
+    ensure_index(es_client, index_alias)
+    first, second = docs(2)
+    for run_id, doc in (("run-1", first), ("run-2", second)):
+        load_documents(es_client, index_alias, [doc | {"published": "not a date"}], run_id)
+    total, letters = list_dead_letters(es_client, index_alias, size=1)
+    assert total == 2 and len(letters) == 1
+    newest = letters[0]
+    assert (newest.url, newest.run_id, newest.attempts) == (second["url"], "run-2", 1)
+    assert "document_parsing_exception" in newest.reason
+
+
 def test_reloading_updates_in_place_and_unchanged_articles_are_not_rewritten(
     es_client: Elasticsearch, index_alias: str
 ):
@@ -183,7 +199,7 @@ def test_a_load_killed_with_sigkill_is_completed_by_the_next_run(
         index_alias,
         str(total),
     ]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert proc.stdout.readline().strip() == "loading"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # kill it once part of the load has landed
@@ -197,7 +213,7 @@ def test_a_load_killed_with_sigkill_is_completed_by_the_next_run(
     es_client.indices.refresh(index=index)
     assert 0 < es_client.count(index=index)["count"] < total
 
-    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT)
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert rerun.returncode == 0, rerun.stderr
     # Ids come from canonical URLs: every article once, none lost, none doubled.
     assert es_client.count(index=index_alias)["count"] == total

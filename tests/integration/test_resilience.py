@@ -22,7 +22,8 @@ from bench.pipeline import DEMO, _own_url, page_list, serve
 from newsflow.cli import DEMO_CORPUS
 from newsflow.corpus_server import page_urls
 from newsflow.flows.ingest import ingest
-from newsflow.settings import PROJECT_ROOT, Settings
+from newsflow.settings import Settings
+from tests.corpora import ROOT
 
 NEWSFLOW = str(Path(sys.executable).with_name("newsflow"))
 
@@ -66,7 +67,7 @@ def test_a_run_killed_midway_is_completed_by_the_next_with_each_article_once(
         first = subprocess.Popen(
             command,
             env=env,
-            cwd=PROJECT_ROOT,
+            cwd=ROOT,
             start_new_session=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -83,7 +84,7 @@ def test_a_run_killed_midway_is_completed_by_the_next_with_each_article_once(
         assert 40 <= partial < len(urls)
 
         second = subprocess.run(
-            command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900
+            command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900
         )
     finally:
         server.shutdown()

@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 import yaml
 
-from newsflow.settings import PROJECT_ROOT, Settings
+from newsflow.settings import Settings
+from tests.corpora import ROOT
 
-COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
-ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
-DOCKERFILE = PROJECT_ROOT / "Dockerfile"
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
+DOCKERFILE = ROOT / "Dockerfile"
 STACK_VERSION = "8.19.21"
 # Left empty in .env.example on purpose: Compose must refuse to start until they are chosen.
 REQUIRED_SECRETS = {"ELASTIC_PASSWORD", "KIBANA_PASSWORD"}
@@ -231,7 +232,7 @@ def test_elastic_stack_is_8_19_21_like_the_local_node(compose, env_example):
 
 
 def test_prefect_server_runs_the_locked_prefect_version(compose, env_example):
-    locked = re.search(r"^prefect==(\S+)$", (PROJECT_ROOT / "requirements.lock").read_text(), re.M)
+    locked = re.search(r"^prefect==(\S+)$", (ROOT / "requirements.lock").read_text(), re.M)
     assert locked and env_example["PREFECT_VERSION"] == locked[1]
     assert compose["services"]["prefect"]["image"] == f"prefecthq/prefect:{locked[1]}-python3.11"
 
@@ -290,9 +291,23 @@ def test_dockerfile_builds_a_locked_non_root_image_without_downloads():
     assert "-c requirements.lock" in text
     assert re.search(r"^USER (?!root|0\b)\S+$", text, re.M)
     assert "spacy download" not in text
-    ignored = (PROJECT_ROOT / ".dockerignore").read_text().splitlines()
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert ignored[ignored.index("*") + 1 :]  # deny everything, then allow the sources
     assert not any(line.startswith("!") and ".env" in line for line in ignored)
+
+
+def test_image_installs_the_wheel_built_with_every_folder_the_package_links_to():
+    text = DOCKERFILE.read_text()
+    assert re.search(r"^RUN pip wheel .*--no-deps", text, re.M)
+    assert re.search(r"pip install --no-deps \S+\.whl", text)
+    assert not re.search(r"pip install .*(-e|--editable)\b", text)
+    allowed = {line[1:] for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    links = [path for path in (ROOT / "newsflow").iterdir() if path.is_symlink()]
+    assert {link.name for link in links} >= {"transforms", "flows", "mappings", "plugins"}
+    for link in links:
+        folder = (link.parent / os.readlink(link)).resolve().relative_to(ROOT).as_posix()
+        assert f"COPY {folder} ./{folder}" in text, f"the wheel stage lacks {folder}/"
+        assert folder in allowed, f".dockerignore keeps {folder}/ out of the build context"
 
 
 # --- The real Compose, where it is installed ----------------------------------------------
@@ -309,7 +324,7 @@ def test_docker_compose_config_accepts_the_file():
         pytest.skip("`docker compose version` fails: the Compose plugin is not installed")
     result = subprocess.run(
         [docker, "compose", "--env-file", str(ENV_EXAMPLE), "-f", str(COMPOSE_FILE), *CONFIG],
-        cwd=PROJECT_ROOT,
+        cwd=ROOT,
         env={**os.environ, **TEST_SECRETS},
         capture_output=True,
         text=True,

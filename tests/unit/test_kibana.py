@@ -25,9 +25,10 @@ from newsflow.kibana import (
     load_saved_objects,
     to_ndjson,
 )
-from newsflow.settings import PROJECT_ROOT, Settings
+from newsflow.resources import MAPPINGS_DIR
+from newsflow.settings import Settings
 
-MAPPING = PROJECT_ROOT / "mappings" / "articles.json"
+MAPPING = MAPPINGS_DIR / "articles.json"
 PASSWORD = "pw-Zq81-never-shown"
 # Lens's pseudo-field for "count of documents".
 RECORDS = "___records___"

@@ -1,0 +1,40 @@
+"""``newsflow flows``: the Prefect deployments of the flows, served from this process."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from newsflow.cli.common import err, load_settings
+
+flows_app = typer.Typer(no_args_is_help=True, help="Prefect deployments of the flows.")
+
+
+@flows_app.command("serve")
+def flows_serve(
+    source: Annotated[
+        list[str], typer.Option("--source", "-s", help="Sources of the scheduled ingest.")
+    ],
+    ingest_cron: Annotated[str, typer.Option(help="Ingest schedule (cron, UTC).")] = "0 * * * *",
+    maintenance_cron: Annotated[
+        str, typer.Option(help="Maintenance schedule (cron, UTC).")
+    ] = "30 3 * * *",
+) -> None:
+    """Serve the deployments (ingest, maintenance on cron; backfill, reprocess on demand) to
+    the Prefect server in PREFECT_API_URL and run their flow runs here until stopped."""
+    from prefect.settings import PREFECT_API_URL
+
+    from newsflow.flows.deployments import build_deployments, serve_deployments
+
+    load_settings()  # a broken configuration is said now, not at the first scheduled run
+    if not PREFECT_API_URL.value():
+        # Prefect's ephemeral server lives as long as this process and keeps no history.
+        err.print(
+            "[yellow]PREFECT_API_URL is not set:[/yellow] serving against a temporary Prefect "
+            "server; start one with `prefect server start` and set PREFECT_API_URL to keep "
+            "schedules and runs"
+        )
+    serve_deployments(
+        build_deployments(source, ingest_cron=ingest_cron, maintenance_cron=maintenance_cron)
+    )

@@ -225,6 +225,7 @@ class Run:
     # False: documents are written even when the index holds the same content (a re-process
     # stamps the new pipeline version).
     skip_unchanged: bool = True
+    archive_failures: list[Failure] = field(default_factory=list)
     cpu_workers: int = 0
     transform_batches: int = 0
     cache_hits: int = 0
@@ -274,7 +275,10 @@ class BatchPipeline:
             upcoming = self._read(work[i + 1]) if i + 1 < len(work) else None
             if batch.origin in ("web", "archive"):
                 counts.fetched += spool.count(pages) if pages else 0
-            counts.failures += failures
+            # A page that could not be archived is still indexed: not a failure of the run,
+            # but the summary must say that reprocess will not find it.
+            counts.failures += [f for f in failures if f.stage != "archive"]
+            self.flow_run.archive_failures += [f for f in failures if f.stage == "archive"]
             self.flow_run.times["fetch"].add(spent)
             if pages:
                 # No local name for the future: it would keep the last batch's result alive.
@@ -406,6 +410,9 @@ def finish_run(run: Run, **extra: Any) -> dict[str, Any]:
         "task_runner": settings.task_runner,
         "transform_batches": run.transform_batches,
         "transform_cache_hits": run.cache_hits,
+        # Pages indexed but not archived (so `reprocess` cannot redo them), and the first reason.
+        "archive_failed": len(run.archive_failures),
+        "archive_error": run.archive_failures[0].reason if run.archive_failures else None,
         "stage_seconds": {
             stage: {"cpu": round(t.cpu, 2), "wall": round(t.wall, 2)}
             for stage, t in run.times.items()

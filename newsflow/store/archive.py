@@ -199,7 +199,7 @@ class Archive:
             try:
                 _, new = self.put(page)
             except ArchiveError as exc:
-                result.failures.append(Failure(page.url, "fetch", f"archive write failed: {exc}"))
+                result.failures.append(Failure(page.url, "archive", f"archive write failed: {exc}"))
                 continue
             if new:
                 result.written += 1

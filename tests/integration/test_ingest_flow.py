@@ -203,3 +203,19 @@ def test_main_subject_search_finds_the_wire_story_wherever_it_was_republished(
         es_client.get(index=corpus_settings.index, id=h.id)["_source"]["canonical_url"]
         for h in hits
     }
+
+
+def test_pages_that_cannot_be_archived_are_indexed_and_counted_in_the_summary(
+    settings, site, tmp_path
+):
+    """An archive that refuses writes (a path below a plain file here; a root-owned volume in
+    the compose stack) must not lose the articles, and must not hide either: the summary says
+    how many pages reprocess will not find, and why."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    urls = page_urls(DEMO_CORPUS, site)[:3]
+    broken = settings.model_copy(update={"archive_url": str(blocker / "archive")})
+    summary = ingest([_url_list(tmp_path, urls)], broken)
+    assert summary["indexed"] == 3 and summary["failures"] == []
+    assert summary["archive_failed"] == 3
+    assert summary["archive_error"].startswith("archive write failed")

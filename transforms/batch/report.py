@@ -85,10 +85,10 @@ def summary_markdown(
     seconds = float(summary.get("seconds") or 0)
     done = summary.get("indexed", 0) + summary.get("unchanged", 0)
     lines = [
-        f"# Ingest run `{summary.get('run_id', '?')}`",
+        f"# {summary.get('flow', 'ingest').capitalize()} run `{summary.get('run_id', '?')}`",
         "",
         f"Index `{summary.get('index', '?')}` ({summary.get('concrete_index', '?')}), "
-        f"{seconds:.1f} s, task runner `{summary.get('task_runner', 'threads')}`.",
+        f"{seconds:.1f} s, task runner `{summary.get('task_runner', 'workers')}`.",
         "",
         "| " + " | ".join(STAGES) + " |",
         "|" + "---:|" * len(STAGES),
@@ -100,6 +100,12 @@ def summary_markdown(
         if seconds > 0
         else "No time measured.",
     ]
+    if summary.get("archive_failed"):
+        lines += [
+            "",
+            f"**{summary['archive_failed']} pages indexed but not archived** (reprocess cannot "
+            f"redo them): {summary.get('archive_error')}",
+        ]
     if summary.get("transform_batches"):
         lines.append(
             f"Transform batches: {summary['transform_batches']}, "

@@ -5,10 +5,9 @@
     .venv/bin/python bench/extraction.py --ablate     # and what each rule of the clean step is
                                                       # worth (the step with that rule off)
 
-Corpus: ``shared/corpus/article-extraction-benchmark`` beside the repository, or beside the
-one it was cloned from (``tests/corpora.py``; override with
-``--corpus`` or ``NEWSFLOW_EXTRACTION_CORPUS``): ``html/<id>.html.gz`` and
-``ground-truth.json`` mapping ``<id>`` to ``{"url", "articleBody"}``.
+Corpus: ``tests/data/extraction-benchmark`` (``--corpus`` for another one laid out the same
+way): ``html/<id>.html.gz`` and ``ground-truth.json`` mapping ``<id>`` to
+``{"url", "articleBody"}``.
 
 Metric, exactly as the corpus README defines it: tokens are the matches of ``\\w+``; shingles
 are the runs of 4 consecutive tokens, counted with multiplicity (a text of fewer tokens is one
@@ -43,7 +42,7 @@ import trafilatura
 
 from newsflow.transforms.clean.extract import RULE_NAMES, clean_page
 from newsflow.transforms.models import Failure, Page
-from tests.corpora import extraction_corpus
+from tests.corpora import EXTRACTION_BENCHMARK
 
 _TOKEN = re.compile(r"\w+")
 SHINGLE = 4
@@ -83,8 +82,8 @@ class Scores:
 
 
 def corpus_dir(explicit: str | os.PathLike | None = None) -> Path:
-    """Where the benchmark lives: the argument, else ``tests.corpora.extraction_corpus()``."""
-    return Path(explicit) if explicit else extraction_corpus()
+    """Where the benchmark lives: the argument, else the copy in ``tests/data``."""
+    return Path(explicit) if explicit else EXTRACTION_BENCHMARK
 
 
 def load_pages(corpus: Path, ids: Iterable[str] | None = None) -> list[BenchPage]:

@@ -2,11 +2,11 @@
 
     .venv/bin/python bench/pipeline.py [--articles 2000] [--memory-check]
 
-A corpus of real article pages (the demo corpus and ../shared/corpus, each copy at its own URL
-with its canonical link removed, so every copy is its own document) is served from 127.0.0.1
-and ingested into the local node by the real flow. In the same run, on the same texts, it
-measures: NER alone with all cores (the limit: the faster of spaCy's ``n_process`` and one
-process per core as the pipeline's workers run it), a naive baseline (sequential
+A corpus of real article pages (the demo corpus and tests/data/extraction-benchmark, each copy
+at its own URL with its canonical link removed, so every copy is its own document) is served
+from 127.0.0.1 and ingested into the local node by the real flow. In the same run, on the same
+texts, it measures: NER alone with all cores (the limit: the faster of spaCy's ``n_process``
+and one process per core as the pipeline's workers run it), a naive baseline (sequential
 trafilatura.extract + the full spaCy pipeline + one index request per document), and the flow
 with one worker process. Each configuration runs in a fresh process so peak memory is its own.
 NER alone and the naive baseline run both before and after the flow, and the ratios use the
@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from newsflow.settings import Settings  # noqa: E402
-from tests.corpora import extraction_corpus  # noqa: E402
+from tests.corpora import EXTRACTION_BENCHMARK  # noqa: E402
 
-SHARED = extraction_corpus() / "html"
+BENCHMARK = EXTRACTION_BENCHMARK / "html"
 DEMO = ROOT / "demo" / "corpus"
 # The canonical link would give every copy of a page the same id; the copies must be distinct.
 _CANONICAL = re.compile(rb"<link[^>]+rel=[\"']canonical[\"'][^>]*>|<meta[^>]+og:url[^>]*>", re.I)
@@ -61,9 +61,8 @@ def _own_url(html: bytes) -> bytes:
 @functools.cache
 def base_pages() -> dict[str, bytes]:
     pages = {p.relative_to(DEMO).as_posix(): p.read_bytes() for p in sorted(DEMO.rglob("*.html"))}
-    if SHARED.is_dir():
-        for p in sorted(SHARED.glob("*.html.gz")):
-            pages[f"shared/{p.name.removesuffix('.gz')}"] = gzip.decompress(p.read_bytes())
+    for p in sorted(BENCHMARK.glob("*.html.gz")):
+        pages[f"benchmark/{p.name.removesuffix('.gz')}"] = gzip.decompress(p.read_bytes())
     return {name: _own_url(html) for name, html in pages.items()}
 
 

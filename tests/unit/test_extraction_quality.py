@@ -2,11 +2,8 @@
 article bodies at least as well as plain trafilatura with ``favor_precision=True``.
 
 Both are measured here, on the same pages with the same scorer (``bench/extraction.py``), so
-the gate compares and never hard-codes a figure. The corpus is
-``../shared/corpus/article-extraction-benchmark``, found by ``tests/corpora.py`` from a clone
-made elsewhere too (or ``NEWSFLOW_EXTRACTION_CORPUS``); like
-the tests that need Elasticsearch, this one fails rather than skips when it is missing. It
-takes about 30 s on two cores.
+the gate compares and never hard-codes a figure. The corpus is ``tests/data/extraction-benchmark``.
+It takes about 30 s on two cores.
 """
 
 from __future__ import annotations
@@ -33,10 +30,7 @@ def _bench_module():
 @pytest.fixture(scope="module")
 def scores():
     bench = _bench_module()
-    corpus = bench.corpus_dir()
-    if not (corpus / "ground-truth.json").is_file():
-        pytest.fail(f"extraction benchmark not found at {corpus} (set NEWSFLOW_EXTRACTION_CORPUS)")
-    pages = bench.load_pages(corpus)
+    pages = bench.load_pages(bench.corpus_dir())
     assert len(pages) == 130
     return bench.evaluate(
         pages, ["trafilatura_precision", "project"], jobs=min(2, os.cpu_count() or 1)

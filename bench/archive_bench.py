@@ -3,7 +3,7 @@
     .venv/bin/python bench/archive_bench.py             # local directory (a temp dir)
     .venv/bin/python bench/archive_bench.py --root memory://bench
 
-Pages: the 46 of ``demo/corpus`` and the 130 of ``shared/corpus/article-extraction-benchmark``,
+Pages: the 46 of ``demo/corpus`` and the 130 of ``tests/data/extraction-benchmark``,
 decoded as the fetch step decodes them. Three passes over all pages, in one process: archive
 them into an empty archive (gzip + blob + index record), archive them again (every blob already
 there: the re-fetch of unchanged pages, metadata only), and clean them (``clean_pages``), so
@@ -27,18 +27,17 @@ from newsflow.store.archive import Archive
 from newsflow.transforms.clean.extract import clean_pages
 from newsflow.transforms.fetch.download import decode_html
 from newsflow.transforms.models import Page
-from tests.corpora import extraction_corpus
+from tests.corpora import EXTRACTION_BENCHMARK
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = extraction_corpus() / "html"
+BENCHMARK = EXTRACTION_BENCHMARK / "html"
 
 
 def pages() -> list[Page]:
     found: list[Page] = []
     now = datetime.now(UTC)
     sources = [(p, p.read_bytes()) for p in sorted((ROOT / "demo" / "corpus").rglob("*.html"))]
-    if SHARED.is_dir():
-        sources += [(p, gzip.decompress(p.read_bytes())) for p in sorted(SHARED.glob("*.gz"))]
+    sources += [(p, gzip.decompress(p.read_bytes())) for p in sorted(BENCHMARK.glob("*.gz"))]
     for path, body in sources:
         html, encoding = decode_html(body)
         url = f"https://bench.example/{path.parent.name}/{path.name}"

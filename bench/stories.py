@@ -13,8 +13,9 @@ Items (each with the story it truly tells):
   all tell the original's story;
 - different stories on the same topic: besides the corpus's own (three port stories, two
   storms), for each English page A a "follow-up": a fresh body (a hand-checked body of
-  ``../shared/corpus``, 250+ words) with two background paragraphs of A pasted into its middle,
-  as a newsroom writes the next story of a running one; it must not join A's story.
+  ``tests/data/extraction-benchmark``, 250+ words) with two background paragraphs of A pasted
+  into its middle, as a newsroom writes the next story of a running one; it must not join A's
+  story.
 
 Every item goes through ``StoryClusters.assign`` in one batch (as one run would) and through
 the old key (SHA-1 of the first 60 normalised words). Pairs of items: a false merge is a pair
@@ -48,12 +49,11 @@ from newsflow.transforms.enrich.stories import (  # noqa: E402
 )
 from newsflow.transforms.fetch.download import read_file_page  # noqa: E402
 from newsflow.transforms.models import Article, Failure  # noqa: E402
-from tests.corpora import extraction_corpus  # noqa: E402
+from tests.corpora import EXTRACTION_BENCHMARK  # noqa: E402
 from tests.support import load_manifest  # noqa: E402
 
 CORPUS = ROOT / "demo" / "corpus"
-SHARED = extraction_corpus()
-SHARED_TRUTH = SHARED / "ground-truth.json"
+BENCHMARK_TRUTH = EXTRACTION_BENCHMARK / "ground-truth.json"
 _WORD = re.compile(r"\w+")
 _DATELINE = re.compile(r"^[^\n]{0,80}?\s[—–-]{1,2}\s")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“])")
@@ -116,9 +116,9 @@ def edited_copies(name: str, body: str, rng: random.Random) -> list[tuple[str, s
 
 
 def fresh_bodies() -> list[tuple[str, str]]:
-    """Article bodies no item tells (the hand-checked bodies of ../shared/corpus): the new
+    """Article bodies no item tells (the hand-checked bodies of the extraction benchmark): the new
     developments of the follow-ups."""
-    truth = json.loads(SHARED_TRUTH.read_text(encoding="utf-8"))
+    truth = json.loads(BENCHMARK_TRUTH.read_text(encoding="utf-8"))
     out = []
     for key, entry in sorted(truth.items()):
         body = entry.get("articleBody") or ""

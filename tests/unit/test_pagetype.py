@@ -18,12 +18,12 @@ from newsflow.transforms.batch.transform import transform_pages
 from newsflow.transforms.clean import pagetype
 from newsflow.transforms.clean.extract import Skipped, clean_page
 from newsflow.transforms.models import Article, Failure, Page
-from tests.corpora import extraction_corpus
+from tests.corpora import EXTRACTION_BENCHMARK
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ROOT / "tests" / "data" / "pages"
 DEMO = ROOT / "demo" / "corpus"
-BENCHMARK = extraction_corpus()
+BENCHMARK = EXTRACTION_BENCHMARK
 URL = "https://www.harbourgazette.example/news/2026/11/page"
 
 

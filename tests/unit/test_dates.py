@@ -34,6 +34,7 @@ def tree(head: str = "", body: str = PROSE):
         ("1970-01-01T00:00:00Z", None),  # a placeholder, not a date
         ("2099-01-01", None),  # the future
         ("2019-13-45", None),
+        ("2020-08-29T10:46:06+০১:০০", "2020-08-29T10:46:06"),  # no offset Elasticsearch reads
         ("yesterday", None),
         (None, None),
     ],

@@ -75,16 +75,19 @@ _MICRODATA = XPath(
     "//*[@itemprop='datePublished' or @itemprop='dateModified'][@content or @datetime]"
 )
 _URL_DATE = re.compile(
-    r"/((?:19|20)\d{2})[/_-]?(0[1-9]|1[0-2])[/_-]?(0[1-9]|[12]\d|3[01])(?:/|[_-]|\.html?|$)"
+    r"/((?:19|20)\d{2})[/_-]?(0[1-9]|1[0-2])[/_-]?(0[1-9]|[12]\d|3[01])(?:/|[_-]|\.html?|$)",
+    re.ASCII,
 )
 # "2019-11-18T10:00:00.000+0000": fractions and a colon-less offset, which fromisoformat of
-# Python 3.11 reads only partly.
+# Python 3.11 reads only partly. ASCII digits only: a page's "+০১:০০" is no offset Elasticsearch
+# or fromisoformat can read.
 _ISO = re.compile(
     r"^\s*(\d{4})-(\d{2})-(\d{2})"
-    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:[.,]\d+)?\s*(Z|[+-]\d{2}:?\d{2}|[+-]\d{2})?)?"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:[.,]\d+)?\s*(Z|[+-]\d{2}:?\d{2}|[+-]\d{2})?)?",
+    re.ASCII,
 )
 
-_RFC2822 = re.compile(r"^\s*(\w{3},\s*)?\d{1,2}\s+\w{3}\s+\d{4}\s+\d{1,2}:\d{2}")
+_RFC2822 = re.compile(r"^\s*(\w{3},\s*)?\d{1,2}\s+\w{3}\s+\d{4}\s+\d{1,2}:\d{2}", re.ASCII)
 
 
 @dataclass(frozen=True)

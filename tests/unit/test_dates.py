@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from trafilatura.utils import load_html
 
+from newsflow.transforms.batch.documents import to_document
 from newsflow.transforms.clean.authors import byline_authors, clean_authors
 from newsflow.transforms.clean.dates import date_from_url, find_dates, parse_date
 from newsflow.transforms.clean.extract import clean_page
-from newsflow.transforms.models import Article, Page
+from newsflow.transforms.models import Article, EnrichedArticle, Page
 
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "corpus"
 PROSE = "<p>" + "The council met on Tuesday to discuss the harbour budget for next year. " * 6
@@ -104,6 +105,77 @@ def test_demo_corpus_dates_match_the_manifests():
         assert article.published[:10] == meta["published"][:10], rel
         assert article.published_source in {"json-ld", "meta"}, rel
         assert article.modified is None or article.modified >= article.published[:10], rel
+
+
+# --- the publisher's day ---------------------------------------------------------------------
+
+EVENING = "2024-03-01T23:30:00-05:00"  # 2024-03-02 in UTC
+EVENING_LD = {"@type": "NewsArticle", "datePublished": EVENING}
+
+
+@pytest.mark.parametrize(
+    ("head", "body", "article", "source"),
+    [
+        ("", PROSE, EVENING_LD, "json-ld"),
+        (f'<meta property="article:published_time" content="{EVENING}">', PROSE, None, "meta"),
+        ('<meta name="pubdate" content="Fri, 01 Mar 2024 23:30:00 -0500">', PROSE, None, "meta"),
+        ("", f'<time itemprop="datePublished" datetime="{EVENING}">1 March</time>{PROSE}', None,
+         "microdata"),
+        ("", f'<time class="published" datetime="{EVENING}">March 1</time>{PROSE}', None, "markup"),
+    ],
+)  # fmt: skip
+def test_a_late_local_time_stays_on_the_publishers_day(head, body, article, source):
+    dates = find_dates(tree(head, body), "https://a.example/x", article)
+    assert dates.published[:10] == "2024-03-01", dates
+    assert dates.published_source == source
+
+
+def test_the_stored_and_indexed_day_is_the_publishers_day():
+    ld = json.dumps(EVENING_LD)
+    html = f'<html><head><script type="application/ld+json">{ld}</script></head><body>'
+    html += f"<article><h1>Harbour budget</h1>{PROSE}</article></body></html>"
+    url = "https://a.example/harbour-budget"
+    article = clean_page(Page(url, url, html, "utf-8", datetime.now(UTC)))
+    assert isinstance(article, Article)
+    assert (article.published, article.published_source) == (EVENING, "json-ld")
+    document = to_document(EnrichedArticle(article, []), "run-1")
+    assert (document["published"], document["published_source"]) == (EVENING, "json-ld")
+
+
+def test_a_utc_time_is_written_as_the_page_states_it_locally():
+    """The CMS's UTC export and the page's own local time of one instant: the local form is
+    kept, with the source of the structured date."""
+    ld = {"@type": "NewsArticle", "datePublished": "2024-03-02T04:30:00Z",
+          "dateModified": "2024-03-02T06:00:00+00:00"}  # fmt: skip
+    body = (
+        f'<time datetime="{EVENING}">March 1</time>'
+        f'<time datetime="2024-03-02T01:00:00-05:00">updated</time>{PROSE}'
+    )
+    dates = find_dates(tree(body=body), "https://a.example/x", ld)
+    assert (dates.published, dates.published_source) == (EVENING, "json-ld")
+    assert (dates.modified, dates.modified_source) == ("2024-03-02T01:00:00-05:00", "json-ld")
+    # Another instant with an offset says nothing about this one: no offset is guessed.
+    other = tree(body=f'<time datetime="2024-03-01T20:00:00-05:00">March 1</time>{PROSE}')
+    dates = find_dates(other, "https://a.example/x", ld)
+    assert (dates.published, dates.published_source) == ("2024-03-02T04:30:00Z", "json-ld")
+
+
+@pytest.mark.parametrize(
+    ("utc", "url", "expected"),
+    [
+        ("2024-03-02T04:30:00Z", "https://a.example/2024/03/01/story", ("2024-03-01", "url")),
+        ("2018-12-31T23:11:59+00:00", "https://a.example/2019/01/01/x/", ("2019-01-01", "url")),
+        # 15:00 UTC is on 2024-03-01 nowhere (it would take -15:00): the UTC time stays.
+        ("2024-03-02T15:00:00Z", "https://a.example/2024/03/01/story",
+         ("2024-03-02T15:00:00Z", "json-ld")),
+        # A local time is the publisher's own: a URL never moves it.
+        (EVENING, "https://a.example/2024/03/02/story", (EVENING, "json-ld")),
+    ],
+)  # fmt: skip
+def test_the_url_gives_the_day_of_a_utc_time(utc, url, expected):
+    ld = {"@type": "NewsArticle", "datePublished": utc}
+    dates = find_dates(tree(), url, ld)
+    assert (dates.published, dates.published_source) == expected
 
 
 # --- authors -----------------------------------------------------------------------------------

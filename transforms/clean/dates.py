@@ -10,6 +10,11 @@ Sources, most trusted first, and the name recorded with the date (``published_so
 * ``markup``: htmldate's fast search of date elements and attributes;
 * ``visible-text``: htmldate's extensive search of the page text, the last resort.
 
+The stored day is the publisher's own: a date-time keeps the offset the page states and is
+never moved to another day through UTC. A time the page gives only in UTC is written with the
+publisher's offset when the page states the same instant with it; otherwise the URL's day
+wins when a real offset puts the UTC time on that day.
+
 htmldate runs only when the cheaper sources gave nothing, and its extensive search only
 after its fast one (it costs a few milliseconds a page). A date that cannot be read, lies in
 the future or before ``MIN_YEAR`` is passed over, so a broken tag does not hide a good one.
@@ -23,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import cache
 from typing import Any
 
 from htmldate import find_date
@@ -142,7 +148,8 @@ def _parse_rfc2822(value: str, now: datetime | None) -> str | None:
     return parse_date(date.isoformat(), now)
 
 
-def _from_meta(tree: HtmlElement) -> tuple[str | None, str | None]:
+def _meta_dates(tree: HtmlElement) -> dict[str, str]:
+    """The readable date of each meta tag name (lowercased), the first tag of a name only."""
     found: dict[str, str] = {}
     for el in _META(tree):
         key = (el.get("property") or el.get("name") or el.get("itemprop") or "").lower()
@@ -151,9 +158,11 @@ def _from_meta(tree: HtmlElement) -> tuple[str | None, str | None]:
         value = parse_date(el.get("content"))
         if value:
             found[key] = value
-    published = next((found[k] for k in PUBLISHED_META if k in found), None)
-    modified = next((found[k] for k in MODIFIED_META if k in found), None)
-    return published, modified
+    return found
+
+
+def _first(found: dict[str, str], keys: tuple[str, ...]) -> str | None:
+    return next((found[k] for k in keys if k in found), None)
 
 
 def _from_microdata(tree: HtmlElement) -> tuple[str | None, str | None]:
@@ -184,24 +193,90 @@ def _htmldate(tree: HtmlElement, url: str | None, *, extensive: bool) -> str | N
     return parse_date(found) if found else None
 
 
+# The machine-readable dates a page states outside JSON-LD: meta tags, microdata, <time>.
+_STATED = XPath(
+    "//meta[@content][@property or @name or @itemprop]/@content"
+    " | //*[not(self::meta)][@itemprop][@content or @datetime]/@*[name()='content' or"
+    " name()='datetime'] | //time[@datetime][not(@itemprop)]/@datetime",
+    smart_strings=False,
+)
+_UTC_OFFSETS = ("Z", "+00:00")
+# The offsets clocks use, from Baker Island (-12:00) to Kiribati (+14:00).
+_WEST, _EAST = timedelta(hours=-12), timedelta(hours=14)
+
+
+def _instant(value: str) -> datetime | None:
+    """The aware date-time of a ``parse_date`` value, or None for a day or a local time
+    without offset."""
+    if len(value) <= 10 or not (value.endswith("Z") or value[-6] in "+-"):
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _local_forms(tree: HtmlElement) -> dict[datetime, str]:
+    """Each instant the page states with a non-zero UTC offset, as it states it (the first
+    form when there are several)."""
+    forms: dict[datetime, str] = {}
+    for stated in _STATED(tree):
+        value = parse_date(stated)
+        instant = _instant(value) if value else None
+        if value and instant is not None and instant.utcoffset():
+            forms.setdefault(instant, value)
+    return forms
+
+
+def _local_form(value: str, forms: dict[datetime, str]) -> str:
+    """``value`` as the publisher's clock shows it, when it is given in UTC.
+
+    General fact: a CMS stores and exports times in UTC, while the page prints them in the
+    publisher's zone; the same instant stated elsewhere on the page with a non-zero offset is
+    the publisher's own time, and its date is the publisher's day. The instant never changes,
+    only the offset it is written with (so the source stays the one that gave it); no offset is
+    ever guessed.
+    """
+    instant = _instant(value) if value.endswith(_UTC_OFFSETS) else None
+    return forms.get(instant, value) if instant is not None else value
+
+
+def _day_of_utc(value: str, day: str | None) -> str | None:
+    """``day`` if it is the day a UTC time falls on in some real time zone, else None.
+
+    General fact: CMSs export times in UTC, while the URL (``/2019/01/01/``) is written on the
+    publisher's clock; a UTC time late or early in the day falls on the day
+    before or after the publisher's. The other day is taken only if an offset clocks use
+    (-12:00 to +14:00) turns the UTC time into it.
+    """
+    instant = _instant(value)
+    if instant is None or instant.utcoffset() or day is None or day == value[:10]:
+        return None
+    midnight = datetime.fromisoformat(day).replace(tzinfo=UTC)
+    start, end = midnight - _EAST, midnight + timedelta(days=1) - _WEST
+    return day if start <= instant < end else None
+
+
+def _publisher_day(url: str | None, value: str, source: str) -> tuple[str, str]:
+    """A structured publication date on the publisher's own day, and its source: a UTC time
+    the page states in no local form is replaced by the URL's day when it falls on that day in
+    some time zone."""
+    if day := _day_of_utc(value, date_from_url(url)):
+        return day, "url"
+    return value, source
+
+
 def _from_json_ld(article: dict[str, Any]) -> tuple[str | None, str | None]:
     published = parse_date(article.get("datePublished")) or parse_date(article.get("dateCreated"))
     return published, parse_date(article.get("dateModified"))
 
 
-def find_dates(
-    tree: HtmlElement, url: str | None, article: dict[str, Any] | None = None
-) -> PageDates:
-    """Publication and modification dates of a parsed page and their sources.
-
-    ``article`` is the page's JSON-LD article object, if any. ``tree`` is only read.
-    """
+def _structured(tree: HtmlElement, article: dict[str, Any] | None) -> PageDates:
+    """The dates the page states in JSON-LD, meta tags and microdata."""
+    meta = cache(lambda: _meta_dates(tree))
+    # Most trusted first.
     readers: list[tuple[str, Callable[[], tuple[str | None, str | None]]]] = [
-        ("meta", lambda: _from_meta(tree)),
+        ("json-ld", lambda: _from_json_ld(article) if article else (None, None)),
+        ("meta", lambda: (_first(meta(), PUBLISHED_META), _first(meta(), MODIFIED_META))),
         ("microdata", lambda: _from_microdata(tree)),
     ]
-    if article:
-        readers.insert(0, ("json-ld", lambda: _from_json_ld(article)))
     published = published_source = modified = modified_source = None
     for source, read in readers:  # a later reader runs only for a date still missing
         if published and modified:
@@ -211,15 +286,39 @@ def find_dates(
             published, published_source = pub, source
         if mod and not modified:
             modified, modified_source = mod, source
-    if not published:
-        published = date_from_url(url)
-        published_source = "url" if published else None
-    if not published:
-        for extensive, source in ((False, "markup"), (True, "visible-text")):
-            published = _htmldate(tree, url, extensive=extensive)
-            if published:
-                published_source = source
-                break
+    return PageDates(published, published_source, modified, modified_source)
+
+
+def _unstructured(tree: HtmlElement, url: str | None) -> tuple[str | None, str | None]:
+    """A publication date for a page without a structured one: the URL's, then htmldate's."""
+    if day := date_from_url(url):
+        return day, "url"
+    for extensive, source in ((False, "markup"), (True, "visible-text")):
+        if found := _htmldate(tree, url, extensive=extensive):
+            return found, source
+    return None, None
+
+
+def find_dates(
+    tree: HtmlElement, url: str | None, article: dict[str, Any] | None = None
+) -> PageDates:
+    """Publication and modification dates of a parsed page and their sources.
+
+    ``article`` is the page's JSON-LD article object, if any. ``tree`` is only read.
+    """
+    stated = _structured(tree, article)
+    published, modified = stated.published, stated.modified
+    in_utc = [v for v in (published, modified) if v and v.endswith(_UTC_OFFSETS)]
+    forms = _local_forms(tree) if in_utc else {}
+    published_source = stated.published_source
+    if published and published_source:
+        published, published_source = _publisher_day(
+            url, _local_form(published, forms), published_source
+        )
+    else:
+        published, published_source = _unstructured(tree, url)
+    modified = _local_form(modified, forms) if modified else None
+    modified_source = stated.modified_source if modified else None
     # A modification before the publication is a template's stale tag, not an update.
     if modified and published and modified[:10] < published[:10]:
         modified = modified_source = None

@@ -11,7 +11,7 @@ from trafilatura.utils import load_html
 
 from newsflow.transforms.batch.documents import to_document
 from newsflow.transforms.clean.authors import byline_authors, clean_authors
-from newsflow.transforms.clean.dates import date_from_url, find_dates, parse_date
+from newsflow.transforms.clean.dates import date_from_url, dateline, find_dates, parse_date
 from newsflow.transforms.clean.extract import clean_page
 from newsflow.transforms.models import Article, EnrichedArticle, Page
 
@@ -176,6 +176,56 @@ def test_the_url_gives_the_day_of_a_utc_time(utc, url, expected):
     ld = {"@type": "NewsArticle", "datePublished": utc}
     dates = find_dates(tree(), url, ld)
     assert (dates.published, dates.published_source) == expected
+
+
+def _headed(dateline_text: str, head: str = ""):
+    return tree(head, f"<h1>Harbour budget</h1><p class=byline>{dateline_text}</p>{PROSE}")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Von Jana Roth 29.04.2020, 12:01 Uhr", "2020-04-29"),
+        ("4. 2. 2022", "2022-02-04"),  # dotted dates are day first
+        ("Mittwoch, 1. November 2023", "2023-11-01"),
+        ("By Ann Lee | March 1, 2024 11:30 p.m. EST", "2024-03-01"),
+        ("publié le 10 décembre 2019", "2019-12-10"),
+        ("29 de abril de 2020", "2020-04-29"),
+        ("2024-03-01 23:30", "2024-03-01"),
+        ("04/02/2022", None),  # read both ways
+        ("Updated 5 hours ago", None),
+    ],
+)
+def test_dateline(text, expected):
+    assert dateline(_headed(text)) == expected
+
+
+def test_dateline_is_under_the_headline_only():
+    late = "<p>" + "Words of the story go on here. " * 20 + "On 3 May 2020 it rained.</p>"
+    before = tree(body=f"<p>12.01.2024</p><h1>Harbour budget</h1>{late}")
+    assert dateline(before) is None
+
+
+def test_the_dateline_dates_a_page_without_structured_dates():
+    dates = find_dates(_headed("Von Jana Roth 29.04.2020"), "https://a.example/x", None)
+    assert (dates.published, dates.published_source) == ("2020-04-29", "dateline")
+
+
+def test_the_dateline_overrules_a_generic_date_tag_only():
+    generic = '<meta name="date" content="2020-04-30">'
+    dates = find_dates(_headed("29.04.2020", generic), "https://a.example/x", None)
+    assert (dates.published, dates.published_source) == ("2020-04-29", "dateline")
+    agrees = find_dates(_headed("30.04.2020", generic), "https://a.example/x", None)
+    assert (agrees.published, agrees.published_source) == ("2020-04-30", "meta")
+    named = '<meta property="article:published_time" content="2020-04-30T08:00:00+02:00">'
+    dates = find_dates(_headed("29.04.2020", named), "https://a.example/x", None)
+    assert (dates.published, dates.published_source) == ("2020-04-30T08:00:00+02:00", "meta")
+
+
+def test_the_dateline_gives_the_day_of_a_utc_time():
+    ld = {"@type": "NewsArticle", "datePublished": "2019-10-18T22:04:00Z"}
+    dates = find_dates(_headed("19. Oktober 2019, 00:04 Uhr"), "https://a.example/x", ld)
+    assert (dates.published, dates.published_source) == ("2019-10-19", "dateline")
 
 
 # --- authors -----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from trafilatura.utils import load_html
 
+from bench.dates import EXTRACTORS, Found, accuracy, load_pages, report
 from newsflow.transforms.batch.documents import to_document
 from newsflow.transforms.clean.authors import byline_authors, clean_authors
 from newsflow.transforms.clean.dates import date_from_url, dateline, find_dates, parse_date
@@ -16,6 +17,7 @@ from newsflow.transforms.clean.extract import clean_page
 from newsflow.transforms.models import Article, EnrichedArticle, Page
 
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "corpus"
+DATED = Path(__file__).resolve().parents[1] / "data" / "news-dates"
 PROSE = "<p>" + "The council met on Tuesday to discuss the harbour budget for next year. " * 6
 PROSE += "</p>"
 
@@ -226,6 +228,33 @@ def test_the_dateline_gives_the_day_of_a_utc_time():
     ld = {"@type": "NewsArticle", "datePublished": "2019-10-18T22:04:00Z"}
     dates = find_dates(_headed("19. Oktober 2019, 00:04 Uhr"), "https://a.example/x", ld)
     assert (dates.published, dates.published_source) == ("2019-10-19", "dateline")
+
+
+# --- quality gate: real dated pages ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dated() -> dict[str, list[Found]]:
+    """newsflow's and plain htmldate's dates of the 300 real pages (bench/dates.py)."""
+    pages = load_pages(DATED)
+    assert len(pages) == 300
+    return {name: [extract(page) for page in pages] for name, extract in EXTRACTORS.items()}
+
+
+@pytest.mark.parametrize("half", ["A", "B"])
+def test_day_accuracy_at_least_plain_htmldate_on_each_half(dated, half):
+    """On each half of the sites, newsflow stores the publisher's day at least as often as
+    ``htmldate.find_date(html, url=url, original_date=True)`` finds it; both are measured."""
+    ours, theirs = accuracy(dated["newsflow"], half), accuracy(dated["htmldate"], half)
+    assert ours[1] == theirs[1] >= 100  # each half holds a fair share of the pages
+    assert ours[0] >= theirs[0], "\n".join(report(dated, verbose=True))
+
+
+def test_every_dated_page_says_where_its_date_came_from(dated):
+    sources = {"json-ld", "meta", "microdata", "url", "dateline", "markup", "visible-text"}
+    for found in dated["newsflow"]:
+        assert (found.value is None) == (found.source is None), found.page.key
+        assert found.source is None or found.source in sources, found.page.key
 
 
 # --- authors -----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ is the date part of that value, which keeps the offset the page states. The refe
 ``htmldate.find_date(html, url=url, original_date=True)``.
 
 The pages are split into halves by site, so that a rule fitted to one site's pages shows as a
-gap: half A (sha256 of the lower-cased host without ``www.``, first byte even) is for
+gap: half A (``tests/corpora.py half``: the site split every quality bench uses) is for
 development, half B for checking. Misses are counted by kind: one day off (a time moved across
 midnight), a later date taken (an update, a comment, the crawl), none found, other.
 
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import json
 import sys
 from collections import Counter
@@ -32,7 +31,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -43,8 +41,10 @@ from trafilatura.utils import load_html  # noqa: E402
 from newsflow.transforms.clean.dates import PageDates  # noqa: E402
 from newsflow.transforms.clean.extract import page_metadata, repair_mojibake  # noqa: E402
 from newsflow.transforms.fetch.download import decode_html  # noqa: E402
+from tests.corpora import NEWS_DATES  # noqa: E402
+from tests.corpora import half as site_half  # noqa: E402
 
-CORPUS = ROOT / "tests" / "data" / "news-dates"
+CORPUS = NEWS_DATES
 HALVES = ("A", "B")
 MISS_KINDS = ("one day off", "later date taken", "none found", "other")
 
@@ -58,7 +58,7 @@ class DatedPage:
 
     @property
     def half(self) -> str:
-        return half_of(self.url)
+        return site_half(self.url)
 
 
 @dataclass(frozen=True)
@@ -91,12 +91,6 @@ class Found:
         if abs(days) == 1:
             return "one day off"
         return "later date taken" if days > 1 else "other"
-
-
-def half_of(url: str) -> str:
-    """Half "A" or "B" by the site of ``url``: every page of a site lands in the same half."""
-    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
-    return "A" if hashlib.sha256(host.encode("utf-8")).digest()[0] % 2 == 0 else "B"
 
 
 def load_pages(corpus: Path = CORPUS) -> list[DatedPage]:

@@ -339,7 +339,7 @@ def stats(client: Elasticsearch, alias: str, top: int = 5) -> dict[str, Any]:
         index=alias,
         size=1,
         sort=[{"indexed_at": "desc"}],
-        source=["run_id", "indexed_at"],
+        source={"includes": ["run_id", "indexed_at"]},
         aggs={f: {"terms": {"field": f, "size": top}} for f in facets},
         track_total_hits=True,
     )

@@ -60,7 +60,12 @@ def reenrich_stale(run: pipeline.Run, limit: int | None) -> dict[str, int]:
     return {"stale": len(stale), "from_archive": len(records), "from_index": len(from_index)}
 
 
-@flow(name="maintenance", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=4))
+@flow(
+    name="maintenance",
+    log_prints=False,
+    # Prefect's flow() takes TaskRunner[PrefectFuture[Any]], which no runner is (prefect#16938).
+    task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]
+)
 def maintenance(
     retry_dead_letters: bool = True,
     reenrich: bool = False,

@@ -55,7 +55,12 @@ def archive_batches(
     return pipeline.batches("archive", records, run.settings.batch_size)
 
 
-@flow(name="reprocess", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=4))
+@flow(
+    name="reprocess",
+    log_prints=False,
+    # Prefect's flow() takes TaskRunner[PrefectFuture[Any]], which no runner is (prefect#16938).
+    task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]
+)
 def reprocess(
     since: str | None = None,
     source: str | None = None,

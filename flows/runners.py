@@ -123,7 +123,7 @@ class RunLogger(logging.LoggerAdapter):
     """Adds the run id, and the URL, its source (host) and the stage when given, to records."""
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        kwargs["extra"] = {**self.extra, **kwargs.get("extra", {})}
+        kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
         return msg, kwargs
 
 
@@ -200,7 +200,7 @@ def release_batch_memory() -> None:
 
 
 def run_logger(logger: logging.Logger | logging.LoggerAdapter, run_id: str) -> RunLogger:
-    return RunLogger(logger, {"run_id": run_id})  # type: ignore[arg-type]
+    return RunLogger(logger, {"run_id": run_id})
 
 
 def failure_context(failure: Failure) -> dict[str, str]:

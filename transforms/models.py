@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-Stage = Literal["discover", "fetch", "clean", "enrich", "load"]
+Stage = Literal["discover", "fetch", "clean", "enrich", "load", "archive"]
 
 # spaCy labels kept as facets; numeric and date labels (DATE, MONEY, CARDINAL...) are not facets.
 FACET_TYPES: tuple[str, ...] = ("person", "organization", "location", "group", "event", "product")

@@ -315,9 +315,15 @@ def drop_index(client: Elasticsearch, alias: str, index: str) -> None:
 
 
 def versions(client: Elasticsearch, alias: str) -> list[str]:
-    """All ``<alias>-v<N>`` indices, oldest first."""
+    """All ``<alias>-v<N>`` indices, oldest first. The wildcard also matches names that are
+    no version of this alias (``<alias>-v2-copy``, ``<alias>-videos-v1``): left out."""
     found = client.indices.get(index=f"{alias}-v*", allow_no_indices=True, expand_wildcards="open")
-    return sorted(found.body, key=lambda name: int(_VERSION.search(name).group(1)))
+    numbers = {}
+    for name in found.body:
+        match = re.fullmatch(rf"{re.escape(alias)}-v(\d+)", name)
+        if match:
+            numbers[name] = int(match.group(1))
+    return sorted(numbers, key=numbers.__getitem__)
 
 
 def stats(client: Elasticsearch, alias: str, top: int = 5) -> dict[str, Any]:
@@ -333,7 +339,7 @@ def stats(client: Elasticsearch, alias: str, top: int = 5) -> dict[str, Any]:
         index=alias,
         size=1,
         sort=[{"indexed_at": "desc"}],
-        source=["run_id", "indexed_at"],
+        source={"includes": ["run_id", "indexed_at"]},
         aggs={f: {"terms": {"field": f, "size": top}} for f in facets},
         track_total_hits=True,
     )

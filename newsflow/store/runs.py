@@ -117,4 +117,4 @@ def run_report(client: Elasticsearch, alias: str, run_id: str) -> dict[str, Any]
     except (ApiError, TransportError) as exc:
         log.warning("run report of %s: cannot read its stories and entities: %s", run_id, exc)
         return None
-    return parse_run_aggs(response)
+    return parse_run_aggs(response.body)

@@ -109,7 +109,8 @@ class EsCrawlState:
             # feed in full again.
             log.warning("crawl state not saved in %s: %s", state_index(self.alias), exc)
             return 0
-        for error in errors:
+        # A list of errors without stats_only (the annotation also allows a count).
+        for error in errors if isinstance(errors, list) else ():
             log.warning("crawl state not saved: %s", error)
         return written
 
@@ -129,7 +130,7 @@ class EsCrawlState:
                             ]
                         }
                     },
-                    source=["url", "canonical_url", "fetched_at"],
+                    source={"includes": ["url", "canonical_url", "fetched_at"]},
                     size=min(2 * len(chunk), 10_000),
                 )
             except NotFoundError:

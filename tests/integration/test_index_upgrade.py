@@ -1,5 +1,6 @@
 """An index made by an older mapping version is brought up to date in place when the new
-version only adds fields, and refused with a pointer to `index migrate` when it changes one."""
+version only adds fields, and refused with a pointer to `index migrate` when it changes one;
+the versions of an alias are its `<alias>-v<N>` indices only."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ import copy
 import pytest
 from elasticsearch import Elasticsearch
 
-from newsflow.store.indices import IndexSetupError, ensure_index, load_template, mapping_version
+from newsflow.store.indices import (
+    IndexSetupError,
+    ensure_index,
+    load_template,
+    mapping_version,
+    versions,
+)
 
 
 def older_spec(drop: str) -> dict:
@@ -53,3 +60,17 @@ def test_a_field_added_without_a_version_bump_still_arrives(
     ensure_index(es_client, index_alias)
     properties = es_client.indices.get_mapping(index=index)[index]["mappings"]["properties"]
     assert properties["section"]["type"] == "keyword"
+
+
+def test_versions_are_the_numbered_indices_of_the_alias_only(
+    es_client: Elasticsearch, index_alias: str
+) -> None:
+    ensure_index(es_client, index_alias)
+    others = ("-v10", "-v9", "-v2-copy", "-videos-v1")  # the last two match the wildcard
+    for suffix in others:
+        es_client.indices.create(index=index_alias + suffix)
+    assert versions(es_client, index_alias) == [
+        f"{index_alias}-v1",
+        f"{index_alias}-v9",
+        f"{index_alias}-v10",
+    ]

@@ -60,7 +60,7 @@ def transform_pages(
     timer = Timer()
     articles, failures = clean_pages(pages, min_body_chars=min_body_chars)
     clean_time = timer.lap()
-    skips = [f for f in failures if isinstance(f, Skipped)]
+    skips: list[Failure] = [f for f in failures if isinstance(f, Skipped)]
     failures = [f for f in failures if not isinstance(f, Skipped)]
     enriched = enrich_articles(articles, model_name)
     documents = [to_document(item, run_id) for item in enriched]
@@ -100,11 +100,8 @@ def transform_batch(
     run_id: str,
 ) -> TransformResult:
     """A batch given as pages, as a spool file of pages (read here) or as articles."""
-    if isinstance(batch, list) and batch and isinstance(batch[0], Article):
-        return transform_articles(batch, model_name=model_name, run_id=run_id)  # type: ignore[arg-type]
+    if spool.holds_articles(batch):
+        return transform_articles(batch, model_name=model_name, run_id=run_id)
     return transform_pages(
-        spool.read(batch),
-        model_name=model_name,
-        min_body_chars=min_body_chars,
-        run_id=run_id,  # type: ignore[arg-type]
+        spool.read(batch), model_name=model_name, min_body_chars=min_body_chars, run_id=run_id
     )

@@ -36,6 +36,7 @@ from trafilatura.metadata import (
     extract_title,
     extract_url,
 )
+from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
 from newsflow.transforms.clean import pagetype
@@ -126,7 +127,8 @@ def _trafilatura_text(tree: HtmlElement, url: str | None, *, recall: bool = Fals
         include_tables=True,
         favor_recall=recall,
     )
-    return (doc.text or "").strip() if doc is not None else ""
+    # A Document or None: the dict of its declared return type comes only with as_dict=True.
+    return (doc.text or "").strip() if isinstance(doc, Document) else ""
 
 
 def _headlines(tree: HtmlElement, title: str | None) -> list[str | None]:
@@ -475,5 +477,8 @@ def clean_pages(
     failures: list[Failure] = []
     for page in pages:
         result = clean_page(page, min_body_chars=min_body_chars)
-        (failures if isinstance(result, Failure) else articles).append(result)
+        if isinstance(result, Failure):
+            failures.append(result)
+        else:
+            articles.append(result)
     return articles, failures

@@ -860,7 +860,7 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
     return False
 
 
-def _listed_with(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+def _listed_with(text: str, start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
     return any(
         (s >= end and _LIST_JOIN.match(text[end:s]))
         or (e <= start and _LIST_JOIN.match(text[e:start]))
@@ -903,7 +903,7 @@ def enrich_articles(
 
     ``aliases_path`` replaces ``mappings/aliases.json`` (read once per process and path).
     """
-    out: list[EnrichedArticle | None] = [None] * len(articles)
+    out: dict[int, EnrichedArticle] = {}
     todo: list[int] = []
     for i, article in enumerate(articles):
         if article.language in NER_LANGUAGES or article.language is None:
@@ -930,4 +930,4 @@ def enrich_articles(
             parsed = with_quotes([out[i] for i in todo], model_name, MAX_NER_CHARS)
             for i, item in zip(todo, parsed, strict=True):
                 out[i] = item
-    return [e for e in out if e is not None]
+    return [out[i] for i in range(len(articles))]

@@ -30,6 +30,7 @@ from newsflow.flows.process_pool import run_transform
 from newsflow.settings import Settings
 from newsflow.store import archive, indices, load, runs, state
 from newsflow.store.client import check_cluster, make_client
+from newsflow.transforms import versions
 from newsflow.transforms.batch import spool
 from newsflow.transforms.batch.report import parse_run_aggs, run_aggs, run_query, summary_markdown
 from newsflow.transforms.batch.spool import SpooledPages
@@ -397,6 +398,12 @@ def ingest(
         counts.skipped,
         summary["seconds"],
     )
-    runs.record_run(client, settings.index, "ingest", summary)  # history for `newsflow runs`
+    runs.record_run(  # history for `newsflow runs`
+        client,
+        settings.index,
+        "ingest",
+        summary,
+        pipeline_version=versions.pipeline_version(settings.spacy_model, settings.aliases_path),
+    )
     _publish_report(client, settings, summary, logger)
     return summary

@@ -78,8 +78,13 @@ def enrich_from_index_task(
             failures.append(
                 Failure(doc.get("url", doc.get("id", "?")), "enrich", f"bad doc: {exc}")
             )
-    enriched = enrich_articles(articles, settings.spacy_model)
-    return [documents.to_document(item, run_id) for item in enriched], failures
+    enriched = enrich_articles(articles, settings.spacy_model, aliases_path=settings.aliases_path)
+    return [
+        documents.to_document(
+            item, run_id, model_name=settings.spacy_model, aliases_path=settings.aliases_path
+        )
+        for item in enriched
+    ], failures
 
 
 def reenrich_stale(
@@ -87,7 +92,12 @@ def reenrich_stale(
 ) -> dict[str, int]:
     """Re-enrich stale articles, from the archive where possible; counts go into ``counts``."""
     client = make_client(settings)
-    stale = stale_documents(client, settings.index, versions.enrichment_version(), limit)
+    stale = stale_documents(
+        client,
+        settings.index,
+        versions.enrichment_version(settings.spacy_model, settings.aliases_path),
+        limit,
+    )
     archive = Archive(settings.effective_archive_url) if settings.archive_enabled else None
     records, from_index = [], []
     for doc in stale:

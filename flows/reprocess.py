@@ -131,7 +131,10 @@ def process_records(
     client = make_client(settings)
     if not force and records:
         done = current_urls(
-            client, settings.index, [r.url for r in records], versions.pipeline_version()
+            client,
+            settings.index,
+            [r.url for r in records],
+            versions.pipeline_version(settings.spacy_model, settings.aliases_path),
         )
         counts.unchanged += sum(1 for r in records if r.url in done)
         records = [r for r in records if r.url not in done]
@@ -191,7 +194,7 @@ def finish_summary(
         "run_id": run_id,
         "flow": flow_name,
         "index": settings.index,
-        "pipeline_version": versions.pipeline_version(),
+        "pipeline_version": versions.pipeline_version(settings.spacy_model, settings.aliases_path),
         "seconds": round(time.monotonic() - started, 2),
         **extra,
     }
@@ -239,7 +242,7 @@ def reprocess(
         archive.url,
         settings.index,
         concrete_index,
-        versions.pipeline_version(),
+        versions.pipeline_version(settings.spacy_model, settings.aliases_path),
     )
     process_records(records, settings, run_id, counts, force=force)
     load.refresh(client, settings.index)

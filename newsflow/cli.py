@@ -285,12 +285,20 @@ def extract(
     pages, failures = fetch_pages(urls, fetch_options(settings))
     articles, clean_failures = clean_pages(pages, min_body_chars=settings.min_body_chars)
     failures += clean_failures
-    enriched = {e.article.url: e for e in enrich_articles(articles, settings.spacy_model)}
+    enriched = {
+        e.article.url: e
+        for e in enrich_articles(articles, settings.spacy_model, aliases_path=settings.aliases_path)
+    }
     # Story fields as the pipeline computes them, the inputs clustered among themselves only.
     from newsflow.transforms.batch.documents import to_document
     from newsflow.transforms.enrich.stories import StoryClusters, assign_documents
 
-    docs = {url: to_document(e, "extract") for url, e in enriched.items()}
+    docs = {
+        url: to_document(
+            e, "extract", model_name=settings.spacy_model, aliases_path=settings.aliases_path
+        )
+        for url, e in enriched.items()
+    }
     assign_documents(StoryClusters(), list(docs.values()))
     failed = {f.url: f for f in failures}
     for url in urls:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from warcio.warcwriter import WARCWriter
 
+from newsflow.settings import Settings
 from newsflow.transforms.batch.documents import document_id, to_document
 from newsflow.transforms.clean.extract import canonical_url_of, clean_page, source_of
 from newsflow.transforms.models import Article, EnrichedArticle, Page
@@ -68,7 +69,7 @@ def test_discovery_lookup_and_document_id_use_one_canonical_url(tmp_path, declar
     assert isinstance(article, Article)
     dedupe_key, [lookup_key] = page.url, state.looked_up
     assert article.canonical_url == dedupe_key == lookup_key == "https://example.com/a/b?a=1&z=2"
-    document = to_document(EnrichedArticle(article, []), "run")
+    document = to_document(EnrichedArticle(article, []), "run", model_name=Settings().spacy_model)
     assert document["id"] == document_id(dedupe_key)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from newsflow.transforms import versions
@@ -22,9 +23,16 @@ def document_id(canonical_url: str) -> str:
 
 
 def to_document(
-    item: EnrichedArticle, run_id: str, indexed_at: datetime | None = None
+    item: EnrichedArticle,
+    run_id: str,
+    *,
+    model_name: str,
+    aliases_path: str | Path | None = None,
+    indexed_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The Elasticsearch document of an enriched article (plain JSON-able dict)."""
+    """The Elasticsearch document of an enriched article (plain JSON-able dict), enriched
+    with the spaCy model ``model_name`` and the alias table at ``aliases_path`` (default
+    ``mappings/aliases.json``), which its versions name."""
     a = item.article
     doc_id = document_id(a.canonical_url)
     story = signature(a.body)
@@ -62,8 +70,8 @@ def to_document(
         "enrich_note": item.enrich_note,
         "run_id": run_id,
         # Which clean/enrich code made this document (transforms/versions.py).
-        "pipeline_version": versions.pipeline_version(),
-        "enrichment_version": versions.enrichment_version(),
+        "pipeline_version": versions.pipeline_version(model_name, aliases_path),
+        "enrichment_version": versions.enrichment_version(model_name, aliases_path),
     }
     doc.update(item.facets())
     # Hash of what the article says, so later runs can tell an unchanged re-fetch.

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from newsflow.transforms.batch import spool
 from newsflow.transforms.batch.documents import to_document
@@ -53,17 +54,25 @@ class TransformResult:
 
 
 def transform_pages(
-    pages: list[Page], *, model_name: str, min_body_chars: int, run_id: str
+    pages: list[Page],
+    *,
+    model_name: str,
+    min_body_chars: int,
+    run_id: str,
+    aliases_path: str | Path | None = None,
 ) -> TransformResult:
     """Pages -> index documents (clean, then NER), with the failures of the clean step and
-    the pages it skipped as not articles."""
+    the pages it skipped as not articles. ``aliases_path`` replaces ``mappings/aliases.json``."""
     timer = Timer()
     articles, failures = clean_pages(pages, min_body_chars=min_body_chars)
     clean_time = timer.lap()
     skips = [f for f in failures if isinstance(f, Skipped)]
     failures = [f for f in failures if not isinstance(f, Skipped)]
-    enriched = enrich_articles(articles, model_name)
-    documents = [to_document(item, run_id) for item in enriched]
+    enriched = enrich_articles(articles, model_name, aliases_path=aliases_path)
+    documents = [
+        to_document(item, run_id, model_name=model_name, aliases_path=aliases_path)
+        for item in enriched
+    ]
     return TransformResult(
         documents, failures, len(articles), {"clean": clean_time, "enrich": timer.lap()}, skips
     )
@@ -85,9 +94,18 @@ def warm_up(model_name: str) -> None:
 
 
 def transform_batch(
-    batch: list[Page] | SpooledPages, *, model_name: str, min_body_chars: int, run_id: str
+    batch: list[Page] | SpooledPages,
+    *,
+    model_name: str,
+    min_body_chars: int,
+    run_id: str,
+    aliases_path: str | Path | None = None,
 ) -> TransformResult:
     """``transform_pages`` on a batch given as pages or as a spool file of them (read here)."""
     return transform_pages(
-        spool.read(batch), model_name=model_name, min_body_chars=min_body_chars, run_id=run_id
+        spool.read(batch),
+        model_name=model_name,
+        min_body_chars=min_body_chars,
+        run_id=run_id,
+        aliases_path=aliases_path,
     )

@@ -74,7 +74,19 @@ def to_document(
         "enrichment_version": versions.enrichment_version(model_name, aliases_path),
     }
     doc.update(item.facets())
-    # Hash of what the article says, so later runs can tell an unchanged re-fetch.
-    content = json.dumps([a.title, a.body, a.authors, a.published], ensure_ascii=False)
-    doc["content_hash"] = hashlib.sha256(content.encode("utf-8")).hexdigest()
     return doc
+
+
+# Stamped anew on every run without changing what a document says (and the hash itself).
+RUN_FIELDS = frozenset({"indexed_at", "run_id", "fetched_at", "content_hash"})
+
+
+def content_hash(document: dict[str, Any]) -> str:
+    """SHA-256 (hex) of a whole index document except ``RUN_FIELDS``: text and metadata,
+    entities and facets, quotes, story fields, pipeline versions. Equal hashes mean that
+    writing the document again would change nothing the index shows, so the load step skips
+    it (``unchanged``) and stores the hash as ``content_hash``. Compute it over the final
+    document, after the run's story assignment."""
+    content = {key: value for key, value in document.items() if key not in RUN_FIELDS}
+    text = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

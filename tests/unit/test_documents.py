@@ -1,11 +1,18 @@
-"""The content hash: the whole index document but what every run stamps anew."""
+"""Index documents: the content hash (the whole document but what every run stamps anew) and
+the re-keying of documents stored under an older canonical URL."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from newsflow.settings import Settings
-from newsflow.transforms.batch.documents import RUN_FIELDS, content_hash, to_document
+from newsflow.transforms.batch.documents import (
+    RUN_FIELDS,
+    content_hash,
+    document_id,
+    rekeyed,
+    to_document,
+)
 from newsflow.transforms.models import Article, EnrichedArticle, Entity, Quote
 
 
@@ -59,3 +66,21 @@ def test_facets_stories_quotes_and_versions_are_covered():
     }
     for field, value in changes.items():
         assert content_hash(base | {field: value}) != content_hash(base), field
+
+
+def test_rekeyed_gives_an_old_document_the_key_a_run_gives_it_now():
+    old_spelling = "https://news.example/a?z=2&a=1&smid=nytcore"
+    stored = _document() | {
+        "canonical_url": old_spelling,
+        "id": document_id(old_spelling),
+        "story_id": document_id(old_spelling),
+        "content_hash": "made by older code",
+    }
+    new = rekeyed(stored)
+    assert new["canonical_url"] == "https://news.example/a?a=1&z=2"
+    assert new["id"] == document_id("https://news.example/a?a=1&z=2")
+    assert new["story_id"] == stored["story_id"]  # the key its story's other copies share
+    assert new["content_hash"] == content_hash(new)
+    assert stored["canonical_url"] == old_spelling  # the stored document is left as it was
+    unkeyable = {"id": "x", "section": "Business"}
+    assert rekeyed(unkeyable) is unkeyable

@@ -15,6 +15,7 @@ from typing import Any
 from newsflow.transforms import versions
 from newsflow.transforms.enrich.stories import signature
 from newsflow.transforms.models import EnrichedArticle
+from newsflow.transforms.urls import try_canonicalize
 
 
 def document_id(canonical_url: str) -> str:
@@ -90,3 +91,17 @@ def content_hash(document: dict[str, Any]) -> str:
     content = {key: value for key, value in document.items() if key not in RUN_FIELDS}
     text = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def rekeyed(document: dict[str, Any]) -> dict[str, Any]:
+    """A stored document keyed the way the current code keys it: ``canonical_url`` spelt by
+    ``canonicalize``, ``id`` made from it, ``content_hash`` of the result; ``story_id`` is an
+    opaque key its story's members share and stays. A document without a canonical URL that
+    ``canonicalize`` accepts is returned as it is (its id too). Used when an index is migrated:
+    documents made by an older URL function get the id a new run would give them."""
+    canonical = try_canonicalize(document.get("canonical_url") or "")
+    if canonical is None:
+        return document
+    out = document | {"canonical_url": canonical, "id": document_id(canonical)}
+    out["content_hash"] = content_hash(out)
+    return out

@@ -93,7 +93,8 @@ def canonical_url_of(page: Page, declared: str | None) -> str:
             found = try_canonicalize(resolved)
             if found is not None:
                 return found
-    return try_canonicalize(base) or base
+    # A page made without a URL (a test's, a benchmark's) keeps none.
+    return (try_canonicalize(base) if base else None) or base
 
 
 # A body cut into chunks is re-extracted when the first pass kept less than this share of the

@@ -33,7 +33,10 @@ def reenrich_stale(run: pipeline.Run, limit: int | None) -> dict[str, int]:
     """Re-enrich stale articles, from the archive where possible; counts go into the run's."""
     settings = run.settings
     stale = articles.stale_documents(
-        run.client, settings.index, versions.enrichment_version(), limit
+        run.client,
+        settings.index,
+        versions.enrichment_version(settings.spacy_model, settings.aliases_path),
+        limit,
     )
     archive = Archive(settings.effective_archive_url) if settings.archive_enabled else None
     records: list[ArchiveRecord] = []
@@ -53,7 +56,6 @@ def reenrich_stale(run: pipeline.Run, limit: int | None) -> dict[str, int]:
             url = doc.get("url", doc.get("id", "?"))
             run.counts.failures.append(Failure(url, "enrich", f"bad document: {exc}"))
     run.counts.discovered += len(stale)
-    run.skip_unchanged = False  # the new enrichment version is written in any case
     size = settings.batch_size
     work = pipeline.batches("archive", records, size) + pipeline.batches("index", from_index, size)
     pipeline.process(run, work)

@@ -198,10 +198,11 @@ class _BulkOptions(TypedDict):
     cache_policy=NO_CACHE,
 )
 def load_task(
-    documents: list[dict[str, Any]], settings: Settings, run_id: str, skip_unchanged: bool
+    documents: list[dict[str, Any]], settings: Settings, run_id: str
 ) -> tuple[load.LoadResult, StageTime]:
-    """Bulk-index the documents (only those that differ from the indexed ones with
-    ``skip_unchanged``); rejections go to the dead-letter index."""
+    """Bulk-index the documents that differ from the indexed ones (the whole document, its
+    content hash: a new version or facet is a change); rejections go to the dead-letter
+    index."""
     timer = Timer()
     options: _BulkOptions = {
         "chunk_size": settings.bulk_chunk_size,
@@ -211,11 +212,7 @@ def load_task(
     }
     # Closed after each batch: a run of 200 batches must not keep 200 connection pools open.
     with make_client(settings) as client:
-        if skip_unchanged:
-            result = load.load_documents(client, settings.index, documents, run_id, **options)
-        else:
-            result = load.bulk_load(client, settings.index, documents, **options)
-            load.record_dead_letters(client, settings.index, result.rejected, run_id)
+        result = load.load_documents(client, settings.index, documents, run_id, **options)
     return result, timer.lap()
 
 
@@ -234,9 +231,6 @@ class Run:
     started: float = field(default_factory=time.monotonic)
     counts: StageCounts = field(default_factory=StageCounts)
     times: dict[str, StageTime] = field(default_factory=lambda: {s: StageTime() for s in STAGES})
-    # False: documents are written even when the index holds the same content (a re-process
-    # stamps the new pipeline version).
-    skip_unchanged: bool = True
     archive_failures: list[Failure] = field(default_factory=list)
     cpu_workers: int = 0
     transform_batches: int = 0
@@ -335,7 +329,7 @@ class BatchPipeline:
         # futures to resolve, twice per batch.
         self.loading.append(
             load_task.submit(  # type: ignore[call-overload]  # quote(): as in _read
-                quote(documents), self.settings, run.run_id, run.skip_unchanged
+                quote(documents), self.settings, run.run_id
             )
         )
 
@@ -426,7 +420,7 @@ def finish_run(run: Run, **extra: Any) -> dict[str, Any]:
         "flow": run.flow,
         "index": settings.index,
         "concrete_index": run.concrete_index,
-        "pipeline_version": versions.pipeline_version(),
+        "pipeline_version": versions.pipeline_version(settings.spacy_model, settings.aliases_path),
         "seconds": round(time.monotonic() - run.started, 2),
         "cpu_workers": run.cpu_workers,
         "task_runner": settings.task_runner,

@@ -115,7 +115,10 @@ class EsCrawlState:
         return written
 
     def indexed(self, urls: list[str]) -> dict[str, datetime]:
-        """``fetched_at`` of the URLs already in the articles alias (by url or canonical_url)."""
+        """``fetched_at`` of the URLs already in the articles alias (by url or canonical_url).
+
+        ``urls`` are spelt by ``transforms/urls.py canonicalize``, as discovery gives them: the
+        clean step spells ``canonical_url`` with it too, so the terms match exactly."""
         found: dict[str, datetime] = {}
         wanted = set(urls)
         for chunk in _chunks(sorted(wanted)):

@@ -10,6 +10,7 @@ import pytest
 from trafilatura.utils import load_html
 
 from bench.dates import EXTRACTORS, Found, accuracy, load_pages, report
+from newsflow.settings import Settings
 from newsflow.transforms.batch.documents import to_document
 from newsflow.transforms.clean.authors import byline_authors, clean_authors
 from newsflow.transforms.clean.dates import date_from_url, dateline, find_dates, parse_date
@@ -140,7 +141,7 @@ def test_the_stored_and_indexed_day_is_the_publishers_day():
     article = clean_page(Page(url, url, html, "utf-8", datetime.now(UTC)))
     assert isinstance(article, Article)
     assert (article.published, article.published_source) == (EVENING, "json-ld")
-    document = to_document(EnrichedArticle(article, []), "run-1")
+    document = to_document(EnrichedArticle(article, []), "run-1", model_name=Settings().spacy_model)
     assert (document["published"], document["published_source"]) == (EVENING, "json-ld")
 
 

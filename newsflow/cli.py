@@ -431,13 +431,18 @@ def index_migrate(
         bool, typer.Option(help="Delete the previous index after the swap.")
     ] = False,
 ) -> None:
-    """Build the next index version with the current mapping, copy, check, swap the alias."""
+    """Build the next index version with the current mapping, copy, check, swap the alias.
+
+    The new index takes NEWSFLOW_INDEX_SHARDS and NEWSFLOW_INDEX_REPLICAS: this is how the
+    shard count of an existing alias changes."""
     from newsflow.store.indices import IndexSetupError, drop_index, migrate
 
     settings = _settings()
     client = _client(settings)
     try:
-        done = migrate(client, settings.index)
+        done = migrate(
+            client, settings.index, shards=settings.index_shards, replicas=settings.index_replicas
+        )
         if drop_old:
             drop_index(client, settings.index, done.source)
     except IndexSetupError as exc:

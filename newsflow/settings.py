@@ -64,6 +64,18 @@ class Settings(BaseSettings):
         description="Alias the pipeline writes to and searches; versioned indices live "
         "behind it as <alias>-v<N>.",
     )
+    index_shards: int | None = Field(
+        None,
+        ge=1,
+        description="Primary shards of new article indices (an existing index keeps its own; "
+        "`newsflow index migrate` builds a new one). Unset: the template's 1.",
+    )
+    index_replicas: int | None = Field(
+        None,
+        ge=0,
+        description="Replicas of each shard of new article indices. Unset: the template's "
+        "auto_expand_replicas 0-1 (one replica once a second node is there).",
+    )
 
     # --- The local node ----------------------------------------------------------------
     state_dir: Path = Field(

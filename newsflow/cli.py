@@ -69,12 +69,13 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _ensure_cluster(settings: Settings) -> None:
-    """Start the local node when no cluster is configured (no-op when it runs)."""
+    """Start the local node when no cluster is configured (no-op when it runs, or when a local
+    cluster runs with a node down)."""
     if not settings.uses_local_node:
         return
     try:
         # Quiet when it already runs: commands call this on every use.
-        es_local.start(
+        es_local.ensure_usable(
             settings,
             log=lambda m: None if m.startswith("already running") else err.print(f"[dim]{m}[/dim]"),
         )
@@ -387,10 +388,28 @@ def config() -> None:
     print(json.dumps(_settings().masked(), indent=2))
 
 
-@es_app.command("start")
-def es_start() -> None:
-    """Install (once) and start the local node; a no-op when it already runs."""
+NodesOption = Annotated[
+    int | None,
+    typer.Option(
+        "--nodes",
+        min=1,
+        max=9,
+        help="Nodes of the local cluster (default: NEWSFLOW_LOCAL_ES_NODES, 1). Set that "
+        "setting for a cluster you keep, so that every command uses it.",
+    ),
+]
+
+
+def _es_settings(nodes: int | None) -> Settings:
     settings = _settings()
+    return settings if nodes is None else settings.model_copy(update={"local_es_nodes": nodes})
+
+
+@es_app.command("start")
+def es_start(nodes: NodesOption = None) -> None:
+    """Install (once) and start the local node, or each node of a local cluster that is not
+    running (a node that died is started again); a no-op when all run."""
+    settings = _es_settings(nodes)
     try:
         status = es_local.start(settings, log=err.print)
     except es_local.LocalNodeError as exc:
@@ -399,17 +418,18 @@ def es_start() -> None:
 
 
 @es_app.command("stop")
-def es_stop() -> None:
-    """Stop the local node (its data stays)."""
-    es_local.stop(_settings(), log=out.print)
+def es_stop(nodes: NodesOption = None) -> None:
+    """Stop the local node, or every node of the local cluster (their data stays)."""
+    es_local.stop(_es_settings(nodes), log=out.print)
 
 
 @es_app.command("status")
-def es_status() -> None:
-    """Where the local node runs, its version and health."""
-    status = es_local.status(_settings())
+def es_status(nodes: NodesOption = None) -> None:
+    """Where the local node (or each node of the local cluster) runs, its version and health;
+    exits with 1 unless the cluster is healthy with every node in it."""
+    status = es_local.status(_es_settings(nodes))
     out.print(status.describe())
-    if not status.healthy:
+    if not (status.healthy and status.complete):
         raise typer.Exit(1)
 
 

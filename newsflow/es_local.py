@@ -33,6 +33,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from newsflow.settings import LOCAL_ES_URL_TEMPLATE, Settings
 
@@ -381,6 +382,12 @@ class NodeStatus:
     def running(self) -> bool:
         return self.pid is not None or self.listening
 
+    @property
+    def foreign(self) -> bool:
+        """Something not started from this state directory listens on the node's port (e.g.
+        the node of another checkout, which is used as it is when it is healthy)."""
+        return self.pid is None and self.listening
+
 
 @dataclass(frozen=True)
 class LocalStatus:
@@ -403,8 +410,9 @@ class LocalStatus:
 
     @property
     def complete(self) -> bool:
-        """Every node of the layout has joined the cluster."""
-        return all(node.name in self.members for node in self.nodes)
+        """Every node of the layout has joined the cluster (or something else answers on
+        its port)."""
+        return all(node.foreign or node.name in self.members for node in self.nodes)
 
     @property
     def pid(self) -> int | None:
@@ -430,6 +438,7 @@ class LocalStatus:
         lines = [f"{state}, {joined} of {len(self.nodes)} nodes joined), home {self.home}"]
         for node in self.nodes:
             process = f"pid {node.pid}" if node.pid else "no process"
+            process = "started elsewhere" if node.foreign else process
             member = "joined" if node.name in self.members else "not in the cluster"
             lines.append(f"  {node.name} {node.url}: {process}, {member}, log {node.log_file}")
         return "\n".join(lines)
@@ -452,7 +461,7 @@ def _read_pid(p: Paths) -> int | None:
     return pid if _alive(pid) else None
 
 
-def _http_json(url: str, timeout: float = 3.0) -> dict | list | None:
+def _http_json(url: str, timeout: float = 3.0) -> Any:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             return json.loads(response.read())
@@ -473,13 +482,12 @@ def status(settings: Settings) -> LocalStatus:
         NodeStatus(p.name, p.url, _read_pid(p), _port_open(p.http_port), p.log_file)
         for p in all_paths(settings)
     )
-    health: dict | None = None
-    members: list = []
+    health, members = None, []
     # Any node that listens can answer for the cluster (the first may be the one that died).
     # GET / is not served by this distribution; cluster health and the node list are.
     for node in nodes:
         if node.listening:
-            health = _http_json(f"{node.url}/_cluster/health")  # type: ignore[assignment]
+            health = _http_json(f"{node.url}/_cluster/health")
             if health:
                 members = _http_json(f"{node.url}/_cat/nodes?h=name,version&format=json") or []
                 break
@@ -517,7 +525,7 @@ def ensure_usable(settings: Settings, timeout: float = 180.0, log=print) -> Loca
     current = status(settings)
     if not current.healthy:
         return start(settings, timeout, log)
-    down = [node.name for node in current.nodes if node.name not in current.members]
+    down = [node.name for node in current.nodes if not node.running]
     if down:
         log(f"{', '.join(down)} not running; using the others (`newsflow es start` starts it)")
     return current
@@ -530,17 +538,20 @@ def start_node(settings: Settings, number: int, timeout: float = 180.0, log=prin
 
 
 def _start_nodes(settings: Settings, numbers: Sequence[int], timeout: float, log) -> LocalStatus:
-    wanted = [paths(settings, n) for n in numbers]
     current = status(settings)
     by_name = {node.name: node for node in current.nodes}
+    wanted: list[Paths] = []  # the nodes of this state directory to wait for
     missing: list[Paths] = []
-    for p in wanted:
+    for p in (paths(settings, n) for n in numbers):
         node = by_name[p.name]
-        if node.listening and node.pid is None and node.name not in current.members:
-            raise LocalNodeError(
-                f"port {p.http_port} is taken by something that is not a healthy "
-                f"Elasticsearch node {p.name}; set NEWSFLOW_LOCAL_ES_PORT to another port"
-            )
+        if node.foreign:
+            if not current.healthy:
+                raise LocalNodeError(
+                    f"port {p.http_port} is taken by something that is not a healthy "
+                    "Elasticsearch; set NEWSFLOW_LOCAL_ES_PORT to another port"
+                )
+            continue
+        wanted.append(p)
         if not node.running:
             missing.append(p)
     if not missing:

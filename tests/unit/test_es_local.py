@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import contextlib
+import socket
 import stat
+import threading
 import zipfile
 
 import pytest
@@ -137,3 +140,21 @@ def test_status_of_a_cluster_that_is_not_running(tmp_path):
     )
     assert len(status.nodes) == 3 and not status.running and not status.complete
     assert "cluster of 3 nodes: not running" in status.describe()
+
+
+def test_a_port_taken_by_something_else_stops_the_start(tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+
+        def refuse() -> None:  # accepts and hangs up, like a service that is not Elasticsearch
+            with contextlib.suppress(OSError):
+                while True:
+                    server.accept()[0].close()
+
+        threading.Thread(target=refuse, daemon=True).start()
+        settings = Settings(es_url=None, state_dir=tmp_path, local_es_port=port)
+        status = es_local.status(settings)
+        assert status.nodes[0].foreign and not status.healthy
+        with pytest.raises(es_local.LocalNodeError, match=f"port {port} is taken"):
+            es_local.start(settings, log=lambda _m: None)
+    assert not (tmp_path / "elasticsearch").exists()  # nothing installed

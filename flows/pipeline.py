@@ -91,7 +91,9 @@ def fetch_options(settings: Settings) -> download.FetchOptions:
 def prepare_index_task(settings: Settings) -> str:
     client = make_client(settings)
     check_cluster(client, settings.effective_es_url)
-    return indices.ensure_index(client, settings.index)
+    return indices.ensure_index(
+        client, settings.index, shards=settings.index_shards, replicas=settings.index_replicas
+    )
 
 
 @task(

@@ -1,10 +1,18 @@
-"""The project's own single Elasticsearch node, for the demo, the tests and CI.
+"""The project's own local Elasticsearch, for the demo, the tests and CI: one node, or a
+cluster of a few nodes on 127.0.0.1 for trying sharding and node failures.
 
 Elastic's integ-test-zip distribution is downloaded once from Maven Central (checked against
 the SHA-512 published beside it), unpacked under ``settings.state_dir``, and started on
 127.0.0.1 with a small heap. The node refuses to run as root, so when we are root it runs as
 an unprivileged system user that owns its directory. Data and logs live in the state
 directory and survive restarts.
+
+With ``local_es_nodes`` above 1 every node runs from that same distribution with a
+configuration directory, data, logs and ports of its own (node N: HTTP ``local_es_port`` + N -
+1, transport ``local_es_transport_port`` + N - 1) and finds the others through
+``discovery.seed_hosts``; the cluster is bootstrapped (``cluster.initial_master_nodes``) only
+until it has formed once. A single node keeps the layout it always had, so its data is not
+mixed with a cluster's.
 """
 
 from __future__ import annotations
@@ -22,15 +30,18 @@ import subprocess
 import time
 import urllib.request
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from newsflow.settings import Settings
+from newsflow.settings import LOCAL_ES_URL_TEMPLATE, Settings
 
 MAVEN_BASE = (
     "https://repo1.maven.org/maven2/org/elasticsearch/distribution/integ-test-zip/elasticsearch"
 )
 JDK_INSTALL_HINT = "apt-get install -y openjdk-17-jdk-headless"
+CLUSTER_NAME = "newsflow-local"
 
 
 class LocalNodeError(RuntimeError):
@@ -38,51 +49,72 @@ class LocalNodeError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class NodeStatus:
-    url: str
-    running: bool
-    pid: int | None
-    healthy: bool
-    health: str | None
-    version: str | None
-    home: Path
-    log_file: Path
-
-    def describe(self) -> str:
-        if not self.running:
-            return f"local Elasticsearch: not running (home {self.home})"
-        return (
-            f"local Elasticsearch {self.version or '?'} at {self.url}: "
-            f"{'healthy' if self.healthy else 'NOT healthy'} "
-            f"(cluster {self.health or 'unreachable'}), "
-            f"pid {self.pid}, home {self.home}, log {self.log_file}"
-        )
-
-
-@dataclass(frozen=True)
 class Paths:
-    home: Path
+    """Where one node's files are, and its ports."""
+
+    name: str
+    home: Path  # the distribution, shared by every node
+    dir: Path  # the node's own directory (its working directory)
+    conf: Path
     data: Path
     logs: Path
     tmp: Path
     pid_file: Path
-    stdout_log: Path
+    http_port: int
+    transport_port: int
+
+    @property
+    def stdout_log(self) -> Path:
+        return self.logs / "stdout.log"
 
     @property
     def log_file(self) -> Path:
-        return self.logs / "newsflow-local.log"
+        return self.logs / f"{CLUSTER_NAME}.log"
+
+    @property
+    def url(self) -> str:
+        return LOCAL_ES_URL_TEMPLATE.format(port=self.http_port)
 
 
-def paths(settings: Settings) -> Paths:
-    root = settings.state_dir / "elasticsearch"
+def _root(settings: Settings) -> Path:
+    return settings.state_dir / "elasticsearch"
+
+
+def paths(settings: Settings, number: int = 1) -> Paths:
+    """The files and ports of node ``number`` (1-based) of the local node or cluster."""
+    if not 1 <= number <= settings.local_es_nodes:
+        raise LocalNodeError(
+            f"there is no node {number}: the local cluster has {settings.local_es_nodes} "
+            "(NEWSFLOW_LOCAL_ES_NODES)"
+        )
+    root = _root(settings)
+    home = root / f"elasticsearch-{settings.local_es_version}"
+    if settings.local_es_nodes == 1:
+        node_dir, conf = root, home / "config"
+    else:
+        node_dir = root / "cluster" / f"node-{number}"
+        conf = node_dir / "config"
     return Paths(
-        home=root / f"elasticsearch-{settings.local_es_version}",
-        data=root / "data",
-        logs=root / "logs",
-        tmp=root / "tmp",
-        pid_file=root / "elasticsearch.pid",
-        stdout_log=root / "logs" / "stdout.log",
+        name=f"{CLUSTER_NAME}-{number}",
+        home=home,
+        dir=node_dir,
+        conf=conf,
+        data=node_dir / "data",
+        logs=node_dir / "logs",
+        tmp=node_dir / "tmp",
+        pid_file=node_dir / "elasticsearch.pid",
+        http_port=settings.local_es_port + number - 1,
+        transport_port=settings.local_es_transport_port + number - 1,
     )
+
+
+def all_paths(settings: Settings) -> list[Paths]:
+    return [paths(settings, n) for n in range(1, settings.local_es_nodes + 1)]
+
+
+def _formed_marker(settings: Settings) -> Path:
+    """Present once the local cluster has formed: later starts must not bootstrap again."""
+    return _root(settings) / "cluster" / "formed"
 
 
 # --- Java --------------------------------------------------------------------------------
@@ -221,41 +253,66 @@ def _extract(archive: Path, dest: Path) -> None:
     staging.rmdir()
 
 
-def _write_config(settings: Settings, p: Paths) -> None:
-    config = {
-        "cluster.name": "newsflow-local",
-        "node.name": "newsflow-local-1",
-        "path.data": str(p.data),
-        "path.logs": str(p.logs),
+def _node_config(settings: Settings, node: Paths, bootstrap: bool) -> dict[str, object]:
+    """The ``elasticsearch.yml`` of one node, as data."""
+    config: dict[str, object] = {
+        "cluster.name": CLUSTER_NAME,
+        "node.name": node.name,
+        "path.data": str(node.data),
+        "path.logs": str(node.logs),
         "network.host": "127.0.0.1",
-        "http.port": settings.local_es_port,
-        "discovery.type": "single-node",
+        "http.port": node.http_port,
         "xpack.security.enabled": False,
         # A nearly full disk would turn every index read-only; a dev node should keep working.
         "cluster.routing.allocation.disk.threshold_enabled": False,
         "action.destructive_requires_name": False,
     }
+    if settings.local_es_nodes == 1:
+        # Elasticsearch's own default range, from the configured first port.
+        config["transport.port"] = f"{node.transport_port}-{node.transport_port + 99}"
+        config["discovery.type"] = "single-node"
+        return config
+    config["transport.port"] = node.transport_port
+    config["discovery.seed_hosts"] = [f"127.0.0.1:{n.transport_port}" for n in all_paths(settings)]
+    if bootstrap:
+        config["cluster.initial_master_nodes"] = [n.name for n in all_paths(settings)]
+    return config
+
+
+def _write_config(settings: Settings, node: Paths) -> None:
+    if not node.conf.is_dir():
+        # jvm.options, log4j2.properties...; the keystore is the node's own, made at its start.
+        shutil.copytree(
+            node.home / "config",
+            node.conf,
+            ignore=shutil.ignore_patterns("elasticsearch.yml", "elasticsearch.keystore"),
+        )
+    bootstrap = not _formed_marker(settings).exists()
+    config = _node_config(settings, node, bootstrap)
     lines = [f"{key}: {json.dumps(value)}" for key, value in config.items()]
-    (p.home / "config" / "elasticsearch.yml").write_text("\n".join(lines) + "\n")
+    (node.conf / "elasticsearch.yml").write_text("\n".join(lines) + "\n")
 
 
 def install(settings: Settings, log=print) -> Paths:
-    """Download (once) and unpack the node; (re)write its configuration. Idempotent."""
-    p = paths(settings)
-    if not (p.home / "bin" / "elasticsearch").is_file():
+    """Download (once) and unpack the distribution; (re)write the configuration of every node.
+    Idempotent. Returns the paths of node 1."""
+    nodes = all_paths(settings)
+    home = nodes[0].home
+    if not (home / "bin" / "elasticsearch").is_file():
         archive = download_archive(settings, log)
-        log(f"unpacking {archive.name} into {p.home.parent}")
-        p.home.parent.mkdir(parents=True, exist_ok=True)
-        _extract(archive, p.home)
-    for d in (p.data, p.logs, p.tmp):
-        d.mkdir(parents=True, exist_ok=True)
+        log(f"unpacking {archive.name} into {home.parent}")
+        home.parent.mkdir(parents=True, exist_ok=True)
+        _extract(archive, home)
     # Deferred import: es_plugins imports LocalNodeError from this module.
     from newsflow.es_plugins import ensure_analysis_plugin
 
     # english and asciifolding, which this distribution lacks (no analysis-common module).
-    ensure_analysis_plugin(p.home, find_java_home(), settings.state_dir / "plugin-build", log)
-    _write_config(settings, p)
-    return p
+    ensure_analysis_plugin(home, find_java_home(), settings.state_dir / "plugin-build", log)
+    for node in nodes:
+        for d in (node.data, node.logs, node.tmp):
+            d.mkdir(parents=True, exist_ok=True)
+        _write_config(settings, node)
+    return nodes[0]
 
 
 # --- Users ---------------------------------------------------------------------------------
@@ -308,7 +365,92 @@ def _check_traversable(path: Path, user: str) -> None:
         )
 
 
-# --- Process control -----------------------------------------------------------------------
+# --- Status --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    """One node: its process (started from this state directory) and its HTTP port."""
+
+    name: str
+    url: str
+    pid: int | None
+    listening: bool
+    log_file: Path
+
+    @property
+    def running(self) -> bool:
+        return self.pid is not None or self.listening
+
+    @property
+    def foreign(self) -> bool:
+        """Something not started from this state directory listens on the node's port (e.g.
+        the node of another checkout, which is used as it is when it is healthy)."""
+        return self.pid is None and self.listening
+
+
+@dataclass(frozen=True)
+class LocalStatus:
+    """The local node, or every node of the local cluster, and the cluster's health."""
+
+    url: str
+    nodes: tuple[NodeStatus, ...]
+    health: str | None
+    members: frozenset[str]
+    version: str | None
+    home: Path
+
+    @property
+    def running(self) -> bool:
+        return any(node.running for node in self.nodes)
+
+    @property
+    def healthy(self) -> bool:
+        return self.health in ("green", "yellow")
+
+    @property
+    def complete(self) -> bool:
+        """Every node of the layout has joined the cluster (or something else answers on
+        its port)."""
+        return all(node.foreign or node.name in self.members for node in self.nodes)
+
+    @property
+    def pid(self) -> int | None:
+        return self.nodes[0].pid
+
+    @property
+    def log_file(self) -> Path:
+        return self.nodes[0].log_file
+
+    def describe(self) -> str:
+        single = len(self.nodes) == 1
+        what = "local Elasticsearch" + ("" if single else f" cluster of {len(self.nodes)} nodes")
+        if not self.running:
+            return f"{what}: not running (home {self.home})"
+        health = self.health or "unreachable"
+        state = (
+            f"{what} {self.version or '?'} at {self.url}: "
+            f"{'healthy' if self.healthy else 'NOT healthy'} (cluster {health}"
+        )
+        if single:
+            return f"{state}), pid {self.pid}, home {self.home}, log {self.log_file}"
+        joined = sum(node.name in self.members for node in self.nodes)
+        lines = [f"{state}, {joined} of {len(self.nodes)} nodes joined), home {self.home}"]
+        for node in self.nodes:
+            process = f"pid {node.pid}" if node.pid else "no process"
+            process = "started elsewhere" if node.foreign else process
+            member = "joined" if node.name in self.members else "not in the cluster"
+            lines.append(f"  {node.name} {node.url}: {process}, {member}, log {node.log_file}")
+        return "\n".join(lines)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    # An exited child of this very process lingers as a zombie until reaped.
+    return state not in ("Z", "X")
 
 
 def _read_pid(p: Paths) -> int | None:
@@ -316,15 +458,10 @@ def _read_pid(p: Paths) -> int | None:
         pid = int(p.pid_file.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return None
-    # An exited child of this very process lingers as a zombie until reaped.
-    return None if state in ("Z", "X") else pid
+    return pid if _alive(pid) else None
 
 
-def _http_json(url: str, timeout: float = 3.0) -> dict | None:
+def _http_json(url: str, timeout: float = 3.0) -> Any:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             return json.loads(response.read())
@@ -338,29 +475,30 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def status(settings: Settings) -> NodeStatus:
-    """Where the local node runs, whether it is healthy, and its version."""
-    p = paths(settings)
-    url = f"http://127.0.0.1:{settings.local_es_port}"
-    pid = _read_pid(p)
-    # GET / is not served by this distribution; cluster health and node info are.
-    health = (
-        _http_json(f"{url}/_cluster/health") if pid or _port_open(settings.local_es_port) else None
+def status(settings: Settings) -> LocalStatus:
+    """Which nodes run, whether the cluster is healthy, which nodes have joined it, and the
+    version."""
+    nodes = tuple(
+        NodeStatus(p.name, p.url, _read_pid(p), _port_open(p.http_port), p.log_file)
+        for p in all_paths(settings)
     )
-    version = None
-    if health:
-        nodes = _http_json(f"{url}/_nodes/_local/http") or {}
-        for node in nodes.get("nodes", {}).values():
-            version = node.get("version")
-    return NodeStatus(
-        url=url,
-        running=pid is not None or health is not None,
-        pid=pid,
-        healthy=health is not None and health.get("status") in ("green", "yellow"),
+    health: dict | None = None
+    members: list[dict] = []
+    # Any node that listens can answer for the cluster (the first may be the one that died).
+    # GET / is not served by this distribution; cluster health and the node list are.
+    for node in nodes:
+        if node.listening:
+            health = _http_json(f"{node.url}/_cluster/health")
+            if health:
+                members = _http_json(f"{node.url}/_cat/nodes?h=name,version&format=json") or []
+                break
+    return LocalStatus(
+        url=nodes[0].url,
+        nodes=nodes,
         health=health.get("status") if health else None,
-        version=version,
-        home=p.home,
-        log_file=p.log_file,
+        members=frozenset(m["name"] for m in members),
+        version=next((m["version"] for m in members), None),
+        home=paths(settings).home,
     )
 
 
@@ -371,90 +509,159 @@ def _tail(path: Path, lines: int = 30) -> str:
         return f"(no log at {path})"
 
 
-def start(settings: Settings, timeout: float = 180.0, log=print) -> NodeStatus:
-    """Start the local node if it is not running; wait until the cluster is healthy."""
+# --- Start and stop ------------------------------------------------------------------------
+
+
+def start(settings: Settings, timeout: float = 180.0, log=print) -> LocalStatus:
+    """Start every node of the local node or cluster that is not running; wait until the
+    cluster is healthy and all of them have joined it."""
+    return _start_nodes(settings, range(1, settings.local_es_nodes + 1), timeout, log)
+
+
+def ensure_usable(settings: Settings, timeout: float = 180.0, log=print) -> LocalStatus:
+    """The local node or cluster as it runs when it can serve requests, else ``start`` it.
+
+    A cluster with a node down still can (the replicas stand in): commands then work through
+    the outage instead of waiting for that node, which ``newsflow es start`` brings back."""
     current = status(settings)
-    if current.running:
-        if current.healthy:
+    if not current.healthy:
+        return start(settings, timeout, log)
+    down = [node.name for node in current.nodes if not node.running]
+    if down:
+        log(f"{', '.join(down)} not running; using the others (`newsflow es start` starts it)")
+    return current
+
+
+def start_node(settings: Settings, number: int, timeout: float = 180.0, log=print) -> LocalStatus:
+    """Start node ``number`` (1-based) if it is not running, e.g. to bring back a node that
+    was stopped or killed; wait until it has joined a healthy cluster."""
+    return _start_nodes(settings, [number], timeout, log)
+
+
+def _start_nodes(settings: Settings, numbers: Sequence[int], timeout: float, log) -> LocalStatus:
+    current = status(settings)
+    by_name = {node.name: node for node in current.nodes}
+    wanted: list[Paths] = []  # the nodes of this state directory to wait for
+    missing: list[Paths] = []
+    for p in (paths(settings, n) for n in numbers):
+        node = by_name[p.name]
+        if node.foreign:
+            if not current.healthy:
+                raise LocalNodeError(
+                    f"port {p.http_port} is taken by something that is not a healthy "
+                    "Elasticsearch; set NEWSFLOW_LOCAL_ES_PORT to another port"
+                )
+            continue
+        wanted.append(p)
+        if not node.running:
+            missing.append(p)
+    if not missing:
+        if current.healthy and all(p.name in current.members for p in wanted):
             log(f"already running: {current.describe()}")
             return current
-        if current.pid is None:
-            raise LocalNodeError(
-                f"port {settings.local_es_port} is taken by something that is not a healthy "
-                "Elasticsearch; set NEWSFLOW_LOCAL_ES_PORT to another port"
-            )
-        log(f"local node (pid {current.pid}) is starting; waiting for it")
-        return _wait_healthy(settings, current.pid, timeout)
+        log(f"{', '.join(p.name for p in wanted)} starting; waiting")
+        return _wait_healthy(settings, wanted, timeout, {})
 
     java_home = find_java_home()
-    p = install(settings, log)
+    first = install(settings, log)
+    user = None
+    if os.geteuid() == 0:
+        user = _ensure_user(settings.local_es_user)
+        _chown_tree(first.home.parent, user.pw_uid, user.pw_gid)
+        _check_traversable(first.home.parent, settings.local_es_user)
+    procs = {p.name: _launch(settings, p, java_home, user, log) for p in missing}
+    return _wait_healthy(settings, wanted, timeout, procs)
+
+
+def _launch(
+    settings: Settings, p: Paths, java_home: Path, user: pwd.struct_passwd | None, log
+) -> subprocess.Popen:
+    """Start one node's process in a session of its own, its output in its stdout log."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "ES_JAVA_HOME": str(java_home),
         "ES_JAVA_OPTS": f"-Xms{settings.local_es_heap} -Xmx{settings.local_es_heap}",
+        "ES_PATH_CONF": str(p.conf),
         "ES_TMPDIR": str(p.tmp),
         "LANG": "C.UTF-8",
     }
     command = [str(p.home / "bin" / "elasticsearch"), "-p", str(p.pid_file)]
-    if os.geteuid() == 0:
-        user = _ensure_user(settings.local_es_user)
-        _chown_tree(p.home.parent, user.pw_uid, user.pw_gid)
-        _check_traversable(p.home.parent, settings.local_es_user)
-        command = ["runuser", "-u", settings.local_es_user, "--", *command]
+    if user is not None:
+        command = ["runuser", "-u", user.pw_name, "--", *command]
     p.pid_file.unlink(missing_ok=True)
     log(
-        f"starting Elasticsearch {settings.local_es_version} on 127.0.0.1:{settings.local_es_port} "
+        f"starting Elasticsearch {settings.local_es_version} {p.name} on 127.0.0.1:{p.http_port} "
         f"(java {java_home}, logs in {p.logs})"
     )
     with p.stdout_log.open("ab") as out:
         # A new session keeps the node alive after the shell that started it exits.
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             command,
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
             start_new_session=True,
-            cwd=p.home,
+            cwd=p.dir,
         )
-    return _wait_healthy(settings, proc.pid, timeout, proc)
 
 
 def _wait_healthy(
-    settings: Settings, pid: int, timeout: float, proc: subprocess.Popen | None = None
-) -> NodeStatus:
-    p = paths(settings)
+    settings: Settings, wanted: list[Paths], timeout: float, procs: dict[str, subprocess.Popen]
+) -> LocalStatus:
+    """Wait until the cluster is healthy with every node of ``wanted`` in it; ``procs`` are
+    the processes just started, by node name, whose early exit ends the wait."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise LocalNodeError(
-                f"Elasticsearch exited with code {proc.returncode} during start-up. "
-                f"Last lines of {p.stdout_log}:\n{_tail(p.stdout_log)}"
-            )
+        for p in wanted:
+            proc = procs.get(p.name)
+            if proc is not None and proc.poll() is not None:
+                raise LocalNodeError(
+                    f"Elasticsearch {p.name} exited with code {proc.returncode} during "
+                    f"start-up. Last lines of {p.stdout_log}:\n{_tail(p.stdout_log)}"
+                )
         current = status(settings)
-        if current.healthy:
+        if current.healthy and all(p.name in current.members for p in wanted):
+            if settings.local_es_nodes > 1:
+                _formed_marker(settings).touch()
             return current
         time.sleep(1.0)
-    raise LocalNodeError(
-        f"Elasticsearch did not become healthy within {timeout:.0f}s. "
-        f"Last lines of {p.stdout_log}:\n{_tail(p.stdout_log)}"
-    )
+    names = ", ".join(p.name for p in wanted)
+    logs = "\n".join(f"Last lines of {p.stdout_log}:\n{_tail(p.stdout_log)}" for p in wanted)
+    raise LocalNodeError(f"{names} did not join a healthy cluster within {timeout:.0f}s. {logs}")
 
 
 def stop(settings: Settings, timeout: float = 60.0, log=print) -> bool:
-    """Stop the local node; return False when it was not running."""
-    p = paths(settings)
-    pid = _read_pid(p)
-    if pid is None:
-        log("local Elasticsearch is not running")
+    """Stop every node of the local node or cluster (their data stays); return False when
+    none was running."""
+    return _stop_nodes(all_paths(settings), timeout, log)
+
+
+def stop_node(settings: Settings, number: int, timeout: float = 60.0, log=print) -> bool:
+    """Stop node ``number`` (1-based); return False when it was not running."""
+    return _stop_nodes([paths(settings, number)], timeout, log)
+
+
+def _stop_nodes(nodes: list[Paths], timeout: float, log) -> bool:
+    running = {p.name: (p, pid) for p in nodes if (pid := _read_pid(p)) is not None}
+    if not running:
+        log(f"local Elasticsearch is not running ({', '.join(p.name for p in nodes)})")
         return False
-    os.kill(pid, signal.SIGTERM)
+    for _, pid in running.values():
+        with contextlib.suppress(ProcessLookupError):  # it ended on its own meanwhile
+            os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if _read_pid(p) is None:
-            log(f"stopped local Elasticsearch (pid {pid})")
-            return True
-        time.sleep(0.5)
-    os.kill(pid, signal.SIGKILL)
-    log(f"local Elasticsearch (pid {pid}) did not stop within {timeout:.0f}s; killed it")
+    while running and time.monotonic() < deadline:
+        # The node deletes its pid file early in its shutdown: wait for the process itself,
+        # which holds the data directory's lock until it exits.
+        for name, (_, pid) in list(running.items()):
+            if not _alive(pid):
+                log(f"stopped local Elasticsearch {name} (pid {pid})")
+                del running[name]
+        if running:
+            time.sleep(0.5)
+    for name, (_, pid) in running.items():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        log(f"local Elasticsearch {name} (pid {pid}) did not stop within {timeout:.0f}s; killed it")
     return True

@@ -71,6 +71,18 @@ class Settings(BaseSettings):
         description="Alias the pipeline writes to and searches; versioned indices live "
         "behind it as <alias>-v<N>.",
     )
+    index_shards: int | None = Field(
+        None,
+        ge=1,
+        description="Primary shards of new article indices (an existing index keeps its own; "
+        "`newsflow index migrate` builds a new one). Unset: the template's 1.",
+    )
+    index_replicas: int | None = Field(
+        None,
+        ge=0,
+        description="Replicas of each shard of new article indices. Unset: the template's "
+        "auto_expand_replicas 0-1 (one replica once a second node is there).",
+    )
 
     # --- The local node ----------------------------------------------------------------
     state_dir: Path = Field(
@@ -84,8 +96,26 @@ class Settings(BaseSettings):
         description="Downloads kept across checkouts (the Elasticsearch archive).",
     )
     local_es_version: str = Field("8.19.21", description="Version of the local node.")
-    local_es_port: int = Field(9200, description="HTTP port of the local node (127.0.0.1).")
-    local_es_heap: str = Field("1g", description="JVM heap of the local node (-Xms and -Xmx).")
+    local_es_port: int = Field(
+        9200,
+        description="HTTP port of the local node (127.0.0.1); node N of a local cluster "
+        "listens on this port + N - 1.",
+    )
+    local_es_transport_port: int = Field(
+        9300,
+        description="Transport port of node 1 of a local cluster (node N: + N - 1); a single "
+        "node takes the first free port of the 100 from here.",
+    )
+    local_es_nodes: int = Field(
+        1,
+        ge=1,
+        le=9,
+        description="Nodes of the local Elasticsearch: 1 is a single node; more form a "
+        "cluster on 127.0.0.1 (docs/scaling.md), with data of its own.",
+    )
+    local_es_heap: str = Field(
+        "1g", description="JVM heap of the local node, of each node of a local cluster."
+    )
     local_es_user: str = Field(
         "newsflow-es",
         description="Unprivileged user that runs the local node when started as root.",
@@ -249,6 +279,17 @@ class Settings(BaseSettings):
     @property
     def effective_es_url(self) -> str:
         return self.es_url or LOCAL_ES_URL_TEMPLATE.format(port=self.local_es_port)
+
+    @property
+    def es_hosts(self) -> list[str]:
+        """Every URL the client may send requests to: the configured cluster, or each node of
+        the local one (so that the death of one node does not cut the client off)."""
+        if self.es_url:
+            return [self.es_url]
+        return [
+            LOCAL_ES_URL_TEMPLATE.format(port=self.local_es_port + n)
+            for n in range(self.local_es_nodes)
+        ]
 
     @property
     def prefect_home(self) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -60,6 +61,17 @@ def es_client(base_settings: Settings) -> Iterator[Elasticsearch]:
     yield client
     if started and not os.environ.get("NEWSFLOW_KEEP_ES"):
         es_local.stop(base_settings)
+
+
+@pytest.fixture(scope="session")
+def own_es_state() -> Iterator[Path]:
+    """State directory for tests that start Elasticsearch nodes of their own on other ports
+    (they stop and kill them, which the shared node must never be): the distribution is
+    unpacked there once per session, and the directory is removed at the end."""
+    root = Path(tempfile.mkdtemp(prefix="newsflow-own-es-"))
+    root.chmod(0o755)  # the unprivileged user the nodes run as must reach it
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @contextmanager

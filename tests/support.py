@@ -10,8 +10,10 @@ from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
+from newsflow import es_local
 from newsflow.cli import DEMO_CORPUS
 from newsflow.corpus_server import serve_directory
+from newsflow.settings import Settings
 from newsflow.transforms.enrich.entities import ALIASES_PATH
 
 EMPTY_PAGE = (
@@ -101,3 +103,15 @@ def local_site(root: Path = DEMO_CORPUS) -> Iterator[str]:
     """Serve ``root`` plus the ``/broken/*`` pages on 127.0.0.1; yields the base URL."""
     with serve_directory(root, handler_class=_Handler) as base_url:
         yield base_url
+
+
+@contextmanager
+def running_local_es(settings: Settings, timeout: float = 420.0) -> Iterator[Settings]:
+    """Start the local node or cluster that ``settings`` describe (their own state directory
+    and ports, never the shared node's), and stop every node of it afterwards, also when the
+    start failed half-way."""
+    try:
+        es_local.start(settings, timeout=timeout, log=lambda _m: None)
+        yield settings
+    finally:
+        es_local.stop(settings, log=lambda _m: None)

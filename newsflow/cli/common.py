@@ -58,12 +58,13 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def ensure_cluster(settings: Settings) -> None:
-    """Start the local node when no cluster is configured (no-op when it runs)."""
+    """Start the local node when no cluster is configured (no-op when it runs, or when a local
+    cluster runs with a node down)."""
     if not settings.uses_local_node:
         return
     try:
         # Quiet when it already runs: commands call this on every use.
-        es_local.start(
+        es_local.ensure_usable(
             settings,
             log=lambda m: None if m.startswith("already running") else err.print(f"[dim]{m}[/dim]"),
         )

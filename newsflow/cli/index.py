@@ -22,13 +22,18 @@ def index_migrate(
     ] = False,
 ) -> None:
     """Build the next index version with the current mapping, copy (re-keying documents an
-    older URL function keyed), check, swap the alias."""
+    older URL function keyed), check, swap the alias.
+
+    The new index takes NEWSFLOW_INDEX_SHARDS and NEWSFLOW_INDEX_REPLICAS: this is how the
+    shard count of an existing alias changes."""
     from newsflow.store.indices import IndexSetupError, drop_index, migrate
 
     settings = load_settings()
     es = client(settings)
     try:
-        done = migrate(es, settings.index)
+        done = migrate(
+            es, settings.index, shards=settings.index_shards, replicas=settings.index_replicas
+        )
         if drop_old:
             drop_index(es, settings.index, done.source)
     except IndexSetupError as exc:

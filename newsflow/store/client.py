@@ -17,7 +17,8 @@ class ClusterUnavailable(RuntimeError):
 
 
 def make_client(settings: Settings) -> Elasticsearch:
-    """A client for the configured cluster (or the local node when none is configured)."""
+    """A client for the configured cluster (or the local node or cluster when none is
+    configured)."""
     kwargs: dict = {
         "request_timeout": settings.es_request_timeout,
         "retry_on_timeout": True,
@@ -32,7 +33,7 @@ def make_client(settings: Settings) -> Elasticsearch:
         kwargs["ca_certs"] = str(settings.es_ca_certs)
     if not settings.es_verify_certs:
         kwargs["verify_certs"] = False
-    return Elasticsearch(settings.effective_es_url, **kwargs)
+    return Elasticsearch(settings.es_hosts, **kwargs)
 
 
 def check_cluster(client: Elasticsearch, url: str) -> str:

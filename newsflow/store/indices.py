@@ -64,6 +64,22 @@ def _drop_subfields_using(node: Any, analyzer: str) -> Any:
     return node
 
 
+def with_shards(
+    spec: dict[str, Any], shards: int | None = None, replicas: int | None = None
+) -> dict[str, Any]:
+    """The template with its primary shard and replica counts replaced (None keeps the
+    template's). A fixed replica count replaces ``auto_expand_replicas``, which would
+    otherwise override it."""
+    spec = copy.deepcopy(spec)
+    index = spec["template"].setdefault("settings", {}).setdefault("index", {})
+    if shards is not None:
+        index["number_of_shards"] = shards
+    if replicas is not None:
+        index.pop("auto_expand_replicas", None)
+        index["number_of_replicas"] = replicas
+    return spec
+
+
 def template_for_cluster(client: Elasticsearch, spec: dict[str, Any] | None = None) -> dict:
     """The template body adapted to what the cluster offers."""
     spec = copy.deepcopy(spec or load_template())
@@ -72,9 +88,18 @@ def template_for_cluster(client: Elasticsearch, spec: dict[str, Any] | None = No
     return spec
 
 
-def put_template(client: Elasticsearch, alias: str, spec: dict[str, Any] | None = None) -> dict:
-    """Install (or replace) the composable template for ``<alias>-v*``; returns what was used."""
-    spec = template_for_cluster(client, spec)
+def put_template(
+    client: Elasticsearch,
+    alias: str,
+    spec: dict[str, Any] | None = None,
+    *,
+    shards: int | None = None,
+    replicas: int | None = None,
+) -> dict:
+    """Install (or replace) the composable template for ``<alias>-v*``, with ``shards``
+    primaries and ``replicas`` replicas for the indices created from now on (None: the
+    template's); returns what was used."""
+    spec = with_shards(template_for_cluster(client, spec), shards, replicas)
     client.indices.put_index_template(
         name=f"newsflow-{alias}",
         index_patterns=[f"{alias}-v*"],
@@ -102,12 +127,19 @@ def write_index(client: Elasticsearch, alias: str) -> str | None:
     return None
 
 
-def ensure_index(client: Elasticsearch, alias: str, spec: dict[str, Any] | None = None) -> str:
+def ensure_index(
+    client: Elasticsearch,
+    alias: str,
+    spec: dict[str, Any] | None = None,
+    *,
+    shards: int | None = None,
+    replicas: int | None = None,
+) -> str:
     """Install the template and make sure the alias points at a write index (``<alias>-v1`` on
-    first use); also finishes a backfill that a killed run left open, and brings an older
-    write index up to the current mapping when the change only adds fields. Returns the write
-    index."""
-    used = put_template(client, alias, spec)
+    first use, with ``shards`` and ``replicas`` as ``put_template`` says); also finishes a
+    backfill that a killed run left open, and brings an older write index up to the current
+    mapping when the change only adds fields. Returns the write index."""
+    used = put_template(client, alias, spec, shards=shards, replicas=replicas)
     current = write_index(client, alias)
     if current is None and alias_indices(client, alias):
         raise IndexSetupError(f"alias {alias!r} has indices but none is the write index")
@@ -317,11 +349,19 @@ def _distinct_new_ids(
     return source_count - len(moved) + len(set(moved.values())) - taken
 
 
-def migrate(client: Elasticsearch, alias: str, spec: dict[str, Any] | None = None) -> Migration:
-    """Build ``<alias>-v<N+1>`` with the current mapping, copy every document (scan + bulk,
-    ``_reindex`` is not on every node), check counts, then swap the alias atomically. The old
-    index stays until ``drop_index``. Searches through the alias see the old index until the
-    swap and the new, complete one after it.
+def migrate(
+    client: Elasticsearch,
+    alias: str,
+    spec: dict[str, Any] | None = None,
+    *,
+    shards: int | None = None,
+    replicas: int | None = None,
+) -> Migration:
+    """Build ``<alias>-v<N+1>`` with the current mapping (and ``shards``/``replicas``: the way
+    to change the shard count), copy every document (scan + bulk, ``_reindex`` is not on every
+    node), check counts, then swap the alias atomically. The old index stays until
+    ``drop_index``. Searches through the alias see the old index until the swap and the new,
+    complete one after it.
 
     Documents are re-keyed while copied (``documents.rekeyed``): those whose canonical URL an
     older URL function spelt get the id a run makes now; when two map to one id, the one
@@ -335,7 +375,7 @@ def migrate(client: Elasticsearch, alias: str, spec: dict[str, Any] | None = Non
     target = index_name(alias, version)
     if client.indices.exists(index=target):
         raise IndexSetupError(f"{target} already exists (a failed migration?); drop it first")
-    used = put_template(client, alias, spec)
+    used = put_template(client, alias, spec, shards=shards, replicas=replicas)
     client.indices.create(index=target, settings={"index": {"refresh_interval": "-1"}})
     copy_started = datetime.now(UTC).isoformat()
     moved: dict[str, str] = {}

@@ -78,6 +78,29 @@ def test_ensure_index_creates_versioned_index_behind_alias_with_the_template(
     assert ("english" in mapping["properties"]["body"].get("fields", {})) == has_english
 
 
+def _layout(client: Elasticsearch, index: str) -> dict:
+    found = client.indices.get_settings(index=index)[index]["settings"]["index"]
+    keys = ("number_of_shards", "number_of_replicas", "auto_expand_replicas")
+    return {k: found[k] for k in keys if k in found}
+
+
+def test_new_indices_take_the_shards_and_replicas_of_the_settings(
+    es_client: Elasticsearch, settings
+):
+    from newsflow.flows.pipeline import prepare_index_task
+
+    first = prepare_index_task.fn(settings)
+    assert _layout(es_client, first) == {
+        "number_of_shards": "1",
+        "number_of_replicas": "0",
+        "auto_expand_replicas": "0-1",
+    }
+    es_client.indices.delete(index=first)
+    asked = settings.model_copy(update={"index_shards": 2, "index_replicas": 0})
+    second = prepare_index_task.fn(asked)
+    assert _layout(es_client, second) == {"number_of_shards": "2", "number_of_replicas": "0"}
+
+
 def test_a_plain_index_with_the_alias_name_is_refused(es_client: Elasticsearch, index_alias: str):
     es_client.indices.create(index=index_alias)
     try:

@@ -4,32 +4,50 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
 
 from newsflow import es_local
 from newsflow.settings import Settings
-from newsflow.store.client import make_client
+from newsflow.store.client import ClusterUnavailable, check_cluster, make_client
 from newsflow.store.indices import ensure_index
 from newsflow.store.load import ClusterUnavailableError, bulk_load
 from tests.integration.test_load import docs
+from tests.support import running_local_es
 
 
-def test_a_node_restarted_mid_load_loses_nothing(
-    es_client: Elasticsearch, index_alias: str, base_settings: Settings
-):
-    if not base_settings.uses_local_node:
-        pytest.skip("needs the project's local node, which this test stops and starts")
+@pytest.fixture(scope="module")
+def own_node(own_es_state: Path) -> Iterator[Settings]:
+    """A single local node of this module's own (HTTP 9260), which the test stops: never the
+    node the other tests share."""
+    settings = Settings(
+        es_url=None,
+        state_dir=own_es_state,
+        local_es_port=9260,
+        local_es_transport_port=9360,
+        local_es_heap="512m",
+    )
+    with running_local_es(settings):
+        yield settings
+
+
+@pytest.mark.own_nodes
+def test_a_node_restarted_mid_load_loses_nothing(own_node: Settings):
     total = 30_000
-    ensure_index(es_client, index_alias)
+    client = make_client(own_node)
+    alias = f"test-{uuid.uuid4().hex[:10]}"
+    ensure_index(client, alias)
     outcome: dict = {}
 
     def load():
         try:
             outcome["result"] = bulk_load(
-                make_client(base_settings),
-                index_alias,
+                make_client(own_node),
+                alias,
                 docs(total),
                 chunk_size=250,
                 unavailable_timeout=240,
@@ -38,19 +56,28 @@ def test_a_node_restarted_mid_load_loses_nothing(
         except Exception as exc:  # reported by the assertion below
             outcome["error"] = exc
 
-    loader = threading.Thread(target=load)
+    loader = threading.Thread(target=load, daemon=True)
     loader.start()
-    while es_client.count(index=index_alias)["count"] < 1000:
+    deadline = time.monotonic() + 300
+    while (before := client.count(index=alias)["count"]) < 1000:
+        assert loader.is_alive() and time.monotonic() < deadline, (before, outcome)
         time.sleep(0.2)
-    es_local.stop(base_settings, log=lambda _: None)
+    assert es_local.stop(own_node, log=lambda _: None), "the node was not running"
+    # The node is down while the load runs: it had not returned, and part of it was in.
+    assert loader.is_alive() and not outcome
+    assert 0 < before < total
+    with pytest.raises(ClusterUnavailable):
+        check_cluster(make_client(own_node), own_node.effective_es_url)
     time.sleep(2)
-    es_local.start(base_settings, log=lambda _: None)
+    assert loader.is_alive(), "the load gave up instead of waiting for the node"
+    es_local.start(own_node, log=lambda _: None)
     loader.join(timeout=300)
     assert not loader.is_alive()
     assert "error" not in outcome, outcome.get("error")
-    es_client.indices.refresh(index=index_alias)
-    assert es_client.count(index=index_alias)["count"] == total
-    assert outcome["result"].rejected == []
+    client.indices.refresh(index=alias)
+    assert client.count(index=alias)["count"] == total
+    assert (outcome["result"].indexed, outcome["result"].rejected) == (total, [])
+    client.indices.delete(index=f"{alias}-*")
 
 
 def test_an_unreachable_cluster_fails_clearly_within_the_time_allowed():

@@ -54,3 +54,13 @@ def test_credentials_in_the_url_are_refused_without_echoing_them(monkeypatch):
 def test_the_worker_processes_runner_is_named_workers_and_its_old_name_still_works():
     assert Settings().task_runner == "workers"
     assert Settings(task_runner="threads").task_runner == "workers"
+
+
+def test_the_client_is_given_every_node_of_a_local_cluster(monkeypatch):
+    monkeypatch.delenv("NEWSFLOW_ES_URL", raising=False)
+    assert Settings(local_es_port=9333).es_hosts == ["http://127.0.0.1:9333"]
+    cluster = Settings(local_es_port=9251, local_es_nodes=2)
+    assert cluster.es_hosts == ["http://127.0.0.1:9251", "http://127.0.0.1:9252"]
+    assert cluster.effective_es_url == "http://127.0.0.1:9251"
+    remote = Settings(es_url="https://es.example:9243", local_es_nodes=3)
+    assert remote.es_hosts == ["https://es.example:9243"]

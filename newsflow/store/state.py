@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 
 from newsflow.resources import MAPPINGS_DIR
+from newsflow.store import articles
 from newsflow.transforms.models import SourceState, Validators
 
 log = logging.getLogger(__name__)
@@ -119,36 +120,4 @@ class EsCrawlState:
 
         ``urls`` are spelt by ``transforms/urls.py canonicalize``, as discovery gives them: the
         clean step spells ``canonical_url`` with it too, so the terms match exactly."""
-        found: dict[str, datetime] = {}
-        wanted = set(urls)
-        for chunk in _chunks(sorted(wanted)):
-            try:
-                reply = self.client.search(
-                    index=self.alias,
-                    query={
-                        "bool": {
-                            "should": [
-                                {"terms": {"url": chunk}},
-                                {"terms": {"canonical_url": chunk}},
-                            ]
-                        }
-                    },
-                    source={"includes": ["url", "canonical_url", "fetched_at"]},
-                    size=min(2 * len(chunk), 10_000),
-                )
-            except NotFoundError:
-                return {}  # no articles index yet: nothing indexed
-            for hit in reply["hits"]["hits"]:
-                src = hit["_source"]
-                fetched = _parse_date(src.get("fetched_at"))
-                for key in (src.get("url"), src.get("canonical_url")):
-                    if key in wanted:
-                        found[key] = max(found.get(key, fetched), fetched)
-        return found
-
-
-def _parse_date(value: str | None) -> datetime:
-    if not value:
-        return datetime.min.replace(tzinfo=UTC)
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return articles.indexed(self.client, self.alias, urls)

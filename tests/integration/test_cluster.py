@@ -23,10 +23,11 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import scan
 
 from newsflow import es_local
-from newsflow.settings import PROJECT_ROOT, Settings
+from newsflow.settings import Settings
 from newsflow.store.client import make_client
 from newsflow.store.indices import alias_indices, ensure_index
 from newsflow.store.load import bulk_load
+from tests.corpora import ROOT
 from tests.integration.test_load import docs
 from tests.support import running_local_es
 
@@ -110,7 +111,7 @@ def _newsflow(settings: Settings, alias: str, *args: str) -> subprocess.Complete
         text=True,
         timeout=600,
         env=_cli_env(settings, alias),
-        cwd=PROJECT_ROOT,
+        cwd=ROOT,
         check=False,
     )
     assert done.returncode == 0, done.stderr

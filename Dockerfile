@@ -41,10 +41,14 @@ RUN pip install --no-deps /tmp/dist/newsflow-*.whl \
     && rm -rf /tmp/dist \
     && python -c "import spacy; from newsflow.settings import Settings; spacy.load(Settings().spacy_model)"
 
-RUN useradd --create-home --uid 10001 newsflow
+# /archive is where compose mounts the `archive` volume: Docker gives a new named volume the
+# owner of the directory it is mounted on, so the archive is writable by this user.
+RUN useradd --create-home --uid 10001 newsflow \
+    && mkdir /archive && chown newsflow:newsflow /archive
 USER newsflow
-# Prefect's home, caches and the page archive go to the user's home; the installed code
-# stays root's, read-only.
+# Prefect's home and caches go to the user's home, and so does the page archive unless
+# NEWSFLOW_ARCHIVE_URL says otherwise (compose: /archive); the installed code stays root's,
+# read-only.
 ENV NEWSFLOW_STATE_DIR=/home/newsflow/.newsflow
 
 EXPOSE 8000

@@ -237,6 +237,7 @@ class Run:
     cpu_workers: int = 0
     transform_batches: int = 0
     cache_hits: int = 0
+    worker_losses: list[runners.WorkerLosses] = field(default_factory=list)
 
     @property
     def logger(self) -> runners.RunLogger:
@@ -399,6 +400,7 @@ def process(run: Run, work: Sequence[Batch], *, backfill: bool = False) -> None:
     if work:
         with _stage(run, len(work), backfill) as pipeline:
             pipeline.run(work)
+            run.worker_losses.append(pipeline.cpu.worker_losses())
     load.refresh(run.client, run.settings.index)
 
 
@@ -431,6 +433,10 @@ def finish_run(run: Run, **extra: Any) -> dict[str, Any]:
         # Pages indexed but not archived (so `reprocess` cannot redo them), and the first reason.
         "archive_failed": len(run.archive_failures),
         "archive_error": run.archive_failures[0].reason if run.archive_failures else None,
+        # Dask workers lost while they held this run's transform batches (their addresses), and
+        # the batches the scheduler sent to other workers: the run went on without them.
+        "dask_workers_lost": [w for losses in run.worker_losses for w in losses.workers],
+        "transform_rescheduled": sum(losses.rescheduled for losses in run.worker_losses),
         "stage_seconds": {
             stage: {"cpu": round(t.cpu, 2), "wall": round(t.wall, 2)}
             for stage, t in run.times.items()

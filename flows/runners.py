@@ -11,7 +11,10 @@ transform batches go to the configured runner:
   by the first batch a process gets and kept (``load_model`` is cached per process);
 - ``dask``: prefect-dask's ``DaskTaskRunner`` on a ``LocalCluster`` of ``dask_workers`` processes
   (one thread each) or on the cluster at ``dask_address``; the same per-process model cache
-  means one model per Dask worker, not per task.
+  means one model per Dask worker, not per task. A cluster at an address may run on other
+  machines, so its workers are sent the pages, never the path of this machine's spool file.
+  When a Dask worker leaves the cluster (killed, machine lost), the scheduler hands the batches
+  it was running or holding to another worker; the run reports them (``WorkerLosses``).
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ import functools
 import gc
 import hashlib
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -67,6 +70,35 @@ def was_cached(future: PrefectFuture) -> bool:
     return state.is_completed() and state.name == "Cached"
 
 
+@dataclass(frozen=True)
+class WorkerLosses:
+    """Dask workers that left the cluster holding this run's transform batches (running, or
+    waiting on them), and how many of those batches the scheduler sent to other workers."""
+
+    workers: tuple[str, ...] = ()
+    rescheduled: int = 0
+
+
+def worker_losses(
+    events: Iterable[tuple[float, Mapping[str, Any]]], keys: set[str]
+) -> WorkerLosses:
+    """What the Dask scheduler's ``remove-worker`` events (topic ``all``) say about the tasks
+    ``keys``: each event names the worker and the tasks it was processing, which the scheduler
+    reschedules (or fails with ``KilledWorker`` once a task has outlived
+    ``distributed.scheduler.allowed-failures`` workers)."""
+    workers: list[str] = []
+    lost: set[str] = set()
+    for _, event in events:
+        if event.get("action") != "remove-worker":
+            continue
+        hit = {str(key) for key in event.get("processing-tasks", ())} & keys
+        if hit:
+            lost |= hit
+            if event["worker"] not in workers:
+                workers.append(event["worker"])
+    return WorkerLosses(tuple(workers), len(lost))
+
+
 @dataclass
 class CpuStage:
     """How transform batches are submitted, and how many run at once."""
@@ -75,12 +107,32 @@ class CpuStage:
     workers: int
     pool: Any = None  # concurrent.futures.Executor for "workers"
     runner: TaskRunner | None = None  # the entered Prefect/Dask runner otherwise
+    # Workers that may be on other machines read no spool file of this one: send them the pages.
+    pages_in_hand: bool = False
+    dask_keys: set[str] = field(default_factory=set)  # this run's transform tasks on Dask
 
     def submit(self, task: Task, pages: list[Page] | SpooledPages, settings: Settings, run_id: str):
+        if self.pages_in_hand and isinstance(pages, SpooledPages):
+            pages = spool.read(pages)  # the same cache key: the digest is of the pages
         parameters = {"pages": pages, "settings": settings, "run_id": run_id, "pool": self.pool}
         if self.runner is None:
             return task.submit(**parameters)  # the flow's thread pool; the work goes to the pool
-        return self.runner.submit(task, parameters=parameters)
+        future = self.runner.submit(task, parameters=parameters)
+        if self.kind == "dask":
+            from distributed import Future as DaskFuture
+
+            wrapped = future.wrapped_future  # a DaskTaskRunner's future wraps Dask's
+            assert isinstance(wrapped, DaskFuture)
+            self.dask_keys.add(str(wrapped.key))
+        return future
+
+    def worker_losses(self) -> WorkerLosses:
+        """The Dask workers lost while they held this run's batches (none for other runners);
+        asked of the scheduler, so call it before the runner is left."""
+        if self.kind != "dask" or not self.dask_keys:
+            return WorkerLosses()
+        client = self.runner.client  # type: ignore[union-attr]  # a DaskTaskRunner's
+        return worker_losses(client.get_events("all"), self.dask_keys)
 
 
 def dask_runner(settings: Settings) -> TaskRunner:
@@ -104,7 +156,8 @@ def cpu_stage(settings: Settings, batches: int) -> Iterator[CpuStage]:
     """The configured place for clean + NER, started for a run of ``batches`` batches."""
     if settings.task_runner == "dask":
         with dask_runner(settings) as runner:
-            yield CpuStage("dask", settings.dask_workers, runner=runner)
+            remote = settings.dask_address is not None
+            yield CpuStage("dask", settings.dask_workers, runner=runner, pages_in_hand=remote)
         return
     workers = max(1, min(settings.cpu_workers, batches))
     if settings.task_runner == "processes":

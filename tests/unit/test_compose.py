@@ -168,9 +168,39 @@ def test_every_service_has_an_image_or_a_build(compose):
 
 
 def test_long_running_services_have_health_checks(compose):
-    for name in ("setup", "es01", "kibana", "prefect", "worker", "api"):
+    for name in ("es01", "kibana", "prefect", "worker", "api"):
         test = compose["services"][name]["healthcheck"]["test"]
         assert test[0] in ("CMD", "CMD-SHELL") and len(test) > 1, name
+
+
+def depends_on(service: dict[str, Any]) -> dict[str, str]:
+    """The services a service waits for, and the condition of each."""
+    depends = service.get("depends_on", {})
+    if isinstance(depends, list):
+        return {name: "service_started" for name in depends}
+    return {name: spec["condition"] for name, spec in depends.items()}
+
+
+def test_one_shot_jobs_are_waited_for_until_they_finish_never_for_their_health(compose):
+    # A job that has exited has no health: waiting for it to be healthy made a second
+    # `docker compose up` fail with "dependency failed to start: ... exited (0)".
+    services = compose["services"]
+    jobs = {name for name, service in services.items() if service.get("restart") == "no"}
+    assert jobs == {"certs", "kibana-password"}
+    for name in jobs:
+        assert "healthcheck" not in services[name], name
+    for name, service in services.items():
+        for other, condition in depends_on(service).items():
+            if other in jobs:
+                assert condition == "service_completed_successfully", (name, other)
+    # Certificates before the node; kibana_system's password once the node answers; Kibana
+    # once it has its password.
+    assert depends_on(services["es01"]) == {"certs": "service_completed_successfully"}
+    assert depends_on(services["kibana-password"]) == {"es01": "service_healthy"}
+    assert depends_on(services["kibana"]) == {
+        "es01": "service_healthy",
+        "kibana-password": "service_completed_successfully",
+    }
 
 
 def test_depends_on_names_services_that_exist_and_can_meet_the_condition(compose):
@@ -195,7 +225,43 @@ def test_named_volumes_are_declared_and_used(compose):
         for source, _ in mounts(service)
         if is_named(source)
     }
-    assert used == declared == {"certs", "esdata", "kibanadata", "prefectdata"}
+    assert used == declared == {"archive", "certs", "esdata", "kibanadata", "prefectdata"}
+
+
+def writable_mounts(service: dict[str, Any]) -> list[tuple[str, str]]:
+    """(source, target) of the volume entries mounted read-write."""
+    result = []
+    for entry in service.get("volumes", []):
+        if isinstance(entry, dict):
+            if not entry.get("read_only"):
+                result.append((entry.get("source", ""), entry["target"]))
+        elif entry.split(":")[2:3] != ["ro"]:
+            source, target = entry.split(":")[:2]
+            result.append((source, target))
+    return result
+
+
+@pytest.mark.parametrize("name", ["api", "worker"])
+def test_newsflow_services_write_only_to_named_volumes(compose, name):
+    # Docker creates a missing host directory as root; the image runs as uid 10001.
+    for source, target in writable_mounts(compose["services"][name]):
+        assert is_named(source), f"{name} writes to host directory {source} at {target}"
+
+
+def test_the_archive_is_a_volume_the_image_user_owns(compose):
+    worker = compose["services"]["worker"]
+    archive = environment(worker)["NEWSFLOW_ARCHIVE_URL"]
+    (entry,) = [e for e in worker["volumes"] if (isinstance(e, str) and e.endswith(archive))]
+    assert entry == f"archive:{archive}"  # a named volume, read-write, copied from the image
+    # A new named volume takes the owner of the image's directory it is mounted on: the image
+    # must make that directory, owned by the user it runs as.
+    text = DOCKERFILE.read_text()
+    user = re.findall(r"^USER (\S+)$", text, re.M)[-1]
+    uid = re.search(rf"useradd .*--uid (\d+) {user}\b", text)
+    assert uid, "the image's user is made by useradd with a fixed uid"
+    owners = f"(?:{user}|{uid[1]})(?::\\S+)?"
+    chown = re.search(rf"mkdir (?:-p )?{archive}\b.*?chown {owners} {archive}\b", text, re.S)
+    assert chown and chown.end() < text.rindex(f"USER {user}"), f"{archive} owned by {user}"
 
 
 # --- .env.example -------------------------------------------------------------------------
@@ -227,7 +293,7 @@ def test_elastic_stack_is_8_19_21_like_the_local_node(compose, env_example):
     assert Settings.model_fields["local_es_version"].default == STACK_VERSION
     images = {name: s["image"] for name, s in compose["services"].items()}
     es = f"docker.elastic.co/elasticsearch/elasticsearch:{STACK_VERSION}"
-    assert images["es01"] == images["setup"] == es
+    assert images["es01"] == images["certs"] == images["kibana-password"] == es
     assert images["kibana"] == f"docker.elastic.co/kibana/kibana:{STACK_VERSION}"
 
 
@@ -248,11 +314,85 @@ def test_elasticsearch_has_security_and_tls_on_http(compose):
     assert kibana["ELASTICSEARCH_HOSTS"] == "https://es01:9200"
     assert kibana["ELASTICSEARCH_USERNAME"] == "kibana_system"
     assert kibana["ELASTICSEARCH_PASSWORD"] == TEST_SECRETS["KIBANA_PASSWORD"]
-    setup = compose["services"]["setup"]
-    script = " ".join(setup["command"])
+    certs = compose["services"]["certs"]
+    script = " ".join(certs["command"])
     assert "elasticsearch-certutil ca" in script and "elasticsearch-certutil cert" in script
-    assert "/_security/user/kibana_system/_password" in script
-    assert ("certs", "/usr/share/elasticsearch/config/certs") in mounts(setup)
+    assert ("certs", "/usr/share/elasticsearch/config/certs") in mounts(certs)
+    job = compose["services"]["kibana-password"]
+    assert "/_security/user/kibana_system/_password" in " ".join(job["command"])
+    assert environment(job)["ELASTIC_PASSWORD"] == TEST_SECRETS["ELASTIC_PASSWORD"]
+    assert environment(job)["KIBANA_PASSWORD"] == TEST_SECRETS["KIBANA_PASSWORD"]
+
+
+# The es01 the kibana-password job talks to, replaced by a `curl` that answers from a list
+# ("<HTTP status> <body>" per call, the last one repeated) and records its arguments.
+FAKE_CURL = r"""#!/bin/bash
+printf '%s\n' "$*" >> "$STATE/requests"
+out=""
+while [ $# -gt 0 ]; do
+  if [ "$1" = "-o" ]; then out="$2"; shift; fi
+  shift
+done
+calls=$(( $(wc -l < "$STATE/requests") ))
+line=$(sed -n "${calls}p" "$STATE/answers")
+[ -n "$line" ] || line=$(tail -n 1 "$STATE/answers")
+printf '%s' "${line#* }" > "$out"
+printf '%s' "${line%% *}"
+"""
+
+
+def run_password_job(compose, tmp_path, answers: list[str], give_up_after: int | None = None):
+    """The kibana-password job's script, run by bash against FAKE_CURL (and a `sleep` of a
+    tenth of a second); ``give_up_after`` shortens its time limit."""
+    command = compose["services"]["kibana-password"]["command"]
+    assert command[:2] == ["bash", "-c"]
+    script = command[2]
+    if give_up_after is not None:
+        script, replaced = re.subn(r"give_up_after=\d+", f"give_up_after={give_up_after}", script)
+        assert replaced == 1
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "curl").write_text(FAKE_CURL)
+    (bin_dir / "sleep").write_text("#!/bin/sh\nexec /bin/sleep 0.1\n")
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    (tmp_path / "answers").write_text("\n".join(answers) + "\n")
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "STATE": str(tmp_path), **TEST_SECRETS}
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    requests = (tmp_path / "requests").read_text().splitlines()
+    return result, requests
+
+
+def test_kibana_password_job_sets_the_password_once_es01_takes_it(compose, tmp_path):
+    result, requests = run_password_job(compose, tmp_path, ['503 {"error":"not ready"}', "200 {}"])
+    assert result.returncode == 0, result.stderr
+    assert "kibana_system password set" in result.stdout
+    assert len(requests) == 2
+    elastic, kibana = TEST_SECRETS["ELASTIC_PASSWORD"], TEST_SECRETS["KIBANA_PASSWORD"]
+    assert f"-u elastic:{elastic}" in requests[-1]
+    assert "https://es01:9200/_security/user/kibana_system/_password" in requests[-1]
+    assert f'{{"password":"{kibana}"}}' in requests[-1]
+
+
+def test_kibana_password_job_gives_up_in_bounded_time_and_says_what_to_do(compose, tmp_path):
+    script = compose["services"]["kibana-password"]["command"][2]
+    limit = re.search(r"give_up_after=(\d+)", script)
+    assert limit and 0 < int(limit[1]) <= 300, "the job must stop within minutes"
+    refused = '401 {"error":{"type":"security_exception"},"status":401}'
+    result, requests = run_password_job(compose, tmp_path, [refused], give_up_after=1)
+    assert result.returncode == 1
+    assert len(requests) >= 2  # it did try again before giving up
+    message = " ".join(result.stderr.split())
+    assert "HTTP 401" in message and "security_exception" in message  # es01's own answer
+    assert "ELASTIC_PASSWORD" in message and "bootstrap password" in message
+    assert "/_security/user/elastic/_password" in message  # set the new one, or
+    assert "docker compose down -v" in message and "deletes every index" in message
+    # Any other failure: the answer, without the advice about the password.
+    other, _ = run_password_job(compose, tmp_path / "other", ["000 "], give_up_after=1)
+    assert other.returncode == 1 and "HTTP 000" in other.stderr
+    assert "bootstrap password" not in other.stderr
 
 
 @pytest.mark.parametrize("name", ["api", "worker"])

@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +28,8 @@ from newsflow.kibana import (
 )
 from newsflow.resources import MAPPINGS_DIR
 from newsflow.settings import Settings
+from newsflow.transforms.batch.documents import to_document
+from newsflow.transforms.models import Article, EnrichedArticle
 
 MAPPING = MAPPINGS_DIR / "articles.json"
 PASSWORD = "pw-Zq81-never-shown"
@@ -95,7 +98,7 @@ def test_the_set_has_a_data_view_search_charts_and_dashboard_with_stable_ids(obj
     (view,) = of_type(objects, "index-pattern")
     assert view["id"] == "newsflow-articles"
     assert view["attributes"]["title"] == Settings.model_fields["index"].default == "articles"
-    assert view["attributes"]["timeFieldName"] == "published"
+    assert view["attributes"]["timeFieldName"] == "fetched_at"
     (search,) = of_type(objects, "search")
     assert search["attributes"]["title"] == "Latest articles"
     assert len(of_type(objects, "lens")) == 6
@@ -164,6 +167,35 @@ def named_fields(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
                 if column.get("sourceField", RECORDS) != RECORDS:
                     found.append((lens["id"], column["sourceField"]))
     return found
+
+
+def test_the_data_views_time_field_is_one_every_document_has(objects):
+    # Kibana leaves out of every time-filtered view the documents without the data view's time
+    # field: an article whose page says nothing of its date must still show.
+    (view,) = of_type(objects, "index-pattern")
+    time_field = view["attributes"]["timeFieldName"]
+    assert mapped_fields()[time_field] == ("date", False)
+    fetched = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+    undated = Article(
+        url="https://a.example/undated",
+        canonical_url="https://a.example/undated",
+        title="Harbour budget",
+        body="The council approved the harbour budget.",
+        authors=[],
+        published=None,
+        site_name=None,
+        source="a.example",
+        language="en",
+        tags=[],
+        section=None,
+        description=None,
+        image=None,
+        fetched_at=fetched,
+        word_count=6,
+    )
+    document = to_document(EnrichedArticle(undated, []), "run-1")
+    assert document["published"] is None  # kept as it is: no date is made up
+    assert document[time_field] == fetched.isoformat()
 
 
 def test_every_field_a_saved_object_names_is_in_the_mapping(objects):

@@ -76,6 +76,15 @@ def test_markdown_holds_counts_throughput_failures_and_stage_times():
     assert "## Top new entities" not in text  # no index data given
 
 
+def test_lost_dask_workers_and_their_rescheduled_batches_are_reported():
+    assert "Dask workers lost" not in summary_markdown(_summary(dask_workers_lost=[]))
+    text = summary_markdown(
+        _summary(dask_workers_lost=["tcp://10.0.0.7:40123"], transform_rescheduled=2)
+    )
+    line = next(line for line in text.splitlines() if "Dask workers lost" in line)
+    assert "`tcp://10.0.0.7:40123`" in line and "2 transform batches" in line
+
+
 def test_a_run_without_failures_or_time_says_so():
     text = summary_markdown(_summary(failures=[], failed=0, seconds=0))
     assert "## Failures (0)\n\nNone." in text

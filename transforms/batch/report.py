@@ -111,6 +111,13 @@ def summary_markdown(
             f"Transform batches: {summary['transform_batches']}, "
             f"{summary.get('transform_cache_hits', 0)} from the cache."
         )
+    if summary.get("dask_workers_lost"):
+        lost = ", ".join(f"`{worker}`" for worker in summary["dask_workers_lost"])
+        lines.append(
+            f"Dask workers lost during the run: {lost}; "
+            f"{summary.get('transform_rescheduled', 0)} transform batches they held were "
+            "rescheduled on other workers."
+        )
     stage_seconds = summary.get("stage_seconds") or {}
     if stage_seconds:
         lines += ["", "| stage | CPU s | wall s |", "|---|---:|---:|"]

@@ -17,6 +17,10 @@ def flows_serve(
         list[str], typer.Option("--source", "-s", help="Sources of the scheduled ingest.")
     ],
     ingest_cron: Annotated[str, typer.Option(help="Ingest schedule (cron, UTC).")] = "0 * * * *",
+    ingest_every: Annotated[
+        float | None,
+        typer.Option(min=1, help="Ingest every N seconds instead (a trial, a test)."),
+    ] = None,
     maintenance_cron: Annotated[
         str, typer.Option(help="Maintenance schedule (cron, UTC).")
     ] = "30 3 * * *",
@@ -36,5 +40,10 @@ def flows_serve(
             "schedules and runs"
         )
     serve_deployments(
-        build_deployments(source, ingest_cron=ingest_cron, maintenance_cron=maintenance_cron)
+        build_deployments(
+            source,
+            ingest_cron=ingest_cron,
+            maintenance_cron=maintenance_cron,
+            ingest_every=ingest_every,
+        )
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import typer
 
 from newsflow import prefect_local
@@ -53,6 +56,10 @@ def prefect_status() -> None:
 
 def use_prefect(settings: Settings) -> prefect_local.PrefectApi:
     """Choose the Prefect server this command's flows report to, and say which."""
+    # Prefect makes its home when imported, but not the directories above it: in a state
+    # directory not made yet, an ephemeral server would find no place for its database and
+    # be restarted until its start timed out.
+    Path(os.environ.get("PREFECT_HOME", settings.prefect_home)).mkdir(parents=True, exist_ok=True)
     api = prefect_local.choose_api(settings)
     if api.source == "local":
         err.print(f"[dim]Prefect: the local server, {api.url}[/dim]")

@@ -107,9 +107,14 @@ def status(settings: Settings) -> ServerStatus:
 
 def _server_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    # The UI asks the API at its own address, not at a PREFECT_API_URL of the caller's.
+    # The UI in the browser asks the API at PREFECT_UI_API_URL, which Prefect otherwise
+    # derives from PREFECT_API_URL or PREFECT_SERVER_API_PORT, not from `--port`: on any port
+    # but 4200 the UI would call another server, or none.
     return env | {
         "PREFECT_HOME": str(settings.prefect_home),
+        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        "PREFECT_SERVER_API_PORT": str(settings.prefect_port),
+        "PREFECT_UI_API_URL": f"{server_url(settings)}/api",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     }
 

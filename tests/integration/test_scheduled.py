@@ -257,6 +257,9 @@ def test_a_second_start_says_so_and_the_server_marks_silent_runs_crashed(
     assert status.returncode == 0
     assert f"{prefect_server.url}: healthy, pid {pid}" in status.stdout
     assert prefect_server.api("GET", "/health") is True
+    # The UI in a browser calls this server's API, whatever its port.
+    ui = httpx.get(f"{prefect_server.url}/ui-settings", timeout=60).json()
+    assert ui["api_url"] == f"{prefect_server.url}/api"
     # The automation a self-hosted server lacks: a run that stopped sending heartbeats is
     # marked Crashed after MISSED_HEARTBEATS periods.
     automations = prefect_server.api("POST", "/automations/filter", {})

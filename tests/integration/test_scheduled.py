@@ -296,6 +296,11 @@ def test_newsflow_run_sends_its_flow_run_to_the_local_server(
     names = {t["name"].rsplit("-", 1)[0] for t in tasks}
     assert {"prepare-index", "discover", "fetch", "transform", "load"} <= names, names
     assert _count_row(summary) in _artifact(server, flow_run["id"])
+    # Its log is on the server, from INFO up; the terminal showed none of it.
+    logs = server.api("POST", "/logs/filter", {"logs": {"flow_run_id": {"any_": [flow_run["id"]]}}})
+    done = f"ingest run {summary['run_id']} done: 1 discovered, 1 indexed"
+    assert any(done in entry["message"] for entry in logs), [e["message"] for e in logs]
+    assert done not in ran.stderr
     page = httpx.get(link[0], headers={"Accept": "text/html"}, timeout=60)
     assert page.status_code == 200 and "<html" in page.text  # the UI serves the run's page
 

@@ -79,5 +79,6 @@ def demo(
     )
     if link:
         out.print(
-            f"The run, its task runs and its ingest-summary artifact in the Prefect UI: {link}"
+            f"The Prefect server keeps running too; the run, its task runs, logs and "
+            f"ingest-summary artifact: {link}; stop it with `.venv/bin/newsflow prefect stop`."
         )

@@ -65,8 +65,8 @@ def use_prefect(settings: Settings) -> prefect_local.PrefectApi:
         err.print(f"[dim]Prefect: the local server, {api.url}[/dim]")
     elif api.source == "ephemeral":
         err.print(
-            "[dim]Prefect: a temporary server for this command (its start takes seconds); "
-            "`newsflow prefect start` keeps one running, with every run in its UI[/dim]"
+            "[dim]Prefect: a temporary server, started for this command (the slow part of a "
+            "small run); `newsflow prefect start` keeps one running, every run in its UI[/dim]"
         )
     return api
 

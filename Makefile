@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install browser demo test test-unit lint es-start es-stop es-status bench clean
+.PHONY: install browser demo test test-unit lint es-start es-stop es-status bench clean \
+	prefect-start prefect-stop prefect-status
 
 # Re-installs only when the dependency list changes, so repeated `make demo` is quick.
 $(STAMP): pyproject.toml requirements.lock
@@ -16,7 +17,9 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# The Prefect server keeps running beside the node: the demo run is in its UI (127.0.0.1:4200).
 demo: install
+	$(BIN)/newsflow prefect start
 	$(BIN)/newsflow demo
 
 # The search-page test drives Debian's Chromium (Playwright cannot download a browser here).
@@ -59,6 +62,15 @@ es-stop: install
 es-status: install
 	$(BIN)/newsflow es status
 
+prefect-start: install
+	$(BIN)/newsflow prefect start
+
+prefect-stop: install
+	$(BIN)/newsflow prefect stop
+
+prefect-status: install
+	$(BIN)/newsflow prefect status
+
 # Last line: end_to_end_vs_ner_limit=<ratio> end_to_end_vs_naive=<ratio> (about 10 min).
 bench: es-start
 	$(BIN)/python bench/pipeline.py
@@ -74,5 +86,6 @@ bench-load: install
 	$(BIN)/python bench/load_bench.py
 
 clean:
+	-$(BIN)/newsflow prefect stop
 	-$(BIN)/newsflow es stop
 	rm -rf $(VENV) .newsflow .pytest_cache .ruff_cache .mypy_cache

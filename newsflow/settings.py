@@ -120,6 +120,11 @@ class Settings(BaseSettings):
         "newsflow-es",
         description="Unprivileged user that runs the local node when started as root.",
     )
+    prefect_port: int = Field(
+        4200,
+        description="Port of the local Prefect server (`newsflow prefect start`, 127.0.0.1); "
+        "commands run their flows on it when it runs and PREFECT_API_URL is not set.",
+    )
 
     # --- Pipeline ----------------------------------------------------------------------
     spacy_model: str = Field(

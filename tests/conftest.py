@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,11 @@ os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="newsflow-prefect-
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# Commands run in the test process must not hand their flow runs to a developer's local Prefect
+# server (`newsflow prefect start`): they look for it on this port, where none listens.
+with socket.socket() as _sock:
+    _sock.bind(("127.0.0.1", 0))
+    os.environ.setdefault("NEWSFLOW_PREFECT_PORT", str(_sock.getsockname()[1]))
 
 from elasticsearch import Elasticsearch
 

@@ -3,6 +3,7 @@ table of the tests' own."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -115,3 +116,68 @@ def running_local_es(settings: Settings, timeout: float = 420.0) -> Iterator[Set
         yield settings
     finally:
         es_local.stop(settings, log=lambda _m: None)
+
+
+class NewsSite:
+    """A site of demo-corpus pages with ``/sitemap.xml`` listing them: the sitemap has an ETag
+    and answers a conditional request with 304; each page is answered after ``delay`` seconds
+    (a slow site keeps a run going long enough to be killed); article requests are counted."""
+
+    def __init__(self, pages: list[str], delay: float = 0.0) -> None:
+        self.pages, self.delay = pages, delay
+        self.article_requests: list[str] = []
+        self.base_url = ""
+
+    @property
+    def sitemap_url(self) -> str:
+        return f"{self.base_url}/sitemap.xml"
+
+    def page_urls(self) -> list[str]:
+        return [f"{self.base_url}/{p}" for p in self.pages]
+
+    def sitemap(self) -> bytes:
+        ns = "http://www.sitemaps.org/schemas/sitemap/0.9"
+        urls = "".join(f"<url><loc>{u}</loc></url>" for u in self.page_urls())
+        return f'<urlset xmlns="{ns}">{urls}</urlset>'.encode()
+
+    def handler(self) -> type[SimpleHTTPRequestHandler]:
+        site = self
+
+        class Handler(SimpleHTTPRequestHandler):
+            def log_message(self, format, *args):
+                pass
+
+            def do_GET(self):
+                if self.path == "/sitemap.xml":
+                    return self._sitemap()
+                if self.path.endswith(".html"):
+                    site.article_requests.append(self.path)  # list.append: thread-safe
+                    time.sleep(site.delay)
+                try:
+                    return super().do_GET()
+                except (BrokenPipeError, ConnectionResetError):
+                    return None  # a run killed while it downloaded: that is the test
+
+            def _sitemap(self):
+                body = site.sitemap()
+                etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+                self.send_response(304 if self.headers.get("If-None-Match") == etag else 200)
+                self.send_header("ETag", etag)
+                if self.headers.get("If-None-Match") == etag:
+                    self.end_headers()
+                    return
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
+
+
+@contextmanager
+def news_site(pages: list[str], delay: float = 0.0) -> Iterator[NewsSite]:
+    """Serve a ``NewsSite`` of the demo corpus ``pages`` on 127.0.0.1."""
+    site = NewsSite(pages, delay)
+    with serve_directory(DEMO_CORPUS, handler_class=site.handler()) as base_url:
+        site.base_url = base_url
+        yield site

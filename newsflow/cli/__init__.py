@@ -1,4 +1,4 @@
-"""The ``newsflow`` command: run the pipeline, search, extract, and manage the local node.
+"""The ``newsflow`` command: run the pipeline, search, extract, manage the local services.
 
 One module per command group; ``common`` holds what they share. This module only assembles
 them into ``app`` (the console script ``newsflow.cli:app``), in the order ``--help`` lists them.
@@ -8,7 +8,19 @@ from __future__ import annotations
 
 import typer
 
-from newsflow.cli import config, demo, es, extract, flows, index, kibana, run, search, serve
+from newsflow.cli import (
+    config,
+    demo,
+    es,
+    extract,
+    flows,
+    index,
+    kibana,
+    prefect_server,
+    run,
+    search,
+    serve,
+)
 
 # Importable from here as before the split: the tests serve these pages.
 from newsflow.resources import DEMO_CORPUS
@@ -24,6 +36,7 @@ app.command("reprocess")(run.reprocess_cmd)
 app.command("runs")(run.runs_cmd)
 app.command("serve")(serve.serve)
 app.add_typer(es.es_app, name="es")
+app.add_typer(prefect_server.prefect_app, name="prefect")
 app.add_typer(index.index_app, name="index")
 app.add_typer(index.deadletter_app, name="deadletter")
 app.add_typer(flows.flows_app, name="flows")

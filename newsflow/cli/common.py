@@ -37,7 +37,10 @@ def load_settings() -> Settings:
         raise typer.Exit(2) from exc
     # Prefect keeps its database and logs inside the project unless told otherwise.
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # Flow and task run logs from INFO up go to the Prefect server (its UI shows them with the
+    # run); the terminal shows warnings and errors only.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     # The telemetry heartbeat of the ephemeral server contends for its SQLite file.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # Its first start migrates a fresh database; on a busy 2-core machine that takes longer

@@ -58,7 +58,7 @@ def demo(
     with serve_directory(corpus, port=DEMO_PORT) as base_url:
         url_list.write_text("\n".join(page_urls(corpus, base_url)) + "\n")
         err.print(f"[dim]serving {corpus} at {base_url}; URL list in {url_list}[/dim]")
-        summary = run_ingest(settings, [str(url_list)])
+        summary, link = run_ingest(settings, [str(url_list)])
     print_summary(summary)
     overview = run_search(settings, SearchRequest(size=1))
     facet = next(
@@ -77,3 +77,8 @@ def demo(
         "try `.venv/bin/newsflow search QUERY --person NAME`, stop it with "
         "`.venv/bin/newsflow es stop`."
     )
+    if link:
+        out.print(
+            f"The Prefect server keeps running too; the run, its task runs, logs and "
+            f"ingest-summary artifact: {link}; stop it with `.venv/bin/newsflow prefect stop`."
+        )

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from newsflow.cli.common import client, err, fail, load_settings, out
+from newsflow.cli.prefect_server import flow_run_link, use_prefect
 from newsflow.settings import Settings
 
 
@@ -29,21 +30,28 @@ class _Progress(logging.Handler):
         self.status.update(f"{record.getMessage()}: {counts} · {rate:.1f} articles/s")
 
 
-def run_ingest(settings: Settings, sources: list[str], backfill: bool = False) -> dict[str, Any]:
-    """Run the ingest flow, with a progress line when stdout is a terminal."""
+def run_ingest(
+    settings: Settings, sources: list[str], backfill: bool = False
+) -> tuple[dict[str, Any], str | None]:
+    """Run the ingest flow, with a progress line when stdout is a terminal; the summary and
+    the run's page in the Prefect UI (None with a temporary Prefect server)."""
     from newsflow.flows.ingest import ingest  # deferred: Prefect is slow to import
     from newsflow.flows.pipeline import progress_log
 
+    api = use_prefect(settings)
     if not sys.stdout.isatty():
-        return ingest(sources, settings, backfill)
-    with err.status("starting the ingest flow (Prefect)...") as status:
-        handler = _Progress(status)
-        progress_log.addHandler(handler)
-        progress_log.setLevel(logging.INFO)
-        try:
-            return ingest(sources, settings, backfill)
-        finally:
-            progress_log.removeHandler(handler)
+        state = ingest(sources, settings, backfill, return_state=True)
+    else:
+        with err.status("starting the ingest flow (Prefect)...") as status:
+            handler = _Progress(status)
+            progress_log.addHandler(handler)
+            progress_log.setLevel(logging.INFO)
+            try:
+                state = ingest(sources, settings, backfill, return_state=True)
+            finally:
+                progress_log.removeHandler(handler)
+    summary = state.result()  # raises what the flow raised
+    return summary, flow_run_link(api, state.state_details.flow_run_id)
 
 
 def print_summary(summary: dict[str, Any]) -> None:
@@ -112,12 +120,14 @@ def run(
         raise fail(str(exc), 2) from exc
     # A wrong password or CA is said in one line here, not as tracebacks from inside the flow.
     client(settings)
-    summary = run_ingest(settings, sources, backfill)
+    summary, link = run_ingest(settings, sources, backfill)
     if as_json:
         print(json.dumps(summary, ensure_ascii=False))
         err.print(sources_line(summary))
     else:
         print_summary(summary)
+    if link:
+        err.print(f"the run in the Prefect UI: {link}")
 
 
 def reprocess_cmd(
@@ -141,14 +151,19 @@ def reprocess_cmd(
     except ValueError as exc:
         raise fail(f"--since: {exc}", 2) from exc
     client(settings)
-    summary = reprocess_flow(
-        since=since, source=source, limit=limit, force=force, settings=settings
+    api = use_prefect(settings)
+    state = reprocess_flow(
+        since=since, source=source, limit=limit, force=force, settings=settings, return_state=True
     )
+    summary = state.result()  # raises what the flow raised
     if as_json:
         print(json.dumps(summary, ensure_ascii=False))
     else:
         print_summary(summary)
         out.print(f"pipeline version {summary['pipeline_version']}")
+    link = flow_run_link(api, state.state_details.flow_run_id)
+    if link:
+        err.print(f"the run in the Prefect UI: {link}")
 
 
 def runs_cmd(

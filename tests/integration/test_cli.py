@@ -62,6 +62,31 @@ def test_run_then_search_with_facets_as_json(settings, site, tmp_path, es_client
         assert set(hit) >= {"id", "url", "title", "published", "source", "entities"}
 
 
+def test_run_in_a_state_directory_not_made_yet_without_a_prefect_server(settings, tmp_path):
+    """A first run where nothing exists yet (an existing cluster, a new working directory):
+    Prefect's ephemeral server gets a home for its database and the run completes."""
+    page = tmp_path / "page"
+    page.mkdir()
+    (page / "a.html").write_bytes(next(DEMO_CORPUS.glob("*/*.html")).read_bytes())
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | {
+        "NEWSFLOW_ES_URL": settings.effective_es_url,
+        "NEWSFLOW_INDEX": settings.index,
+        "NEWSFLOW_STATE_DIR": str(tmp_path / "new" / ".newsflow"),
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "240",
+    }
+    ran = subprocess.run(
+        [*NEWSFLOW, "run", "--source", str(page), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=environment,
+    )
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert json.loads(ran.stdout)["indexed"] == 1
+    assert "a temporary server" in ran.stderr
+    assert (tmp_path / "new" / ".newsflow" / "prefect" / "prefect.db").is_file()
+
+
 def test_extract_prints_one_json_object_per_input(settings, tmp_path):
     page = next(DEMO_CORPUS.glob("*/*.html"))
     missing = tmp_path / "missing.html"

@@ -3,13 +3,13 @@ deployments, schedules and parameters; building them needs no server and does no
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import sys
 
 import pytest
 import yaml
 from prefect.cli.deploy._models import DeploymentConfig, PrefectYamlModel
+from prefect.utilities.importtools import import_object
 from typer.testing import CliRunner
 
 from newsflow.cli import app
@@ -35,8 +35,10 @@ def _cron(deployment) -> str | None:
 
 
 def _flow_of(entrypoint: str):
-    path, name = entrypoint.split(":")
-    return getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), name)
+    # A module path (module.flow or module:flow), imported from the installed package as a
+    # worker does; never a file of the checkout.
+    assert ".py" not in entrypoint and "/" not in entrypoint, entrypoint
+    return import_object(entrypoint)
 
 
 def test_served_deployments_have_the_schedules_and_parameters():
@@ -70,6 +72,16 @@ def test_flows_serve_builds_from_its_options_and_serves(monkeypatch):
     assert _cron(by_key[("maintenance", "scheduled")]) == deployments.MAINTENANCE_CRON
 
 
+def test_flows_serve_can_ingest_on_an_interval(monkeypatch):
+    served = []
+    monkeypatch.setattr(deployments, "serve_deployments", served.append)
+    result = CliRunner().invoke(app, ["flows", "serve", "-s", "a.txt", "--ingest-every", "30"])
+    assert result.exit_code == 0, result.output
+    (ingest,) = [d for d in served[0] if d.flow_name == "ingest"]
+    (schedule,) = ingest.schedules
+    assert schedule.schedule.interval.total_seconds() == 30
+
+
 def test_compose_entry_point_serves_the_same_deployments(monkeypatch):
     served = []
     monkeypatch.setattr(deployments, "serve_deployments", served.append)
@@ -80,11 +92,6 @@ def test_compose_entry_point_serves_the_same_deployments(monkeypatch):
     )
     deployments.main()
     assert {k: (_cron(d), d.parameters) for k, d in _by_key(served[0]).items()} == EXPECTED
-
-
-def _same_entrypoint(a: str, b: str) -> bool:
-    (file_a, _, name_a), (file_b, _, name_b) = a.rpartition(":"), b.rpartition(":")
-    return name_a == name_b and (ROOT / file_a).resolve() == (ROOT / file_b).resolve()
 
 
 def test_prefect_yaml_declares_the_served_deployments():
@@ -101,9 +108,7 @@ def test_prefect_yaml_declares_the_served_deployments():
         assert all(s.timezone == "UTC" for s in config.schedules or [])
         declared[key] = (crons[0] if crons else None, config.parameters)
         served = built[key]
-        # The same file: served flows are found through the package (newsflow/flows is a
-        # symlink to flows/), prefect.yaml names the top-level folder a user sees.
-        assert _same_entrypoint(config.entrypoint, served.entrypoint)
+        assert _flow_of(config.entrypoint) is _flow_of(served.entrypoint)
         assert config.concurrency_limit == served.concurrency_limit
         assert config.work_pool.name == "newsflow"
     assert declared == {k: (_cron(d), d.parameters) for k, d in built.items()}

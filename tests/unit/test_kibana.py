@@ -193,7 +193,7 @@ def test_the_data_views_time_field_is_one_every_document_has(objects):
         fetched_at=fetched,
         word_count=6,
     )
-    document = to_document(EnrichedArticle(undated, []), "run-1")
+    document = to_document(EnrichedArticle(undated, []), "run-1", model_name=Settings().spacy_model)
     assert document["published"] is None  # kept as it is: no date is made up
     assert document[time_field] == fetched.isoformat()
 

@@ -96,8 +96,9 @@ class Entity:
 
 @dataclass(frozen=True)
 class Quote:
-    """A direct quotation: its words and who said them (a canonical person name when the
-    article names that person, else the words the text uses for the speaker)."""
+    """A direct quotation: its words and who said them: the canonical name of the article's
+    person or organisation, else the name the text uses; None when the text attributes the
+    quotation to someone it does not name ("an official said")."""
 
     text: str
     speaker: str | None

@@ -236,7 +236,7 @@ class ArticleResponse(_Model):
     mentions: list[Mention] = Field(description="Every entity with its mention count.")
     quotes: list[QuoteText] = Field(
         description="Direct quotations in the article with their speaker (a canonical person "
-        "name when the article names that person)."
+        "or organisation name when the article names them; null when it does not)."
     )
 
 

@@ -44,7 +44,7 @@ def _print_record(record: dict[str, Any]) -> None:
     for etype, ents in record["entities"].items():
         out.print(f"  {etype}: " + ", ".join(f"{x['name']} ({x['count']})" for x in ents))
     for q in record["quotes"]:
-        out.print(f"  quote: {escape(str(q['speaker']))}: “{escape(q['text'])}”")
+        out.print(f"  quote: {escape(q['speaker'] or 'unnamed')}: “{escape(q['text'])}”")
     lead = " (lead)" if record["story_lead"] else ""
     out.print(f"  story: {record['story_id']}{lead}")
     out.print(f"  {record['body'][:300]}…\n")

@@ -1,39 +1,52 @@
 """Direct quotations and who said them.
 
-Only paragraphs with quotation marks are read, and only those go through spaCy's dependency
-parser (a second pipeline with ``tok2vec`` + ``parser``, loaded lazily, apart from the NER-only
-one of the enrich step), so articles without quotes cost nothing and the rest little. The parser
-reads each paragraph *masked*: the words of every quotation replaced by a short stand-in clause
-(``QUOTE_STAND_IN``; marks and final punctuation kept), since attribution only looks at the words
-around a quotation; texts, offsets and pronoun resolution use the original paragraph. A paragraph
-with no speech verb outside its quotations is not parsed at all: none of its quotes has a speaker.
+Only paragraphs with quotation marks are read, and only those with words that can attribute a
+quotation (plus, on demand, the paragraph before one that is all quotation) go through spaCy's
+dependency parser (a second pipeline with ``tok2vec`` + ``parser``, loaded lazily, apart from
+the NER-only one of the enrich step), so articles without quotes cost nothing and the rest
+little. The parser reads each paragraph
+*masked*: the words of every quotation replaced by a short stand-in clause (``QUOTE_STAND_IN``;
+marks and final punctuation kept), since attribution only looks at the words around a
+quotation; texts, offsets and antecedents use the original paragraph.
 
-1. Quotations: “…”, "…", «…», „…“ and »…« within a paragraph, at least ``MIN_QUOTE_WORDS``
-   words (scare quotes and titles are shorter); an unbalanced mark is left alone.
+1. Quotations: “…”, "…" (a straight and a curly mark may pair: sites mix them), «…», „…“ and
+   »…« within a paragraph, at least ``MIN_QUOTE_WORDS`` words (scare quotes and titles are
+   shorter), or ``MIN_ATTRIBUTED_WORDS`` when a speech verb follows at once ("“Oh my,” he
+   said"); not in title case (titles of works); an unbalanced mark is left alone, except the
+   opening mark of a quotation that runs on into the next paragraph.
 2. The speech verb ("said", "told", "added"...) of each quotation: the nearest one after it in
-   the same sentence ("…," Putin said / "…," said Putin / "…" she added), else the nearest one
-   before it ("Peskov told CNN that "…"", "Putin said: "…""). A quotation with no verb of its
-   own that follows another in the paragraph continues it ("…," he said. "…").
-3. The speaker: the verb's subject (with its compound words); a pronoun (he, she, they) stands
-   for the person named last before the quotation. The speaker is the canonical name of the
-   article's person entity whose surface form it contains ("Putin" -> "Vladimir Putin"), else
-   the words of the text ("a Commission spokesperson"). Quotations without a speaker are left
-   out.
+   the same sentence ("…," Putin said / "…," said Putin / "…" she added), or any verb whose
+   subject follows a quotation ending in a comma ("…," he continued), else the nearest one
+   before it ("Peskov told CNN that "…"", "Putin said: "…"", "according to Peskov, "…"").
+3. The speaker: the verb's subject, resolved to a canonical name of the article (a person by
+   full name, surname or accent-free form; an organisation, also "a spokesperson for X"). A
+   pronoun stands for the first compatible entity of the nearest sentence before it that has
+   one (he/she: a person the article does not give the other gender; it: an organisation); a
+   role noun for the person introduced with it ("the minister": "Foreign Minister X"), "the
+   company" for the organisation spoken of last. A quotation without a verb of its own continues
+   the speaker of the one before it in its paragraph, the subject of the sentence before it,
+   or, opening a paragraph, the speaker of the paragraph before. A quotation with a verb but
+   no speaker that can be named (“…,” an official said) keeps ``None``; one without any
+   attribution is left out.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from functools import lru_cache
+import unicodedata
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache, partial
 
 from newsflow.transforms.models import EnrichedArticle, Entity, Quote
 
 log = logging.getLogger(__name__)
 
 MIN_QUOTE_WORDS = 4
+# A quotation this short is one when a speech verb follows it at once: "“Oh my,” Lucas said".
+MIN_ATTRIBUTED_WORDS = 2
 MAX_PARAGRAPH_CHARS = 5_000  # longer "paragraphs" (no line breaks) are read in windows
 MAX_QUOTE_PARAGRAPHS = 200  # per article: a huge body costs a bounded parse
 _KEEP = ("tok2vec", "parser")
@@ -47,42 +60,101 @@ _OTHER_PIPES = [
     "senter",
     "entity_ruler",
 ]
+# A straight mark may close a curly one and the other way round: pages mix them.
 _QUOTED = re.compile(
-    r"“(?P<a>[^“”\n]+)”|\"(?P<b>[^\"\n]+)\"|«\s*(?P<c>[^«»\n]+?)\s*»|„(?P<d>[^„“”\n]+)[“”]"
+    r"„(?P<d>[^„“”\n]+)[“”]|[“\"](?P<a>[^“”\"\n]+)[”\"]|«\s*(?P<c>[^«»\n]+?)\s*»"
     r"|»(?P<e>[^«»\n]+)«"
 )
+# The opening mark of a quotation that goes on to the end of its paragraph (no mark after it).
+_RUNS_ON = re.compile(r"[“\"„«](?P<a>[^“”\"„«»\n]+)$")
+_OPENS = re.compile(r"^\s*[“\"„«]")
 _HAS_MARK = re.compile(r"[\"“”«»„]")
 _WORD = re.compile(r"\w+")
 _LETTERS = re.compile(r"[^\W\d_]+")  # a token that is a speech verb is one of these runs
 # Word forms, not lemmas: the parse-only pipeline has no lemmatizer. No "continue"/"state":
-# "the strike would continue "for as long as it takes"" is not a quote by the strike.
+# "the strike would continue "for as long as it takes"" is not a quote by the strike (a verb
+# that only reports speech right after a quotation is caught by the comma rule, step 2).
 _SPEECH_WORDS = (
-    "say says said saying tell tells told add adds added ask asks asked explain explains "
-    "explained warn warns warned note notes noted insist insists insisted argue argues argued "
-    "stress stresses stressed reply replies replied write writes wrote recall recalls recalled "
+    "say says said saying tell tells told telling add adds added adding ask asks asked asking "
+    "explain explains explained explaining warn warns warned warning note notes noted noting "
+    "insist insists insisted insisting argue argues argued arguing stress stresses stressed "
+    "reply replies replied replying write writes wrote writing recall recalls recalled "
     "acknowledge acknowledges acknowledged admit admits admitted declare declares declared "
     "tweet tweets tweeted urge urges urged claim claims claimed announce announces announced "
-    "predict predicts predicted"
+    "predict predicts predicted respond responds responded responding reiterate reiterates "
+    "reiterated comment comments commented remark remarks remarked concede concedes conceded "
+    "assure assures assured confirm confirms confirmed allege alleges alleged testify "
+    "testifies testified vow vows vowed promise promises promised assert asserts asserted "
+    "emphasise emphasises emphasised emphasize emphasizes emphasized exclaim exclaims "
+    "exclaimed joke jokes joked quip quips quipped complain complains complained "
+    "according"
 )
 SPEECH_VERBS = frozenset(_SPEECH_WORDS.split())
+# Verbs whose passive subject hears rather than speaks: "he was told", "she was asked".
+_HEARING_WORDS = "tell tells told telling ask asks asked asking"
+_HEARING_VERBS = frozenset(_HEARING_WORDS.split())
 PRONOUNS = frozenset({"he", "she", "they"})
-# Subjects of "said" that are no speaker to facet on: "a statement said", "52 percent said".
+_ANONYMOUS = frozenset({"i", "we", "you", "me", "us"})  # the writer or a crowd: no one named
+_RELATIVES = frozenset({"who", "which", "that"})
+# Subjects of "said" that are no speaker to facet on: "a statement said", "52 percent said",
+# "the official said" (an official nobody names). A spokesperson speaks for an organisation.
 _NOT_SPEAKER_WORDS = (
     "statement statements percent people report reports study survey poll document documents "
     "letter filing post tweet message website data figures sources source one some many others "
-    "this there"
+    "this there official officials spokesperson spokesman spokeswoman representative lawsuit "
+    "complaint indictment ruling release memo email book article caption sign video ad"
 )
 _NOT_SPEAKERS = frozenset(_NOT_SPEAKER_WORDS.split())
+# "The company said": the noun names the organisation spoken of last (a fact of English style:
+# after its first mention an organisation is called by what it is).
+_ORG_NOUN_WORDS = (
+    "company firm agency ministry department government group bank union organisation "
+    "organization association council committee commission authority office club team board "
+    "party university institute foundation network label court police army military campaign "
+    "administration retailer maker manufacturer carrier airline operator regulator newspaper "
+    "broadcaster charity prosecutor's"
+)
+_ORG_NOUNS = frozenset(_ORG_NOUN_WORDS.split())
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
+# Dependencies of a noun: "claims", "comments", "notes" so placed are no speech verbs.
+_NOUN_DEP_NAMES = "nsubj nsubjpass dobj pobj iobj compound poss appos attr nmod npadvmod dative"
+_NOUN_DEPS = frozenset(_NOUN_DEP_NAMES.split())
 _NAME_DEPS = frozenset({"compound", "flat", "amod"})
 _LEADING = re.compile(r"^(?:the|a|an|The|A|An)\s+")
+_NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 _AFTER_WINDOW = 8  # tokens after a quotation where its verb may stand, across a full stop
+_COMMA_VERB_WINDOW = 6  # "“…,” the former prime minister continued": subject words + verb
+_ROLE_CONTEXT = 60  # characters before a person's mention read for a title ("Minister X")
 # What the parser reads instead of a quotation's words: a complete clause, so '"…," he said' and
 # 'told CNN that "…"' keep their structure. Measured with bench/quotes_speed.py on 154 real
 # articles: 580 of 584 quotes as before (4 differ, the new speaker right each time); "it is so",
 # "we agree", "this is fine" lose one quote, "yes" changes 9.
 QUOTE_STAND_IN = "that is true"
 _KEPT_PUNCT = frozenset(",.?!…;:")  # a quotation's last character, kept after the stand-in
+_LEADS_ON = frozenset(",?!—–-…")  # a quotation ending so is followed by its attribution
+# Words a title of a work may leave in lowercase ("Takin' It to the Streets").
+_TITLE_SMALL = (
+    "a an the and or nor but of to in on at for by with from as into over up via vs de la le "
+    "du von van"
+)
+_TITLE_SMALL_WORDS = frozenset(_TITLE_SMALL.split())
+# Abbreviations whose full stop ends no sentence: titles and initials ("Rep. Brian Babin").
+_ABBREVIATION = re.compile(
+    r"(?:^|[\s(])(?:[A-Z]|Mr|Mrs|Ms|Dr|St|Jr|Sr|Rep|Reps|Sen|Sens|Gov|Gen|Lt|Col|Sgt|Capt|"
+    r"Cmdr|Adm|Prof|Rev|Hon|Pres|Supt|Det|Insp|Mt|No|Nos|Vol|Inc|Corp|Co|Ltd|vs|[A-Z]\.[A-Z])$"
+)
+_TITLE_BEFORE = re.compile(
+    r"\b(Mr|Mrs|Ms|Miss|Sir|Dame|Lord|Lady|King|Queen|Prince|Princess)\.?\s+$"
+)
+_MALE_TITLES = frozenset({"Mr", "Sir", "Lord", "King", "Prince"})
+_PRONOUN_WORDS = re.compile(r"\b(?:he|him|his|himself|she|her|hers|herself)\b")
+_MALE_PRONOUNS = frozenset({"he", "him", "his", "himself"})
+_SUBJECT_PRONOUNS = frozenset({"he", "she"})
+# The first words of an apposition: "X, the (former) foreign minister, ...", "X, Spain's
+# captain, ...".
+_APPOSITION = re.compile(r",\s+(?:the|a|an|[\w'-]+'s)\s+((?:[\w-]+\s+){0,3}[\w-]+)")
+_ENDS_SENTENCE = re.compile(r"[.!?…][\"”’')\]]*$")
+_SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])|\n")
 
 
 class ParserUnavailable(RuntimeError):
@@ -109,6 +181,9 @@ def load_parser(name: str):
     return probe
 
 
+# --------------------------------------------------------------------------- quotations
+
+
 @dataclass(frozen=True)
 class _Span:
     start: int  # of the quoted words, in the paragraph
@@ -117,18 +192,55 @@ class _Span:
     outer_end: int
 
 
-def quotations(paragraph: str) -> list[_Span]:
-    """The quoted stretches of a paragraph long enough to be quotes, in order."""
+def _is_title(words: str) -> bool:
+    """Whether quoted words are in title case: a title of a work ("Takin' It to the Streets"),
+    not speech, which is written in sentence case."""
+    tokens = _LETTERS.findall(words)
+    capitals = [t for t in tokens if t[0].isupper()]
+    if len(capitals) < 2:
+        return False
+    return all(t[0].isupper() or t.lower() in _TITLE_SMALL_WORDS for t in tokens)
+
+
+def _attributed_at_once(after: str) -> bool:
+    """Whether a speech verb follows a quotation at once: ', she said', ' Lucas responded'."""
+    words = _LETTERS.findall(after[:60])[:4]
+    return any(w.lower() in SPEECH_VERBS for w in words) and not re.match(r"\s*[.!?]", after)
+
+
+def quotations(paragraph: str, *, runs_on: bool = False) -> list[_Span]:
+    """The quoted stretches of a paragraph that are quotations, in order. With ``runs_on`` (the
+    next paragraph opens with a quotation mark), an opening mark left unclosed at the end of
+    the paragraph starts one that runs to its end: a quotation over several paragraphs opens
+    each of them and closes only in the last."""
     spans = []
+    last = 0
     for m in _QUOTED.finditer(paragraph):
-        group = next(g for g in "abcde" if m.group(g) is not None)
-        if len(_WORD.findall(m.group(group))) >= MIN_QUOTE_WORDS:
-            spans.append(_Span(m.start(group), m.end(group), m.start(), m.end()))
+        group = next(g for g in "dace" if m.group(g) is not None)
+        words = m.group(group)
+        last = m.end()
+        if _is_title(words):
+            continue
+        count = len(_WORD.findall(words))
+        if count < MIN_QUOTE_WORDS:
+            short_ok = (
+                count >= MIN_ATTRIBUTED_WORDS
+                and words.rstrip()[-1:] in _LEADS_ON
+                and _attributed_at_once(paragraph[m.end() :])
+            )
+            if not short_ok:
+                continue
+        spans.append(_Span(m.start(group), m.end(group), m.start(), m.end()))
+    if runs_on:
+        tail = _RUNS_ON.search(paragraph, last)
+        if tail is not None and len(_WORD.findall(tail.group("a"))) >= MIN_QUOTE_WORDS:
+            end = len(paragraph.rstrip())
+            spans.append(_Span(tail.start("a"), end, tail.start(), end))
     return spans
 
 
 def mask_quotations(
-    paragraph: str, stand_in: str = QUOTE_STAND_IN
+    paragraph: str, stand_in: str = QUOTE_STAND_IN, *, runs_on: bool = False
 ) -> tuple[str, list[tuple[_Span, _Span]]]:
     """The paragraph with each quotation's words replaced by ``stand_in`` (capitalised like the
     quotation, its final punctuation kept) and, per quotation, its span in the paragraph and in
@@ -136,7 +248,7 @@ def mask_quotations(
     parts: list[str] = []
     pairs: list[tuple[_Span, _Span]] = []
     pos = shift = 0  # shift: masked offset minus original offset, so far
-    for span in quotations(paragraph):
+    for span in quotations(paragraph, runs_on=runs_on):
         inner = paragraph[span.start : span.end].rstrip()
         words = stand_in.capitalize() if inner[:1].isupper() else stand_in
         words += inner[-1] if inner[-1:] in _KEPT_PUNCT else ""
@@ -150,21 +262,54 @@ def mask_quotations(
     return "".join(parts), pairs
 
 
-def quote_paragraphs(body: str) -> list[tuple[int, str]]:
-    """(offset, text) of the body's paragraphs that hold a quotation, long ones cut in windows
-    at sentence ends so one parse stays small."""
-    out: list[tuple[int, str]] = []
+@dataclass(frozen=True)
+class _Paragraph:
+    offset: int  # in the body
+    text: str
+    runs_on: bool  # the next paragraph opens with a quotation mark
+    previous: int  # offset of the paragraph before (-1: none)
+
+
+def _paragraphs(body: str) -> list[_Paragraph]:
+    """The body's non-empty paragraphs (lines), each knowing the one before and whether the
+    next opens with a quotation mark."""
+    lines: list[tuple[int, str]] = []
     offset = 0
     for line in body.split("\n"):
-        if _HAS_MARK.search(line) and quotations(line):
-            if len(line) <= MAX_PARAGRAPH_CHARS:  # the common case: no second look
-                out.append((offset, line))
-            else:
-                out += [(offset + at, piece) for at, piece in _windows(line) if quotations(piece)]
+        if line.strip():
+            lines.append((offset, line))
         offset += len(line) + 1
+    out = []
+    for k, (at, line) in enumerate(lines):
+        runs_on = k + 1 < len(lines) and bool(_OPENS.match(lines[k + 1][1]))
+        out.append(_Paragraph(at, line, runs_on, lines[k - 1][0] if k else -1))
+    return out
+
+
+def _quote_paragraphs(body: str) -> list[_Paragraph]:
+    out: list[_Paragraph] = []
+    for para in _paragraphs(body):
+        line = para.text
+        if not (_HAS_MARK.search(line) and quotations(line, runs_on=para.runs_on)):
+            continue
+        if len(line) <= MAX_PARAGRAPH_CHARS:  # the common case: no second look
+            out.append(para)
+        else:
+            pieces = _windows(line)
+            for k, (at, piece) in enumerate(pieces):
+                runs_on = para.runs_on and k == len(pieces) - 1
+                if quotations(piece, runs_on=runs_on):
+                    previous = para.previous if k == 0 else para.offset + pieces[k - 1][0]
+                    out.append(_Paragraph(para.offset + at, piece, runs_on, previous))
         if len(out) >= MAX_QUOTE_PARAGRAPHS:
             break
     return out
+
+
+def quote_paragraphs(body: str) -> list[tuple[int, str]]:
+    """(offset, text) of the body's paragraphs that hold a quotation, long ones cut in windows
+    at sentence ends so one parse stays small."""
+    return [(p.offset, p.text) for p in _quote_paragraphs(body)]
 
 
 def _windows(line: str) -> list[tuple[int, str]]:
@@ -181,80 +326,21 @@ def _windows(line: str) -> list[tuple[int, str]]:
     return out
 
 
-# --------------------------------------------------------------------------- speakers
+# --------------------------------------------------------------------------- names
 
 
-def _inside(token, spans: Sequence[_Span]) -> bool:
-    return any(s.outer_start <= token.idx < s.outer_end for s in spans)
+def _fold_char(char: str) -> str:
+    base = unicodedata.normalize("NFKD", char)[:1] or char
+    low = base.lower()
+    return low if len(low) == 1 else base
 
 
-def _speech_verb(doc, span: _Span, spans: Sequence[_Span]):
-    """The speech verb of a quotation: after it in its sentence (or just after), else before
-    it in its sentence."""
-    verbs = [t for t in doc if t.lower_ in SPEECH_VERBS and not _inside(t, spans)]
-    if not verbs:
-        return None
-    close = doc.char_span(span.outer_end - 1, span.outer_end, alignment_mode="expand")
-    open_ = doc.char_span(span.outer_start, span.outer_start + 1, alignment_mode="expand")
-    if close is None or open_ is None:
-        return None
-    after = [
-        v
-        for v in verbs
-        if v.i > close.start
-        and (v.sent == close[0].sent or v.i - close.start <= _AFTER_WINDOW)
-        and not any(close.start < s_i < v.i for s_i in _quote_starts(doc, spans))
-    ]
-    if after:
-        return min(after, key=lambda v: v.i)
-    before = [v for v in verbs if v.i < open_.start and v.sent == open_[0].sent]
-    return max(before, key=lambda v: v.i) if before else None
-
-
-def _quote_starts(doc, spans: Sequence[_Span]) -> list[int]:
-    out = []
-    for s in spans:
-        tok = doc.char_span(s.outer_start, s.outer_start + 1, alignment_mode="expand")
-        if tok is not None:
-            out.append(tok.start)
-    return out
-
-
-def _subject(verb):
-    """The verb's subject as (text, head token), its compound words included."""
-    # A quotation mark is no subject (the parser sometimes takes '»' for one).
-    subjects = [c for c in verb.children if c.dep_ in _SUBJECT_DEPS and not c.is_punct]
-    if (
-        not subjects
-        and verb.dep_ in ("conj", "ccomp", "advcl")
-        and verb.head.lower_ in (SPEECH_VERBS)
-    ):
-        subjects = [c for c in verb.head.children if c.dep_ in _SUBJECT_DEPS]
-    if not subjects:
-        # "…," said Putin: a parser may hang the name on the verb as object or attribute.
-        subjects = [
-            c
-            for c in verb.rights
-            if c.dep_ in ("dobj", "attr", "npadvmod") and c.text[:1].isupper()
-        ]
-    if not subjects:
-        return None
-    head = subjects[0]
-    left = head.i
-    while (
-        left - 1 >= 0
-        and head.doc[left - 1].dep_ in _NAME_DEPS
-        and head.doc[left - 1].head.i in (range(left - 1, head.i + 1))
-    ):
-        left -= 1
-    words = head.doc[left : head.i + 1].text
-    return _LEADING.sub("", words).strip(), head
-
-
-def _person_forms(entities: Sequence[Entity]) -> list[tuple[str, str]]:
-    """(surface form, canonical name) of the article's people, longest forms first."""
-    pairs = {(f, e.name) for e in entities if e.type == "person" for f in [e.name, *e.forms]}
-    return sorted(pairs, key=lambda p: (-len(p[0]), -len(p[1]), p))
+def fold_text(text: str) -> str:
+    """``text`` lower-cased, accents off, curly apostrophes straight: one character for one,
+    so offsets in the folded text are offsets in ``text``."""
+    table = {ord(c): _fold_char(c) for c in set(text) if not c.isascii() or c.isupper()}
+    table[ord("’")] = "'"
+    return text.translate(table)
 
 
 def _word_at(text: str, form: str, end: int) -> int:
@@ -273,25 +359,432 @@ def _word_at(text: str, form: str, end: int) -> int:
     return -1
 
 
+def _all_words_at(text: str, form: str) -> list[int]:
+    """Starts of every occurrence of ``form`` as whole words in ``text``."""
+    out = []
+    at = text.find(form)
+    while at >= 0 and form:
+        stop = at + len(form)
+        if (at == 0 or not _is_word(text[at - 1])) and (
+            stop == len(text) or not _is_word(text[stop])
+        ):
+            out.append(at)
+        at = text.find(form, at + 1)
+    return out
+
+
 def _is_word(char: str) -> bool:
     return char.isalnum() or char == "_"  # re's \w
 
 
-def canonical_speaker(words: str, entities: Sequence[Entity]) -> str | None:
-    """The canonical person a speaker's words name, if the article has one."""
-    for form, name in _person_forms(entities):
-        if _word_at(words, form, len(words)) >= 0:
+def _surname(name: str) -> str | None:
+    """The last name of a full name ("Patrick Carlineo Jr." -> "Carlineo"), None for one word."""
+    words = name.split()
+    while words and words[-1].rstrip(".").lower() in _NAME_SUFFIXES:
+        words.pop()
+    words = [w.rstrip(",") for w in words]
+    return words[-1] if len(words) >= 2 and words[-1][:1].isupper() else None
+
+
+def _name_forms(entities: Sequence[Entity], kind: str) -> dict[str, str]:
+    """Folded form -> canonical name for the article's entities of ``kind``: their names and
+    surface forms and, for people, the surname of each full name. News style names a person
+    in full once, then by surname (or without the accents), so a surname stands for the full
+    name; when two full names share it, for the one introduced first."""
+    forms: dict[str, str] = {}
+    chosen = [e for e in entities if e.type == kind]
+    full = sorted(
+        (e for e in chosen if len(e.name.split()) > 1), key=lambda e: (e.first_offset, e.name)
+    )
+    if kind == "person":
+        for e in full:
+            last = _surname(e.name)
+            if last is not None:
+                forms.setdefault(fold_text(last), e.name)
+    for e in full:
+        for form in [e.name, *e.forms]:
+            forms[fold_text(form)] = e.name
+    for e in chosen:  # a one-word entity that is a surname of a full name is that person
+        for form in [e.name, *e.forms]:
+            forms.setdefault(fold_text(form), e.name)
+    return forms
+
+
+def _person_forms(entities: Sequence[Entity]) -> list[tuple[str, str]]:
+    """(folded surface form, canonical name) of the article's people, longest forms first."""
+    pairs = _name_forms(entities, "person").items()
+    return sorted(pairs, key=lambda p: (-len(p[0]), -len(p[1]), p))
+
+
+def _find_form(words: str, forms: Iterable[tuple[str, str]]) -> str | None:
+    folded = fold_text(words)
+    for form, name in forms:
+        if _word_at(folded, form, len(folded)) >= 0:
             return name
     return None
 
 
-def _last_person_before(body: str, offset: int, entities: Sequence[Entity]) -> str | None:
-    best, best_at = None, -1
-    for form, name in _person_forms(entities):  # longest first: it wins a tie
-        at = _word_at(body, form, offset)
-        if at > best_at:
-            best, best_at = name, at
-    return best
+def canonical_speaker(words: str, entities: Sequence[Entity]) -> str | None:
+    """The canonical person a speaker's words name, if the article has one (whole words, case
+    and accents ignored; a surname names the person written in full)."""
+    return _find_form(words, _person_forms(entities))
+
+
+@dataclass(frozen=True)
+class _Mention:
+    start: int
+    end: int
+    name: str
+    kind: str  # person or organization
+
+
+@dataclass
+class _Context:
+    """What speaker resolution reads of one article: its body, the mentions of its people and
+    organisations outside quotations, and its sentence starts (all built on first use)."""
+
+    body: str
+    entities: Sequence[Entity]
+    resolved: list[_Mention] = field(default_factory=list)  # pronouns read so far (``note``)
+
+    @cached_property
+    def folded(self) -> str:
+        return fold_text(self.body)
+
+    @cached_property
+    def person_forms(self) -> list[tuple[str, str]]:
+        return _person_forms(self.entities)
+
+    @cached_property
+    def org_forms(self) -> list[tuple[str, str]]:
+        pairs = _name_forms(self.entities, "organization").items()
+        return sorted(pairs, key=lambda p: (-len(p[0]), -len(p[1]), p))
+
+    @cached_property
+    def quoted(self) -> list[tuple[int, int]]:
+        """(start, end) of every quotation of the body, marks included."""
+        out = []
+        for para in _paragraphs(self.body):
+            if _HAS_MARK.search(para.text):
+                out += [
+                    (para.offset + s.outer_start, para.offset + s.outer_end)
+                    for s in quotations(para.text, runs_on=para.runs_on)
+                ]
+        return out
+
+    def _in_quote(self, pos: int) -> bool:
+        k = bisect_right(self.quoted, (pos, len(self.body))) - 1
+        return k >= 0 and self.quoted[k][0] <= pos < self.quoted[k][1]
+
+    @cached_property
+    def mentions(self) -> list[_Mention]:
+        """Mentions of people and organisations outside quotations, in order; where forms
+        overlap, the longest one."""
+        taken: list[_Mention] = []
+        found = [(form, name, "person") for form, name in self.person_forms] + [
+            (form, name, "organization") for form, name in self.org_forms
+        ]
+        found.sort(key=lambda f: -len(f[0]))
+        used = bytearray(len(self.body) + 1)
+        for form, name, kind in found:
+            for at in _all_words_at(self.folded, form):
+                stop = at + len(form)
+                if any(used[at:stop]) or self._in_quote(at):
+                    continue
+                used[at:stop] = b"\x01" * (stop - at)
+                taken.append(_Mention(at, stop, name, kind))
+        taken.sort(key=lambda m: m.start)
+        return taken
+
+    @cached_property
+    def sentence_starts(self) -> list[int]:
+        starts = [0]
+        for m in _SENTENCE_END.finditer(self.body):
+            at = m.start()
+            if m.group(0) != "\n" and _ABBREVIATION.search(self.body, max(0, at - 8), at):
+                continue  # "Rep. Brian Babin", "J. Smith"
+            starts.append(m.end())
+        return starts
+
+    @cached_property
+    def mention_starts(self) -> list[int]:
+        return [m.start for m in self.mentions]
+
+    def note(self, pos: int, name: str) -> None:
+        """Record that a pronoun or role noun at ``pos`` was read as ``name``: later pronouns
+        may stand for it as for a mention (a chain of "he said" goes on naming one person)."""
+        kind = "person" if name in self.person_names else "organization"
+        if not self.resolved or self.resolved[-1].start < pos:
+            self.resolved.append(_Mention(pos, pos, name, kind))
+
+    @cached_property
+    def person_names(self) -> frozenset[str]:
+        return frozenset(e.name for e in self.entities if e.type == "person")
+
+    def salient(self, pos: int, kinds: frozenset[str], gender: str | None = None) -> str | None:
+        """The entity of ``kinds`` a pronoun at ``pos`` most likely stands for: the first one
+        (the subject, as a rule) of the nearest sentence before that names one, the current
+        sentence up to ``pos`` first (salience: a subject outranks an object); with
+        ``gender`` ("m", "f"), the first one the article does not give the other gender."""
+        starts = self.sentence_starts
+        k = bisect_right(starts, pos) - 1
+        end = pos
+        while k >= 0:  # however far back: the antecedent is the last entity that fits
+            for m in self._mentions_in(starts[k], end):
+                if m.kind in kinds and (gender is None or self.gender(m.name) in (None, gender)):
+                    return m.name
+            end = starts[k]
+            k -= 1
+        return None
+
+    def _mentions_in(self, start: int, end: int) -> list[_Mention]:
+        """Mentions and resolved pronouns in ``[start, end)``, in order."""
+        out = []
+        for seq, keys in ((self.mentions, self.mention_starts), (self.resolved, None)):
+            starts = keys if keys is not None else [m.start for m in seq]
+            k = bisect_left(starts, start)
+            while k < len(seq) and seq[k].start < end:
+                out.append(seq[k])
+                k += 1
+        return sorted(out, key=lambda m: m.start)
+
+    @cached_property
+    def genders(self) -> dict[str, str]:
+        """Person -> "m" or "f" where the article shows it: a title before a mention ("Mr",
+        "Ms") or the pronouns (outside quotations) of the sentences that open with that person
+        ("Omar asked ..., saying she ...") and of the next one if one opens it ("She claimed"),
+        one gender at least twice as often as the other."""
+        counts: dict[str, list[int]] = {}
+        starts = self.sentence_starts
+        for m in self.mentions:
+            if m.kind != "person":
+                continue
+            c = counts.setdefault(m.name, [0, 0])
+            title = _TITLE_BEFORE.search(self.body, max(0, m.start - 10), m.start)
+            if title is not None:
+                c[0 if title.group(1) in _MALE_TITLES else 1] += 2
+            k = bisect_right(starts, m.start) - 1
+            if bisect_left(self.mention_starts, starts[k]) < bisect_left(
+                self.mention_starts, m.start
+            ):
+                continue  # not the sentence's first name: its pronouns are another's
+            stop = starts[k + 1] if k + 1 < len(starts) else len(self.body)
+            words = [
+                w.group(0)
+                for w in _PRONOUN_WORDS.finditer(self.folded, m.end, stop)
+                if not self._in_quote(w.start())
+            ]
+            opening = _PRONOUN_WORDS.match(self.folded, stop)  # "... . She claimed ..."
+            if opening is not None and opening.group(0) in _SUBJECT_PRONOUNS:
+                words.append(opening.group(0))
+            c[0] += sum(w in _MALE_PRONOUNS for w in words)
+            c[1] += sum(w not in _MALE_PRONOUNS for w in words)
+        out = {}
+        for name, (male, female) in counts.items():
+            if male >= 2 * female and male:
+                out[name] = "m"
+            elif female >= 2 * male and female:
+                out[name] = "f"
+        return out
+
+    def gender(self, name: str) -> str | None:
+        return self.genders.get(name)
+
+    def _titled(self, start: int, role: str) -> bool:
+        """Whether the words right before a mention are a title with ``role`` at its end
+        ("Foreign Minister X", "the singer X") or before a capitalised word ("Minister Sir X")."""
+        words = self.folded[max(0, start - _ROLE_CONTEXT) : start].split()[-2:]
+        if not words or not self.body[start - 1 : start].isspace():
+            return False
+        if words[-1] == role:
+            return True
+        capital = self.body[start - len(words[1]) - 1 : start][:1].isupper()
+        return len(words) == 2 and words[0] == role and capital
+
+    def with_role(self, role: str, pos: int) -> str | None:
+        """The person named last before ``pos`` whose mention carries the role noun: as a title
+        ("Foreign Minister X") or at the head of an apposition ("X, the foreign minister,")."""
+        for m in reversed([m for m in self.mentions if m.start < pos and m.kind == "person"]):
+            if self._titled(m.start, role):
+                return m.name
+            after = _APPOSITION.match(self.folded, m.end, m.end + _ROLE_CONTEXT)
+            if after is not None and role in after.group(1).split():
+                return m.name
+        return None
+
+
+# --------------------------------------------------------------------------- speakers
+
+
+def _inside(token, spans: Sequence[_Span]) -> bool:
+    return any(s.outer_start <= token.idx < s.outer_end for s in spans)
+
+
+def _comma_verb(doc, close, spans: Sequence[_Span]):
+    """The verb right after a quotation ending in a comma whose subject stands between them
+    ("“…,” he continued", "“…,” Lucas responded with a sigh"): in English a clause so placed
+    reports the quotation, whatever its verb."""
+    after = close.end
+    for k in range(after, min(after + _COMMA_VERB_WINDOW, len(doc))):
+        tok = doc[k]
+        if _inside(tok, spans) or tok.is_punct:
+            return None
+        subjects = [c for c in tok.children if c.dep_ == "nsubj" and after <= c.i < k]
+        if subjects and subjects[0].left_edge.i == after and subjects[0].right_edge.i == k - 1:
+            return tok
+    return None
+
+
+def _speech_verb(doc, span: _Span, spans: Sequence[_Span], comma: bool):
+    """The speech verb of a quotation: after it in its sentence (or just after), else before
+    it in its sentence. A participle after it ("…", saying ...) yields to a verb before it: the
+    main clause reports the quotation."""
+    close = doc.char_span(span.outer_end - 1, span.outer_end, alignment_mode="expand")
+    open_ = doc.char_span(span.outer_start, span.outer_start + 1, alignment_mode="expand")
+    if close is None or open_ is None:
+        return None
+    verbs = [t for t in doc if _is_speech_verb(t) and not _inside(t, spans)]
+    starts = _quote_starts(doc, spans)
+    after = [
+        v
+        for v in verbs
+        if v.i > close.start
+        and (v.sent == close[0].sent or v.i - close.start <= _AFTER_WINDOW)
+        and not any(close.start < s_i < v.i for s_i in starts)
+    ]
+    before = [v for v in verbs if v.i < open_.start and v.sent == open_[0].sent]
+    first_after = min(after, key=lambda v: v.i) if after else None
+    if first_after is None and comma:
+        first_after = _comma_verb(doc, close, spans)
+    if first_after is not None and (not first_after.lower_.endswith("ing") or not before):
+        return first_after
+    return max(before, key=lambda v: v.i) if before else first_after
+
+
+def _is_speech_verb(token) -> bool:
+    return token.lower_ in SPEECH_VERBS and token.dep_ not in _NOUN_DEPS
+
+
+def _quote_starts(doc, spans: Sequence[_Span]) -> list[int]:
+    out = []
+    for s in spans:
+        tok = doc.char_span(s.outer_start, s.outer_start + 1, alignment_mode="expand")
+        if tok is not None:
+            out.append(tok.start)
+    return out
+
+
+def _subject_head(verb):
+    """The token that names who speaks through ``verb``: its subject (the nearest, when the
+    parser gives two), the subject of the clause it hangs on when it has none of its own
+    ("issued a statement, saying "…""), the object of "according to", or the name after an
+    inverted verb ("…," said Putin)."""
+    if verb.lower_ == "according":
+        for to in verb.children:
+            objects = [c for c in to.children if c.dep_ == "pobj"]
+            if to.lower_ == "to" and objects:
+                return objects[0]
+        return None
+    hearing = verb.lower_ in _HEARING_VERBS
+    deps = {"nsubj"} if hearing else _SUBJECT_DEPS
+    subjects = [c for c in verb.children if c.dep_ in deps and not c.is_punct]
+    step = verb
+    while not subjects and step.dep_ in ("conj", "advcl", "xcomp") and step.head is not step:
+        step = step.head  # a participle or coordinated verb shares its head's subject
+        subjects = [c for c in step.children if c.dep_ in _SUBJECT_DEPS and not c.is_punct]
+    if not subjects:
+        # "…," said Putin: a parser may hang the name on the verb as object or attribute.
+        subjects = [
+            c
+            for c in verb.rights
+            if c.dep_ in ("dobj", "attr", "npadvmod") and c.text[:1].isupper()
+        ]
+    if not subjects:
+        return None
+    head = min(subjects, key=lambda c: abs(c.i - verb.i))
+    if head.lower_ in _RELATIVES and step.dep_ == "relcl":
+        head = step.head  # "said Jason Foy, who represents Noel": who is Jason Foy
+    return head
+
+
+def _name_words(head) -> str:
+    """The head with the compound words before it, lower-case modifiers ("14th-ranked") off."""
+    left = head.i
+    while (
+        left - 1 >= 0
+        and head.doc[left - 1].dep_ in _NAME_DEPS
+        and head.doc[left - 1].head.i in (range(left - 1, head.i + 1))
+    ):
+        left -= 1
+    tokens = [t for t in head.doc[left : head.i + 1] if t.i == head.i or not t.is_lower]
+    return _LEADING.sub("", " ".join(t.text for t in tokens)).strip()
+
+
+def _resolve(head, pos: int, ctx: _Context) -> str | None:
+    """The canonical name (or, for a name the article's entities lack, the words) of who speaks
+    through the subject ``head`` of a speech verb, at body offset ``pos``; None for a speaker
+    the text does not name."""
+    low = head.lower_
+    if low in PRONOUNS or low == "it":
+        kinds = {"he": {"person"}, "she": {"person"}, "they": {"person", "organization"}}
+        gender = {"he": "m", "she": "f"}.get(low)
+        found = ctx.salient(pos, frozenset(kinds.get(low, {"organization"})), gender)
+        if found is not None:
+            ctx.note(pos, found)
+        return found
+    if low in _ANONYMOUS or low in _RELATIVES:
+        return None
+    words = _name_words(head)
+    subtree = head.doc[head.left_edge.i : head.right_edge.i + 1].text
+    found = _find_form(words, ctx.person_forms) or _find_form(words, ctx.org_forms)
+    if found is None and not head.text[:1].isupper():
+        # "A spokesperson for the Foreign Office": who speaks for an organisation is it.
+        found = _find_form(subtree, ctx.org_forms)
+    if found is not None:
+        return found
+    definite = any(c.dep_ == "poss" or c.lower_ in ("the", "this", "that") for c in head.children)
+    if low in _NOT_SPEAKERS:
+        if not low.startswith("spokes"):
+            return None
+        # "the spokesman" is the one introduced so; "a spokesperson for X" speaks for X.
+        found = ctx.with_role(low, pos) if definite else None
+        return found or _find_form(subtree, ctx.person_forms) or _proper_words(subtree)
+    if head.text[:1].isupper() and _word_at(ctx.body, low, len(ctx.body)) < 0:
+        return words or None  # a name the entities lack (not a common noun opening a sentence)
+    if not definite:
+        return None  # "an official said": nobody named
+    if any(c.text[:1].isupper() for c in head.lefts):
+        return words or None  # "the French foreign ministry": named here, no anaphor
+    found = None
+    if low in _ORG_NOUNS:
+        found = ctx.salient(pos, frozenset({"organization"}))
+    else:
+        found = ctx.with_role(low, pos)
+    if found is not None:
+        ctx.note(pos, found)
+    return found
+
+
+def _proper_words(text: str) -> str | None:
+    """The capitalised words of "a Commission spokesperson" or "a spokesperson for the Foreign
+    Office": the organisation the spokesperson speaks for."""
+    words = [w for w in text.split() if w[:1].isupper() and w.lower() not in ("a", "an", "the")]
+    return " ".join(words) or None
+
+
+def _sentence_subject(doc, token):
+    """Who the sentence before ``token``'s is about: the subject of its last speech verb ("At
+    current rates, Bridenstine said, ..."), else of its main clause; None if it has none."""
+    sent = token.sent
+    if sent.start == 0:
+        return None
+    previous = doc[sent.start - 1].sent
+    for verb in reversed([t for t in previous if _is_speech_verb(t)]):
+        head = _subject_head(verb)
+        if head is not None:
+            return head
+    subjects = [c for c in previous.root.children if c.dep_ == "nsubj"]
+    return subjects[0] if subjects else None
 
 
 def _clean_text(text: str) -> str:
@@ -299,40 +792,175 @@ def _clean_text(text: str) -> str:
     return text[:-1].rstrip() if text.endswith(",") else text
 
 
+@dataclass(frozen=True)
+class _Said:
+    """Who said a quotation: ``attributed`` when the text says someone did, ``speaker`` the
+    name (None: someone the text does not name)."""
+
+    attributed: bool
+    speaker: str | None = None
+
+
+_UNSAID = _Said(False)
+
+
+class _Deferred:
+    """Who spoke last in the paragraph before, found only if a quotation asks (it costs a
+    parse)."""
+
+    def __init__(self, find: Callable[[], _Said]) -> None:
+        self._find = find
+
+    def get(self) -> _Said:
+        return self._find()
+
+
 def attribute(
-    body: str,
-    para_offset: int,
-    paragraph: str,
+    ctx: _Context,
+    para: _Paragraph,
     doc,
     pairs: Sequence[tuple[_Span, _Span]],
-    entities: Sequence[Entity],
-) -> list[Quote]:
-    """Quotes of one paragraph starting at ``para_offset`` in ``body``: ``doc`` is the parse of
-    its masked text and ``pairs`` the quotations' (original, masked) spans (``mask_quotations``).
-    """
+    carried: _Said | _Deferred,
+) -> tuple[list[Quote], _Said]:
+    """Quotes of one paragraph (``doc``: the parse of its masked text, or None when nothing
+    outside its quotations needs one; ``pairs``: the quotations' (original, masked) spans)
+    and who speaks last in it. ``carried``: who spoke last in the paragraph before, which a
+    paragraph opening with a quotation continues."""
     masked = [m for _, m in pairs]
     out: list[Quote] = []
-    previous: str | None = None
-    for span, mspan in pairs:
-        verb = _speech_verb(doc, mspan, masked)
-        speaker: str | None = None
-        if verb is not None:
-            found = _subject(verb)
-            if found is not None:
-                words, head = found
-                if head.lower_ in PRONOUNS:
-                    speaker = _last_person_before(body, para_offset + span.outer_start, entities)
-                elif head.lower_ not in ("i", "we", "you", "it", "who", "which", "that"):
-                    speaker = canonical_speaker(words, entities)
-                    if speaker is None and head.lower_ not in _NOT_SPEAKERS:
-                        speaker = words or None
-        elif previous is not None:
-            speaker = previous  # "…," he said. "…" continues the same speaker
-        if speaker:
-            text = _clean_text(paragraph[span.start : span.end])
-            out.append(Quote(text=text, speaker=speaker, offset=para_offset + span.start))
-        previous = speaker
-    return out
+    previous = _UNSAID
+    opens = bool(_OPENS.match(para.text))
+    for k, (span, mspan) in enumerate(pairs):
+        said = _UNSAID
+        pos = para.offset + span.outer_start
+        if doc is not None:
+            comma = para.text[span.start : span.end].rstrip().endswith(",")
+            verb = _speech_verb(doc, mspan, masked, comma)
+            if verb is not None:
+                head = _subject_head(verb)
+                at = para.offset + _unmasked(head.idx, pairs) if head is not None else pos
+                said = _Said(True, _resolve(head, at, ctx) if head is not None else None)
+            elif k > 0 or not opens:
+                said = _standing_alone(doc, mspan, para.offset, pairs, ctx, previous)
+                if not said.attributed and para.text[: span.outer_start].rstrip().endswith(":"):
+                    said = _introduced(doc, mspan, para.offset, pairs, ctx)
+        elif k > 0:
+            said = previous
+        if not said.attributed and k == 0 and opens:
+            # A paragraph that opens with a quotation goes on from the last.
+            said = carried.get() if isinstance(carried, _Deferred) else carried
+        if said.attributed:
+            text = _clean_text(para.text[span.start : span.end])
+            out.append(Quote(text=text, speaker=said.speaker, offset=para.offset + span.start))
+        previous = said
+    return out, previous
+
+
+def _unmasked(pos: int, pairs: Sequence[tuple[_Span, _Span]]) -> int:
+    """The paragraph offset of masked offset ``pos`` (outside the quotations)."""
+    for original, masked in pairs:
+        if masked.outer_end <= pos:
+            pos += (original.end - original.start) - (masked.end - masked.start)
+    return pos
+
+
+def _standing_alone(
+    doc,
+    mspan: _Span,
+    offset: int,
+    pairs: Sequence[tuple[_Span, _Span]],
+    ctx: _Context,
+    previous: _Said,
+) -> _Said:
+    """A quotation with no speech verb that opens a sentence: the words of the person the
+    sentence before is about ("Aderholt returned to the issue. “What commercial ...?”"), else
+    of the quotation before it in the paragraph."""
+    open_ = doc.char_span(mspan.outer_start, mspan.outer_start + 1, alignment_mode="expand")
+    if open_ is not None and open_[0].sent.start == open_.start:
+        subject = _sentence_subject(doc, open_[0])
+        if subject is not None and (subject.lower_ in PRONOUNS or subject.text[:1].isupper()):
+            speaker = _resolve(subject, offset + _unmasked(subject.idx, pairs), ctx)
+            if speaker is not None and (speaker in ctx.person_names or subject.lower_ in PRONOUNS):
+                return _Said(True, speaker)
+    return previous
+
+
+def _introduced(
+    doc, mspan: _Span, offset: int, pairs: Sequence[tuple[_Span, _Span]], ctx: _Context
+) -> _Said:
+    """A quotation after a colon is one a clause introduces ("She put it simply: “…”", "in the
+    words of the patient: “…”"): by the subject of that clause when it names a person."""
+    mark = doc.char_span(mspan.outer_start, mspan.outer_start + 1, alignment_mode="expand")
+    words = [t for t in doc[: mark.start] if not t.is_punct] if mark is not None else []
+    if not words:
+        return _Said(True, None)
+    limit = words[-1].i
+    # The clause before the colon: the last word's nearest head (itself included) that has a
+    # subject before the colon (the parser may hang that clause on the stand-in's verb).
+    for clause in [words[-1], *words[-1].ancestors]:
+        if clause.i > limit:
+            break
+        subjects = [c for c in clause.children if c.dep_ == "nsubj" and c.i < limit]
+        if subjects:
+            head = subjects[0]
+            speaker = _resolve(head, offset + _unmasked(head.idx, pairs), ctx)
+            return _Said(True, speaker if speaker in ctx.person_names else None)
+    return _Said(True, None)
+
+
+def _paragraph_speaker(ctx: _Context, para: _Paragraph, parser) -> _Said:
+    """Who a paragraph without quotations has speak last: the subject of its last speech verb
+    ("Erekat said it was only the latest move."), for a quotation paragraph after it."""
+    if not _has_speech_verb(para.text):
+        return _UNSAID
+    for verb in reversed([t for t in parser(para.text) if _is_speech_verb(t)]):
+        head = _subject_head(verb)
+        if head is not None:
+            return _Said(True, _resolve(head, para.offset + head.idx, ctx))
+    return _UNSAID
+
+
+def _has_speech_verb(text: str) -> bool:
+    return any(w.lower() in SPEECH_VERBS for w in _LETTERS.findall(text))
+
+
+def _needs_parse(masked: str, pairs: Sequence[tuple[_Span, _Span]]) -> bool:
+    """Whether a paragraph's parse can give any of its quotations a speaker: it has a speech
+    verb outside them, or a quotation that a clause follows at once ("“…,” he continued"),
+    that a colon introduces, or that opens a sentence after another (the rules of step 2)."""
+    if _has_speech_verb(masked):
+        return True
+    for _, m in pairs:
+        before = masked[: m.outer_start].rstrip()
+        if masked[m.end - 1 : m.end] in _LEADS_ON and _LETTERS.match(
+            masked[m.outer_end :].lstrip()
+        ):
+            return True
+        if before.endswith(":") or (_LETTERS.search(before) and _ENDS_SENTENCE.search(before)):
+            return True
+    return False
+
+
+@dataclass
+class _Item:
+    para: _Paragraph
+    masked: str
+    pairs: list[tuple[_Span, _Span]]
+    doc: object = None
+
+
+def _plan(body: str) -> list[_Item]:
+    """The body's quotation paragraphs, in order, masked."""
+    items = []
+    for para in _quote_paragraphs(body):
+        masked, pairs = mask_quotations(para.text, runs_on=para.runs_on)
+        items.append(_Item(para, masked, pairs))
+    return items
+
+
+def _paragraph_at(body: str, offset: int) -> _Paragraph:
+    end = body.find("\n", offset)
+    return _Paragraph(offset, body[offset : end if end >= 0 else len(body)], True, -1)
 
 
 def extract_quotes(
@@ -342,22 +970,35 @@ def extract_quotes(
     batch_size: int = 64,
 ) -> list[list[Quote]]:
     """Quotes of each body, parsing only the paragraphs that hold quotation marks (batched
-    across all bodies). ``ParserUnavailable``/``OSError`` when the model cannot parse."""
-    todo: list[tuple[int, int, str, str, list[tuple[_Span, _Span]]]] = []
-    for i, body in enumerate(bodies):
-        for offset, text in quote_paragraphs(body or ""):
-            masked, pairs = mask_quotations(text)
-            # No speech verb outside the quotations: none of them can get a speaker (a quote
-            # only continues one of its own paragraph), so the parse is skipped.
-            if any(w.lower() in SPEECH_VERBS for w in _LETTERS.findall(masked)):
-                todo.append((i, offset, text, masked, pairs))
+    across all bodies) and, for one that opens with a quotation of no one, the paragraph
+    before it. ``ParserUnavailable``/``OSError`` when the model cannot parse."""
+    plans = [_plan(body or "") for body in bodies]
     out: list[list[Quote]] = [[] for _ in bodies]
-    if not todo:
+    if not any(plans):
         return out
     parser = load_parser(model_name)
-    docs = parser.pipe((item[3] for item in todo), batch_size=batch_size)
-    for (i, offset, text, _, pairs), doc in zip(todo, docs, strict=True):
-        out[i] += attribute(bodies[i], offset, text, doc, pairs, entities[i])
+    todo = [item for plan in plans for item in plan if _needs_parse(item.masked, item.pairs)]
+    docs = parser.pipe((item.masked for item in todo), batch_size=batch_size)
+    for item, doc in zip(todo, docs, strict=True):
+        item.doc = doc
+    for i, plan in enumerate(plans):
+        body = bodies[i] or ""
+        ctx = _Context(body, entities[i])
+        last, last_at = _UNSAID, -1
+        for item in plan:
+            previous = item.para.previous
+            carried: _Said | _Deferred
+            if previous >= 0 and previous == last_at:
+                carried = last
+            elif previous >= 0 and _OPENS.match(item.para.text):
+                before = _paragraph_at(body, previous)
+                # Parsed on demand, when a quotation of this paragraph needs it: rarely.
+                carried = _Deferred(partial(_paragraph_speaker, ctx, before, parser))
+            else:
+                carried = _UNSAID
+            quotes, last = attribute(ctx, item.para, item.doc, item.pairs, carried)
+            out[i] += quotes
+            last_at = item.para.offset
     return out
 
 

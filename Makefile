@@ -28,23 +28,27 @@ browser:
 	    echo "the search-page test needs Chromium: sudo apt-get install -y chromium"; exit 1; \
 	  fi; }
 
-# Lint and format check, then every test: the integration tests use a real Elasticsearch node
-# (a running local node, or one started for the session; NEWSFLOW_ES_URL: that cluster) and
-# the search-page test drives Chromium.
+# Lint, format and type checks, then every test: the integration tests use a real
+# Elasticsearch node (a running local node, or one started for the session; NEWSFLOW_ES_URL:
+# that cluster) and the search-page test drives Chromium.
 test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
-# The quick loop: lint, format check and tests/unit only, which need no node and no browser.
+# The quick loop: the same checks and tests/unit only, which need no node and no browser.
 test-unit: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest tests/unit
 
+# The static checks alone; mypy checks what [tool.mypy] in pyproject.toml says.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 es-start: install
 	$(BIN)/newsflow es start
@@ -71,4 +75,4 @@ bench-load: install
 
 clean:
 	-$(BIN)/newsflow es stop
-	rm -rf $(VENV) .newsflow .pytest_cache .ruff_cache
+	rm -rf $(VENV) .newsflow .pytest_cache .ruff_cache .mypy_cache

@@ -108,7 +108,7 @@ def main() -> None:
 
     def full() -> None:
         for item in enrich_articles(articles, MODEL):
-            to_document(item, "bench")
+            to_document(item, "bench", model_name=MODEL)
 
     full_aps = timed("full", full, n, args.rounds)
     if has_quotes:

@@ -47,6 +47,7 @@ WORDS = re.compile(r"\w+")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 DATELINE = re.compile(r"^[^—]{0,80}—\s*")
 MB = 1_000_000
+MODEL = Settings().spacy_model  # named by the versions the documents carry
 
 # The manifests type no NORP-like names, so the "group" facet gets its own small list.
 GROUPS = [
@@ -215,7 +216,7 @@ class Generator:
             # CPU time of this thread: wall time would also count waits for the GIL while the
             # bulk threads serialise, which is not the cost of building documents.
             started = time.thread_time()
-            doc = to_document(self.article(i), self.run_id)
+            doc = to_document(self.article(i), self.run_id, model_name=MODEL)
             # What the client puts on the wire for _source: compact, UTF-8, non-ASCII kept as
             # is (elasticsearch.JsonSerializer); plain json.dumps(doc) would overcount.
             tally["bytes"] += len(
@@ -229,7 +230,7 @@ def prepare(pool_file: Path, seed: int) -> None:
     """Extract the corpus into ``pool_file`` and describe the documents it gives."""
     pool = extract_pool(pool_file)
     sample = Generator(pool, seed)
-    docs = [to_document(sample.article(i), "x") for i in range(1000)]
+    docs = [to_document(sample.article(i), "x", model_name=MODEL) for i in range(1000)]
     wire = sum(len(json.dumps(d, ensure_ascii=False, separators=(",", ":")).encode()) for d in docs)
     plain = sum(len(json.dumps(d)) for d in docs)
     words = [d["word_count"] for d in docs]

@@ -98,7 +98,9 @@ def corpus_documents(settings: Settings) -> list[dict[str, Any]]:
     enriched = enrich_articles(articles, settings.spacy_model)
     if not enriched:
         raise SystemExit(f"no demo documents could be built: {failures + failed}")
-    return [to_document(e, run_id="bench-search") for e in enriched]
+    return [
+        to_document(e, run_id="bench-search", model_name=settings.spacy_model) for e in enriched
+    ]
 
 
 def copies(base: list[dict[str, Any]], total: int, seed: int = 7) -> Iterator[dict[str, Any]]:

@@ -33,18 +33,25 @@ def date_range(since: str | None, until: str | None) -> tuple[datetime | None, d
     return low, high
 
 
-def in_range(moment: datetime | date | str | None, low: datetime | None, high: datetime | None):
+def in_range(
+    moment: datetime | date | str | None, low: datetime | None, high: datetime | None
+) -> bool:
     """Whether a moment lies in the range; an unknown or unreadable moment is kept."""
-    if not moment:
-        return True
     try:
-        moment = parse_since(moment)
+        when = parse_since(moment)
     except ValueError:
         return True
-    return (low is None or moment >= low) and (high is None or moment <= high)
+    if when is None:  # no moment, or an empty one
+        return True
+    return (low is None or when >= low) and (high is None or when <= high)
 
 
-@flow(name="backfill", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=16))
+@flow(
+    name="backfill",
+    log_prints=False,
+    # Prefect's flow() takes TaskRunner[PrefectFuture[Any]], which no runner is (prefect#16938).
+    task_runner=ThreadPoolTaskRunner(max_workers=16),  # type: ignore[arg-type]
+)
 def backfill(
     sources: list[str] | None = None,
     since: str | None = None,

@@ -18,6 +18,8 @@ environment, never from flow parameters, so no secret ends up in Prefect's datab
 from __future__ import annotations
 
 import argparse
+from collections.abc import Coroutine
+from typing import Any
 
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
@@ -41,7 +43,7 @@ def build_deployments(
     maintenance_cron: str = MAINTENANCE_CRON,
 ) -> list[RunnerDeployment]:
     """The deployments ``flows serve`` runs; building them needs no Prefect server."""
-    return [
+    made = [
         ingest.to_deployment(
             name="scheduled",
             schedules=[Cron(ingest_cron, timezone=TIMEZONE)],
@@ -73,6 +75,16 @@ def build_deployments(
             tags=TAGS,
         ),
     ]
+    return [_built(deployment) for deployment in made]
+
+
+def _built(made: RunnerDeployment | Coroutine[Any, Any, RunnerDeployment]) -> RunnerDeployment:
+    """A deployment built by ``to_deployment``: it returns one when called outside an event
+    loop, as here, and a coroutine inside one."""
+    if isinstance(made, RunnerDeployment):
+        return made
+    made.close()
+    raise RuntimeError("deployments are built outside an event loop (to_deployment is async there)")
 
 
 def serve_deployments(deployments: list[RunnerDeployment]) -> None:

@@ -40,7 +40,12 @@ def discover_task(source_list: list[str], settings: Settings) -> Discovered:
     )
 
 
-@flow(name="ingest", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=16))
+@flow(
+    name="ingest",
+    log_prints=False,
+    # Prefect's flow() takes TaskRunner[PrefectFuture[Any]], which no runner is (prefect#16938).
+    task_runner=ThreadPoolTaskRunner(max_workers=16),  # type: ignore[arg-type]
+)
 def ingest(
     sources: list[str] | None = None, settings: Settings | None = None, backfill: bool = False
 ) -> dict[str, Any]:

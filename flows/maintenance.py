@@ -33,7 +33,10 @@ def reenrich_stale(run: pipeline.Run, limit: int | None) -> dict[str, int]:
     """Re-enrich stale articles, from the archive where possible; counts go into the run's."""
     settings = run.settings
     stale = articles.stale_documents(
-        run.client, settings.index, versions.enrichment_version(), limit
+        run.client,
+        settings.index,
+        versions.enrichment_version(settings.spacy_model, settings.aliases_path),
+        limit,
     )
     archive = Archive(settings.effective_archive_url) if settings.archive_enabled else None
     records: list[ArchiveRecord] = []
@@ -53,14 +56,18 @@ def reenrich_stale(run: pipeline.Run, limit: int | None) -> dict[str, int]:
             url = doc.get("url", doc.get("id", "?"))
             run.counts.failures.append(Failure(url, "enrich", f"bad document: {exc}"))
     run.counts.discovered += len(stale)
-    run.skip_unchanged = False  # the new enrichment version is written in any case
     size = settings.batch_size
     work = pipeline.batches("archive", records, size) + pipeline.batches("index", from_index, size)
     pipeline.process(run, work)
     return {"stale": len(stale), "from_archive": len(records), "from_index": len(from_index)}
 
 
-@flow(name="maintenance", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=4))
+@flow(
+    name="maintenance",
+    log_prints=False,
+    # Prefect's flow() takes TaskRunner[PrefectFuture[Any]], which no runner is (prefect#16938).
+    task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]
+)
 def maintenance(
     retry_dead_letters: bool = True,
     reenrich: bool = False,

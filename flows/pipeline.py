@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypedDict
 
 from elasticsearch import Elasticsearch
 from prefect import get_run_logger, task
@@ -141,7 +141,10 @@ def read_archive_task(
     pages: list[Page] = []
     failures: list[Failure] = []
     for item in archive.Archive(archive_url).iter_pages(records):
-        (pages if isinstance(item, Page) else failures).append(item)
+        if isinstance(item, Page):
+            pages.append(item)
+        else:
+            failures.append(item)
     return pages, failures, timer.lap()
 
 
@@ -178,6 +181,15 @@ def transform_task(
     return run_transform(pages, settings, run_id, pool)
 
 
+class _BulkOptions(TypedDict):
+    """The bulk request settings that both load functions take."""
+
+    chunk_size: int
+    max_chunk_bytes: int
+    concurrency: int
+    unavailable_timeout: float
+
+
 @task(
     name="load",
     retries=2,
@@ -186,12 +198,13 @@ def transform_task(
     cache_policy=NO_CACHE,
 )
 def load_task(
-    documents: list[dict[str, Any]], settings: Settings, run_id: str, skip_unchanged: bool
+    documents: list[dict[str, Any]], settings: Settings, run_id: str
 ) -> tuple[load.LoadResult, StageTime]:
-    """Bulk-index the documents (only those that differ from the indexed ones with
-    ``skip_unchanged``); rejections go to the dead-letter index."""
+    """Bulk-index the documents that differ from the indexed ones (the whole document, its
+    content hash: a new version or facet is a change); rejections go to the dead-letter
+    index."""
     timer = Timer()
-    options = {
+    options: _BulkOptions = {
         "chunk_size": settings.bulk_chunk_size,
         "max_chunk_bytes": settings.bulk_max_bytes,
         "concurrency": settings.bulk_concurrency,
@@ -199,11 +212,7 @@ def load_task(
     }
     # Closed after each batch: a run of 200 batches must not keep 200 connection pools open.
     with make_client(settings) as client:
-        if skip_unchanged:
-            result = load.load_documents(client, settings.index, documents, run_id, **options)
-        else:
-            result = load.bulk_load(client, settings.index, documents, **options)
-            load.record_dead_letters(client, settings.index, result.rejected, run_id)
+        result = load.load_documents(client, settings.index, documents, run_id, **options)
     return result, timer.lap()
 
 
@@ -222,9 +231,6 @@ class Run:
     started: float = field(default_factory=time.monotonic)
     counts: StageCounts = field(default_factory=StageCounts)
     times: dict[str, StageTime] = field(default_factory=lambda: {s: StageTime() for s in STAGES})
-    # False: documents are written even when the index holds the same content (a re-process
-    # stamps the new pipeline version).
-    skip_unchanged: bool = True
     archive_failures: list[Failure] = field(default_factory=list)
     cpu_workers: int = 0
     transform_batches: int = 0
@@ -253,14 +259,15 @@ class BatchPipeline:
         self.loading: deque = deque()
         self.total = self.done = 0
 
-    def _read(self, batch: Batch):
+    def _read(self, batch: Batch) -> _Reading:
         """Submit the read of a batch; its future gives (pages, failures, time)."""
         s = self.settings
         archive_url = s.effective_archive_url if s.archive_enabled else None
         if batch.origin == "web":
             return fetch_task.submit(batch.items, fetch_options(s), archive_url, self.spool_dir)
         if batch.origin == "warc":
-            return archive_pages_task.submit(quote(batch.items), archive_url)
+            # Prefect unwraps quote() before the call; its submit() types do not say so.
+            return archive_pages_task.submit(quote(batch.items), archive_url)  # type: ignore[call-overload]
         if batch.origin == "archive":
             return read_archive_task.submit(batch.items, s.effective_archive_url)
         return _InHand(batch.items)  # index: articles, nothing to read
@@ -270,6 +277,7 @@ class BatchPipeline:
         self.total = len(work)
         upcoming = self._read(work[0]) if work else None
         for i, batch in enumerate(work):
+            assert upcoming is not None  # each batch was submitted one step ahead
             pages, failures, spent = upcoming.result()
             # Read the next batch while this one is transformed and loaded.
             upcoming = self._read(work[i + 1]) if i + 1 < len(work) else None
@@ -320,7 +328,9 @@ class BatchPipeline:
         # quote: Prefect would otherwise walk every field of every document looking for
         # futures to resolve, twice per batch.
         self.loading.append(
-            load_task.submit(quote(documents), self.settings, run.run_id, run.skip_unchanged)
+            load_task.submit(  # type: ignore[call-overload]  # quote(): as in _read
+                quote(documents), self.settings, run.run_id
+            )
         )
 
     def _finish_load(self) -> None:
@@ -342,6 +352,12 @@ class BatchPipeline:
                 "elapsed": time.monotonic() - self.flow_run.started,
             },
         )
+
+
+class _Reading(Protocol):
+    """A batch being read: a read task's future, or the items in hand."""
+
+    def result(self) -> tuple[Any, list[Failure], StageTime]: ...
 
 
 class _InHand:
@@ -404,7 +420,7 @@ def finish_run(run: Run, **extra: Any) -> dict[str, Any]:
         "flow": run.flow,
         "index": settings.index,
         "concrete_index": run.concrete_index,
-        "pipeline_version": versions.pipeline_version(),
+        "pipeline_version": versions.pipeline_version(settings.spacy_model, settings.aliases_path),
         "seconds": round(time.monotonic() - run.started, 2),
         "cpu_workers": run.cpu_workers,
         "task_runner": settings.task_runner,

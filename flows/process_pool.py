@@ -60,5 +60,6 @@ def run_transform(
         model_name=settings.spacy_model,
         min_body_chars=settings.min_body_chars,
         run_id=run_id,
+        aliases_path=settings.aliases_path,
     )
     return pool.submit(work).result() if pool is not None else work()

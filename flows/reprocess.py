@@ -48,14 +48,21 @@ def archive_batches(
             run.client,
             run.settings.index,
             [r.url for r in records],
-            pipeline_version=versions.pipeline_version(),
+            pipeline_version=versions.pipeline_version(
+                run.settings.spacy_model, run.settings.aliases_path
+            ),
         )
         run.counts.unchanged += sum(1 for r in records if r.url in done)
         records = [r for r in records if r.url not in done]
     return pipeline.batches("archive", records, run.settings.batch_size)
 
 
-@flow(name="reprocess", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=4))
+@flow(
+    name="reprocess",
+    log_prints=False,
+    # Prefect's flow() takes TaskRunner[PrefectFuture[Any]], which no runner is (prefect#16938).
+    task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]
+)
 def reprocess(
     since: str | None = None,
     source: str | None = None,
@@ -68,7 +75,6 @@ def reprocess(
     """
     settings = settings or Settings()
     run = pipeline.open_run("reprocess", settings)
-    run.skip_unchanged = False
     archive = Archive(settings.effective_archive_url)
     records = archive.records(since=parse_since(since), source=source, limit=limit)
     run.counts.discovered = len(records)
@@ -79,7 +85,7 @@ def reprocess(
         archive.url,
         settings.index,
         run.concrete_index,
-        versions.pipeline_version(),
+        versions.pipeline_version(settings.spacy_model, settings.aliases_path),
     )
     pipeline.process(run, archive_batches(run, records, force=force))
     return pipeline.finish_run(run)

@@ -51,8 +51,8 @@ def transform_cache_key(context: Any, parameters: Mapping[str, Any]) -> str:
     settings: Settings = parameters["settings"]
     digest = hashlib.sha256()
     for part in (
-        versions.pipeline_version(),
-        versions.enrichment_version(),
+        versions.pipeline_version(settings.spacy_model, settings.aliases_path),
+        versions.enrichment_version(settings.spacy_model, settings.aliases_path),
         settings.spacy_model,
         str(settings.min_body_chars),
         spool.digest(parameters["pages"]),
@@ -123,7 +123,7 @@ class RunLogger(logging.LoggerAdapter):
     """Adds the run id, and the URL, its source (host) and the stage when given, to records."""
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        kwargs["extra"] = {**self.extra, **kwargs.get("extra", {})}
+        kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
         return msg, kwargs
 
 
@@ -200,7 +200,7 @@ def release_batch_memory() -> None:
 
 
 def run_logger(logger: logging.Logger | logging.LoggerAdapter, run_id: str) -> RunLogger:
-    return RunLogger(logger, {"run_id": run_id})  # type: ignore[arg-type]
+    return RunLogger(logger, {"run_id": run_id})
 
 
 def failure_context(failure: Failure) -> dict[str, str]:

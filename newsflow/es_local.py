@@ -356,7 +356,7 @@ def status(settings: Settings) -> NodeStatus:
         url=url,
         running=pid is not None or health is not None,
         pid=pid,
-        healthy=bool(health) and health.get("status") in ("green", "yellow"),
+        healthy=health is not None and health.get("status") in ("green", "yellow"),
         health=health.get("status") if health else None,
         version=version,
         home=p.home,

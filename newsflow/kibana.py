@@ -112,12 +112,11 @@ def import_saved_objects(
     secrets = [s for s in (password, api_key, urlsplit(base).password) if s]
 
     try:
-        with httpx.Client(verify=verify, timeout=timeout) as client:
+        with httpx.Client(auth=auth, verify=verify, timeout=timeout) as client:
             response = client.post(
                 base + IMPORT_PATH,
                 params={"overwrite": "true"} if overwrite else None,
                 headers=headers,
-                auth=auth,
                 files={"file": (IMPORT_FILENAME, ndjson_bytes, "application/ndjson")},
             )
     except httpx.HTTPError as exc:

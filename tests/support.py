@@ -1,4 +1,5 @@
-"""A local web site for tests: the demo corpus plus pages that misbehave on purpose."""
+"""A local web site for tests: the demo corpus plus pages that misbehave on purpose; an alias
+table of the tests' own."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from newsflow.cli import DEMO_CORPUS
 from newsflow.corpus_server import serve_directory
+from newsflow.transforms.enrich.entities import ALIASES_PATH
 
 EMPTY_PAGE = (
     b"<!doctype html><html><head><title>Nothing</title></head><body><nav>Home</nav></body></html>"
@@ -23,6 +25,18 @@ def load_manifest() -> dict[str, dict]:
     for path in sorted(DEMO_CORPUS.glob("manifest-*.json")):
         manifest.update(json.loads(path.read_text(encoding="utf-8")))
     return manifest
+
+
+def alias_table(path: Path, **entries: dict[str, list[str]]) -> Path:
+    """A copy of ``mappings/aliases.json`` at ``path`` with ``entries`` (facet type -> {canonical
+    name: aliases}) merged in. Without entries it names the same entities in other bytes, which
+    is another enrichment version all the same."""
+    table = json.loads(ALIASES_PATH.read_text(encoding="utf-8"))
+    table["_copy"] = "written by tests/support.py"
+    for facet, names in entries.items():
+        table[facet] = {**table.get(facet, {}), **names}
+    path.write_text(json.dumps(table, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
 
 
 class _Handler(SimpleHTTPRequestHandler):

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-Stage = Literal["discover", "fetch", "clean", "enrich", "load"]
+Stage = Literal["discover", "fetch", "clean", "enrich", "load", "archive"]
 
 # spaCy labels kept as facets; numeric and date labels (DATE, MONEY, CARDINAL...) are not facets.
 FACET_TYPES: tuple[str, ...] = ("person", "organization", "location", "group", "event", "product")
@@ -76,8 +76,8 @@ class Article:
     image: str | None
     fetched_at: datetime
     word_count: int
-    # Where each date came from (json-ld, meta, microdata, url, markup, visible-text), so a
-    # wrong date can be traced; see transforms/dates.py.
+    # Where each date came from (json-ld, meta, microdata, url, dateline, markup, visible-text),
+    # so a wrong date can be traced; see transforms/clean/dates.py.
     published_source: str | None = None
     modified: str | None = None  # ISO 8601 date or date-time of the last update
     modified_source: str | None = None

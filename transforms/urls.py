@@ -1,4 +1,6 @@
-"""URL canonicalisation: one spelling per article URL, applied before dedupe and index look-ups.
+"""URL canonicalisation: one spelling per article URL, and the only one. Discovery dedupes on
+it, the "already indexed" look-up asks for it, and the clean step spells an article's canonical
+URL (declared or fetched), and so its document id, with it.
 
 courlan's ``normalize_url`` does most of it (lower-case scheme and host, IDNA, default ports
 dropped, percent-encoding normalised, query parameters sorted, its tracker list removed); this

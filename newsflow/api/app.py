@@ -35,6 +35,7 @@ from newsflow.api.models import (
     FacetField,
     HealthResponse,
     SearchResponse,
+    Suggestion,
     SuggestionsResponse,
 )
 from newsflow.resources import STATIC_DIR
@@ -390,7 +391,8 @@ def create_app(settings: Settings, client: Elasticsearch | None = None) -> FastA
         """Entity names that start (at a word) with `prefix`, most frequent first."""
         types = (entity_type,) if entity_type else core.ENTITY_TYPES
         found = store.suggest_entities(es, alias, prefix, types, size, search_timeout)
-        return SuggestionsResponse(prefix=prefix, type=entity_type, suggestions=found)
+        suggestions = [Suggestion.model_validate(item) for item in found]
+        return SuggestionsResponse(prefix=prefix, type=entity_type, suggestions=suggestions)
 
     @app.get(
         "/entities/{entity_type}/{name}",

@@ -72,6 +72,7 @@ def extract(
         model_name=settings.spacy_model,
         min_body_chars=settings.min_body_chars,
         run_id="extract",
+        aliases_path=settings.aliases_path,
     )
     failed = {f.url: f for f in [*failures, *result.failures, *result.skips]}
     # Story fields as the pipeline computes them, the inputs clustered among themselves only.

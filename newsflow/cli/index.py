@@ -21,7 +21,8 @@ def index_migrate(
         bool, typer.Option(help="Delete the previous index after the swap.")
     ] = False,
 ) -> None:
-    """Build the next index version with the current mapping, copy, check, swap the alias."""
+    """Build the next index version with the current mapping, copy (re-keying documents an
+    older URL function keyed), check, swap the alias."""
     from newsflow.store.indices import IndexSetupError, drop_index, migrate
 
     settings = load_settings()
@@ -35,7 +36,8 @@ def index_migrate(
     kept = "dropped" if drop_old else f"kept (drop it with `newsflow index drop {done.source}`)"
     out.print(
         f"{settings.index}: {done.source} -> {done.target} (mapping version "
-        f"{done.mapping_version}), {done.copied} documents in {done.seconds}s; "
+        f"{done.mapping_version}), {done.copied} documents in {done.seconds}s "
+        f"({done.rekeyed} re-keyed, {done.merged} merged into a later fetch); "
         f"{done.source} {kept}"
     )
 

@@ -43,7 +43,7 @@ def indexed(
             reply = client.search(
                 index=alias,
                 query=query,
-                source=["url", "canonical_url", "fetched_at"],
+                source={"includes": ["url", "canonical_url", "fetched_at"]},
                 size=min(2 * len(chunk), 10_000),
             )
         except NotFoundError:

@@ -22,6 +22,7 @@ from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 from elasticsearch.helpers import scan, streaming_bulk
 
 from newsflow.resources import MAPPINGS_DIR
+from newsflow.transforms.batch.documents import rekeyed
 
 _VERSION = re.compile(r"-v(\d+)$")
 
@@ -229,46 +230,102 @@ def backfill_mode(client: Elasticsearch, alias: str) -> Iterator[str]:
 class Migration:
     source: str
     target: str
-    copied: int
+    copied: int  # documents in the target
     seconds: float
     mapping_version: int
+    rekeyed: int = 0  # documents whose id changed (a canonical URL spelt by older code)
+    merged: int = 0  # documents left out for a later fetch of the same article under its new id
 
 
-def _copy(client: Elasticsearch, source: str, target: str, query: dict | None = None) -> int:
-    actions = (
-        {"_op_type": "index", "_index": target, "_id": hit["_id"], "_source": hit["_source"]}
+def _fetched_millis(document: dict[str, Any]) -> int:
+    """``fetched_at`` in epoch milliseconds, 0 when missing or unreadable."""
+    try:
+        fetched = datetime.fromisoformat(str(document["fetched_at"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return 0
+    fetched = fetched if fetched.tzinfo else fetched.replace(tzinfo=UTC)
+    return max(0, int(fetched.timestamp() * 1000))
+
+
+def _copy(
+    client: Elasticsearch,
+    source: str,
+    target: str,
+    moved: dict[str, str],
+    query: dict | None = None,
+) -> int:
+    """Copy ``source`` into ``target`` re-keyed (``documents.rekeyed``); returns the documents
+    written. Old ids that changed go into ``moved`` (old id -> new id).
+
+    Each copy is written with its ``fetched_at`` as external version (``external_gte``), so
+    when two old documents get one new id the one fetched last stays, whatever the order they
+    come in, and copying a document again (the second pass) rewrites it. The one fetched
+    earlier is refused with a version conflict: that is the merge, not an error."""
+
+    def actions() -> Iterator[dict[str, Any]]:
         for hit in scan(
             client,
             index=source,
             query={"query": query or {"match_all": {}}},
             size=1000,
             preserve_order=False,
-        )
-    )
-    copied = 0
+        ):
+            doc = rekeyed(hit["_source"])
+            new_id = doc.get("id") or hit["_id"]
+            if new_id != hit["_id"]:
+                moved[hit["_id"]] = new_id
+            yield {
+                "_op_type": "index",
+                "_index": target,
+                "_id": new_id,
+                "_source": doc,
+                "version": _fetched_millis(doc),
+                "version_type": "external_gte",
+            }
+
+    written = 0
     for ok, item in streaming_bulk(
         client,
-        actions,
+        actions(),
         chunk_size=1000,
         raise_on_error=False,
         max_retries=5,
         initial_backoff=1,
         max_backoff=30,
     ):
-        if not ok:
-            info = next(iter(item.values()))
+        info = next(iter(item.values()))
+        if ok:
+            written += 1
+        elif info.get("status") != 409:
             raise IndexSetupError(
                 f"copy into {target} rejected {info.get('_id')}: {info.get('error')}"
             )
-        copied += 1
-    return copied
+    return written
+
+
+def _distinct_new_ids(
+    client: Elasticsearch, source: str, source_count: int, moved: dict[str, str]
+) -> int:
+    """How many documents the target must hold: one per distinct new id among the
+    ``source_count`` documents of ``source``. Ids that did not move count once each; a new id
+    counts unless a document that kept its id already holds it."""
+    landing = sorted(set(moved.values()) - set(moved))
+    taken = 0
+    for i in range(0, len(landing), 1000):
+        found = client.mget(index=source, ids=landing[i : i + 1000], source=False)
+        taken += sum(1 for doc in found["docs"] if doc.get("found"))
+    return source_count - len(moved) + len(set(moved.values())) - taken
 
 
 def migrate(client: Elasticsearch, alias: str, spec: dict[str, Any] | None = None) -> Migration:
     """Build ``<alias>-v<N+1>`` with the current mapping, copy every document (scan + bulk,
     ``_reindex`` is not on every node), check counts, then swap the alias atomically. The old
     index stays until ``drop_index``. Searches through the alias see the old index until the
-    swap and the new, complete one after it."""
+    swap and the new, complete one after it.
+
+    Documents are re-keyed while copied (``documents.rekeyed``): those whose canonical URL an
+    older URL function spelt get the id a run makes now; when two map to one id, the one
+    fetched last is kept."""
     started = time.monotonic()
     source = write_index(client, alias)
     if source is None:
@@ -281,18 +338,21 @@ def migrate(client: Elasticsearch, alias: str, spec: dict[str, Any] | None = Non
     used = put_template(client, alias, spec)
     client.indices.create(index=target, settings={"index": {"refresh_interval": "-1"}})
     copy_started = datetime.now(UTC).isoformat()
-    copied = _copy(client, source, target)
+    moved: dict[str, str] = {}
+    _copy(client, source, target, moved)
     # Articles loaded while the copy ran are picked up by a second, short pass.
-    copied += _copy(client, source, target, {"range": {"indexed_at": {"gte": copy_started}}})
+    _copy(client, source, target, moved, {"range": {"indexed_at": {"gte": copy_started}}})
     client.indices.put_settings(index=target, settings={"index": {"refresh_interval": None}})
     client.indices.refresh(index=source)
     client.indices.refresh(index=target)
     source_count = client.count(index=source)["count"]
     target_count = client.count(index=target)["count"]
-    if source_count != target_count:
+    expected = _distinct_new_ids(client, source, source_count, moved)
+    if target_count != expected:
         raise IndexSetupError(
-            f"migration stopped before the swap: {source} has {source_count} documents, "
-            f"{target} has {target_count}; the alias still points at {source}"
+            f"migration stopped before the swap: {source} has {source_count} documents "
+            f"({expected} once re-keyed), {target} has {target_count}; the alias still "
+            f"points at {source}"
         )
     client.indices.update_aliases(
         actions=[
@@ -301,7 +361,13 @@ def migrate(client: Elasticsearch, alias: str, spec: dict[str, Any] | None = Non
         ]
     )
     return Migration(
-        source, target, source_count, round(time.monotonic() - started, 2), used["mapping_version"]
+        source,
+        target,
+        target_count,
+        round(time.monotonic() - started, 2),
+        used["mapping_version"],
+        rekeyed=len(moved),
+        merged=source_count - target_count,
     )
 
 
@@ -315,9 +381,15 @@ def drop_index(client: Elasticsearch, alias: str, index: str) -> None:
 
 
 def versions(client: Elasticsearch, alias: str) -> list[str]:
-    """All ``<alias>-v<N>`` indices, oldest first."""
+    """All ``<alias>-v<N>`` indices, oldest first. The wildcard also matches names that are
+    no version of this alias (``<alias>-v2-copy``, ``<alias>-videos-v1``): left out."""
     found = client.indices.get(index=f"{alias}-v*", allow_no_indices=True, expand_wildcards="open")
-    return sorted(found.body, key=lambda name: int(_VERSION.search(name).group(1)))
+    numbers = {}
+    for name in found.body:
+        match = re.fullmatch(rf"{re.escape(alias)}-v(\d+)", name)
+        if match:
+            numbers[name] = int(match.group(1))
+    return sorted(numbers, key=numbers.__getitem__)
 
 
 def stats(client: Elasticsearch, alias: str, top: int = 5) -> dict[str, Any]:
@@ -333,7 +405,7 @@ def stats(client: Elasticsearch, alias: str, top: int = 5) -> dict[str, Any]:
         index=alias,
         size=1,
         sort=[{"indexed_at": "desc"}],
-        source=["run_id", "indexed_at"],
+        source={"includes": ["run_id", "indexed_at"]},
         aggs={f: {"terms": {"field": f, "size": top}} for f in facets},
         track_total_hits=True,
     )

@@ -2,7 +2,8 @@
 
 The client is passed in (built once from the settings). Documents are keyed by a stable hash
 of the canonical URL, so loading the same article again updates it instead of adding a copy,
-and an article whose content is unchanged is not written again.
+and a document that is unchanged as a whole (``transforms/batch/documents.py content_hash``) is
+not written again. Every document written carries the hash of what it holds.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from elasticsearch import (
 from elasticsearch.helpers import scan, streaming_bulk
 
 from newsflow.resources import MAPPINGS_DIR
+from newsflow.transforms.batch.documents import content_hash
 from newsflow.transforms.models import Failure
 
 
@@ -143,6 +145,12 @@ def _load_chunk(
     return result
 
 
+def _hashed(documents: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for doc in documents:
+        doc["content_hash"] = content_hash(doc)
+        yield doc
+
+
 def _chunks(documents: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     it = iter(documents)
     while chunk := list(itertools.islice(it, size)):
@@ -162,7 +170,8 @@ def bulk_load(
     backoff: float = 1.0,
 ) -> LoadResult:
     """Index documents through the alias in bulk requests of at most ``chunk_size`` documents
-    and ``max_chunk_bytes`` bytes, ``concurrency`` requests at a time.
+    and ``max_chunk_bytes`` bytes, ``concurrency`` requests at a time. Each document's
+    ``content_hash`` is set to the hash of what it holds as it is sent.
 
     Every document ends indexed or in ``rejected`` with the cluster's reason; a 200 bulk
     response can still carry per-item errors, which are collected too. Raises
@@ -178,6 +187,7 @@ def bulk_load(
         backoff=backoff,
     )
     result = LoadResult()
+    documents = _hashed(documents)
     if concurrency <= 1:
         for chunk in _chunks(documents, chunk_size):
             result.add(load(chunk))
@@ -224,9 +234,11 @@ def drop_unchanged(
     documents: list[dict[str, Any]],
     unavailable_timeout: float = 120.0,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Documents whose content differs from what the index holds (new ones included), and the
-    number left out because an identical version is already indexed. Waits up to
-    ``unavailable_timeout`` for a cluster that cannot be reached, like the bulk requests."""
+    """Documents that differ from what the index holds (new ones included), and the number
+    left out because the same document is indexed already: its stored ``content_hash`` is the
+    hash of the document as it is now (facets, stories and versions included; only the
+    per-run stamps left out). Waits up to ``unavailable_timeout`` for a cluster that cannot be
+    reached, like the bulk requests."""
     if not documents:
         return [], 0
     found = _when_reachable(
@@ -234,7 +246,7 @@ def drop_unchanged(
         unavailable_timeout,
     )
     stored = {d["_id"]: d["_source"].get("content_hash") for d in found["docs"] if d.get("found")}
-    changed = [d for d in documents if stored.get(d["id"]) != d["content_hash"]]
+    changed = [d for d in documents if stored.get(d["id"]) != content_hash(d)]
     return changed, len(documents) - len(changed)
 
 

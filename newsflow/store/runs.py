@@ -14,7 +14,6 @@ from typing import Any
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from newsflow.resources import MAPPINGS_DIR
-from newsflow.transforms import versions
 from newsflow.transforms.batch.report import parse_run_aggs, run_aggs, run_query
 from newsflow.transforms.models import COUNT_FIELDS
 
@@ -39,9 +38,15 @@ def ensure_runs_index(client: Elasticsearch, alias: str) -> str:
 
 
 def run_document(
-    flow: str, summary: dict[str, Any], prefect_flow_run_id: str | None = None
+    flow: str,
+    summary: dict[str, Any],
+    prefect_flow_run_id: str | None = None,
+    *,
+    pipeline_version: str | None = None,
 ) -> dict[str, Any]:
-    """The runs-index document of a flow's summary: counts as fields, the rest kept whole."""
+    """The runs-index document of a flow's summary: counts as fields, the rest kept whole.
+    ``pipeline_version`` (``transforms/versions.py``) is the run's, for summaries that do not
+    say it."""
     finished = datetime.now(UTC)
     seconds = float(summary.get("seconds") or 0.0)
     summary = dict(summary)
@@ -58,7 +63,7 @@ def run_document(
         "started_at": (finished - timedelta(seconds=seconds)).isoformat(),
         "finished_at": finished.isoformat(),
         "seconds": seconds,
-        "pipeline_version": summary.get("pipeline_version") or versions.pipeline_version(),
+        "pipeline_version": summary.get("pipeline_version") or pipeline_version,
         "prefect_flow_run_id": prefect_flow_run_id,
         "summary": summary,
     }
@@ -74,6 +79,8 @@ def record_run(
     flow: str,
     summary: dict[str, Any],
     prefect_flow_run_id: str | None = None,
+    *,
+    pipeline_version: str | None = None,
 ) -> bool:
     """Store a run's summary; returns False (and logs why) when the cluster refuses it, since
     the run itself has finished and its data is loaded by then."""
@@ -82,7 +89,9 @@ def record_run(
         client.index(
             index=index,
             id=summary["run_id"],
-            document=run_document(flow, summary, prefect_flow_run_id),
+            document=run_document(
+                flow, summary, prefect_flow_run_id, pipeline_version=pipeline_version
+            ),
             refresh="wait_for",
         )
     except (ApiError, TransportError) as exc:
@@ -117,4 +126,4 @@ def run_report(client: Elasticsearch, alias: str, run_id: str) -> dict[str, Any]
     except (ApiError, TransportError) as exc:
         log.warning("run report of %s: cannot read its stories and entities: %s", run_id, exc)
         return None
-    return parse_run_aggs(response)
+    return parse_run_aggs(response.body)

@@ -8,7 +8,7 @@ what a failure means to their user (an HTTP status, a CLI message).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from elasticsearch import Elasticsearch, NotFoundError
 
@@ -20,13 +20,13 @@ def search(client: Elasticsearch, alias: str, req: core.SearchRequest) -> core.S
 
     Raises ``ValueError`` for an unknown filter field."""
     if not req.collapse:
-        return core.parse_result(req, client.search(index=alias, **core.build_query(req)))
+        return core.parse_result(req, client.search(index=alias, **core.build_query(req)).body)
     page = core.StoryPage(req)
     while not page.done:
-        stories = page.read_stream(client.search(index=alias, **page.stream_query()))
+        stories = page.read_stream(client.search(index=alias, **page.stream_query()).body)
         found = None
         if stories:
-            found = client.search(index=alias, **core.build_story_query(req, stories))
+            found = client.search(index=alias, **core.build_story_query(req, stories)).body
         page.read_stories(found)
     return page.result()
 
@@ -41,7 +41,7 @@ def suggest_entities(
 ) -> list[dict[str, Any]]:
     """``[{type, value, count}]``: the ``size`` most frequent values of ``types`` with a word
     starting with ``prefix``."""
-    resp = client.search(index=alias, **core.build_suggest_query(prefix, types, size, timeout))
+    resp = client.search(index=alias, **core.build_suggest_query(prefix, types, size, timeout)).body
     return core.parse_suggestions(resp, types, size)
 
 
@@ -59,16 +59,16 @@ def entity_profile(
     date) and one for the quotes (people only)."""
     resp = client.search(
         index=alias, **core.build_entity_query(entity_type, name, facet_size, timeout)
-    )
+    ).body
     mentions = None
     interval = core.mentions_interval(resp)
     if interval:
         mentions = client.search(
             index=alias, **core.build_mentions_query(entity_type, name, interval, timeout)
-        )
+        ).body
     said = None
     if core.wants_quotes(entity_type, resp, quotes):
-        said = client.search(index=alias, **core.build_quotes_query(name, quotes, timeout))
+        said = client.search(index=alias, **core.build_quotes_query(name, quotes, timeout)).body
     return core.parse_entity_profile(entity_type, name, resp, mentions, said, quotes)
 
 
@@ -89,7 +89,7 @@ def get_article(client: Elasticsearch, alias: str, article_id: str) -> dict[str,
 class AliasHealth:
     """Whether the alias can be searched: the cluster's status and what the alias holds."""
 
-    cluster: str  # green, yellow or red
+    cluster: Literal["green", "yellow", "red"]
     alias_exists: bool
     documents: int | None  # None when the alias does not exist
 

@@ -109,12 +109,16 @@ class EsCrawlState:
             # feed in full again.
             log.warning("crawl state not saved in %s: %s", state_index(self.alias), exc)
             return 0
-        for error in errors:
+        # A list of errors without stats_only (the annotation also allows a count).
+        for error in errors if isinstance(errors, list) else ():
             log.warning("crawl state not saved: %s", error)
         return written
 
     def indexed(self, urls: list[str]) -> dict[str, datetime]:
-        """``fetched_at`` of the URLs already in the articles alias (by url or canonical_url)."""
+        """``fetched_at`` of the URLs already in the articles alias (by url or canonical_url).
+
+        ``urls`` are spelt by ``transforms/urls.py canonicalize``, as discovery gives them: the
+        clean step spells ``canonical_url`` with it too, so the terms match exactly."""
         found: dict[str, datetime] = {}
         wanted = set(urls)
         for chunk in _chunks(sorted(wanted)):
@@ -129,7 +133,7 @@ class EsCrawlState:
                             ]
                         }
                     },
-                    source=["url", "canonical_url", "fetched_at"],
+                    source={"includes": ["url", "canonical_url", "fetched_at"]},
                     size=min(2 * len(chunk), 10_000),
                 )
             except NotFoundError:

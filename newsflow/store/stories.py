@@ -13,6 +13,7 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
+from newsflow.transforms.batch.documents import content_hash
 from newsflow.transforms.enrich.stories import (
     StoryClusters,
     StoryMember,
@@ -63,21 +64,36 @@ def _lookup(client: Elasticsearch, alias: str, bands: set[str], size: int) -> li
 
 
 def _apply_demotions(client: Elasticsearch, alias: str, clusters: StoryClusters) -> None:
-    """``story_lead: false`` for the indexed leads ``clusters`` demoted; those written leave
-    ``pending_demotions``, the others stay there and are retried with the next batch."""
+    """Set ``story_lead: false`` on indexed leads that are leads no more, with the
+    ``content_hash`` of the document that makes, so that a re-run which computes the same
+    document finds it unchanged. Each update applies only to the version read; a lead not
+    indexed yet (still loading in this run) or changed meanwhile is retried on the next call."""
     if not clusters.pending_demotions:
         return
-    operations: list[dict[str, Any]] = []
-    for doc_id in sorted(clusters.pending_demotions):
-        operations += [{"update": {"_index": alias, "_id": doc_id}}, {"doc": {"story_lead": False}}]
     try:
-        resp = client.bulk(operations=operations)
+        found = client.mget(index=alias, ids=sorted(clusters.pending_demotions))["docs"]
+        operations: list[dict[str, Any]] = []
+        for doc in found:
+            if not doc.get("found"):
+                continue
+            demoted = doc["_source"] | {"story_lead": False}
+            target = {
+                "_index": doc["_index"],
+                "_id": doc["_id"],
+                "if_seq_no": doc["_seq_no"],
+                "if_primary_term": doc["_primary_term"],
+            }
+            update = {"story_lead": False, "content_hash": content_hash(demoted)}
+            operations += [{"update": target}, {"doc": update}]
+        items: list[dict[str, Any]] = (
+            client.bulk(operations=operations)["items"] if operations else []
+        )
     except (ApiError, TransportError) as exc:
         log.warning("story leads in %s not updated, retried with the next batch: %s", alias, exc)
         return
-    for item in resp["items"]:
+    for item in items:
         info = item["update"]
         if info.get("status") in (200, 201):
             clusters.pending_demotions.discard(info["_id"])
-        elif info.get("status") != 404:  # 404: still loading in this run, retried next call
+        elif info.get("status") not in (404, 409):  # gone or changed meanwhile: next call
             log.warning("story lead of %s not updated: %s", info.get("_id"), info.get("error"))

@@ -21,7 +21,7 @@ from newsflow.flows.ingest import ingest
 from newsflow.search import ALL_FACET_FIELDS, ENTITY_TYPES
 from newsflow.settings import Settings
 from newsflow.transforms.batch.documents import document_id
-from newsflow.transforms.clean.extract import normalize_url
+from newsflow.transforms.urls import canonicalize
 from tests.conftest import fresh_alias
 from tests.support import load_manifest
 
@@ -91,7 +91,7 @@ def _assert_error(resp, status: int, error: str) -> dict[str, Any]:
 def _wire_ids() -> set[str]:
     wire = [m for m in load_manifest().values() if m.get("story") == "wire-1"]
     assert len(wire) >= 4
-    return {document_id(normalize_url(m["canonical_url"])) for m in wire}
+    return {document_id(canonicalize(m["canonical_url"])) for m in wire}
 
 
 # --- search ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from newsflow.store.load import count_dead_letters, dead_letter_index, load_docu
 from newsflow.store.runs import list_runs, runs_index
 from newsflow.transforms import versions
 from newsflow.transforms.batch.documents import document_id
+from tests.support import alias_table
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -94,15 +95,15 @@ def test_maintenance_retries_dead_letters_and_reports_stats(loaded, es_client):
     assert run["run_id"] == summary["run_id"] and run["indexed"] == 1 and run["failed"] == 1
 
 
-def test_maintenance_reenriches_stale_articles_from_archive_or_index(
-    loaded, es_client, monkeypatch
-):
+def test_maintenance_reenriches_stale_articles_from_archive_or_index(loaded, es_client, tmp_path):
     settings, docs = loaded
     urls = sorted(docs)
     # One page's archive entry is gone: that article is re-enriched from its indexed body.
     archive = Archive(settings.archive_url)
     archive.fs.rm(archive.index_path(urls[0]))
-    monkeypatch.setattr(versions, "ENRICHMENT_VERSION", versions.ENRICHMENT_VERSION + "-next")
+    # A newer enrichment: another alias table (the same names, other bytes).
+    settings = settings.model_copy(update={"aliases_path": alias_table(tmp_path / "aliases.json")})
+    current = versions.enrichment_version(settings.spacy_model, settings.aliases_path)
 
     summary = maintenance(reenrich=True, settings=settings)
     # The fixed dead letter comes back at the old version first, so it is stale too.
@@ -113,8 +114,10 @@ def test_maintenance_reenriches_stale_articles_from_archive_or_index(
     assert len(hits) == len(docs) + 1  # rewritten in place, nothing added
     for hit in hits:
         doc = hit["_source"]
-        assert doc["enrichment_version"] == versions.ENRICHMENT_VERSION, doc["url"]
-        assert doc["pipeline_version"] == versions.pipeline_version()
+        assert doc["enrichment_version"] == current, doc["url"]
+        assert doc["pipeline_version"] == versions.pipeline_version(
+            settings.spacy_model, settings.aliases_path
+        )
         if doc["url"] in docs:
             old = docs[doc["url"]]
             assert (doc["title"], doc["body"]) == (old["title"], old["body"])

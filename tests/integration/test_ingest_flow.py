@@ -17,7 +17,7 @@ from newsflow.settings import Settings
 from newsflow.store.search import search
 from newsflow.transforms.batch.documents import document_id
 from newsflow.transforms.batch.transform import TransformResult
-from newsflow.transforms.clean.extract import normalize_url
+from newsflow.transforms.urls import canonicalize
 from tests.conftest import fresh_alias
 from tests.support import load_manifest
 
@@ -62,7 +62,7 @@ def test_documents_carry_metadata_and_entity_facets_from_the_pages(
         canonical = expected["canonical_url"]
         if not canonical or not canonical.startswith("http"):
             continue
-        doc = es_client.get(index=corpus_settings.index, id=document_id(normalize_url(canonical)))
+        doc = es_client.get(index=corpus_settings.index, id=document_id(canonicalize(canonical)))
         source = doc["_source"]
         assert source["title"].strip() == expected["title"].strip(), path
         assert source["language"] == expected["language"], path

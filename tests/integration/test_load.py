@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from elasticsearch import Elasticsearch
 
+from newsflow.settings import Settings
 from newsflow.store import indices
 from newsflow.store.indices import IndexSetupError, ensure_index, load_template
 from newsflow.store.load import (
@@ -25,6 +26,8 @@ from newsflow.store.load import (
 from newsflow.transforms.batch.documents import document_id, to_document
 from newsflow.transforms.models import Article, EnrichedArticle, Entity
 from tests.corpora import ROOT
+
+MODEL = Settings().spacy_model
 
 
 def make_article(n: int, body: str | None = None) -> EnrichedArticle:
@@ -50,7 +53,7 @@ def make_article(n: int, body: str | None = None) -> EnrichedArticle:
 
 
 def docs(n: int, run_id: str = "run-1") -> list[dict]:
-    return [to_document(make_article(i), run_id) for i in range(n)]
+    return [to_document(make_article(i), run_id, model_name=MODEL) for i in range(n)]
 
 
 def refresh_interval(client: Elasticsearch, index: str) -> str | None:
@@ -144,7 +147,9 @@ def test_reloading_updates_in_place_and_unchanged_articles_are_not_rewritten(
     first = load_documents(es_client, index_alias, docs(4, "run-1"), "run-1")
     es_client.indices.refresh(index=index_alias)
     again = docs(4, "run-2")
-    again[1] = to_document(make_article(1, body="A corrected body about Bergen."), "run-2")
+    again[1] = to_document(
+        make_article(1, body="A corrected body about Bergen."), "run-2", model_name=MODEL
+    )
     second = load_documents(es_client, index_alias, again, "run-2")
     es_client.indices.refresh(index=index_alias)
     assert (first.indexed, second.indexed, second.unchanged) == (4, 1, 3)

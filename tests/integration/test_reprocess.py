@@ -23,6 +23,7 @@ from newsflow.store.archive import KEPT_HEADERS, Archive
 from newsflow.store.runs import list_runs, runs_index
 from newsflow.transforms import versions
 from tests.conftest import fresh_alias
+from tests.support import alias_table
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -86,19 +87,20 @@ def test_ingest_archives_every_fetched_page(corpus, es_client):
     # Only the headers that matter, and only if the fetch step hands them over.
     assert set(first.headers) <= set(KEPT_HEADERS)
     assert "<html" in archive.read_html(first).lower()
-    assert _versions(es_client, settings.index) == {versions.pipeline_version(): len(urls)}
+    current = versions.pipeline_version(settings.spacy_model, settings.aliases_path)
+    assert _versions(es_client, settings.index) == {current: len(urls)}
 
 
-def test_reprocess_rewrites_from_the_archive_without_any_http_request(
-    corpus, es_client, monkeypatch
-):
+def test_reprocess_rewrites_from_the_archive_without_any_http_request(corpus, es_client, tmp_path):
     settings, _, urls, port = corpus
     before = _documents(es_client, settings.index)
-    old_version = versions.pipeline_version()
-    # A newer enrichment (say, a better model); in-process so the bump is seen by enrich.
-    monkeypatch.setattr(versions, "ENRICHMENT_VERSION", versions.ENRICHMENT_VERSION + "-next")
-    new_version = versions.pipeline_version()
-    local = settings.model_copy(update={"cpu_workers": 1})
+    old_version = versions.pipeline_version(settings.spacy_model, settings.aliases_path)
+    # A newer enrichment: another alias table (the same names, other bytes).
+    local = settings.model_copy(
+        update={"cpu_workers": 1, "aliases_path": alias_table(tmp_path / "aliases.json")}
+    )
+    new_version = versions.pipeline_version(local.spacy_model, local.aliases_path)
+    assert new_version != old_version
     _Counting.requests.clear()
     # The site is down; a sentinel on its port would see any request the re-process made.
     with serve_directory(DEMO_CORPUS, port=port, handler_class=_Counting) as sentinel:
@@ -119,7 +121,9 @@ def test_reprocess_rewrites_from_the_archive_without_any_http_request(
     for doc_id, doc in after.items():
         old = before[doc_id]
         assert doc["pipeline_version"] == new_version
-        assert doc["enrichment_version"] == versions.ENRICHMENT_VERSION
+        assert doc["enrichment_version"] == versions.enrichment_version(
+            local.spacy_model, local.aliases_path
+        )
         assert (doc["title"], doc["body"], doc["url"]) == (old["title"], old["body"], old["url"])
         assert doc["person"] == old["person"] and doc["location"] == old["location"]
         assert doc["fetched_at"] == old["fetched_at"]  # the archived fetch, not a new one
@@ -169,7 +173,7 @@ def test_reprocess_command_runs_the_flow_with_its_filters(corpus, monkeypatch):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert (summary["discovered"], summary["indexed"], summary["failed"]) == (0, 0, 0)
-    assert summary["pipeline_version"] == versions.pipeline_version()
+    assert summary["pipeline_version"] == versions.pipeline_version(settings.spacy_model)
 
 
 def test_reprocess_keeps_every_article_in_its_story(corpus, es_client):

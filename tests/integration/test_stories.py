@@ -13,7 +13,7 @@ from newsflow.cli import DEMO_CORPUS
 from newsflow.flows.ingest import ingest
 from newsflow.settings import Settings
 from newsflow.store.search import entity_profile
-from newsflow.transforms.batch.documents import document_id
+from newsflow.transforms.batch.documents import content_hash, document_id
 from newsflow.transforms.enrich.stories import story_bands_query
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -106,6 +106,9 @@ def test_a_later_run_finds_the_story_by_its_bands_and_keeps_other_stories_apart(
     assert [m["_source"]["canonical_url"] for m in members if m["_source"]["story_lead"]] == [
         copy_url
     ]
+    # The demoted lead's hash says what it holds now: a re-run would find it unchanged.
+    for member in members:
+        assert member["_source"]["content_hash"] == content_hash(member["_source"])
     deal = _source(es_client, settings.index, topic_url)
     assert deal["story_id"] == deal["id"] != story and deal["story_lead"] is True
 

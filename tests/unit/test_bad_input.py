@@ -64,7 +64,7 @@ def test_a_huge_document_is_cleaned_and_enriched_with_a_note():
         " characters"
     )
     assert any(e.name == "Ingrid Solberg" for e in enriched.entities)
-    assert to_document(enriched, "run")["enrich_note"] == enriched.enrich_note
+    assert to_document(enriched, "run", model_name=MODEL)["enrich_note"] == enriched.enrich_note
 
 
 def test_mixed_scripts_give_a_valid_document():
@@ -78,7 +78,7 @@ def test_mixed_scripts_give_a_valid_document():
     assert isinstance(result, Article), result
     assert "Профсоюз" in result.body and "港口工人" in result.body
     (enriched,) = enrich_articles([result], MODEL, quotes=False)
-    assert to_document(enriched, "run")["body"] == result.body
+    assert to_document(enriched, "run", model_name=MODEL)["body"] == result.body
 
 
 def _as_cp1252(text: str) -> str:

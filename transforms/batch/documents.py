@@ -10,11 +10,13 @@ import dataclasses
 import hashlib
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from newsflow.transforms import versions
 from newsflow.transforms.enrich.stories import signature
 from newsflow.transforms.models import Article, EnrichedArticle
+from newsflow.transforms.urls import try_canonicalize
 
 
 def document_id(canonical_url: str) -> str:
@@ -23,9 +25,16 @@ def document_id(canonical_url: str) -> str:
 
 
 def to_document(
-    item: EnrichedArticle, run_id: str, indexed_at: datetime | None = None
+    item: EnrichedArticle,
+    run_id: str,
+    *,
+    model_name: str,
+    aliases_path: str | Path | None = None,
+    indexed_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The Elasticsearch document of an enriched article (plain JSON-able dict)."""
+    """The Elasticsearch document of an enriched article (plain JSON-able dict), enriched
+    with the spaCy model ``model_name`` and the alias table at ``aliases_path`` (default
+    ``mappings/aliases.json``), which its versions name."""
     a = item.article
     doc_id = document_id(a.canonical_url)
     story = signature(a.body)
@@ -63,13 +72,10 @@ def to_document(
         "enrich_note": item.enrich_note,
         "run_id": run_id,
         # Which clean/enrich code made this document (transforms/versions.py).
-        "pipeline_version": versions.pipeline_version(),
-        "enrichment_version": versions.enrichment_version(),
+        "pipeline_version": versions.pipeline_version(model_name, aliases_path),
+        "enrichment_version": versions.enrichment_version(model_name, aliases_path),
     }
     doc.update(item.facets())
-    # Hash of what the article says, so later runs can tell an unchanged re-fetch.
-    content = json.dumps([a.title, a.body, a.authors, a.published], ensure_ascii=False)
-    doc["content_hash"] = hashlib.sha256(content.encode("utf-8")).hexdigest()
     return doc
 
 
@@ -89,3 +95,32 @@ def article_from_document(doc: dict[str, Any]) -> Article:
     )
     values["word_count"] = int(doc.get("word_count") or len(doc.get("body", "").split()))
     return Article(**values)
+
+
+# Stamped anew on every run without changing what a document says (and the hash itself).
+RUN_FIELDS = frozenset({"indexed_at", "run_id", "fetched_at", "content_hash"})
+
+
+def content_hash(document: dict[str, Any]) -> str:
+    """SHA-256 (hex) of a whole index document except ``RUN_FIELDS``: text and metadata,
+    entities and facets, quotes, story fields, pipeline versions. Equal hashes mean that
+    writing the document again would change nothing the index shows, so the load step skips
+    it (``unchanged``) and stores the hash as ``content_hash``. Compute it over the final
+    document, after the run's story assignment."""
+    content = {key: value for key, value in document.items() if key not in RUN_FIELDS}
+    text = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def rekeyed(document: dict[str, Any]) -> dict[str, Any]:
+    """A stored document keyed the way the current code keys it: ``canonical_url`` spelt by
+    ``canonicalize``, ``id`` made from it, ``content_hash`` of the result; ``story_id`` is an
+    opaque key its story's members share and stays. A document without a canonical URL that
+    ``canonicalize`` accepts is returned as it is (its id too). Used when an index is migrated:
+    documents made by an older URL function get the id a new run would give them."""
+    canonical = try_canonicalize(document.get("canonical_url") or "")
+    if canonical is None:
+        return document
+    out = document | {"canonical_url": canonical, "id": document_id(canonical)}
+    out["content_hash"] = content_hash(out)
+    return out

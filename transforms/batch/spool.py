@@ -19,8 +19,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from operator import itemgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from newsflow.transforms.models import Article, Page
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 
 @dataclass(frozen=True)
@@ -128,14 +132,21 @@ def count(batch: SpooledPages | Sequence[Page]) -> int:
     return batch.count if isinstance(batch, SpooledPages) else len(batch)
 
 
+def holds_articles(
+    batch: SpooledPages | Sequence[Page] | Sequence[Article],
+) -> TypeIs[Sequence[Article]]:
+    """Whether a batch is articles to re-enrich rather than pages (an empty one is pages)."""
+    return not isinstance(batch, SpooledPages) and bool(batch) and isinstance(batch[0], Article)
+
+
 def digest(batch: SpooledPages | Sequence[Page] | Sequence[Article]) -> str:
     """What a batch holds, for the transform cache key: the pages' URLs and HTML, or the
     articles' fields."""
     if isinstance(batch, SpooledPages):
         return batch.digest
-    if batch and isinstance(batch[0], Article):
-        return _combine([repr(sorted(asdict(a).items())).encode() + b"\0" for a in batch])  # type: ignore[arg-type]
-    return pages_digest(batch)  # type: ignore[arg-type]
+    if holds_articles(batch):
+        return _combine([repr(sorted(asdict(a).items())).encode() + b"\0" for a in batch])
+    return pages_digest(batch)
 
 
 def remove_stale(parent: str | Path, older_than: float) -> list[Path]:

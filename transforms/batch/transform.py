@@ -7,6 +7,7 @@ import contextlib
 import gc
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from newsflow.transforms.batch import spool
 from newsflow.transforms.batch.documents import to_document
@@ -53,17 +54,25 @@ class TransformResult:
 
 
 def transform_pages(
-    pages: list[Page], *, model_name: str, min_body_chars: int, run_id: str
+    pages: list[Page],
+    *,
+    model_name: str,
+    min_body_chars: int,
+    run_id: str,
+    aliases_path: str | Path | None = None,
 ) -> TransformResult:
     """Pages -> index documents (clean, then NER), with the failures of the clean step and
-    the pages it skipped as not articles."""
+    the pages it skipped as not articles. ``aliases_path`` replaces ``mappings/aliases.json``."""
     timer = Timer()
     articles, failures = clean_pages(pages, min_body_chars=min_body_chars)
     clean_time = timer.lap()
-    skips = [f for f in failures if isinstance(f, Skipped)]
+    skips: list[Failure] = [f for f in failures if isinstance(f, Skipped)]
     failures = [f for f in failures if not isinstance(f, Skipped)]
-    enriched = enrich_articles(articles, model_name)
-    documents = [to_document(item, run_id) for item in enriched]
+    enriched = enrich_articles(articles, model_name, aliases_path=aliases_path)
+    documents = [
+        to_document(item, run_id, model_name=model_name, aliases_path=aliases_path)
+        for item in enriched
+    ]
     return TransformResult(
         documents, failures, len(articles), {"clean": clean_time, "enrich": timer.lap()}, skips
     )
@@ -84,11 +93,21 @@ def warm_up(model_name: str) -> None:
     gc.freeze()
 
 
-def transform_articles(articles: list[Article], *, model_name: str, run_id: str) -> TransformResult:
+def transform_articles(
+    articles: list[Article],
+    *,
+    model_name: str,
+    run_id: str,
+    aliases_path: str | Path | None = None,
+) -> TransformResult:
     """Articles already cleaned (rebuilt from their indexed text) -> index documents: NER
     only, for re-enriching an article whose page was not archived."""
     timer = Timer()
-    documents = [to_document(item, run_id) for item in enrich_articles(articles, model_name)]
+    enriched = enrich_articles(articles, model_name, aliases_path=aliases_path)
+    documents = [
+        to_document(item, run_id, model_name=model_name, aliases_path=aliases_path)
+        for item in enriched
+    ]
     return TransformResult(documents, [], 0, {"enrich": timer.lap()})
 
 
@@ -98,13 +117,17 @@ def transform_batch(
     model_name: str,
     min_body_chars: int,
     run_id: str,
+    aliases_path: str | Path | None = None,
 ) -> TransformResult:
     """A batch given as pages, as a spool file of pages (read here) or as articles."""
-    if isinstance(batch, list) and batch and isinstance(batch[0], Article):
-        return transform_articles(batch, model_name=model_name, run_id=run_id)  # type: ignore[arg-type]
+    if spool.holds_articles(batch):
+        return transform_articles(
+            batch, model_name=model_name, run_id=run_id, aliases_path=aliases_path
+        )
     return transform_pages(
         spool.read(batch),
         model_name=model_name,
         min_body_chars=min_body_chars,
-        run_id=run_id,  # type: ignore[arg-type]
+        run_id=run_id,
+        aliases_path=aliases_path,
     )

@@ -23,7 +23,7 @@ import re
 from copy import copy
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import py3langid
 import trafilatura
@@ -36,6 +36,7 @@ from trafilatura.metadata import (
     extract_title,
     extract_url,
 )
+from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
 from newsflow.transforms.clean import pagetype
@@ -50,31 +51,11 @@ from newsflow.transforms.clean.rules import (
     split_body,
 )
 from newsflow.transforms.models import Article, Failure, Page
+from newsflow.transforms.urls import try_canonicalize
 
 log = logging.getLogger(__name__)
 
-# Query parameters that only track the visitor; they never change what a page is.
-_TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|smid)$", re.I)
 _WORDS = re.compile(r"\w+")
-
-
-def normalize_url(url: str) -> str:
-    """Canonical form of a URL: lowercase scheme and host, no default port, fragment or
-    tracking parameters. Two spellings of one page give one string (and one document id)."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    port = parts.port
-    if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
-        host = f"{host}:{port}"
-    query = urlencode(
-        [
-            (k, v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if not _TRACKING_PARAMS.match(k)
-        ]
-    )
-    return urlunsplit((scheme, host, parts.path or "/", query, ""))
 
 
 def source_of(url: str) -> str:
@@ -96,13 +77,25 @@ def detect_language(text: str) -> str | None:
     return language
 
 
-def _canonical(page: Page, declared: str | None) -> str:
+def canonical_url_of(page: Page, declared: str | None) -> str:
+    """The URL an article is known by, and so its document id: the canonical URL the page
+    declares (``<link rel=canonical>``, ``og:url``), resolved against the page's URL, else
+    the URL it was fetched at; spelt by ``transforms/urls.py canonicalize``, the function that
+    also keys discovery and the "already indexed" look-up. A declared URL that is not http(s)
+    or cannot be parsed is ignored; a page read from a file keeps its ``file://`` URL."""
     base = page.final_url
     if declared:
-        resolved = urljoin(base, declared.strip())
+        try:
+            resolved = urljoin(base, declared.strip())
+        except ValueError as exc:  # "http://[broken" and the like
+            log.debug("%s: declared canonical URL %r ignored: %s", page.url, declared, exc)
+            resolved = ""
         if urlsplit(resolved).scheme in ("http", "https"):
-            return normalize_url(resolved)
-    return normalize_url(base) if urlsplit(base).scheme in ("http", "https") else base
+            found = try_canonicalize(resolved)
+            if found is not None:
+                return found
+    # A page made without a URL (a test's, a benchmark's) keeps none.
+    return (try_canonicalize(base) if base else None) or base
 
 
 # A body cut into chunks is re-extracted when the first pass kept less than this share of the
@@ -126,7 +119,8 @@ def _trafilatura_text(tree: HtmlElement, url: str | None, *, recall: bool = Fals
         include_tables=True,
         favor_recall=recall,
     )
-    return (doc.text or "").strip() if doc is not None else ""
+    # A Document or None: the dict of its declared return type comes only with as_dict=True.
+    return (doc.text or "").strip() if isinstance(doc, Document) else ""
 
 
 def _headlines(tree: HtmlElement, title: str | None) -> list[str | None]:
@@ -442,7 +436,7 @@ def clean_page(
         return Skipped(page.url, "clean", f"not an article: {kind}")
     if len(text) < min_body_chars:
         return Failure(page.url, "clean", f"no extractable article text ({len(text)} characters)")
-    canonical = _canonical(page, meta.url)
+    canonical = canonical_url_of(page, meta.url)
     dates = meta.dates
     return Article(
         url=page.url,
@@ -475,5 +469,8 @@ def clean_pages(
     failures: list[Failure] = []
     for page in pages:
         result = clean_page(page, min_body_chars=min_body_chars)
-        (failures if isinstance(result, Failure) else articles).append(result)
+        if isinstance(result, Failure):
+            failures.append(result)
+        else:
+            articles.append(result)
     return articles, failures

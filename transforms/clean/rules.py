@@ -510,9 +510,10 @@ def split_body(tree: HtmlElement) -> tuple[list[HtmlElement], int]:
         size = _text_len(p)
         total += size
         parent = p.getparent()
-        if size < MIN_CHUNK_PARAGRAPH or parent is None or not parent.get("class"):
+        css_class = parent.get("class") if parent is not None else None
+        if size < MIN_CHUNK_PARAGRAPH or parent is None or not css_class:
             continue
-        key = (parent.tag, parent.get("class"))
+        key = (str(parent.tag), css_class)  # a parsed element's tag is a str
         groups.setdefault(key, {})[id(parent)] = parent
         weight[key] = weight.get(key, 0) + size
     if not weight:
@@ -523,7 +524,8 @@ def split_body(tree: HtmlElement) -> tuple[list[HtmlElement], int]:
     # chunks of one body repeat the whole template unit, so their parents look alike as well.
     if len(chunks) < 2 or weight[key] < 0.5 * total or weight[key] < MIN_CHUNK_CHARS * len(chunks):
         return [], 0
-    if len({(c.getparent().tag, c.getparent().get("class")) for c in chunks}) > 1:
+    grandparents = (c.getparent() for c in chunks)
+    if len({(g.tag, g.get("class")) if g is not None else None for g in grandparents}) > 1:
         return [], 0
     if (_tokens(key[1]) & BOILERPLATE_WORDS) or any(
         _inside(c, other) for c in chunks for other in chunks if c is not other

@@ -1535,7 +1535,7 @@ def enrich_articles(
 
     ``aliases_path`` replaces ``mappings/aliases.json`` (read once per process and path).
     """
-    out: list[EnrichedArticle | None] = [None] * len(articles)
+    out: dict[int, EnrichedArticle] = {}
     todo: list[int] = []
     for i, article in enumerate(articles):
         if article.language in NER_LANGUAGES or article.language is None:
@@ -1562,4 +1562,4 @@ def enrich_articles(
             parsed = with_quotes([out[i] for i in todo], model_name, MAX_NER_CHARS)
             for i, item in zip(todo, parsed, strict=True):
                 out[i] = item
-    return [e for e in out if e is not None]
+    return [out[i] for i in range(len(articles))]

@@ -287,7 +287,7 @@ class StoryClusters:
             for m in (self.members.get(new.doc_id) for new in batch)
             if m is not None
         }
-        out: list[Assignment | None] = [None] * len(batch)
+        out: dict[int, Assignment] = {}
         for i in order:
             new = batch[i]
             known = self.members.get(new.doc_id)
@@ -310,14 +310,14 @@ class StoryClusters:
             out[i] = Assignment(story, new.lead, similarity)
         for i, new in enumerate(batch):
             # A later article of this batch may have taken the lead from an earlier one.
-            out[i].lead = new.lead  # type: ignore[union-attr]
+            out[i].lead = new.lead
             # A new article's flag goes with it; an indexed one may not be written again (its
             # content unchanged), so its demotion stays pending.
             if indexed_before.get(new.doc_id) and not new.lead:
                 self.pending_demotions.add(new.doc_id)
             else:
                 self.pending_demotions.discard(new.doc_id)
-        return [a for a in out if a is not None]
+        return [out[i] for i in range(len(batch))]
 
 
 def _keys_of(member: StoryMember) -> list[str]:

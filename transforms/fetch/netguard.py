@@ -134,7 +134,8 @@ async def resolve_checked(host: str, port: int, allowed: tuple[IPNetwork, ...]) 
         except (socket.gaierror, UnicodeError) as exc:
             raise ResolveError(f"cannot resolve {name}: {exc}") from exc
         addresses = list(
-            dict.fromkeys(ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos)
+            # An inet address is a str (the sockaddr type also covers other families).
+            dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos)
         )
         if not addresses:
             raise ResolveError(f"cannot resolve {name}: no address")

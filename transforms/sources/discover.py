@@ -96,6 +96,13 @@ class SourceSpec(BaseModel):
         return self.url if self.url is not None else str(self.path)
 
     @property
+    def local_path(self) -> Path:
+        """The path of a local source, ``~`` expanded; only for sources given by ``path``."""
+        if self.path is None:
+            raise ValueError(f"source {self.name!r} is a URL, not a local path")
+        return self.path.expanduser()
+
+    @property
     def incremental(self) -> bool:
         if self.skip_indexed is not None:
             return self.skip_indexed
@@ -148,7 +155,7 @@ def load_sources_file(path: Path, defaults: Mapping[str, Any] | None = None) -> 
         raise SourcesFileError(f"{path}: invalid sources file: {problems}") from exc
     specs = []
     for spec in parsed.sources:
-        if spec.path is not None and not spec.path.expanduser().is_absolute():
+        if spec.path is not None and not spec.local_path.is_absolute():
             spec = spec.model_copy(update={"path": path.parent / spec.path})
         specs.append(spec if spec.kind else spec.model_copy(update={"kind": guess_kind(spec)}))
     return specs
@@ -213,7 +220,7 @@ def guess_kind(spec: SourceSpec) -> Kind | None:
     """Kind of a source without a declared one: extension, then first bytes (local files)."""
     if spec.url is not None:
         return _url_kind(spec.url)
-    return _file_kind(spec.path.expanduser())
+    return _file_kind(spec.local_path)
 
 
 def specs_from_args(
@@ -358,7 +365,7 @@ def _state(spec: SourceSpec, resource: Any) -> SourceState:
 
 
 def _local_bytes(spec: SourceSpec, limit: int) -> bytes:
-    path = spec.path.expanduser()
+    path = spec.local_path
     size = path.stat().st_size
     if size > limit:
         raise OSError(f"file larger than {limit} bytes ({size})")
@@ -371,7 +378,7 @@ def _feed(spec: SourceSpec, ctx: _Context, body: bytes | None = None) -> _Found:
     if body is None:
         if spec.url is None:
             body = _local_bytes(spec, ctx.opts.max_bytes if ctx.opts else 50_000_000)
-            base = spec.path.expanduser().resolve().as_uri()
+            base = spec.local_path.resolve().as_uri()
         else:
             got = ctx.get(spec.url)
             if isinstance(got, Failure):
@@ -410,7 +417,7 @@ def _sitemap(spec: SourceSpec, ctx: _Context, body: bytes | None = None) -> _Fou
     found = _Found()
     if body is None and spec.url is None:
         body = _local_bytes(spec, 50_000_000)
-    root = spec.url or spec.path.expanduser().resolve().as_uri()
+    root = spec.url or spec.local_path.resolve().as_uri()
 
     def fetch(urls: list[str]) -> dict[str, bytes | Failure | None]:
         ctx.fetch(urls)
@@ -444,7 +451,7 @@ def _warc(spec: SourceSpec, ctx: _Context) -> _Found:
     found = _Found()
     if spec.url is not None:
         opts = ctx.opts
-        if opts is not None and dataclasses.is_dataclass(opts):
+        if dataclasses.is_dataclass(opts) and not isinstance(opts, type):
             opts = dataclasses.replace(opts, max_bytes=ctx.warc_max_bytes)
         ctx.fetch([spec.url], opts)
         got = ctx.get(spec.url)
@@ -453,7 +460,7 @@ def _warc(spec: SourceSpec, ctx: _Context) -> _Found:
             return found
         read = warc.read_warc(io.BytesIO(got.body), spec.url, max_pages=spec.max_urls)
     else:
-        with spec.path.expanduser().open("rb") as stream:
+        with spec.local_path.open("rb") as stream:
             read = warc.read_warc(stream, spec.location, max_pages=spec.max_urls)
     found.pages, found.skips, found.failures = read.pages, read.skipped, read.failures
     if read.truncated:
@@ -469,7 +476,7 @@ def _warc(spec: SourceSpec, ctx: _Context) -> _Found:
 
 def _directory(spec: SourceSpec) -> _Found:
     found = _Found()
-    path = spec.path.expanduser()
+    path = spec.local_path
     files = sorted(p for p in path.rglob("*") if p.suffix.lower() in HTML_SUFFIXES and p.is_file())
     if not files:
         found.failures.append(Failure(spec.location, "discover", "directory holds no .html files"))
@@ -479,7 +486,7 @@ def _directory(spec: SourceSpec) -> _Found:
 
 def _url_list(spec: SourceSpec) -> _Found:
     found = _Found()
-    text = spec.path.expanduser().read_text(encoding="utf-8")
+    text = spec.local_path.read_text(encoding="utf-8")
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -501,7 +508,7 @@ def _url_list(spec: SourceSpec) -> _Found:
 def _expand(spec: SourceSpec, ctx: _Context) -> tuple[SourceSpec, _Found]:
     """The URLs (or pages) of one source; the spec comes back with its final kind."""
     kind = spec.kind
-    if spec.path is not None and not spec.path.expanduser().exists():
+    if spec.path is not None and not spec.local_path.exists():
         return spec, _Found(
             failures=[
                 Failure(
@@ -529,7 +536,7 @@ def _expand(spec: SourceSpec, ctx: _Context) -> tuple[SourceSpec, _Found]:
     if kind == "urls":
         return spec, _url_list(spec)
     if kind == "page":
-        url = spec.url or spec.path.expanduser().resolve().as_uri()
+        url = spec.url or spec.local_path.resolve().as_uri()
         return spec, _Found(candidates=[_Candidate(url)])
     return spec, _Found(failures=[Failure(spec.location, "discover", "unknown kind of source")])
 
@@ -574,7 +581,8 @@ def discover(
         result.failures += found.failures
         result.duplicates += found.skips
         result.states += found.states
-        for item in [*found.candidates, *found.pages]:
+        items: list[_Candidate | Page] = [*found.candidates, *found.pages]
+        for item in items:
             raw = item.url
             try:
                 url = canonicalize(raw)

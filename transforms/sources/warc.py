@@ -12,13 +12,16 @@ import io
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from newsflow.transforms.fetch.download import HTML_CONTENT_TYPES, decode_html
 from newsflow.transforms.models import Failure, Page
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 WARC_MAGIC = b"WARC/1."
 GZIP_MAGIC = b"\x1f\x8b"
@@ -52,12 +55,13 @@ class _Stream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer)
         if self.head:
-            data, self.head = self.head[: len(buffer)], self.head[len(buffer) :]
+            data, self.head = self.head[: len(view)], self.head[len(view) :]
         else:
-            data = self.rest.read(len(buffer))
-        buffer[: len(data)] = data
+            data = self.rest.read(len(view))
+        view[: len(data)] = data
         self.consumed += len(data)
         return len(data)
 
@@ -90,14 +94,14 @@ def read_warc(
     if not _looks_like_archive(head):
         out.failures.append(Failure(source, "discover", "not a WARC or ARC file"))
         return out
-    stream = _Stream(head, stream)
-    archive = ArchiveIterator(stream, arc2warc=True)  # old ARC files read the same way
+    replay = _Stream(head, stream)
+    archive = ArchiveIterator(replay, arc2warc=True)  # old ARC files read the same way
     records = iter(archive)
     while True:
         try:
             record = next(records)
         except StopIteration:
-            _check_tail(archive, stream, source, out)
+            _check_tail(archive, replay, source, out)
             break
         # AttributeError: warcio trips over a header block cut off mid-line.
         except (

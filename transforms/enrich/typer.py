@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,18 @@ from newsflow.resources import MAPPINGS_DIR
 
 TYPER_PATH = MAPPINGS_DIR / "entity_typer.json"
 CLASSES: tuple[str, ...] = ("none", "person", "organization", "location")
+TYPES = CLASSES[1:]
+NEVER = 1.01  # a threshold no probability reaches
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When the typer overrules the hand rules: ``drop[t]`` is the probability of "none" that
+    drops a name the rules type as ``t``; ``switch`` the probability of another type that
+    retypes it. The defaults never overrule."""
+
+    drop: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TYPES, NEVER))
+    switch: float = NEVER
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,7 @@ class Typer:
     scale: tuple[float, ...]
     weights: tuple[tuple[float, ...], ...]  # one row per class of ``CLASSES``
     bias: tuple[float, ...]
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
     def probabilities(self, values: Mapping[str, float]) -> dict[str, float]:
         """Class -> probability for one name's feature values (missing features count 0)."""
@@ -61,6 +74,7 @@ class Typer:
             "scale": [round(v, 6) for v in self.scale],
             "weights": [[round(v, 6) for v in row] for row in self.weights],
             "bias": [round(v, 6) for v in self.bias],
+            "thresholds": {"drop": self.thresholds.drop, "switch": self.thresholds.switch},
         }
         return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
 
@@ -86,7 +100,14 @@ def typer_from_dict(data: Mapping[str, Any], known: Sequence[str]) -> Typer:
         raise ValueError("typer weights do not match its feature and class lists")
     if any(len(row) != len(features) for row in weights) or len(bias) != len(CLASSES):
         raise ValueError("typer weights do not match its feature and class lists")
-    return Typer(features, mean, scale, weights, bias)
+    limits = data.get("thresholds") or {}
+    drop = {t: float(v) for t, v in (limits.get("drop") or {}).items()}
+    if set(drop) - set(TYPES):
+        raise ValueError(f"typer thresholds for unknown types: {sorted(set(drop) - set(TYPES))}")
+    thresholds = Thresholds(
+        drop={**dict.fromkeys(TYPES, NEVER), **drop}, switch=float(limits.get("switch", NEVER))
+    )
+    return Typer(features, mean, scale, weights, bias, thresholds)
 
 
 @lru_cache(maxsize=4)

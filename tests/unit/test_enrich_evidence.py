@@ -119,8 +119,8 @@ def test_written_forms_of_one_name_are_one_person():
 def test_title_case_words_and_titles_do_not_make_a_name():
     text = (
         "Why Democrats Are Following Trump Into The Abyss\n\n"
-        "Superintendent Jennifer McCormick said schools are following the rules. Trump did "
-        "not answer."
+        "Superintendent Jennifer McCormick said schools are following the rules. Trump said "
+        "nothing."
     )
     got = resolve(
         text,

@@ -81,6 +81,7 @@ _NOT_NEEDED = [
 MAX_NER_CHARS = 100_000
 NER_LANGUAGES = {"en"}
 ALIASES_PATH = MAPPINGS_DIR / "aliases.json"
+FIRST_NAMES_PATH = MAPPINGS_DIR / "first_names.txt"
 
 _POSSESSIVE = re.compile(r"\s*['’`]s?$")
 _LEADING_THE = re.compile(r"^(?:the|The|THE|an?)\s+")
@@ -303,6 +304,13 @@ def load_aliases(path: str | Path | None = None) -> AliasTable:
     Raises ``OSError`` when the file is missing, ``ValueError`` when it is not valid.
     """
     return _load_aliases(str(Path(path or ALIASES_PATH).resolve()))
+
+
+@lru_cache(maxsize=1)
+def first_names() -> frozenset[str]:
+    """Common first names (``mappings/first_names.txt``, US census), folded; read once."""
+    lines = FIRST_NAMES_PATH.read_text(encoding="utf-8").splitlines()
+    return frozenset(fold(line) for line in lines if line.strip() and not line.startswith("#"))
 
 
 # --------------------------------------------------------------------------- gazetteer
@@ -648,6 +656,7 @@ class Candidate:
     rule_type: str
     junk: bool
     alias: str  # the alias table's type, or ""
+    vouched: bool  # the text itself says it is a person ("X said", "Mr X", listed with people)
     features: dict[str, float]
     spans: tuple[tuple[int, int], ...]
     forms: frozenset[str]
@@ -677,6 +686,7 @@ def entity_candidates(
     _split_brands(groups, lowercase)
     _link_companies_typed_as_people(groups)
     _link_people_typed_as_companies(groups, text, lowercase)
+    _people_by_first_name(groups, lowercase)
     _link_surnames(groups)
     _link_short_names(groups, "organization")
     _link_short_names(groups, "location")
@@ -692,12 +702,24 @@ def entity_candidates(
     out = []
     for g in groups.values():
         junk = _is_junk(g, text, people)
+        vouched = g.type == "person" and (
+            g.linked
+            or bool(g.recovered)
+            or (
+                text is not None
+                and any(
+                    _person_context(text, s, e) or _listed_with(text, s, e, people)
+                    for s, e in g.spans
+                )
+            )
+        )
         out.append(
             Candidate(
                 names={t: _canonical_name(g, t) for t in _RULE_TYPES},
                 rule_type=g.type,
                 junk=junk,
                 alias=g.alias.type if g.alias else "",
+                vouched=vouched,
                 features=_features(g, junk, ctx, by_type.get(g.type, [])),
                 spans=tuple(g.spans),
                 forms=frozenset(g.forms),
@@ -715,8 +737,9 @@ def candidate_type(
     The alias table decides for the names it lists (users rely on it). Otherwise the hand rules
     type the name, and the typer checks the types its ``thresholds`` (by default its own) give
     a drop threshold for: a name it finds no person, organisation or place with enough
-    probability is dropped, one it finds of another checked type with enough probability is
-    retyped. Names of the other types, and junk, are left as the rules say.
+    probability is dropped (not a person the text vouches for: "X said", "Mr X", a surname
+    used alone, a list of people), one it finds of another checked type with enough
+    probability is retyped. Names of the other types, and junk, are left as the rules say.
     """
     if candidate.alias:
         return candidate.alias
@@ -728,7 +751,7 @@ def candidate_type(
     if facet not in checked:
         return facet
     p = typer.probabilities(candidate.features)
-    if p["none"] >= limits.drop[facet]:
+    if p["none"] >= limits.drop[facet] and not candidate.vouched:
         return None
     best = max(checked, key=p.__getitem__)
     if best != facet and p[best] >= limits.switch:
@@ -968,6 +991,27 @@ def _link_people_typed_as_companies(
             continue
         g.type = "person"
         _merge(groups.pop(short.key), g)
+
+
+def _people_by_first_name(groups: dict[str, _Group], lowercase: frozenset[str]) -> None:
+    """An "organization" of two or three words named like a person whose first word is a
+    common first name ("Brad Marchand", "Jeanine Pirro") is a person, unless a word says
+    otherwise: a common noun of the text ("Mark Cuban Foundation" has an organisation word,
+    "Grant Park" a venue word, "Sierra Nevada" a place)."""
+    names = first_names()
+    for g in groups.values():
+        words = g.tokens
+        if g.type != "organization" or not 2 <= len(words) <= 3 or g.alias or g.place:
+            continue
+        if g.folded[0] not in names or not _looks_like_a_name(words) or g.product:
+            continue
+        if (place := find_place(words[0])) is not None and place.major:
+            continue  # "Cleveland Browns", "Jordan Times": a team or a paper of a place
+        if _has_org_word(words) or words[-1] in _VENUE_WORDS or words[-1] in _EVENT_LAST_WORDS:
+            continue
+        if any(w.lower() in lowercase or find_place(w) is not None for w in words[1:]):
+            continue
+        g.type = "person"
 
 
 def _link_surnames(groups: dict[str, _Group]) -> None:
@@ -1390,6 +1434,7 @@ FEATURES: tuple[str, ...] = (
     "hyphen",
     "ampersand",
     "name_shape",  # every word "Xxxx", letters only, no organisation or place word
+    "first_name",  # its first word is a common first name (of a name of two words or more)
     "org_word",  # "University", "Council", "FC"
     "place_word",  # "Islands", "Sound", "Gulf of"
     "event_word",  # "Marathon", "Cup"
@@ -1553,6 +1598,7 @@ def _features(
     f["lower_start"] = float(name[:1].islower())
     f["hyphen"], f["ampersand"] = float("-" in name), float("&" in name)
     f["name_shape"] = float(_looks_like_a_name(words))
+    f["first_name"] = float(len(words) > 1 and g.folded[0] in first_names())
     f["org_word"] = float(any(w in _ORG_WORDS for w in words) or words[-1] in _ORG_LAST_WORDS)
     f["place_word"] = float(
         len(words) > 1

@@ -433,6 +433,20 @@ def _state_after_city(g: _Group, text: str | None) -> Place | None:
     return None
 
 
+_REGION_AFTER = re.compile(r", ([A-Z][a-z]+(?: [A-Z][a-z]+)?)\b")
+
+
+def _in_a_region(text: str, end: int) -> bool:
+    """Whether the name ending at ``end`` is followed by its state or country: "Uncasville,
+    CT", "Roscoff, France"."""
+    found = _STATE_AFTER_CITY.match(text, end)
+    if found is not None and found.start() == end and found.group(1) in _us_states():
+        return True
+    region = _REGION_AFTER.match(text, end)
+    place = find_place(region.group(1)) if region else None
+    return place is not None and place.kind in ("country", "us_state")
+
+
 def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention]:
     """Names the model misses but news text writes in fixed patterns, added to its mentions: a
     US state after a city ("Tampa, FL"), a dateline place ("VIENNA (AP) —", when the gazetteer
@@ -515,11 +529,21 @@ class _Group:
 
 def _segments(text: str, facet: str) -> Iterable[tuple[str, str]]:
     """The parts of a span that name one thing each: one per line ("Ridgeview Middle School"
-    and "YAKIMA" across a headline and a dateline), and "A and B" as two places when one of
-    them is a known place ("Ferney-Voltaire and Annemasse")."""
+    and "YAKIMA" across a headline and a dateline), the two sides of a possessive ("India's
+    Supreme Court"), and "A and B" as two places when one of them is a known place
+    ("Ferney-Voltaire and Annemasse")."""
+    lines = []
     for line in _LINE_BREAK.split(text):
+        owner, *owned = _INNER_POSSESSIVE.split(line, maxsplit=1)
         if facet == "person":  # "Jeff Bezos’s Blue Origin" -> "Jeff Bezos"
-            line = _INNER_POSSESSIVE.split(line, maxsplit=1)[0]
+            lines.append(owner)
+        elif owned and owner[:1].isupper() and owned[0][:1].isupper():
+            # "NASA’s Office of the Inspector General", "India’s Supreme Court": the owner and
+            # what it owns are two names.
+            lines += [owner, owned[0]]
+        else:
+            lines.append(line)
+    for line in lines:
         parts = line.split(" and ")
         if (
             len(parts) == 2
@@ -1158,10 +1182,22 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     for g in groups.values():
         if g.type != "location" or g.alias or g.place or len(g.tokens) != 1:
             continue
+        # A one-word "place" no gazetteer knows, that speaks ("Netflix said"), is written
+        # like a brand ("WeWork") or has no word of place around it ("in X", "at X", "from
+        # X", "X-based"), is an organisation (the typer drops those that are neither).
         inner_capital = any(a.islower() and b.isupper() for a, b in pairwise(g.name))
-        if inner_capital or any(_PERSON_AFTER.match(text[e : e + _CONTEXT]) for _, e in g.spans):
-            # A place the gazetteer does not know that speaks ("Netflix said") or is written
-            # like a brand ("WeWork", "SunExpress") is an organisation.
+        speaks = any(_PERSON_AFTER.match(text[e : e + _CONTEXT]) for _, e in g.spans)
+        if (
+            inner_capital
+            or speaks
+            or not any(
+                _PLACE_BEFORE.search(text[max(0, s - _CONTEXT) : s])
+                or _AT_FROM_BEFORE.search(text[max(0, s - _CONTEXT) : s])
+                or _BASED_AFTER.match(text[e : e + 20])
+                or _in_a_region(text, e)
+                for s, e in g.spans
+            )
+        ):
             g.type = "organization"
     orgs = _spans_of_type(groups, "organization")
     cued: set[str] = set()

@@ -195,6 +195,35 @@ def test_a_bracketed_acronym_is_the_name_before_it():
     assert got == {"California Public Utilities Commission": "organization"}
 
 
+def test_the_two_sides_of_a_possessive_are_two_names():
+    text = "India’s Supreme Court ruled on Monday. India’s Supreme Court had asked for more."
+    got = resolve(text, ("India’s Supreme Court", "ORG"), ("India’s Supreme Court", "ORG"))
+    assert got == {"India": "location", "Supreme Court": "organization"}
+
+
+def test_a_name_also_written_in_the_plural_is_a_product():
+    text = "The iPhone sold well; iPhones made up half of sales at Verizon, Verizon said."
+    got = resolve(text, ("iPhone", "ORG"), ("iPhones", "ORG"), ("Verizon", "ORG"))
+    assert got == {"Verizon": "organization", "iPhone": "product", "iPhones": "product"}
+
+
+def test_an_unknown_place_that_nothing_places_is_an_organisation():
+    text = (
+        "Spotify added podcasts. Users in Saemangeum and in Uncasville, CT, and the "
+        "Dashlane-based team were told."
+    )
+    got = resolve(
+        text, ("Spotify", "GPE"), ("Saemangeum", "GPE"), ("Uncasville", "GPE"), ("CT", "ORG")
+    )
+    assert got["Spotify"] == "organization"
+    assert got["Saemangeum"] == got["Uncasville"] == got["Connecticut"] == "location"
+
+
+def test_a_function_word_opening_a_sentence_is_no_first_name():
+    text = "Once Trump took office, the talks stopped. Trump said nothing."
+    assert resolve(text, ("Trump", "PERSON"), ("Trump", "PERSON")) == {"Trump": "person"}
+
+
 # --------------------------------------------------------------------------- the typer
 
 

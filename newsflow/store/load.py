@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -28,7 +27,7 @@ from elasticsearch import (
 )
 from elasticsearch.helpers import scan, streaming_bulk
 
-from newsflow.resources import MAPPINGS_DIR
+from newsflow.store.indices import ensure_index_from_file
 from newsflow.transforms.batch.documents import content_hash
 from newsflow.transforms.models import Failure
 
@@ -301,13 +300,7 @@ def dead_letter_index(alias: str) -> str:
 
 
 def ensure_dead_letter_index(client: Elasticsearch, alias: str) -> str:
-    name = dead_letter_index(alias)
-    if not client.indices.exists(index=name):
-        spec = json.loads((MAPPINGS_DIR / "deadletter.json").read_text(encoding="utf-8"))
-        client.options(ignore_status=400).indices.create(
-            index=name, settings=spec["settings"], mappings=spec["mappings"]
-        )
-    return name
+    return ensure_index_from_file(client, dead_letter_index(alias), "deadletter.json")
 
 
 def record_dead_letters(

@@ -6,14 +6,13 @@ machine; this index is where ``newsflow runs`` reads, so every machine sees the 
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
-from newsflow.resources import MAPPINGS_DIR
+from newsflow.store.indices import ensure_index_from_file
 from newsflow.transforms.batch.report import parse_run_aggs, run_aggs, run_query
 from newsflow.transforms.models import COUNT_FIELDS
 
@@ -27,14 +26,7 @@ def runs_index(alias: str) -> str:
 
 
 def ensure_runs_index(client: Elasticsearch, alias: str) -> str:
-    name = runs_index(alias)
-    if not client.indices.exists(index=name):
-        spec = json.loads((MAPPINGS_DIR / "runs.json").read_text(encoding="utf-8"))
-        # 400: another process created it between the check and here.
-        client.options(ignore_status=400).indices.create(
-            index=name, settings=spec["settings"], mappings=spec["mappings"]
-        )
-    return name
+    return ensure_index_from_file(client, runs_index(alias), "runs.json")
 
 
 def run_document(

@@ -25,7 +25,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -35,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from newsflow.processes import alive, port_open, read_pid, tail
 from newsflow.settings import LOCAL_ES_URL_TEMPLATE, Settings
 
 MAVEN_BASE = (
@@ -444,23 +444,6 @@ class LocalStatus:
         return "\n".join(lines)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    # An exited child of this very process lingers as a zombie until reaped.
-    return state not in ("Z", "X")
-
-
-def _read_pid(p: Paths) -> int | None:
-    try:
-        pid = int(p.pid_file.read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-    return pid if _alive(pid) else None
-
-
 def _http_json(url: str, timeout: float = 3.0) -> Any:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
@@ -469,17 +452,11 @@ def _http_json(url: str, timeout: float = 3.0) -> Any:
         return None
 
 
-def _port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 def status(settings: Settings) -> LocalStatus:
     """Which nodes run, whether the cluster is healthy, which nodes have joined it, and the
     version."""
     nodes = tuple(
-        NodeStatus(p.name, p.url, _read_pid(p), _port_open(p.http_port), p.log_file)
+        NodeStatus(p.name, p.url, read_pid(p.pid_file), port_open(p.http_port), p.log_file)
         for p in all_paths(settings)
     )
     health: dict | None = None
@@ -500,13 +477,6 @@ def status(settings: Settings) -> LocalStatus:
         version=next((m["version"] for m in members), None),
         home=paths(settings).home,
     )
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except FileNotFoundError:
-        return f"(no log at {path})"
 
 
 # --- Start and stop ------------------------------------------------------------------------
@@ -618,7 +588,7 @@ def _wait_healthy(
             if proc is not None and proc.poll() is not None:
                 raise LocalNodeError(
                     f"Elasticsearch {p.name} exited with code {proc.returncode} during "
-                    f"start-up. Last lines of {p.stdout_log}:\n{_tail(p.stdout_log)}"
+                    f"start-up. Last lines of {p.stdout_log}:\n{tail(p.stdout_log)}"
                 )
         current = status(settings)
         if current.healthy and all(p.name in current.members for p in wanted):
@@ -627,7 +597,7 @@ def _wait_healthy(
             return current
         time.sleep(1.0)
     names = ", ".join(p.name for p in wanted)
-    logs = "\n".join(f"Last lines of {p.stdout_log}:\n{_tail(p.stdout_log)}" for p in wanted)
+    logs = "\n".join(f"Last lines of {p.stdout_log}:\n{tail(p.stdout_log)}" for p in wanted)
     raise LocalNodeError(f"{names} did not join a healthy cluster within {timeout:.0f}s. {logs}")
 
 
@@ -643,7 +613,7 @@ def stop_node(settings: Settings, number: int, timeout: float = 60.0, log=print)
 
 
 def _stop_nodes(nodes: list[Paths], timeout: float, log) -> bool:
-    running = {p.name: (p, pid) for p in nodes if (pid := _read_pid(p)) is not None}
+    running = {p.name: (p, pid) for p in nodes if (pid := read_pid(p.pid_file)) is not None}
     if not running:
         log(f"local Elasticsearch is not running ({', '.join(p.name for p in nodes)})")
         return False
@@ -655,7 +625,7 @@ def _stop_nodes(nodes: list[Paths], timeout: float, log) -> bool:
         # The node deletes its pid file early in its shutdown: wait for the process itself,
         # which holds the data directory's lock until it exits.
         for name, (_, pid) in list(running.items()):
-            if not _alive(pid):
+            if not alive(pid):
                 log(f"stopped local Elasticsearch {name} (pid {pid})")
                 del running[name]
         if running:

@@ -9,6 +9,16 @@ import time
 from pathlib import Path
 
 
+def alive(pid: int) -> bool:
+    """True while process ``pid`` runs: an exited child of this very process lingers as a
+    zombie until reaped, and that does not count."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
 def read_pid(pid_file: Path, expect: str | None = None) -> int | None:
     """The pid in ``pid_file`` when that process is alive (and its command line holds
     ``expect``, so a pid reused by another program after a reboot is not taken for ours)."""
@@ -16,15 +26,15 @@ def read_pid(pid_file: Path, expect: str | None = None) -> int | None:
         pid = int(pid_file.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
+    if not alive(pid):
+        return None
+    if expect is None:
+        return pid
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except (FileNotFoundError, ProcessLookupError, IndexError):
+    except (FileNotFoundError, ProcessLookupError):
         return None
-    # An exited child of this very process lingers as a zombie until reaped.
-    if state in ("Z", "X"):
-        return None
-    return pid if expect is None or expect in command else None
+    return pid if expect in command else None
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

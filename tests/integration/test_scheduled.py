@@ -45,6 +45,7 @@ PAGES = sorted(p.relative_to(DEMO_CORPUS).as_posix() for p in DEMO_CORPUS.glob("
 HEARTBEAT = 30
 DEPLOYMENT = "ingest/scheduled"
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+RETRIED = {429, 503}
 
 
 def _free_port() -> int:
@@ -60,16 +61,24 @@ class PrefectServer:
     state_dir: Path
 
     def api(self, method: str, path: str, body: dict | None = None) -> Any:
-        response = httpx.request(method, f"{self.url}/api{path}", json=body, timeout=60)
+        """One API call; 429 and 503 (the server's SQLite database busy, e.g. while it marks
+        a crashed run) are retried as Prefect's own client retries them."""
+        for attempt in range(6):
+            response = httpx.request(method, f"{self.url}/api{path}", json=body, timeout=60)
+            if response.status_code not in RETRIED or attempt == 5:
+                break
+            time.sleep(2**attempt)
         response.raise_for_status()
         return response.json() if response.content else None
 
     def runs_of(self, deployment: str) -> list[dict]:
         """Flow runs of the deployment, oldest scheduled first; none before it exists."""
-        response = httpx.get(f"{self.url}/api/deployments/name/{deployment}", timeout=60)
-        if response.status_code == 404:
-            return []
-        found = response.raise_for_status().json()
+        try:
+            found = self.api("GET", f"/deployments/name/{deployment}")
+        except httpx.HTTPStatusError as error:
+            if error.response.status_code == 404:
+                return []
+            raise
         return self.api(
             "POST",
             "/flow_runs/filter",

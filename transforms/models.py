@@ -81,6 +81,9 @@ class Article:
     published_source: str | None = None
     modified: str | None = None  # ISO 8601 date or date-time of the last update
     modified_source: str | None = None
+    # Whether the article can be read without paying: structured data's isAccessibleForFree
+    # or a paywall marker (transforms/clean/access.py); None when the page does not say.
+    free_access: bool | None = None
 
 
 @dataclass(frozen=True)

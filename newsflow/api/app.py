@@ -481,6 +481,8 @@ def _article(doc: dict[str, Any]) -> dict[str, Any]:
         "body": doc.get("body") or "",
         "authors": doc.get("authors") or [],
         "published": doc.get("published"),
+        "published_day": doc.get("published_day"),
+        "free_access": doc.get("free_access"),
         "fetched_at": doc.get("fetched_at"),
         "indexed_at": doc.get("indexed_at"),
         "site_name": doc.get("site_name"),

@@ -228,6 +228,16 @@ class ArticleResponse(_Model):
     body: str
     authors: list[str]
     published: str | None
+    published_day: str | None = Field(
+        default=None,
+        description="The publisher's own calendar day of `published` (YYYY-MM-DD), the one "
+        "date filters and histograms count.",
+    )
+    free_access: bool | None = Field(
+        default=None,
+        description="Declared free to read (true) or paywalled (false); null when the page "
+        "does not say.",
+    )
     fetched_at: str | None
     indexed_at: str | None
     site_name: str | None

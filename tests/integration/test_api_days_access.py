@@ -97,6 +97,8 @@ def test_free_access_is_a_facet_and_a_filter(api):
     only = api.get("/search", params={"facet": "free_access"}).json()["facets"]
     assert only["free_access"] and only["person"] == []
     assert api.get("/search", params={"free_access": "maybe"}).status_code == 422
+    article = api.get("/articles/" + documents()[0]["id"]).json()
+    assert (article["free_access"], article["published_day"]) == (True, "2024-03-10")
 
 
 def test_migration_fills_published_day_of_older_documents(

@@ -76,8 +76,8 @@ class Article:
     image: str | None
     fetched_at: datetime
     word_count: int
-    # Where each date came from (json-ld, meta, microdata, url, dateline, markup, visible-text),
-    # so a wrong date can be traced; see transforms/clean/dates.py.
+    # Where each date came from (json-ld, meta, microdata, url, dateline, markup, visible-text,
+    # site-rule), so a wrong date can be traced; see transforms/clean/dates.py.
     published_source: str | None = None
     modified: str | None = None  # ISO 8601 date or date-time of the last update
     modified_source: str | None = None

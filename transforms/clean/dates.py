@@ -12,6 +12,10 @@ Sources, most trusted first, and the name recorded with the date (``published_so
 * ``markup``: htmldate's fast search of date elements and attributes;
 * ``visible-text``: htmldate's extensive search of the page text, the last resort.
 
+A site rule's date selector (``transforms/clean/siterules.py``) overrules them all, recorded as
+``site-rule``. ``published_day`` gives the publisher's calendar day of a stored date, the one
+date filters and histograms count.
+
 The stored day is the publisher's own: a date-time keeps the offset the page states and is
 never moved to another day through UTC. A time the page gives only in UTC is written with the
 publisher's offset when the page states the same instant with it; otherwise the URL's or the

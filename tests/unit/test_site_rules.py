@@ -207,3 +207,16 @@ def test_an_edited_file_is_read_again(tmp_path: Path):
 
     os.utime(path, ns=(1, 10**18))  # a new modification time, whatever the clock's resolution
     assert set(siterules.load_rules(path)) == {"b.example"}
+
+
+def test_the_settings_name_the_rules_file_and_none_means_the_shipped_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from newsflow.settings import Settings
+
+    assert Settings().site_rules is None
+    path = tmp_path / "rules.yaml"
+    path.write_text("example.com:\n  drop: .x\n")
+    monkeypatch.setenv("NEWSFLOW_SITE_RULES", str(path))
+    assert Settings().site_rules == path
+    assert set(load_rules(Settings().site_rules)) == {"example.com"}

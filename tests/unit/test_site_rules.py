@@ -220,3 +220,15 @@ def test_the_settings_name_the_rules_file_and_none_means_the_shipped_one(
     monkeypatch.setenv("NEWSFLOW_SITE_RULES", str(path))
     assert Settings().site_rules == path
     assert set(load_rules(Settings().site_rules)) == {"example.com"}
+
+
+def test_a_rule_date_after_the_stated_modification_drops_the_stale_modification():
+    html = page_html().replace(
+        "</head>",
+        "<meta property='article:modified_time' content='2024-03-11T10:00:00+01:00'></head>",
+    )
+    plain = clean("https://harbour.example/a", html=html)
+    assert plain.modified == "2024-03-11T10:00:00+01:00"
+    html = html.replace("10 March 2024", "12 March 2024")
+    ruled = clean("https://harbour.example/a", {"harbour.example": {"date": ".pubdate"}}, html)
+    assert (ruled.published, ruled.modified, ruled.modified_source) == ("2024-03-12", None, None)

@@ -40,6 +40,7 @@ from newsflow.transforms.batch import spool
 from newsflow.transforms.batch.report import summary_markdown
 from newsflow.transforms.batch.spool import SpooledPages
 from newsflow.transforms.batch.transform import StageTime, Timer, TransformResult
+from newsflow.transforms.clean.siterules import load_rules
 from newsflow.transforms.enrich.stories import StoryClusters
 from newsflow.transforms.fetch import download
 from newsflow.transforms.models import Article, Failure, Page, StageCounts
@@ -245,7 +246,10 @@ class Run:
 
 
 def open_run(flow: str, settings: Settings) -> Run:
-    """Check the cluster and make sure the index exists (a task, retried): the run's start."""
+    """Check the site rules, the cluster and make sure the index exists (a task, retried):
+    the run's start. A bad site rules file stops the run here, its error naming the file and
+    the entry, before any page is fetched."""
+    load_rules(settings.site_rules)
     concrete_index = prepare_index_task(settings)
     return Run(flow, settings, make_client(settings), concrete_index)
 
@@ -424,7 +428,9 @@ def finish_run(run: Run, **extra: Any) -> dict[str, Any]:
         "flow": run.flow,
         "index": settings.index,
         "concrete_index": run.concrete_index,
-        "pipeline_version": versions.pipeline_version(settings.spacy_model, settings.aliases_path),
+        "pipeline_version": versions.pipeline_version(
+            settings.spacy_model, settings.aliases_path, settings.site_rules
+        ),
         "seconds": round(time.monotonic() - run.started, 2),
         "cpu_workers": run.cpu_workers,
         "task_runner": settings.task_runner,

@@ -61,5 +61,6 @@ def run_transform(
         min_body_chars=settings.min_body_chars,
         run_id=run_id,
         aliases_path=settings.aliases_path,
+        site_rules_path=settings.site_rules,
     )
     return pool.submit(work).result() if pool is not None else work()

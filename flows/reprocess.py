@@ -49,7 +49,7 @@ def archive_batches(
             run.settings.index,
             [r.url for r in records],
             pipeline_version=versions.pipeline_version(
-                run.settings.spacy_model, run.settings.aliases_path
+                run.settings.spacy_model, run.settings.aliases_path, run.settings.site_rules
             ),
         )
         run.counts.unchanged += sum(1 for r in records if r.url in done)
@@ -85,7 +85,7 @@ def reprocess(
         archive.url,
         settings.index,
         run.concrete_index,
-        versions.pipeline_version(settings.spacy_model, settings.aliases_path),
+        versions.pipeline_version(settings.spacy_model, settings.aliases_path, settings.site_rules),
     )
     pipeline.process(run, archive_batches(run, records, force=force))
     return pipeline.finish_run(run)

@@ -54,7 +54,7 @@ def transform_cache_key(context: Any, parameters: Mapping[str, Any]) -> str:
     settings: Settings = parameters["settings"]
     digest = hashlib.sha256()
     for part in (
-        versions.pipeline_version(settings.spacy_model, settings.aliases_path),
+        versions.pipeline_version(settings.spacy_model, settings.aliases_path, settings.site_rules),
         versions.enrichment_version(settings.spacy_model, settings.aliases_path),
         settings.spacy_model,
         str(settings.min_body_chars),

@@ -28,7 +28,7 @@ from typing import Any, Literal
 ENTITY_TYPES = ("person", "organization", "location", "group", "event", "product")
 # What the CLI shows by default; the API asks for ALL_FACET_FIELDS.
 FACET_FIELDS = ("person", "organization", "location", "source", "language")
-ALL_FACET_FIELDS = (*ENTITY_TYPES, "source", "language", "authors", "section")
+ALL_FACET_FIELDS = (*ENTITY_TYPES, "source", "language", "authors", "section", "free_access")
 FILTER_FIELDS = ALL_FACET_FIELDS  # every facet can also filter
 MAX_QUERY_CHARS = 500
 MAX_PAGE_SIZE = 50
@@ -57,6 +57,10 @@ _HIT_SOURCE = (
 )
 _OTHER_SOURCE = ("id", "url", "title", "source", "published")
 _PUBLISHED_DESC = {"published": {"order": "desc", "missing": "_last"}}
+# Date filters and histograms count the publisher's own calendar day (``published_day``, the
+# date part of ``published`` with the offset the page gave it), not the UTC one: an article
+# published at 23:30-05:00 belongs to its local day, not the next.
+DAY_FIELD = "published_day"
 # The document id breaks ties, so the sort is a total order and search_after never skips or
 # repeats an article.
 _TIEBREAK = {"id": "asc"}
@@ -236,7 +240,7 @@ def _query(req: SearchRequest) -> dict[str, Any]:
             bounds["gte"] = req.since.isoformat()
         if req.until:
             bounds["lte"] = req.until.isoformat()
-        filters.append({"range": {"published": bounds}})
+        filters.append({"range": {DAY_FIELD: bounds}})
     return {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}
 
 
@@ -264,7 +268,7 @@ def _aggs(req: SearchRequest) -> dict[str, Any]:
     if req.histogram:
         aggs["_histogram"] = {
             "date_histogram": {
-                "field": "published",
+                "field": DAY_FIELD,
                 "calendar_interval": SEARCH_HISTOGRAM_INTERVAL,
                 "format": "yyyy-MM-dd",
                 "min_doc_count": 0,
@@ -396,7 +400,11 @@ def _hit(raw: dict[str, Any], req_html: bool = False) -> Hit:
 def _facets(req: SearchRequest, resp: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     aggs = resp.get("aggregations", {})
     return {
-        name: [{"value": b["key"], "count": b["doc_count"]} for b in aggs[name]["buckets"]]
+        # A boolean field's buckets are keyed 1/0, with "true"/"false" as key_as_string.
+        name: [
+            {"value": str(b.get("key_as_string", b["key"])), "count": b["doc_count"]}
+            for b in aggs[name]["buckets"]
+        ]
         for name in req.facets
         if name in aggs
     }
@@ -683,8 +691,8 @@ def build_entity_query(
     """Articles naming an entity: how many, the span of their dates and the entities named
     with them (never the entity itself)."""
     aggs: dict[str, Any] = {
-        "first": {"min": {"field": "published"}},
-        "last": {"max": {"field": "published"}},
+        "first": {"min": {"field": DAY_FIELD}},
+        "last": {"max": {"field": DAY_FIELD}},
     }
     for t in ENTITY_TYPES:
         terms: dict[str, Any] = {"field": t, "size": facet_size}
@@ -705,7 +713,8 @@ def build_entity_query(
 def build_mentions_query(
     entity_type: str, name: str, interval: str, timeout: str | None = None
 ) -> dict[str, Any]:
-    """Articles naming an entity per ``interval`` of ``published`` (empty buckets included)."""
+    """Articles naming an entity per ``interval`` of the publisher's day (empty buckets
+    included)."""
     body: dict[str, Any] = {
         "size": 0,
         "track_total_hits": False,
@@ -713,7 +722,7 @@ def build_mentions_query(
         "aggs": {
             "mentions": {
                 "date_histogram": {
-                    "field": "published",
+                    "field": DAY_FIELD,
                     "calendar_interval": interval,
                     "format": "yyyy-MM-dd",
                     "min_doc_count": 0,

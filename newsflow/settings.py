@@ -135,6 +135,12 @@ class Settings(BaseSettings):
         description="Alias table that gives entities their canonical names (JSON, the format "
         "of mappings/aliases.json); unset: the table shipped in mappings/aliases.json.",
     )
+    site_rules: Path | None = Field(
+        None,
+        description="Per-host extraction rules (YAML, the format documented in "
+        "mappings/site_rules.yaml: selectors to keep or drop, a date selector); unset: "
+        "mappings/site_rules.yaml, which holds none. Its content is part of the clean version.",
+    )
     batch_size: int = Field(100, ge=1, description="Articles per task batch.")
     cpu_workers: int = Field(
         default_factory=lambda: len(os.sched_getaffinity(0)),

@@ -76,11 +76,14 @@ class Article:
     image: str | None
     fetched_at: datetime
     word_count: int
-    # Where each date came from (json-ld, meta, microdata, url, dateline, markup, visible-text),
-    # so a wrong date can be traced; see transforms/clean/dates.py.
+    # Where each date came from (json-ld, meta, microdata, url, dateline, markup, visible-text,
+    # site-rule), so a wrong date can be traced; see transforms/clean/dates.py.
     published_source: str | None = None
     modified: str | None = None  # ISO 8601 date or date-time of the last update
     modified_source: str | None = None
+    # Whether the article can be read without paying: structured data's isAccessibleForFree
+    # or a paywall marker (transforms/clean/access.py); None when the page does not say.
+    free_access: bool | None = None
 
 
 @dataclass(frozen=True)

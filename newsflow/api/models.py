@@ -18,6 +18,7 @@ FacetField = Literal[
     "language",
     "authors",
     "section",
+    "free_access",
 ]
 
 
@@ -66,6 +67,10 @@ class Facets(_Model):
     language: list[FacetBucket]
     authors: list[FacetBucket]
     section: list[FacetBucket]
+    free_access: list[FacetBucket] = Field(
+        description='"true" (readable without paying) and "false" (paywalled); articles whose '
+        "page does not say are in neither."
+    )
 
 
 class Entities(_Model):
@@ -116,7 +121,9 @@ class SearchHit(_Model):
 
 class HistogramBucket(_Model):
     date: str = Field(description="First day of the bucket, YYYY-MM-DD.")
-    count: int = Field(description="Matching articles published in it.")
+    count: int = Field(
+        description="Matching articles published in it (on the publisher's own calendar day)."
+    )
 
 
 class Histogram(_Model):
@@ -190,7 +197,9 @@ class EntityResponse(_Model):
         description="Width of the mention buckets, chosen from the span of dates: day, week, "
         "month, quarter or year; null when no article has a date."
     )
-    mentions: list[DateCount] = Field(description="Articles per bucket of `published`.")
+    mentions: list[DateCount] = Field(
+        description="Articles per bucket of `published_day` (the publisher's own day)."
+    )
     co_occurring: CoOccurring
     quotes: list[Quote] = Field(
         description="Latest quotes by this person (nested `quotes` field, filled by the enrich "
@@ -219,6 +228,16 @@ class ArticleResponse(_Model):
     body: str
     authors: list[str]
     published: str | None
+    published_day: str | None = Field(
+        default=None,
+        description="The publisher's own calendar day of `published` (YYYY-MM-DD), the one "
+        "date filters and histograms count.",
+    )
+    free_access: bool | None = Field(
+        default=None,
+        description="Declared free to read (true) or paywalled (false); null when the page "
+        "does not say.",
+    )
     fetched_at: str | None
     indexed_at: str | None
     site_name: str | None

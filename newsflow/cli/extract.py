@@ -73,6 +73,7 @@ def extract(
         min_body_chars=settings.min_body_chars,
         run_id="extract",
         aliases_path=settings.aliases_path,
+        site_rules_path=settings.site_rules,
     )
     failed = {f.url: f for f in [*failures, *result.failures, *result.skips]}
     # Story fields as the pipeline computes them, the inputs clustered among themselves only.

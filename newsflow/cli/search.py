@@ -57,8 +57,14 @@ def search_cmd(
         list[str] | None,
         typer.Option(help="Only articles mainly about this entity (named twice, or early)."),
     ] = None,
-    since: Annotated[str | None, typer.Option(help="Published on or after (YYYY-MM-DD).")] = None,
-    until: Annotated[str | None, typer.Option(help="Published on or before (YYYY-MM-DD).")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Published on or after this day (YYYY-MM-DD), the publisher's own."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="Published on or before this day (YYYY-MM-DD), the publisher's own."),
+    ] = None,
     size: Annotated[int, typer.Option(min=1, max=100, help="Hits to show.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:

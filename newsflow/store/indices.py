@@ -22,7 +22,7 @@ from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 from elasticsearch.helpers import scan, streaming_bulk
 
 from newsflow.resources import MAPPINGS_DIR
-from newsflow.transforms.batch.documents import rekeyed
+from newsflow.transforms.batch.documents import rekeyed, with_published_day
 
 _VERSION = re.compile(r"-v(\d+)$")
 
@@ -298,8 +298,9 @@ def _copy(
     moved: dict[str, str],
     query: dict | None = None,
 ) -> int:
-    """Copy ``source`` into ``target`` re-keyed (``documents.rekeyed``); returns the documents
-    written. Old ids that changed go into ``moved`` (old id -> new id).
+    """Copy ``source`` into ``target`` re-keyed (``documents.rekeyed``), with the fields the
+    current code derives and older documents lack filled in (``published_day``); returns the
+    documents written. Old ids that changed go into ``moved`` (old id -> new id).
 
     Each copy is written with its ``fetched_at`` as external version (``external_gte``), so
     when two old documents get one new id the one fetched last stays, whatever the order they
@@ -314,7 +315,7 @@ def _copy(
             size=1000,
             preserve_order=False,
         ):
-            doc = rekeyed(hit["_source"])
+            doc = rekeyed(with_published_day(hit["_source"]))
             new_id = doc.get("id") or hit["_id"]
             if new_id != hit["_id"]:
                 moved[hit["_id"]] = new_id

@@ -191,6 +191,23 @@ def test_search_then_facet_narrows_results_with_highlights_and_chart(
     shutil.copyfile(shot, copy)
 
 
+def test_the_access_facet_shows_paywalled_articles_by_name_and_filters(page: Page, api_url: str):
+    everything = api(api_url, "/search")
+    # The demo's Daily Ledger declares its articles not free (isAccessibleForFree: false).
+    paywalled = {b["value"]: b["count"] for b in everything["facets"]["free_access"]}["false"]
+    assert 0 < paywalled < everything["total"]
+    page.goto(f"{api_url}/")
+    expect(page.locator("#total")).to_have_text(str(everything["total"]))
+    button = facet_button(page, "free_access", "false")
+    expect(button.locator(".facet-name")).to_have_text("Paywalled")
+    button.click()
+    expect(page.locator("#total")).to_have_text(str(paywalled))
+    narrowed = api(api_url, "/search", free_access="false")
+    assert shown_ids(page) == [h["id"] for h in narrowed["hits"]]
+    assert "free_access=false" in page.url
+    expect(page.get_by_role("button", name="Remove filter Access: Paywalled")).to_have_count(1)
+
+
 def test_more_results_follow_the_cursor_and_show_every_story_once(page: Page, api_url: str):
     everything = api(api_url, "/search")
     page.goto(f"{api_url}/")

@@ -36,7 +36,7 @@ def test_filters_dates_and_facets_are_in_the_query():
     filters = body["query"]["bool"]["filter"]
     assert {"term": {"person": "Ingrid Solberg"}} in filters
     assert {"term": {"source": "b.example"}} in filters
-    assert {"range": {"published": {"gte": "2026-10-01", "lte": "2026-10-31"}}} in filters
+    assert {"range": {"published_day": {"gte": "2026-10-01", "lte": "2026-10-31"}}} in filters
     assert set(body["aggs"]) == {"person", "organization", "location", "source", "language"}
 
 

@@ -19,10 +19,10 @@ MODEL = Settings().spacy_model
 @pytest.fixture
 def fresh_versions():
     """Version caches emptied before and after: the test changes what they are made of."""
-    versions.clean_version.cache_clear()
+    versions._clean_version.cache_clear()
     versions._enrichment_version.cache_clear()
     yield
-    versions.clean_version.cache_clear()
+    versions._clean_version.cache_clear()
     versions._enrichment_version.cache_clear()
 
 
@@ -55,7 +55,7 @@ def test_code_changes_move_the_version_of_their_stage_only(transforms_copy):
     for path, stage in edits.items():
         with (transforms_copy / path).open("a") as f:
             f.write("\n# changed\n")
-        versions.clean_version.cache_clear()
+        versions._clean_version.cache_clear()
         versions._enrichment_version.cache_clear()
         now = versions.clean_version(), versions.enrichment_version(MODEL)
         assert (now[0] != clean, now[1] != enrich) == (stage == "clean", stage == "enrich"), path
@@ -74,7 +74,7 @@ def test_library_versions_move_the_version(monkeypatch, fresh_versions):
     ]:
         bumped = {package: "99.0"}
         monkeypatch.setattr(versions.metadata, "version", lambda n, b=bumped: b.get(n) or real(n))
-        versions.clean_version.cache_clear()
+        versions._clean_version.cache_clear()
         versions._enrichment_version.cache_clear()
         now = versions.clean_version(), versions.enrichment_version(MODEL)
         assert (now[0] != clean, now[1] != enrich) == (stage == "clean", stage == "enrich"), package
@@ -92,3 +92,16 @@ def test_the_alias_table_is_part_of_the_enrichment_version(tmp_path):
 def test_a_model_that_is_not_installed_has_no_version():
     with pytest.raises(ModelNotInstalled, match="no_such_model"):
         versions.enrichment_version("no_such_model")
+
+
+def test_the_site_rules_file_is_part_of_the_clean_version(tmp_path, fresh_versions):
+    default = versions.clean_version()
+    assert versions.clean_version(versions.SITE_RULES_PATH) == default
+    rules = tmp_path / "rules.yaml"
+    rules.write_bytes(versions.SITE_RULES_PATH.read_bytes())
+    assert versions.clean_version(rules) == default  # same content, same version
+    rules.write_text("example.com:\n  drop: .promo\n")
+    changed = versions.clean_version(rules)
+    assert changed != default
+    enrich = versions.enrichment_version(MODEL)
+    assert versions.pipeline_version(MODEL, None, rules) == f"clean-{changed}+enrich-{enrich}"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from newsflow.transforms import versions
+from newsflow.transforms.clean.dates import published_day
 from newsflow.transforms.enrich.stories import signature
 from newsflow.transforms.models import Article, EnrichedArticle
 from newsflow.transforms.urls import try_canonicalize
@@ -31,10 +32,12 @@ def to_document(
     model_name: str,
     aliases_path: str | Path | None = None,
     indexed_at: datetime | None = None,
+    site_rules_path: str | Path | None = None,
 ) -> dict[str, Any]:
     """The Elasticsearch document of an enriched article (plain JSON-able dict), enriched
     with the spaCy model ``model_name`` and the alias table at ``aliases_path`` (default
-    ``mappings/aliases.json``), which its versions name."""
+    ``mappings/aliases.json``), cleaned with the site rules at ``site_rules_path`` (default
+    ``mappings/site_rules.yaml``), which its versions name."""
     a = item.article
     doc_id = document_id(a.canonical_url)
     story = signature(a.body)
@@ -48,6 +51,8 @@ def to_document(
         "authors": a.authors,
         "published": a.published,
         "published_source": a.published_source,
+        # The publisher's own calendar day, for date filters and histograms.
+        "published_day": published_day(a.published),
         "modified": a.modified,
         "modified_source": a.modified_source,
         "fetched_at": a.fetched_at.isoformat(),
@@ -65,6 +70,7 @@ def to_document(
         "quotes": [q.as_dict() for q in item.quotes],
         "image": a.image,
         "word_count": a.word_count,
+        "free_access": a.free_access,
         "entities": [
             {"name": e.name, "type": e.type, "count": e.count, "first_offset": e.first_offset}
             for e in item.entities
@@ -72,7 +78,7 @@ def to_document(
         "enrich_note": item.enrich_note,
         "run_id": run_id,
         # Which clean/enrich code made this document (transforms/versions.py).
-        "pipeline_version": versions.pipeline_version(model_name, aliases_path),
+        "pipeline_version": versions.pipeline_version(model_name, aliases_path, site_rules_path),
         "enrichment_version": versions.enrichment_version(model_name, aliases_path),
     }
     doc.update(item.facets())
@@ -110,6 +116,15 @@ def content_hash(document: dict[str, Any]) -> str:
     content = {key: value for key, value in document.items() if key not in RUN_FIELDS}
     text = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def with_published_day(document: dict[str, Any]) -> dict[str, Any]:
+    """A stored document with ``published_day`` filled from its ``published`` date, as a run
+    makes it now; a document that has the field (or no date) is returned as it is. Used when
+    an index is migrated: documents made before the field existed get it."""
+    if "published_day" in document:
+        return document
+    return document | {"published_day": published_day(document.get("published"))}
 
 
 def rekeyed(document: dict[str, Any]) -> dict[str, Any]:

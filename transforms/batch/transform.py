@@ -13,6 +13,7 @@ from newsflow.transforms.batch import spool
 from newsflow.transforms.batch.documents import to_document
 from newsflow.transforms.batch.spool import SpooledPages
 from newsflow.transforms.clean.extract import Skipped, clean_pages
+from newsflow.transforms.clean.siterules import load_rules
 from newsflow.transforms.enrich.entities import enrich_articles, gazetteer, load_model
 from newsflow.transforms.enrich.quotes import ParserUnavailable, load_parser
 from newsflow.transforms.models import Article, Failure, Page
@@ -60,17 +61,26 @@ def transform_pages(
     min_body_chars: int,
     run_id: str,
     aliases_path: str | Path | None = None,
+    site_rules_path: str | Path | None = None,
 ) -> TransformResult:
     """Pages -> index documents (clean, then NER), with the failures of the clean step and
-    the pages it skipped as not articles. ``aliases_path`` replaces ``mappings/aliases.json``."""
+    the pages it skipped as not articles. ``aliases_path`` replaces ``mappings/aliases.json``,
+    ``site_rules_path`` ``mappings/site_rules.yaml``."""
     timer = Timer()
-    articles, failures = clean_pages(pages, min_body_chars=min_body_chars)
+    rules = load_rules(site_rules_path)
+    articles, failures = clean_pages(pages, min_body_chars=min_body_chars, rules=rules)
     clean_time = timer.lap()
     skips: list[Failure] = [f for f in failures if isinstance(f, Skipped)]
     failures = [f for f in failures if not isinstance(f, Skipped)]
     enriched = enrich_articles(articles, model_name, aliases_path=aliases_path)
     documents = [
-        to_document(item, run_id, model_name=model_name, aliases_path=aliases_path)
+        to_document(
+            item,
+            run_id,
+            model_name=model_name,
+            aliases_path=aliases_path,
+            site_rules_path=site_rules_path,
+        )
         for item in enriched
     ]
     return TransformResult(
@@ -99,13 +109,20 @@ def transform_articles(
     model_name: str,
     run_id: str,
     aliases_path: str | Path | None = None,
+    site_rules_path: str | Path | None = None,
 ) -> TransformResult:
     """Articles already cleaned (rebuilt from their indexed text) -> index documents: NER
     only, for re-enriching an article whose page was not archived."""
     timer = Timer()
     enriched = enrich_articles(articles, model_name, aliases_path=aliases_path)
     documents = [
-        to_document(item, run_id, model_name=model_name, aliases_path=aliases_path)
+        to_document(
+            item,
+            run_id,
+            model_name=model_name,
+            aliases_path=aliases_path,
+            site_rules_path=site_rules_path,
+        )
         for item in enriched
     ]
     return TransformResult(documents, [], 0, {"enrich": timer.lap()})
@@ -118,11 +135,16 @@ def transform_batch(
     min_body_chars: int,
     run_id: str,
     aliases_path: str | Path | None = None,
+    site_rules_path: str | Path | None = None,
 ) -> TransformResult:
     """A batch given as pages, as a spool file of pages (read here) or as articles."""
     if spool.holds_articles(batch):
         return transform_articles(
-            batch, model_name=model_name, run_id=run_id, aliases_path=aliases_path
+            batch,
+            model_name=model_name,
+            run_id=run_id,
+            aliases_path=aliases_path,
+            site_rules_path=site_rules_path,
         )
     return transform_pages(
         spool.read(batch),
@@ -130,4 +152,5 @@ def transform_batch(
         min_body_chars=min_body_chars,
         run_id=run_id,
         aliases_path=aliases_path,
+        site_rules_path=site_rules_path,
     )

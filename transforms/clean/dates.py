@@ -12,6 +12,10 @@ Sources, most trusted first, and the name recorded with the date (``published_so
 * ``markup``: htmldate's fast search of date elements and attributes;
 * ``visible-text``: htmldate's extensive search of the page text, the last resort.
 
+A site rule's date selector (``transforms/clean/siterules.py``) overrules them all, recorded as
+``site-rule``. ``published_day`` gives the publisher's calendar day of a stored date, the one
+date filters and histograms count.
+
 The stored day is the publisher's own: a date-time keeps the offset the page states and is
 never moved to another day through UTC. A time the page gives only in UTC is written with the
 publisher's offset when the page states the same instant with it; otherwise the URL's or the
@@ -140,6 +144,21 @@ def parse_date(value: Any, now: datetime | None = None) -> str | None:
     return text
 
 
+def published_day(published: str | None) -> str | None:
+    """The publisher's calendar day (``YYYY-MM-DD``) of a ``parse_date`` value, or None.
+
+    A stored date-time keeps the offset the page gave it, so its date part is the day on the
+    publisher's clock: "2024-03-10T23:30:00-05:00" is 10 March, although it is 11 March in UTC.
+    Date filters and histograms use this day, never the UTC one.
+    """
+    if not published:
+        return None
+    try:
+        return datetime.strptime(published[:10], "%Y-%m-%d").date().isoformat()
+    except ValueError:
+        return None
+
+
 def _parse_rfc2822(value: str, now: datetime | None) -> str | None:
     """Dates like "Mon, 18 Nov 2019 10:00:00 GMT", the other format meta tags use."""
     if not _RFC2822.match(value):
@@ -244,6 +263,12 @@ def dateline(tree: HtmlElement) -> str | None:
     the kicker, on the publisher's own clock; it is the day readers see.
     """
     text = " ".join(" ".join(t.split()) for t in _AFTER_HEADLINE(tree))[:DATELINE_CHARS]
+    return printed_date(text)
+
+
+def printed_date(text: str) -> str | None:
+    """The first full date printed in ``text`` ("29. April 2020", "April 29, 2020",
+    "2020-04-29", "29.04.2020"), as ``YYYY-MM-DD``, or None."""
     for match in _PRINTED_DATE.finditer(text):
         found = _printed_date(match)
         if found:

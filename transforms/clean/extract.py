@@ -6,7 +6,9 @@ index page, live blog, gallery, paywall stub; see ``transforms/clean/pagetype.py
 
 The page is parsed once. Metadata is read from that tree first (meta tags and JSON-LD with
 trafilatura's readers, dates with their source from ``transforms/clean/dates.py``, authors from
-``transforms/clean/authors.py``), then the same tree goes through extraction: the tree rules of
+``transforms/clean/authors.py``, ``free_access`` from ``transforms/clean/access.py``), then the
+site rule of the page's host, if any (``transforms/clean/siterules.py``: its date, its drop and
+keep selectors), then the same tree goes through extraction: the tree rules of
 ``transforms/clean/rules.py`` (layout tables, boilerplate containers, link-only paragraphs),
 trafilatura in fast mode (its readability/justext comparison cost about 8 ms a page, a third
 of the step, for +0.0005 F1 on the benchmark), a second pass over a body split into chunks
@@ -21,7 +23,7 @@ import json
 import logging
 import re
 from copy import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -39,7 +41,8 @@ from trafilatura.metadata import (
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
-from newsflow.transforms.clean import pagetype
+from newsflow.transforms.clean import pagetype, siterules
+from newsflow.transforms.clean.access import free_access
 from newsflow.transforms.clean.authors import byline_authors, clean_authors, structured_authors
 from newsflow.transforms.clean.dates import PageDates, find_dates
 from newsflow.transforms.clean.rules import (
@@ -323,6 +326,7 @@ class PageMeta:
     authors: list[str] = field(default_factory=list)
     dates: PageDates = field(default_factory=PageDates)
     structured: list[dict[str, Any]] = field(default_factory=list)
+    free_access: bool | None = None
 
 
 def page_metadata(tree: HtmlElement, url: str) -> PageMeta:
@@ -371,6 +375,7 @@ def page_metadata(tree: HtmlElement, url: str) -> PageMeta:
         authors=authors,
         dates=find_dates(tree, declared or url, article),
         structured=structured,
+        free_access=free_access(tree, structured, article),
     )
 
 
@@ -395,12 +400,33 @@ _EXTRACTION_ERRORS = (
 )
 
 
+def apply_site_rule(
+    tree: HtmlElement, rule: siterules.SiteRule, dates: PageDates
+) -> tuple[HtmlElement, PageDates]:
+    """The page as a site rule shapes it for extraction, and its dates: the rule's date (read
+    before anything is removed) replaces the published date, its ``drop`` nodes are removed
+    (from ``tree``, in place), and with a ``keep`` that matches, only the kept nodes remain."""
+    found = siterules.rule_date(tree, rule)
+    if found:
+        dates = replace(dates, published=found, published_source=siterules.SOURCE)
+        if dates.modified and dates.modified[:10] < found[:10]:
+            dates = replace(dates, modified=None, modified_source=None)
+    siterules.drop_nodes(tree, rule)
+    return siterules.kept_tree(tree, rule) or tree, dates
+
+
 def clean_page(
-    page: Page, *, min_body_chars: int = 200, disabled: frozenset[str] = frozenset()
+    page: Page,
+    *,
+    min_body_chars: int = 200,
+    disabled: frozenset[str] = frozenset(),
+    rules: siterules.SiteRules | None = None,
 ) -> Article | Failure:
     """Extract the article of one page, or say why there is none (``Skipped`` for a page that
     is not an article, ``Failure`` otherwise).
 
+    ``rules`` are the site rules (``transforms/clean/siterules.py``); the one covering the
+    page's host, if any, shapes the page before extraction and may give its date.
     ``disabled`` names rules of ``RULE_NAMES`` to skip; only measurements use it.
     """
     try:
@@ -419,8 +445,16 @@ def clean_page(
         # parsing it again 2 ms, and most pages (60% of the benchmark's articles) need it.
         served = copy(tree)
         meta = page_metadata(tree, page.final_url)
+        headlines = _headlines(tree, meta.title)
+        dates = meta.dates
+        original: HtmlElement = served
+        rule = siterules.rule_for(rules or {}, page.final_url)
+        if rule is not None:
+            # What the site's rule removed must not come back through the last fallback.
+            tree, dates = apply_site_rule(tree, rule, dates)
+            original = copy(tree)
         # The tree is read: extraction may change it in place from here on.
-        text = _extract_text(tree, served, page.final_url, _headlines(tree, meta.title), disabled)
+        text = _extract_text(tree, original, page.final_url, headlines, disabled)
         signals = pagetype.PageSignals()
         if pagetype.needs_signals(text):
             # A short body: the page as served is measured, as far as the rules ask, by
@@ -437,7 +471,6 @@ def clean_page(
     if len(text) < min_body_chars:
         return Failure(page.url, "clean", f"no extractable article text ({len(text)} characters)")
     canonical = canonical_url_of(page, meta.url)
-    dates = meta.dates
     return Article(
         url=page.url,
         canonical_url=canonical,
@@ -457,18 +490,20 @@ def clean_page(
         image=meta.image,
         fetched_at=page.fetched_at,
         word_count=len(_WORDS.findall(text)),
+        free_access=meta.free_access,
     )
 
 
 def clean_pages(
-    pages: list[Page], *, min_body_chars: int = 200
+    pages: list[Page], *, min_body_chars: int = 200, rules: siterules.SiteRules | None = None
 ) -> tuple[list[Article], list[Failure]]:
-    """Clean a batch; returns articles and failures (``Skipped`` ones among them: pages that
-    are not articles). One page that cannot be cleaned never stops the others."""
+    """Clean a batch with the site ``rules``; returns articles and failures (``Skipped`` ones
+    among them: pages that are not articles). One page that cannot be cleaned never stops the
+    others."""
     articles: list[Article] = []
     failures: list[Failure] = []
     for page in pages:
-        result = clean_page(page, min_body_chars=min_body_chars)
+        result = clean_page(page, min_body_chars=min_body_chars, rules=rules)
         if isinstance(result, Failure):
             failures.append(result)
         else:

@@ -14,18 +14,20 @@
     ["product", "Products"],
     ["section", "Sections"],
     ["authors", "Authors"],
+    ["free_access", "Access"],
   ];
   const FILTER_PARAM = { authors: "author" }; // facet key -> query parameter, when they differ
   const FILTER_PARAMS = [
     "person", "organization", "location", "group", "event", "product",
-    "source", "language", "author", "section",
+    "source", "language", "author", "section", "free_access",
   ];
   const ENTITY_TYPES = new Set(["person", "organization", "location", "group", "event", "product"]);
   const LABELS = {
     person: "Person", organization: "Organization", location: "Place", group: "Group",
     event: "Event", product: "Product", source: "Source", language: "Language",
-    author: "Author", section: "Section",
+    author: "Author", section: "Section", free_access: "Access",
   };
+  const ACCESS_NAMES = { true: "Free to read", false: "Paywalled" }; // free_access facet values
   const PAGE_SIZE = 10;
   const FACET_VISIBLE = 6; // values shown before "Show more"
   const MAX_EMPTY_PAGES = 5; // pages of folded republications followed for one "More" click
@@ -102,6 +104,7 @@
     /* older browsers: show the code */
   }
   function displayValue(field, value) {
+    if (field === "free_access") return ACCESS_NAMES[value] || value;
     if (field === "language" && languageNames) {
       try {
         return languageNames.of(value) || value;

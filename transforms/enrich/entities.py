@@ -1336,7 +1336,7 @@ def _complete_lone_names(groups: dict[str, _Group], text: str, cued: set[str]) -
                     token in _NOT_FIRST_NAMES
                     or token in _LEADING_JUNK  # "Once Trump took office"
                     or token.lower() in lowercase  # "Are Following Trump" in a headline
-                    or not _looks_like_a_name([token])
+                    or not _looks_like_a_name(token.split("-"))  # "Eva-Marie" is one too
                     or len(first) == 2
                 ):
                     break
@@ -1449,6 +1449,20 @@ def _listed_with(text: str, start: int, end: int, spans: Sequence[tuple[int, int
     )
 
 
+_ROYAL_TITLES = _words("King Queen Prince Princess Pope")
+
+
+def _royal_name(name: str, forms: Iterable[str]) -> str:
+    """A one-word person the article also calls "Prince Andrew": a royal (or a pope) goes by
+    title and given name, having no surname in use, so that is the full name; a regnal number
+    ("Elizabeth II") makes a name of two words and needs no title."""
+    for form in sorted(forms):
+        words = _POSSESSIVE.sub("", form).split()
+        if len(words) == 2 and words[0] in _ROYAL_TITLES and fold(words[1]) == fold(name):
+            return f"{words[0]} {name}"
+    return name
+
+
 def _canonical_name(g: _Group, facet: str) -> str:
     """The facet value of ``g`` as an entity of type ``facet``."""
     if g.alias:
@@ -1456,7 +1470,8 @@ def _canonical_name(g: _Group, facet: str) -> str:
     if facet == "location" and g.place is not None:
         return g.place.name
     if facet == "person":  # the fullest form the article uses
-        return max(g.names, key=lambda n: (len(n.split()), g.names[n], -g.order[n]))
+        name = max(g.names, key=lambda n: (len(n.split()), g.names[n], -g.order[n]))
+        return _royal_name(name, g.forms) if len(name.split()) == 1 else name
     name = g.name
     if facet == "location" and len(name) > 3 and name.upper() == name:
         return name.title()  # "REYKJANES" from a dateline

@@ -460,3 +460,51 @@ def test_a_quotation_opening_a_sentence_is_the_subject_s_of_the_sentence_before(
         "Robert Aderholt",
         "Robert Aderholt",
     ]
+
+
+def test_a_surname_the_entities_lack_names_the_full_name_the_body_gives():
+    body = (
+        "Joshua Apte, who studies air pollution in Texas, led the work.\n"
+        "“We did not expect the levels to be this high,” Apte said."
+    )
+    assert _quotes(body, []) == [("Joshua Apte", "We did not expect the levels to be this high")]
+    # Two given names for one surname: no way to tell, the surname stays.
+    two = "Mary Apte and Joshua Apte led the work.\n" + body.split("\n")[1]
+    assert [s for s, _ in _quotes(two, [])] == ["Apte"]
+
+
+def test_capitalised_words_the_body_writes_in_lowercase_are_no_part_of_a_name():
+    body = (
+        "Many voters are following the race.\n"
+        "“We have never seen a turnout like this one,” Are Following Jones said."
+    )
+    assert [s for s, _ in _quotes(body, [])] == ["Jones"]
+
+
+@pytest.mark.parametrize(
+    ("subject", "speaker"),
+    [
+        ("chairman, CEO and president Craig Menear", "Craig Menear"),
+        ("a lawyer for Craig Menear", None),
+        ("Craig Menear's lawyer", None),
+    ],
+)
+def test_a_role_in_apposition_names_its_person_a_preposition_or_possessive_does_not(
+    subject, speaker
+):
+    body = f"“Our results reflected broad-based growth across our business,” {subject} said."
+    menear = Entity("Craig Menear", "person", 1, 90, ["Craig Menear", "Menear"])
+    assert [s for s, _ in _quotes(body, [menear])] == [speaker]
+
+
+def test_royals_keep_their_title_and_hyphenated_given_names_complete_a_surname():
+    body = (
+        "The prosecution met on Tuesday. Deputy Director of Public Prosecution Eva-Marie Persson "
+        "took the decision.\n"
+        "Ms Persson said: “The evidence has weakened considerably since the events in question.”\n"
+        "Prince Andrew gave an interview to the BBC.\n"
+        "“I remember it weirdly, distinctly and clearly,” Andrew said."
+    )
+    (enriched,) = enrich_articles([_article(body)], MODEL)
+    assert [q.speaker for q in enriched.quotes] == ["Eva-Marie Persson", "Prince Andrew"]
+    assert "Prince Andrew" in [e.name for e in enriched.entities if e.type == "person"]

@@ -153,6 +153,8 @@ _SUBJECT_PRONOUNS = frozenset({"he", "she"})
 # The first words of an apposition: "X, the (former) foreign minister, ...", "X, Spain's
 # captain, ...".
 _APPOSITION = re.compile(r",\s+(?:the|a|an|[\w'-]+'s)\s+((?:[\w-]+\s+){0,3}[\w-]+)")
+# A given name right before a surname: capitalised letters, hyphenated parts ("Eva-Marie").
+_GIVEN_BEFORE = re.compile(r"(?<![\w.'’-])([A-Z][a-z]+(?:-[A-Z][a-z]+)?) $")
 _ENDS_SENTENCE = re.compile(r"[.!?…][\"”’')\]]*$")
 _SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])|\n")
 
@@ -510,12 +512,37 @@ class _Context:
     def mention_starts(self) -> list[int]:
         return [m.start for m in self.mentions]
 
-    def note(self, pos: int, name: str) -> None:
-        """Record that a pronoun or role noun at ``pos`` was read as ``name``: later pronouns
-        may stand for it as for a mention (a chain of "he said" goes on naming one person)."""
-        kind = "person" if name in self.person_names else "organization"
+    def note(self, pos: int, name: str, kind: str | None = None) -> None:
+        """Record that a pronoun, role noun or name the entities lack at ``pos`` was read as
+        ``name`` (of ``kind``, else as the entities type it): later pronouns may stand for it
+        as for a mention (a chain of "he said" goes on naming one person)."""
+        if kind is None:
+            kind = "person" if name in self.person_names else "organization"
         if not self.resolved or self.resolved[-1].start < pos:
             self.resolved.append(_Mention(pos, pos, name, kind))
+
+    @cached_property
+    def lowercase(self) -> frozenset[str]:
+        """Words the body writes in lowercase: a capitalised one of them opens a sentence or a
+        title-case line ("Are Following Trump"), it names no one."""
+        return frozenset(w for w in _LETTERS.findall(self.body) if w.islower())
+
+    def full_name(self, name: str) -> str:
+        """``name`` written in full: a one-word name ("Apte") that the body also gives after a
+        given name ("Joshua Apte"), in one way only, is that person; news style names a person
+        in full once, then by surname. Otherwise ``name`` itself."""
+        if len(name.split()) != 1 or not name[:1].isupper():
+            return name
+        found = set()
+        for at in _all_words_at(self.body, name):
+            given = _GIVEN_BEFORE.search(self.body, max(0, at - 40), at)
+            if given is None:
+                continue
+            word = given.group(1)
+            if word.lower() in self.lowercase or word in _not_given_names():
+                continue
+            found.add(f"{word} {name}")
+        return found.pop() if len(found) == 1 else name
 
     @cached_property
     def person_names(self) -> frozenset[str]:
@@ -736,10 +763,14 @@ def _resolve(head, pos: int, ctx: _Context) -> str | None:
         return None
     words = _name_words(head)
     subtree = head.doc[head.left_edge.i : head.right_edge.i + 1].text
-    found = _find_form(words, ctx.person_forms) or _find_form(words, ctx.org_forms)
+    found = _find_form(words, ctx.person_forms)
+    if found is not None:
+        return ctx.full_name(found)
+    found = _find_form(words, ctx.org_forms)
     if found is None and not head.text[:1].isupper():
-        # "A spokesperson for the Foreign Office": who speaks for an organisation is it.
-        found = _find_form(subtree, ctx.org_forms)
+        # "Chairman and CEO Craig Menear" is Menear; "a spokesperson for the Foreign Office"
+        # speaks for it (who speaks for an organisation is it).
+        found = _role_named(head, ctx) or _find_form(subtree, ctx.org_forms)
     if found is not None:
         return found
     definite = any(c.dep_ == "poss" or c.lower_ in ("the", "this", "that") for c in head.children)
@@ -750,11 +781,12 @@ def _resolve(head, pos: int, ctx: _Context) -> str | None:
         found = ctx.with_role(low, pos) if definite else None
         return found or _find_form(subtree, ctx.person_forms) or _proper_words(subtree)
     if head.text[:1].isupper() and _word_at(ctx.body, low, len(ctx.body)) < 0:
-        return words or None  # a name the entities lack (not a common noun opening a sentence)
+        return _unnamed(words, pos, ctx)  # (not a common noun opening a sentence)
     if not definite:
         return None  # "an official said": nobody named
-    if any(c.text[:1].isupper() for c in head.lefts):
+    if any(c.text[:1].isupper() and c.dep_ in _NAME_DEPS for c in head.lefts):
         return words or None  # "the French foreign ministry": named here, no anaphor
+    # (a possessive is another's: "Menear's lawyer" is not named)
     found = None
     if low in _ORG_NOUNS:
         found = ctx.salient(pos, frozenset({"organization"}))
@@ -763,6 +795,68 @@ def _resolve(head, pos: int, ctx: _Context) -> str | None:
     if found is not None:
         ctx.note(pos, found)
     return found
+
+
+def _unnamed(words: str, pos: int, ctx: _Context) -> str | None:
+    """The speaker a name the entities lack stands for: its words without the capitalised
+    ones that name no one, as an entity of the article if they name one, else in full as the
+    body writes it ("Apte" -> "Joshua Apte"). A person so named is noted for the pronouns
+    after it."""
+    words = _unnamed_words(words, ctx)
+    if not words:
+        return None
+    found = _find_form(words, ctx.person_forms) or _find_form(words, ctx.org_forms)
+    if found is not None:
+        return ctx.full_name(found) if found in ctx.person_names else found
+    name = ctx.full_name(words)
+    if not any(w in _org_words() for w in name.split()):
+        ctx.note(pos, name, "person")
+    return name
+
+
+@lru_cache(maxsize=1)
+def _not_given_names() -> frozenset[str]:
+    """Capitalised words that stand before a name without being a given name (titles, days,
+    months, "The"): the entity step's list (imported late: that module imports this one)."""
+    from newsflow.transforms.enrich.entities import _NOT_FIRST_NAMES, _TITLE_WORDS
+
+    return frozenset(_NOT_FIRST_NAMES | _TITLE_WORDS)
+
+
+@lru_cache(maxsize=1)
+def _org_words() -> frozenset[str]:
+    """Words that make a name an organisation's ("Office", "Union"): the entity step's."""
+    from newsflow.transforms.enrich.entities import _ORG_WORDS
+
+    return frozenset(_ORG_WORDS)
+
+
+def _unnamed_words(words: str, ctx: _Context) -> str:
+    """A name the entities lack without its leading words that the body writes in lowercase
+    elsewhere: capitals at a sentence start or on a title-case line say nothing of a name
+    ("Are Following Trump" -> "Trump")."""
+    tokens = words.split()
+    while tokens and tokens[0].lower() in ctx.lowercase:
+        tokens.pop(0)
+    return " ".join(tokens)
+
+
+def _role_named(head, ctx: _Context) -> str | None:
+    """The person a lowercase subject names in apposition or as a title ("chairman, CEO and
+    president Craig Menear said"): the subject's words without what hangs on it by a
+    preposition, a possessive or a clause ("a spokesman for X", "X's lawyer" are not X)."""
+    skip = {"prep", "poss", "relcl", "acl", "advcl"}
+    tokens = []
+    for t in head.subtree:
+        step, kept = t, True
+        while step.i != head.i:  # the path from the word up to the subject
+            if step.dep_ in skip:
+                kept = False
+                break
+            step = step.head
+        if kept:
+            tokens.append(t.text)
+    return _find_form(" ".join(tokens), ctx.person_forms)
 
 
 def _proper_words(text: str) -> str | None:

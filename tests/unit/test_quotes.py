@@ -508,3 +508,16 @@ def test_royals_keep_their_title_and_hyphenated_given_names_complete_a_surname()
     (enriched,) = enrich_articles([_article(body)], MODEL)
     assert [q.speaker for q in enriched.quotes] == ["Eva-Marie Persson", "Prince Andrew"]
     assert "Prince Andrew" in [e.name for e in enriched.entities if e.type == "person"]
+
+
+def test_a_verb_that_names_what_someone_said_quotes_unless_it_names_a_thing():
+    cruz = _person("Ted Cruz", 0, "Cruz")
+    said = (
+        "Ted Cruz spoke on Tuesday. Cruz called the suicide a “profound indictment of the system.”"
+    )
+    assert _quotes(said, [cruz]) == [("Ted Cruz", "profound indictment of the system.")]
+    for body in (
+        "Ted Cruz joined a group called “Parents for a safer town and school” last year.",
+        "Ted Cruz spoke. The plan was dubbed “the great reset of our time” by its critics.",
+    ):
+        assert _quotes(body, [cruz]) == []

@@ -90,6 +90,11 @@ _SPEECH_WORDS = (
     "according"
 )
 SPEECH_VERBS = frozenset(_SPEECH_WORDS.split())
+# Verbs that quote by naming what someone said: "Sasse called his death "a crisis of public
+# trust"", "described it as "…"". Not as a noun's modifier or passive ("a group called "…"",
+# "it was dubbed "…""): there they name a thing, nobody speaks.
+_NAMING_WORDS = "call calls called calling describe describes described describing dubbed"
+NAMING_VERBS = frozenset(_NAMING_WORDS.split())
 # Verbs whose passive subject hears rather than speaks: "he was told", "she was asked".
 _HEARING_WORDS = "tell tells told telling ask asks asked asking"
 _HEARING_VERBS = frozenset(_HEARING_WORDS.split())
@@ -689,7 +694,11 @@ def _speech_verb(doc, span: _Span, spans: Sequence[_Span], comma: bool):
 
 
 def _is_speech_verb(token) -> bool:
-    return token.lower_ in SPEECH_VERBS and token.dep_ not in _NOUN_DEPS
+    if token.dep_ in _NOUN_DEPS:
+        return False
+    if token.lower_ in NAMING_VERBS:
+        return token.dep_ != "acl" and not any(c.dep_ == "auxpass" for c in token.children)
+    return token.lower_ in SPEECH_VERBS
 
 
 def _quote_starts(doc, spans: Sequence[_Span]) -> list[int]:
@@ -1015,7 +1024,9 @@ def _paragraph_speaker(ctx: _Context, para: _Paragraph, parser) -> _Said:
 
 
 def _has_speech_verb(text: str) -> bool:
-    return any(w.lower() in SPEECH_VERBS for w in _LETTERS.findall(text))
+    return any(
+        w.lower() in SPEECH_VERBS or w.lower() in NAMING_VERBS for w in _LETTERS.findall(text)
+    )
 
 
 def _needs_parse(masked: str, pairs: Sequence[tuple[_Span, _Span]]) -> bool:

@@ -521,3 +521,12 @@ def test_a_verb_that_names_what_someone_said_quotes_unless_it_names_a_thing():
         "Ted Cruz spoke. The plan was dubbed “the great reset of our time” by its critics.",
     ):
         assert _quotes(body, [cruz]) == []
+
+
+def test_a_sentence_whose_pronoun_comes_first_is_about_the_pronoun_s_person():
+    body = (
+        "Robert Smith flew to Paris on Monday. During the visit, he was photographed with John "
+        "Doe. “We had a very good talk about the future,” he said."
+    )
+    people = [_person("Robert Smith", 0, "Smith"), _person("John Doe", 60, "Doe")]
+    assert [s for s, _ in _quotes(body, people)] == ["Robert Smith"]

@@ -564,10 +564,22 @@ class _Context:
         while k >= 0:  # however far back: the antecedent is the last entity that fits
             for m in self._mentions_in(starts[k], end):
                 if m.kind in kinds and (gender is None or self.gender(m.name) in (None, gender)):
+                    if gender is not None and self._same_pronoun_before(starts[k], m.start, gender):
+                        break  # the sentence goes on about the one its pronoun names
                     return m.name
             end = starts[k]
             k -= 1
         return None
+
+    def _same_pronoun_before(self, start: int, end: int, gender: str) -> bool:
+        """Whether "he" ("she" for ``gender`` "f") stands in ``[start, end)`` outside quotations:
+        a sentence that names someone of that gender by pronoun before it names another ("he
+        was photographed with Epstein") is about who the pronoun stands for, as the pronoun
+        being resolved is (a chain of pronouns follows one person)."""
+        word = "he" if gender == "m" else "she"
+        return any(
+            not self._in_quote(at + start) for at in _all_words_at(self.folded[start:end], word)
+        )
 
     def _mentions_in(self, start: int, end: int) -> list[_Mention]:
         """Mentions and resolved pronouns in ``[start, end)``, in order."""

@@ -530,3 +530,14 @@ def test_a_sentence_whose_pronoun_comes_first_is_about_the_pronoun_s_person():
     )
     people = [_person("Robert Smith", 0, "Smith"), _person("John Doe", 60, "Doe")]
     assert [s for s, _ in _quotes(body, people)] == ["Robert Smith"]
+
+
+def test_a_paragraph_ending_in_a_colon_introduces_the_quotation_paragraph_after_it():
+    noem = _person("Kristi Noem", 0, "Noem")
+    body = (
+        "Kristi Noem shared the website, which contains the following statement:\n"
+        "“South Dakota has a problem. Let us work together on it.”\n"
+        "Kristi Noem put it simply:\n"
+        "“We are on it, and we will stay on it until the job is done.”"
+    )
+    assert [s for s, _ in _quotes(body, [noem])] == [None, "Kristi Noem"]

@@ -39,6 +39,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache, partial
+from typing import Any
 
 from newsflow.transforms.models import EnrichedArticle, Entity, Quote
 
@@ -1009,29 +1010,42 @@ def _introduced(
     words = [t for t in doc[: mark.start] if not t.is_punct] if mark is not None else []
     if not words:
         return _Said(True, None)
-    limit = words[-1].i
+    return _colon_clause(words[-1], lambda t: offset + _unmasked(t.idx, pairs), ctx)
+
+
+def _colon_clause(last, offset_of: Callable[[Any], int], ctx: _Context) -> _Said:
+    """Who the clause ending in ``last``, right before a colon, introduces to speak: the
+    subject of that clause when it names a person, else someone not named. ``offset_of``: a
+    token's offset in the body."""
+    limit = last.i
     # The clause before the colon: the last word's nearest head (itself included) that has a
     # subject before the colon (the parser may hang that clause on the stand-in's verb).
-    for clause in [words[-1], *words[-1].ancestors]:
+    for clause in [last, *last.ancestors]:
         if clause.i > limit:
             break
         subjects = [c for c in clause.children if c.dep_ == "nsubj" and c.i < limit]
         if subjects:
             head = subjects[0]
-            speaker = _resolve(head, offset + _unmasked(head.idx, pairs), ctx)
+            speaker = _resolve(head, offset_of(head), ctx)
             return _Said(True, speaker if speaker in ctx.person_names else None)
     return _Said(True, None)
 
 
 def _paragraph_speaker(ctx: _Context, para: _Paragraph, parser) -> _Said:
     """Who a paragraph without quotations has speak last: the subject of its last speech verb
-    ("Erekat said it was only the latest move."), for a quotation paragraph after it."""
-    if not _has_speech_verb(para.text):
+    ("Erekat said it was only the latest move."), for a quotation paragraph after it; ending
+    in a colon, it introduces that quotation as a clause before a colon does."""
+    colon = para.text.rstrip().endswith(":")
+    if not colon and not _has_speech_verb(para.text):
         return _UNSAID
-    for verb in reversed([t for t in parser(para.text) if _is_speech_verb(t)]):
+    doc = parser(para.text)
+    for verb in reversed([t for t in doc if _is_speech_verb(t)]):
         head = _subject_head(verb)
         if head is not None:
             return _Said(True, _resolve(head, para.offset + head.idx, ctx))
+    words = [t for t in doc if not t.is_punct]
+    if colon and words:  # "... which contains the following statement:" then the quotation
+        return _colon_clause(words[-1], lambda t: para.offset + t.idx, ctx)
     return _UNSAID
 
 

@@ -541,3 +541,11 @@ def test_a_paragraph_ending_in_a_colon_introduces_the_quotation_paragraph_after_
         "“We are on it, and we will stay on it until the job is done.”"
     )
     assert [s for s, _ in _quotes(body, [noem])] == [None, "Kristi Noem"]
+
+
+def test_a_role_noun_names_the_person_an_abbreviated_title_introduced():
+    body = (
+        "Sen. Ben Sasse, R-Neb., spoke at the hearing on Tuesday.\n"
+        "“You are in this job because of this crisis,” the senator told the director."
+    )
+    assert [s for s, _ in _quotes(body, [_person("Ben Sasse", 5, "Sasse")])] == ["Ben Sasse"]

@@ -152,6 +152,30 @@ _ABBREVIATION = re.compile(
 _TITLE_BEFORE = re.compile(
     r"\b(Mr|Mrs|Ms|Miss|Sir|Dame|Lord|Lady|King|Queen|Prince|Princess)\.?\s+$"
 )
+# Titles news style abbreviates before a name ("Sen. Ben Sasse"), which the role noun of a later
+# mention spells out ("the senator said").
+_TITLE_ABBREVIATIONS = {
+    f"{short}.": full
+    for short, full in (
+        ("sen", "senator"),
+        ("rep", "representative"),
+        ("gov", "governor"),
+        ("gen", "general"),
+        ("lt", "lieutenant"),
+        ("col", "colonel"),
+        ("sgt", "sergeant"),
+        ("capt", "captain"),
+        ("cmdr", "commander"),
+        ("adm", "admiral"),
+        ("supt", "superintendent"),
+        ("det", "detective"),
+        ("insp", "inspector"),
+        ("prof", "professor"),
+        ("dr", "doctor"),
+        ("atty", "attorney"),
+        ("pres", "president"),
+    )
+}
 _MALE_TITLES = frozenset({"Mr", "Sir", "Lord", "King", "Prince"})
 _PRONOUN_WORDS = re.compile(r"\b(?:he|him|his|himself|she|her|hers|herself)\b")
 _MALE_PRONOUNS = frozenset({"he", "him", "his", "himself"})
@@ -641,7 +665,7 @@ class _Context:
         words = self.folded[max(0, start - _ROLE_CONTEXT) : start].split()[-2:]
         if not words or not self.body[start - 1 : start].isspace():
             return False
-        if words[-1] == role:
+        if _TITLE_ABBREVIATIONS.get(words[-1], words[-1]) == role:
             return True
         capital = self.body[start - len(words[1]) - 1 : start][:1].isupper()
         return len(words) == 2 and words[0] == role and capital

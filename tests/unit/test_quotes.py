@@ -549,3 +549,17 @@ def test_a_role_noun_names_the_person_an_abbreviated_title_introduced():
         "“You are in this job because of this crisis,” the senator told the director."
     )
     assert [s for s, _ in _quotes(body, [_person("Ben Sasse", 5, "Sasse")])] == ["Ben Sasse"]
+
+
+@pytest.mark.parametrize(
+    ("title", "role"),
+    [("Secretary of State", "secretary"), ("Chairman and CEO", "chairman"), ("Mr", "singer")],
+)
+def test_a_role_noun_is_any_word_of_the_capitalised_title_before_the_name(title, role):
+    body = (
+        f"{title} Mike Pompeo spoke on Monday. Ayman Safadi answered him.\n"
+        f"“We will not change course on this matter,” the {role} said."
+    )
+    people = [_person("Mike Pompeo", 0, "Pompeo"), _person("Ayman Safadi", 40, "Safadi")]
+    expected = None if role == "singer" else "Mike Pompeo"
+    assert [s for s, _ in _quotes(body, people)] == [expected]

@@ -660,15 +660,22 @@ class _Context:
         return self.genders.get(name)
 
     def _titled(self, start: int, role: str) -> bool:
-        """Whether the words right before a mention are a title with ``role`` at its end
-        ("Foreign Minister X", "the singer X") or before a capitalised word ("Minister Sir X")."""
-        words = self.folded[max(0, start - _ROLE_CONTEXT) : start].split()[-2:]
-        if not words or not self.body[start - 1 : start].isspace():
+        """Whether a title with ``role`` stands right before a mention: a word right before it
+        ("the singer X", "Sen. X") or one of the capitalised words of a title before it
+        ("Foreign Minister X", "Secretary of State X", "Chairman and CEO X")."""
+        if not self.body[start - 1 : start].isspace():
             return False
-        if _TITLE_ABBREVIATIONS.get(words[-1], words[-1]) == role:
+        words = self.body[max(0, start - _ROLE_CONTEXT) : start].split()
+        if words and _role_word(words[-1]) == role:
             return True
-        capital = self.body[start - len(words[1]) - 1 : start][:1].isupper()
-        return len(words) == 2 and words[0] == role and capital
+        for word in reversed(words):
+            folded = fold_text(word)
+            if word[:1].isupper() and (word[-1:] not in ".,;:!?" or folded in _TITLE_ABBREVIATIONS):
+                if _role_word(word) == role:
+                    return True
+            elif folded not in ("of", "and", "for", "&"):
+                return False  # the title ends where its capitals do
+        return False
 
     def with_role(self, role: str, pos: int) -> str | None:
         """The person named last before ``pos`` whose mention carries the role noun: as a title
@@ -683,6 +690,13 @@ class _Context:
 
 
 # --------------------------------------------------------------------------- speakers
+
+
+def _role_word(word: str) -> str:
+    """A word of a title as a role noun: folded, an abbreviation spelled out ("Sen." ->
+    "senator")."""
+    folded = fold_text(word)
+    return _TITLE_ABBREVIATIONS.get(folded, folded)
 
 
 def _inside(token, spans: Sequence[_Span]) -> bool:

@@ -563,3 +563,8 @@ def test_a_role_noun_is_any_word_of_the_capitalised_title_before_the_name(title,
     people = [_person("Mike Pompeo", 0, "Pompeo"), _person("Ayman Safadi", 40, "Safadi")]
     expected = None if role == "singer" else "Mike Pompeo"
     assert [s for s, _ in _quotes(body, people)] == [expected]
+
+
+def test_an_organisation_introducing_a_quotation_with_a_colon_speaks():
+    body = "The Kremlin put it plainly: “We will not negotiate under any pressure at all.”"
+    assert [s for s, _ in _quotes(body, [_org("Kremlin", 4)])] == ["Kremlin"]

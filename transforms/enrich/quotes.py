@@ -578,6 +578,10 @@ class _Context:
     def person_names(self) -> frozenset[str]:
         return frozenset(e.name for e in self.entities if e.type == "person")
 
+    @cached_property
+    def org_names(self) -> frozenset[str]:
+        return frozenset(e.name for e in self.entities if e.type == "organization")
+
     def salient(self, pos: int, kinds: frozenset[str], gender: str | None = None) -> str | None:
         """The entity of ``kinds`` a pronoun at ``pos`` most likely stands for: the first one
         (the subject, as a rule) of the nearest sentence before that names one, the current
@@ -1043,7 +1047,8 @@ def _introduced(
     doc, mspan: _Span, offset: int, pairs: Sequence[tuple[_Span, _Span]], ctx: _Context
 ) -> _Said:
     """A quotation after a colon is one a clause introduces ("She put it simply: “…”", "in the
-    words of the patient: “…”"): by the subject of that clause when it names a person."""
+    words of the patient: “…”"): by the subject of that clause when it names a person or an
+    organisation."""
     mark = doc.char_span(mspan.outer_start, mspan.outer_start + 1, alignment_mode="expand")
     words = [t for t in doc[: mark.start] if not t.is_punct] if mark is not None else []
     if not words:
@@ -1053,7 +1058,8 @@ def _introduced(
 
 def _colon_clause(last, offset_of: Callable[[Any], int], ctx: _Context) -> _Said:
     """Who the clause ending in ``last``, right before a colon, introduces to speak: the
-    subject of that clause when it names a person, else someone not named. ``offset_of``: a
+    subject of that clause when it names a person or an organisation of the article ("The
+    ministry put it plainly:"), else someone not named. ``offset_of``: a
     token's offset in the body."""
     limit = last.i
     # The clause before the colon: the last word's nearest head (itself included) that has a
@@ -1065,7 +1071,8 @@ def _colon_clause(last, offset_of: Callable[[Any], int], ctx: _Context) -> _Said
         if subjects:
             head = subjects[0]
             speaker = _resolve(head, offset_of(head), ctx)
-            return _Said(True, speaker if speaker in ctx.person_names else None)
+            named = speaker in ctx.person_names or speaker in ctx.org_names
+            return _Said(True, speaker if named else None)
     return _Said(True, None)
 
 

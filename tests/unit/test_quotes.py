@@ -568,3 +568,16 @@ def test_a_role_noun_is_any_word_of_the_capitalised_title_before_the_name(title,
 def test_an_organisation_introducing_a_quotation_with_a_colon_speaks():
     body = "The Kremlin put it plainly: “We will not negotiate under any pressure at all.”"
     assert [s for s, _ in _quotes(body, [_org("Kremlin", 4)])] == ["Kremlin"]
+
+
+@pytest.mark.parametrize(
+    ("subject", "speaker"),
+    [
+        ("Taliban spokesman Zabihullah Mujahid", "Zabihullah Mujahid"),
+        ("Mr Mujahid", "Mujahid"),
+        ("Prince Andrew", "Prince Andrew"),
+    ],
+)
+def test_a_name_the_entities_lack_is_its_capitalised_words_without_a_title(subject, speaker):
+    body = f"“US helicopter shot down and completely destroyed last night,” {subject} said."
+    assert [s for s, _ in _quotes(body, [])] == [speaker]

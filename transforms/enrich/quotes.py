@@ -176,6 +176,7 @@ _TITLE_ABBREVIATIONS = {
         ("pres", "president"),
     )
 }
+_ROYALS = frozenset({"King", "Queen", "Prince", "Princess", "Pope"})  # part of the usual name
 _MALE_TITLES = frozenset({"Mr", "Sir", "Lord", "King", "Prince"})
 _PRONOUN_WORDS = re.compile(r"\b(?:he|him|his|himself|she|her|hers|herself)\b")
 _MALE_PRONOUNS = frozenset({"he", "him", "his", "himself"})
@@ -845,7 +846,7 @@ def _resolve(head, pos: int, ctx: _Context) -> str | None:
         found = ctx.with_role(low, pos) if definite else None
         return found or _find_form(subtree, ctx.person_forms) or _proper_words(subtree)
     if head.text[:1].isupper() and _word_at(ctx.body, low, len(ctx.body)) < 0:
-        return _unnamed(words, pos, ctx)  # (not a common noun opening a sentence)
+        return _unnamed(_proper_run(head), pos, ctx)  # (not a common noun opening a sentence)
     if not definite:
         return None  # "an official said": nobody named
     if any(c.text[:1].isupper() and c.dep_ in _NAME_DEPS for c in head.lefts):
@@ -895,12 +896,27 @@ def _org_words() -> frozenset[str]:
     return frozenset(_ORG_WORDS)
 
 
+def _proper_run(head) -> str:
+    """The capitalised words that end in ``head`` ("Taliban spokesman Zabihullah Mujahid" ->
+    "Zabihullah Mujahid"): a lowercase word ends a name."""
+    left = head.i
+    while left - 1 >= 0 and head.doc[left - 1].dep_ in _NAME_DEPS:
+        if head.doc[left - 1].is_lower or not head.doc[left - 1].text[:1].isalpha():
+            break
+        left -= 1
+    return " ".join(t.text for t in head.doc[left : head.i + 1])
+
+
 def _unnamed_words(words: str, ctx: _Context) -> str:
     """A name the entities lack without its leading words that the body writes in lowercase
-    elsewhere: capitals at a sentence start or on a title-case line say nothing of a name
-    ("Are Following Trump" -> "Trump")."""
+    elsewhere, nor titles ("Mr", "Senator"; a royal's stays: "Prince Andrew"): capitals at a
+    sentence start or on a title-case line say nothing of a name ("Are Following Trump" ->
+    "Trump")."""
     tokens = words.split()
-    while tokens and tokens[0].lower() in ctx.lowercase:
+    while tokens and (
+        tokens[0].lower() in ctx.lowercase
+        or (tokens[0].rstrip(".") in _not_given_names() and tokens[0] not in _ROYALS)
+    ):
         tokens.pop(0)
     return " ".join(tokens)
 

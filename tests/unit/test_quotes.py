@@ -581,3 +581,12 @@ def test_an_organisation_introducing_a_quotation_with_a_colon_speaks():
 def test_a_name_the_entities_lack_is_its_capitalised_words_without_a_title(subject, speaker):
     body = f"“US helicopter shot down and completely destroyed last night,” {subject} said."
     assert [s for s, _ in _quotes(body, [])] == [speaker]
+
+
+@pytest.mark.parametrize("entities", [[], [_org("Lopez", 60)]])
+def test_a_surname_without_accents_names_the_full_name_even_typed_as_a_company(entities):
+    body = (
+        "Feliciano López won the doubles title on Sunday.\n"
+        "“I played very well in the final set,” Lopez said."
+    )
+    assert [s for s, _ in _quotes(body, entities)] == ["Feliciano López"]

@@ -559,21 +559,24 @@ class _Context:
         return frozenset(w for w in _LETTERS.findall(self.body) if w.islower())
 
     def full_name(self, name: str) -> str:
-        """``name`` written in full: a one-word name ("Apte") that the body also gives after a
-        given name ("Joshua Apte"), in one way only, is that person; news style names a person
-        in full once, then by surname. Otherwise ``name`` itself."""
+        """``name`` written in full: a one-word name ("Apte", "Lopez") that the body also gives
+        after a given name ("Joshua Apte", "Feliciano López"), in one way only, is that person
+        as the body writes it; news style names a person in full once, then by surname, often
+        without its accents (also when the entities took the surname for a company). Otherwise
+        ``name`` itself."""
         if len(name.split()) != 1 or not name[:1].isupper():
             return name
-        found = set()
-        for at in _all_words_at(self.body, name):
+        found: dict[str, str] = {}
+        for at in _all_words_at(self.folded, fold_text(name)):
             given = _GIVEN_BEFORE.search(self.body, max(0, at - 40), at)
             if given is None:
                 continue
             word = given.group(1)
             if word.lower() in self.lowercase or word in _not_given_names():
                 continue
-            found.add(f"{word} {name}")
-        return found.pop() if len(found) == 1 else name
+            full = f"{word} {self.body[at : at + len(name)]}"
+            found.setdefault(fold_text(full), full)
+        return next(iter(found.values())) if len(found) == 1 else name
 
     @cached_property
     def person_names(self) -> frozenset[str]:
@@ -832,6 +835,8 @@ def _resolve(head, pos: int, ctx: _Context) -> str | None:
     if found is not None:
         return ctx.full_name(found)
     found = _find_form(words, ctx.org_forms)
+    if found is not None and len(found.split()) == 1:
+        found = ctx.full_name(found)  # "Lopez" typed as a company
     if found is None and not head.text[:1].isupper():
         # "Chairman and CEO Craig Menear" is Menear; "a spokesperson for the Foreign Office"
         # speaks for it (who speaks for an organisation is it).

@@ -590,3 +590,9 @@ def test_a_surname_without_accents_names_the_full_name_even_typed_as_a_company(e
         "“I played very well in the final set,” Lopez said."
     )
     assert [s for s, _ in _quotes(body, entities)] == ["Feliciano López"]
+
+
+@pytest.mark.parametrize("verb", ["suggested", "cautioned", "revealed", "maintained"])
+def test_more_verbs_of_speech_report_a_quotation_before_them(verb):
+    body = f"Vladimir Putin {verb} that “the plan would need another year of work” on Monday."
+    assert _quotes(body) == [("Vladimir Putin", "the plan would need another year of work")]

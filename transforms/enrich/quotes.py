@@ -88,6 +88,11 @@ _SPEECH_WORDS = (
     "testifies testified vow vows vowed promise promises promised assert asserts asserted "
     "emphasise emphasises emphasised emphasize emphasizes emphasized exclaim exclaims "
     "exclaimed joke jokes joked quip quips quipped complain complains complained "
+    "suggest suggests suggested reveal reveals revealed observe observes observed caution "
+    "cautions cautioned counter counters countered answer answers answered shout shouts "
+    "shouted yell yells yelled lament laments lamented boast boasts boasted maintain "
+    "maintains maintained contend contends contended mention mentions mentioned recount "
+    "recounts recounted elaborate elaborates elaborated muse muses mused pointed "
     "according"
 )
 SPEECH_VERBS = frozenset(_SPEECH_WORDS.split())

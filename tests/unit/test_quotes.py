@@ -596,3 +596,13 @@ def test_a_surname_without_accents_names_the_full_name_even_typed_as_a_company(e
 def test_more_verbs_of_speech_report_a_quotation_before_them(verb):
     body = f"Vladimir Putin {verb} that “the plan would need another year of work” on Monday."
     assert _quotes(body) == [("Vladimir Putin", "the plan would need another year of work")]
+
+
+def test_a_first_name_borne_by_one_sex_outweighs_a_pronoun_after_the_name():
+    body = (
+        "Anna Berg met John Doe on Monday.\n"
+        "“We will not accept it in any form,” Berg said.\n"
+        "Doe left early. She added that the deal was “final and binding for all sides.”"
+    )
+    people = [_person("John Doe", 0, "Doe"), _person("Anna Berg", 10, "Berg")]
+    assert [s for s, _ in _quotes(body, people)] == ["Anna Berg", "Anna Berg"]

@@ -41,10 +41,12 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache, partial
 from typing import Any
 
+from newsflow.resources import MAPPINGS_DIR
 from newsflow.transforms.models import EnrichedArticle, Entity, Quote
 
 log = logging.getLogger(__name__)
 
+FIRST_NAME_GENDERS_PATH = MAPPINGS_DIR / "first_name_genders.txt"
 MIN_QUOTE_WORDS = 4
 # A quotation this short is one when a speech verb follows it at once: "“Oh my,” Lucas said".
 MIN_ATTRIBUTED_WORDS = 2
@@ -182,6 +184,7 @@ _TITLE_ABBREVIATIONS = {
     )
 }
 _ROYALS = frozenset({"King", "Queen", "Prince", "Princess", "Pope"})  # part of the usual name
+_FIRST_NAME_WEIGHT = 4  # a title before a mention counts 2, a pronoun after one 1
 _MALE_TITLES = frozenset({"Mr", "Sir", "Lord", "King", "Prince"})
 _PRONOUN_WORDS = re.compile(r"\b(?:he|him|his|himself|she|her|hers|herself)\b")
 _MALE_PRONOUNS = frozenset({"he", "him", "his", "himself"})
@@ -635,8 +638,14 @@ class _Context:
         """Person -> "m" or "f" where the article shows it: a title before a mention ("Mr",
         "Ms") or the pronouns (outside quotations) of the sentences that open with that person
         ("Omar asked ..., saying she ...") and of the next one if one opens it ("She claimed"),
-        one gender at least twice as often as the other."""
+        one gender at least twice as often as the other. A first name borne mostly by one sex
+        ("Anna Berg") counts as much as two titles: the pronouns after a name are weak evidence
+        ("Doe left early. She added ..." is about someone else)."""
         counts: dict[str, list[int]] = {}
+        for name in self.person_names:
+            sex = _first_name_genders().get(name.split()[0].split("-")[0])
+            if sex is not None and len(name.split()) > 1:
+                counts[name] = [_FIRST_NAME_WEIGHT, 0] if sex == "m" else [0, _FIRST_NAME_WEIGHT]
         starts = self.sentence_starts
         for m in self.mentions:
             if m.kind != "person":
@@ -896,6 +905,15 @@ def _not_given_names() -> frozenset[str]:
     from newsflow.transforms.enrich.entities import _NOT_FIRST_NAMES, _TITLE_WORDS
 
     return frozenset(_NOT_FIRST_NAMES | _TITLE_WORDS)
+
+
+@lru_cache(maxsize=1)
+def _first_name_genders() -> dict[str, str]:
+    """First name -> "m" or "f" for names borne mostly by one sex
+    (``mappings/first_name_genders.txt``, US census); read once."""
+    lines = FIRST_NAME_GENDERS_PATH.read_text(encoding="utf-8").splitlines()
+    pairs = (line.split() for line in lines if line.strip() and not line.startswith("#"))
+    return {name: sex for name, sex in pairs}
 
 
 @lru_cache(maxsize=1)

@@ -606,3 +606,12 @@ def test_a_first_name_borne_by_one_sex_outweighs_a_pronoun_after_the_name():
     )
     people = [_person("John Doe", 0, "Doe"), _person("Anna Berg", 10, "Berg")]
     assert [s for s, _ in _quotes(body, people)] == ["Anna Berg", "Anna Berg"]
+
+
+def test_a_speaker_the_entities_lack_is_gendered_by_first_name_too():
+    body = (
+        "“We will not accept it in any form,” said Anna Berg.\n"
+        "“We will look at the text again next week,” said John Doe.\n"
+        "She added that the deal was “final and binding for all sides.”"
+    )
+    assert [s for s, _ in _quotes(body, [])] == ["Anna Berg", "John Doe", "Anna Berg"]

@@ -679,7 +679,10 @@ class _Context:
         return out
 
     def gender(self, name: str) -> str | None:
-        return self.genders.get(name)
+        """``genders``; for a name the entities lack (noted as a speaker), its first name's."""
+        if name in self.genders or name in self.person_names or len(name.split()) < 2:
+            return self.genders.get(name)
+        return _first_name_genders().get(name.split()[0].split("-")[0])
 
     def _titled(self, start: int, role: str) -> bool:
         """Whether a title with ``role`` stands right before a mention: a word right before it

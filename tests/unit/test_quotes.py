@@ -615,3 +615,12 @@ def test_a_speaker_the_entities_lack_is_gendered_by_first_name_too():
         "She added that the deal was “final and binding for all sides.”"
     )
     assert [s for s, _ in _quotes(body, [])] == ["Anna Berg", "John Doe", "Anna Berg"]
+
+
+def test_a_gendered_noun_before_a_name_genders_the_person():
+    body = (
+        "Spokeswoman Casey Roe answered Chris Doe on Monday. Casey Roe left early.\n"
+        "He said that “the deal is final and binding for all sides.”"
+    )
+    people = [_person("Casey Roe", 12, "Roe"), _person("Chris Doe", 34, "Doe")]
+    assert [s for s, _ in _quotes(body, people)] == ["Chris Doe"]

@@ -156,8 +156,20 @@ _ABBREVIATION = re.compile(
     r"(?:^|[\s(])(?:[A-Z]|Mr|Mrs|Ms|Dr|St|Jr|Sr|Rep|Reps|Sen|Sens|Gov|Gen|Lt|Col|Sgt|Capt|"
     r"Cmdr|Adm|Prof|Rev|Hon|Pres|Supt|Det|Insp|Mt|No|Nos|Vol|Inc|Corp|Co|Ltd|vs|[A-Z]\.[A-Z])$"
 )
+# A title or a gendered noun right before a name says the person's sex ("Mr", "Ms", "his wife",
+# "spokeswoman").
+_MALE_TITLE_WORDS = (
+    "Mr Sir Lord King Prince Duke Emperor Father Brother Uncle Husband Son Boyfriend Actor "
+    "Congressman Chairman Spokesman Councilman Assemblyman Businessman Sportsman"
+)
+_FEMALE_TITLE_WORDS = (
+    "Mrs Ms Miss Dame Lady Queen Princess Duchess Empress Mother Sister Aunt Wife Daughter "
+    "Girlfriend Actress Congresswoman Chairwoman Spokeswoman Councilwoman Assemblywoman "
+    "Businesswoman Sportswoman"
+)
 _TITLE_BEFORE = re.compile(
-    r"\b(Mr|Mrs|Ms|Miss|Sir|Dame|Lord|Lady|King|Queen|Prince|Princess)\.?\s+$"
+    rf"\b({'|'.join((_MALE_TITLE_WORDS + ' ' + _FEMALE_TITLE_WORDS).split())})\.?\s+$",
+    re.IGNORECASE,
 )
 # Titles news style abbreviates before a name ("Sen. Ben Sasse"), which the role noun of a later
 # mention spells out ("the senator said").
@@ -185,7 +197,7 @@ _TITLE_ABBREVIATIONS = {
 }
 _ROYALS = frozenset({"King", "Queen", "Prince", "Princess", "Pope"})  # part of the usual name
 _FIRST_NAME_WEIGHT = 4  # a title before a mention counts 2, a pronoun after one 1
-_MALE_TITLES = frozenset({"Mr", "Sir", "Lord", "King", "Prince"})
+_MALE_TITLES = frozenset(_MALE_TITLE_WORDS.lower().split())
 _PRONOUN_WORDS = re.compile(r"\b(?:he|him|his|himself|she|her|hers|herself)\b")
 _MALE_PRONOUNS = frozenset({"he", "him", "his", "himself"})
 _SUBJECT_PRONOUNS = frozenset({"he", "she"})
@@ -651,9 +663,9 @@ class _Context:
             if m.kind != "person":
                 continue
             c = counts.setdefault(m.name, [0, 0])
-            title = _TITLE_BEFORE.search(self.body, max(0, m.start - 10), m.start)
+            title = _TITLE_BEFORE.search(self.body, max(0, m.start - 16), m.start)
             if title is not None:
-                c[0 if title.group(1) in _MALE_TITLES else 1] += 2
+                c[0 if title.group(1).lower() in _MALE_TITLES else 1] += 2
             k = bisect_right(starts, m.start) - 1
             if bisect_left(self.mention_starts, starts[k]) < bisect_left(
                 self.mention_starts, m.start

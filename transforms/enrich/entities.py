@@ -29,7 +29,8 @@ with ``nlp.pipe``. What the model finds is then resolved per article, in this or
    organisations the rules keep against the evidence of all their mentions (``FEATURES``) and
    drops those it is sure are neither (products, headline words, events);
 9. canonical names: the alias table, else the gazetteer's name for a place, else the fullest
-   name the article uses for a person. The same inputs always give the same facet value, so
+   name the article uses for a person (a royal known by one given name keeps the title:
+   "Prince Andrew"). The same inputs always give the same facet value, so
    the same person or place gets the same value across articles and sources.
 
 The gazetteer, the alias table and the typer are read once per process (``lru_cache``); each

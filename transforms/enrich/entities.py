@@ -29,7 +29,8 @@ with ``nlp.pipe``. What the model finds is then resolved per article, in this or
    organisations the rules keep against the evidence of all their mentions (``FEATURES``) and
    drops those it is sure are neither (products, headline words, events);
 9. canonical names: the alias table, else the gazetteer's name for a place, else the fullest
-   name the article uses for a person. The same inputs always give the same facet value, so
+   name the article uses for a person (a royal known by one given name keeps the title:
+   "Prince Andrew"). The same inputs always give the same facet value, so
    the same person or place gets the same value across articles and sources.
 
 The gazetteer, the alias table and the typer are read once per process (``lru_cache``); each
@@ -1336,7 +1337,7 @@ def _complete_lone_names(groups: dict[str, _Group], text: str, cued: set[str]) -
                     token in _NOT_FIRST_NAMES
                     or token in _LEADING_JUNK  # "Once Trump took office"
                     or token.lower() in lowercase  # "Are Following Trump" in a headline
-                    or not _looks_like_a_name([token])
+                    or not _looks_like_a_name(token.split("-"))  # "Eva-Marie" is one too
                     or len(first) == 2
                 ):
                     break
@@ -1449,6 +1450,20 @@ def _listed_with(text: str, start: int, end: int, spans: Sequence[tuple[int, int
     )
 
 
+_ROYAL_TITLES = _words("King Queen Prince Princess Pope")
+
+
+def _royal_name(name: str, forms: Iterable[str]) -> str:
+    """A one-word person the article also calls "Prince Andrew": a royal (or a pope) goes by
+    title and given name, having no surname in use, so that is the full name; a regnal number
+    ("Elizabeth II") makes a name of two words and needs no title."""
+    for form in sorted(forms):
+        words = _POSSESSIVE.sub("", form).split()
+        if len(words) == 2 and words[0] in _ROYAL_TITLES and fold(words[1]) == fold(name):
+            return f"{words[0]} {name}"
+    return name
+
+
 def _canonical_name(g: _Group, facet: str) -> str:
     """The facet value of ``g`` as an entity of type ``facet``."""
     if g.alias:
@@ -1456,7 +1471,8 @@ def _canonical_name(g: _Group, facet: str) -> str:
     if facet == "location" and g.place is not None:
         return g.place.name
     if facet == "person":  # the fullest form the article uses
-        return max(g.names, key=lambda n: (len(n.split()), g.names[n], -g.order[n]))
+        name = max(g.names, key=lambda n: (len(n.split()), g.names[n], -g.order[n]))
+        return _royal_name(name, g.forms) if len(name.split()) == 1 else name
     name = g.name
     if facet == "location" and len(name) > 3 and name.upper() == name:
         return name.title()  # "REYKJANES" from a dateline

@@ -17,13 +17,18 @@ quotation; texts, offsets and antecedents use the original paragraph.
 2. The speech verb ("said", "told", "added"...) of each quotation: the nearest one after it in
    the same sentence ("…," Putin said / "…," said Putin / "…" she added), or any verb whose
    subject follows a quotation ending in a comma ("…," he continued), else the nearest one
-   before it ("Peskov told CNN that "…"", "Putin said: "…"", "according to Peskov, "…"").
+   before it ("Peskov told CNN that "…"", "Putin said: "…"", "according to Peskov, "…"",
+   "Sasse called it "…"").
 3. The speaker: the verb's subject, resolved to a canonical name of the article (a person by
-   full name, surname or accent-free form; an organisation, also "a spokesperson for X"). A
-   pronoun stands for the first compatible entity of the nearest sentence before it that has
-   one (he/she: a person the article does not give the other gender; it: an organisation); a
-   role noun for the person introduced with it ("the minister": "Foreign Minister X"), "the
-   company" for the organisation spoken of last. A quotation without a verb of its own continues
+   full name, surname or accent-free form, a surname also in full as the body writes it once;
+   a person in apposition, "chairman and CEO X"; an organisation, also "a spokesperson for
+   X"); a name the entities lack is its capitalised words without a title or words the body
+   writes in lowercase. A pronoun stands for the first compatible entity of the nearest
+   sentence before it that has one, skipping a sentence whose own pronoun comes first (he/she:
+   a person the article, a gendered title or the first name does not give the other gender;
+   it: an organisation); a role noun for the person introduced with it ("the minister":
+   "Foreign Minister X", "the senator": "Sen. X"), "the company" for the organisation spoken
+   of last. A quotation without a verb of its own continues
    the speaker of the one before it in its paragraph, the subject of the sentence before it,
    or, opening a paragraph, the speaker of the paragraph before. A quotation with a verb but
    no speaker that can be named (“…,” an official said) keeps ``None``; one without any
@@ -39,11 +44,14 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache, partial
+from typing import Any
 
+from newsflow.resources import MAPPINGS_DIR
 from newsflow.transforms.models import EnrichedArticle, Entity, Quote
 
 log = logging.getLogger(__name__)
 
+FIRST_NAME_GENDERS_PATH = MAPPINGS_DIR / "first_name_genders.txt"
 MIN_QUOTE_WORDS = 4
 # A quotation this short is one when a speech verb follows it at once: "“Oh my,” Lucas said".
 MIN_ATTRIBUTED_WORDS = 2
@@ -87,9 +95,19 @@ _SPEECH_WORDS = (
     "testifies testified vow vows vowed promise promises promised assert asserts asserted "
     "emphasise emphasises emphasised emphasize emphasizes emphasized exclaim exclaims "
     "exclaimed joke jokes joked quip quips quipped complain complains complained "
+    "suggest suggests suggested reveal reveals revealed observe observes observed caution "
+    "cautions cautioned counter counters countered answer answers answered shout shouts "
+    "shouted yell yells yelled lament laments lamented boast boasts boasted maintain "
+    "maintains maintained contend contends contended mention mentions mentioned recount "
+    "recounts recounted elaborate elaborates elaborated muse muses mused pointed "
     "according"
 )
 SPEECH_VERBS = frozenset(_SPEECH_WORDS.split())
+# Verbs that quote by naming what someone said: "Sasse called his death "a crisis of public
+# trust"", "described it as "…"". Not as a noun's modifier or passive ("a group called "…"",
+# "it was dubbed "…""): there they name a thing, nobody speaks.
+_NAMING_WORDS = "call calls called calling describe describes described describing dubbed"
+NAMING_VERBS = frozenset(_NAMING_WORDS.split())
 # Verbs whose passive subject hears rather than speaks: "he was told", "she was asked".
 _HEARING_WORDS = "tell tells told telling ask asks asked asking"
 _HEARING_VERBS = frozenset(_HEARING_WORDS.split())
@@ -143,16 +161,56 @@ _ABBREVIATION = re.compile(
     r"(?:^|[\s(])(?:[A-Z]|Mr|Mrs|Ms|Dr|St|Jr|Sr|Rep|Reps|Sen|Sens|Gov|Gen|Lt|Col|Sgt|Capt|"
     r"Cmdr|Adm|Prof|Rev|Hon|Pres|Supt|Det|Insp|Mt|No|Nos|Vol|Inc|Corp|Co|Ltd|vs|[A-Z]\.[A-Z])$"
 )
-_TITLE_BEFORE = re.compile(
-    r"\b(Mr|Mrs|Ms|Miss|Sir|Dame|Lord|Lady|King|Queen|Prince|Princess)\.?\s+$"
+# A title or a gendered noun right before a name says the person's sex ("Mr", "Ms", "his wife",
+# "spokeswoman").
+_MALE_TITLE_WORDS = (
+    "Mr Sir Lord King Prince Duke Emperor Father Brother Uncle Husband Son Boyfriend Actor "
+    "Congressman Chairman Spokesman Councilman Assemblyman Businessman Sportsman"
 )
-_MALE_TITLES = frozenset({"Mr", "Sir", "Lord", "King", "Prince"})
+_FEMALE_TITLE_WORDS = (
+    "Mrs Ms Miss Dame Lady Queen Princess Duchess Empress Mother Sister Aunt Wife Daughter "
+    "Girlfriend Actress Congresswoman Chairwoman Spokeswoman Councilwoman Assemblywoman "
+    "Businesswoman Sportswoman"
+)
+_TITLE_BEFORE = re.compile(
+    rf"\b({'|'.join((_MALE_TITLE_WORDS + ' ' + _FEMALE_TITLE_WORDS).split())})\.?\s+$",
+    re.IGNORECASE,
+)
+# Titles news style abbreviates before a name ("Sen. Ben Sasse"), which the role noun of a later
+# mention spells out ("the senator said").
+_TITLE_ABBREVIATIONS = {
+    f"{short}.": full
+    for short, full in (
+        ("sen", "senator"),
+        ("rep", "representative"),
+        ("gov", "governor"),
+        ("gen", "general"),
+        ("lt", "lieutenant"),
+        ("col", "colonel"),
+        ("sgt", "sergeant"),
+        ("capt", "captain"),
+        ("cmdr", "commander"),
+        ("adm", "admiral"),
+        ("supt", "superintendent"),
+        ("det", "detective"),
+        ("insp", "inspector"),
+        ("prof", "professor"),
+        ("dr", "doctor"),
+        ("atty", "attorney"),
+        ("pres", "president"),
+    )
+}
+_ROYALS = frozenset({"King", "Queen", "Prince", "Princess", "Pope"})  # part of the usual name
+_FIRST_NAME_WEIGHT = 4  # a title before a mention counts 2, a pronoun after one 1
+_MALE_TITLES = frozenset(_MALE_TITLE_WORDS.lower().split())
 _PRONOUN_WORDS = re.compile(r"\b(?:he|him|his|himself|she|her|hers|herself)\b")
 _MALE_PRONOUNS = frozenset({"he", "him", "his", "himself"})
 _SUBJECT_PRONOUNS = frozenset({"he", "she"})
 # The first words of an apposition: "X, the (former) foreign minister, ...", "X, Spain's
 # captain, ...".
 _APPOSITION = re.compile(r",\s+(?:the|a|an|[\w'-]+'s)\s+((?:[\w-]+\s+){0,3}[\w-]+)")
+# A given name right before a surname: capitalised letters, hyphenated parts ("Eva-Marie").
+_GIVEN_BEFORE = re.compile(r"(?<![\w.'’-])([A-Z][a-z]+(?:-[A-Z][a-z]+)?) $")
 _ENDS_SENTENCE = re.compile(r"[.!?…][\"”’')\]]*$")
 _SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])|\n")
 
@@ -510,16 +568,48 @@ class _Context:
     def mention_starts(self) -> list[int]:
         return [m.start for m in self.mentions]
 
-    def note(self, pos: int, name: str) -> None:
-        """Record that a pronoun or role noun at ``pos`` was read as ``name``: later pronouns
-        may stand for it as for a mention (a chain of "he said" goes on naming one person)."""
-        kind = "person" if name in self.person_names else "organization"
+    def note(self, pos: int, name: str, kind: str | None = None) -> None:
+        """Record that a pronoun, role noun or name the entities lack at ``pos`` was read as
+        ``name`` (of ``kind``, else as the entities type it): later pronouns may stand for it
+        as for a mention (a chain of "he said" goes on naming one person)."""
+        if kind is None:
+            kind = "person" if name in self.person_names else "organization"
         if not self.resolved or self.resolved[-1].start < pos:
             self.resolved.append(_Mention(pos, pos, name, kind))
 
     @cached_property
+    def lowercase(self) -> frozenset[str]:
+        """Words the body writes in lowercase: a capitalised one of them opens a sentence or a
+        title-case line ("Are Following Trump"), it names no one."""
+        return frozenset(w for w in _LETTERS.findall(self.body) if w.islower())
+
+    def full_name(self, name: str) -> str:
+        """``name`` written in full: a one-word name ("Apte", "Lopez") that the body also gives
+        after a given name ("Joshua Apte", "Feliciano López"), in one way only, is that person
+        as the body writes it; news style names a person in full once, then by surname, often
+        without its accents (also when the entities took the surname for a company). Otherwise
+        ``name`` itself."""
+        if len(name.split()) != 1 or not name[:1].isupper():
+            return name
+        found: dict[str, str] = {}
+        for at in _all_words_at(self.folded, fold_text(name)):
+            given = _GIVEN_BEFORE.search(self.body, max(0, at - 40), at)
+            if given is None:
+                continue
+            word = given.group(1)
+            if word.lower() in self.lowercase or word in _not_given_names():
+                continue
+            full = f"{word} {self.body[at : at + len(name)]}"
+            found.setdefault(fold_text(full), full)
+        return next(iter(found.values())) if len(found) == 1 else name
+
+    @cached_property
     def person_names(self) -> frozenset[str]:
         return frozenset(e.name for e in self.entities if e.type == "person")
+
+    @cached_property
+    def org_names(self) -> frozenset[str]:
+        return frozenset(e.name for e in self.entities if e.type == "organization")
 
     def salient(self, pos: int, kinds: frozenset[str], gender: str | None = None) -> str | None:
         """The entity of ``kinds`` a pronoun at ``pos`` most likely stands for: the first one
@@ -532,10 +622,22 @@ class _Context:
         while k >= 0:  # however far back: the antecedent is the last entity that fits
             for m in self._mentions_in(starts[k], end):
                 if m.kind in kinds and (gender is None or self.gender(m.name) in (None, gender)):
+                    if gender is not None and self._same_pronoun_before(starts[k], m.start, gender):
+                        break  # the sentence goes on about the one its pronoun names
                     return m.name
             end = starts[k]
             k -= 1
         return None
+
+    def _same_pronoun_before(self, start: int, end: int, gender: str) -> bool:
+        """Whether "he" ("she" for ``gender`` "f") stands in ``[start, end)`` outside quotations:
+        a sentence that names someone of that gender by pronoun before it names another ("he
+        was photographed with Epstein") is about who the pronoun stands for, as the pronoun
+        being resolved is (a chain of pronouns follows one person)."""
+        word = "he" if gender == "m" else "she"
+        return any(
+            not self._in_quote(at + start) for at in _all_words_at(self.folded[start:end], word)
+        )
 
     def _mentions_in(self, start: int, end: int) -> list[_Mention]:
         """Mentions and resolved pronouns in ``[start, end)``, in order."""
@@ -553,16 +655,22 @@ class _Context:
         """Person -> "m" or "f" where the article shows it: a title before a mention ("Mr",
         "Ms") or the pronouns (outside quotations) of the sentences that open with that person
         ("Omar asked ..., saying she ...") and of the next one if one opens it ("She claimed"),
-        one gender at least twice as often as the other."""
+        one gender at least twice as often as the other. A first name borne mostly by one sex
+        ("Anna Berg") counts as much as two titles: the pronouns after a name are weak evidence
+        ("Doe left early. She added ..." is about someone else)."""
         counts: dict[str, list[int]] = {}
+        for name in self.person_names:
+            sex = _first_name_genders().get(name.split()[0].split("-")[0])
+            if sex is not None and len(name.split()) > 1:
+                counts[name] = [_FIRST_NAME_WEIGHT, 0] if sex == "m" else [0, _FIRST_NAME_WEIGHT]
         starts = self.sentence_starts
         for m in self.mentions:
             if m.kind != "person":
                 continue
             c = counts.setdefault(m.name, [0, 0])
-            title = _TITLE_BEFORE.search(self.body, max(0, m.start - 10), m.start)
+            title = _TITLE_BEFORE.search(self.body, max(0, m.start - 16), m.start)
             if title is not None:
-                c[0 if title.group(1) in _MALE_TITLES else 1] += 2
+                c[0 if title.group(1).lower() in _MALE_TITLES else 1] += 2
             k = bisect_right(starts, m.start) - 1
             if bisect_left(self.mention_starts, starts[k]) < bisect_left(
                 self.mention_starts, m.start
@@ -588,18 +696,28 @@ class _Context:
         return out
 
     def gender(self, name: str) -> str | None:
-        return self.genders.get(name)
+        """``genders``; for a name the entities lack (noted as a speaker), its first name's."""
+        if name in self.genders or name in self.person_names or len(name.split()) < 2:
+            return self.genders.get(name)
+        return _first_name_genders().get(name.split()[0].split("-")[0])
 
     def _titled(self, start: int, role: str) -> bool:
-        """Whether the words right before a mention are a title with ``role`` at its end
-        ("Foreign Minister X", "the singer X") or before a capitalised word ("Minister Sir X")."""
-        words = self.folded[max(0, start - _ROLE_CONTEXT) : start].split()[-2:]
-        if not words or not self.body[start - 1 : start].isspace():
+        """Whether a title with ``role`` stands right before a mention: a word right before it
+        ("the singer X", "Sen. X") or one of the capitalised words of a title before it
+        ("Foreign Minister X", "Secretary of State X", "Chairman and CEO X")."""
+        if not self.body[start - 1 : start].isspace():
             return False
-        if words[-1] == role:
+        words = self.body[max(0, start - _ROLE_CONTEXT) : start].split()
+        if words and _role_word(words[-1]) == role:
             return True
-        capital = self.body[start - len(words[1]) - 1 : start][:1].isupper()
-        return len(words) == 2 and words[0] == role and capital
+        for word in reversed(words):
+            folded = fold_text(word)
+            if word[:1].isupper() and (word[-1:] not in ".,;:!?" or folded in _TITLE_ABBREVIATIONS):
+                if _role_word(word) == role:
+                    return True
+            elif folded not in ("of", "and", "for", "&"):
+                return False  # the title ends where its capitals do
+        return False
 
     def with_role(self, role: str, pos: int) -> str | None:
         """The person named last before ``pos`` whose mention carries the role noun: as a title
@@ -614,6 +732,13 @@ class _Context:
 
 
 # --------------------------------------------------------------------------- speakers
+
+
+def _role_word(word: str) -> str:
+    """A word of a title as a role noun: folded, an abbreviation spelled out ("Sen." ->
+    "senator")."""
+    folded = fold_text(word)
+    return _TITLE_ABBREVIATIONS.get(folded, folded)
 
 
 def _inside(token, spans: Sequence[_Span]) -> bool:
@@ -662,7 +787,11 @@ def _speech_verb(doc, span: _Span, spans: Sequence[_Span], comma: bool):
 
 
 def _is_speech_verb(token) -> bool:
-    return token.lower_ in SPEECH_VERBS and token.dep_ not in _NOUN_DEPS
+    if token.dep_ in _NOUN_DEPS:
+        return False
+    if token.lower_ in NAMING_VERBS:
+        return token.dep_ != "acl" and not any(c.dep_ == "auxpass" for c in token.children)
+    return token.lower_ in SPEECH_VERBS
 
 
 def _quote_starts(doc, spans: Sequence[_Span]) -> list[int]:
@@ -736,10 +865,16 @@ def _resolve(head, pos: int, ctx: _Context) -> str | None:
         return None
     words = _name_words(head)
     subtree = head.doc[head.left_edge.i : head.right_edge.i + 1].text
-    found = _find_form(words, ctx.person_forms) or _find_form(words, ctx.org_forms)
+    found = _find_form(words, ctx.person_forms)
+    if found is not None:
+        return ctx.full_name(found)
+    found = _find_form(words, ctx.org_forms)
+    if found is not None and len(found.split()) == 1:
+        found = ctx.full_name(found)  # "Lopez" typed as a company
     if found is None and not head.text[:1].isupper():
-        # "A spokesperson for the Foreign Office": who speaks for an organisation is it.
-        found = _find_form(subtree, ctx.org_forms)
+        # "Chairman and CEO Craig Menear" is Menear; "a spokesperson for the Foreign Office"
+        # speaks for it (who speaks for an organisation is it).
+        found = _role_named(head, ctx) or _find_form(subtree, ctx.org_forms)
     if found is not None:
         return found
     definite = any(c.dep_ == "poss" or c.lower_ in ("the", "this", "that") for c in head.children)
@@ -750,11 +885,12 @@ def _resolve(head, pos: int, ctx: _Context) -> str | None:
         found = ctx.with_role(low, pos) if definite else None
         return found or _find_form(subtree, ctx.person_forms) or _proper_words(subtree)
     if head.text[:1].isupper() and _word_at(ctx.body, low, len(ctx.body)) < 0:
-        return words or None  # a name the entities lack (not a common noun opening a sentence)
+        return _unnamed(_proper_run(head), pos, ctx)  # (not a common noun opening a sentence)
     if not definite:
         return None  # "an official said": nobody named
-    if any(c.text[:1].isupper() for c in head.lefts):
+    if any(c.text[:1].isupper() and c.dep_ in _NAME_DEPS for c in head.lefts):
         return words or None  # "the French foreign ministry": named here, no anaphor
+    # (a possessive is another's: "Menear's lawyer" is not named)
     found = None
     if low in _ORG_NOUNS:
         found = ctx.salient(pos, frozenset({"organization"}))
@@ -763,6 +899,92 @@ def _resolve(head, pos: int, ctx: _Context) -> str | None:
     if found is not None:
         ctx.note(pos, found)
     return found
+
+
+def _unnamed(words: str, pos: int, ctx: _Context) -> str | None:
+    """The speaker a name the entities lack stands for: its words without the capitalised
+    ones that name no one, as an entity of the article if they name one, else in full as the
+    body writes it ("Apte" -> "Joshua Apte"). A person so named is noted for the pronouns
+    after it."""
+    words = _unnamed_words(words, ctx)
+    if not words:
+        return None
+    found = _find_form(words, ctx.person_forms) or _find_form(words, ctx.org_forms)
+    if found is not None:
+        return ctx.full_name(found) if found in ctx.person_names else found
+    name = ctx.full_name(words)
+    if not any(w in _org_words() for w in name.split()):
+        ctx.note(pos, name, "person")
+    return name
+
+
+@lru_cache(maxsize=1)
+def _not_given_names() -> frozenset[str]:
+    """Capitalised words that stand before a name without being a given name (titles, days,
+    months, "The"): the entity step's list (imported late: that module imports this one)."""
+    from newsflow.transforms.enrich.entities import _NOT_FIRST_NAMES, _TITLE_WORDS
+
+    return frozenset(_NOT_FIRST_NAMES | _TITLE_WORDS)
+
+
+@lru_cache(maxsize=1)
+def _first_name_genders() -> dict[str, str]:
+    """First name -> "m" or "f" for names borne mostly by one sex
+    (``mappings/first_name_genders.txt``, US census); read once."""
+    lines = FIRST_NAME_GENDERS_PATH.read_text(encoding="utf-8").splitlines()
+    pairs = (line.split() for line in lines if line.strip() and not line.startswith("#"))
+    return {name: sex for name, sex in pairs}
+
+
+@lru_cache(maxsize=1)
+def _org_words() -> frozenset[str]:
+    """Words that make a name an organisation's ("Office", "Union"): the entity step's."""
+    from newsflow.transforms.enrich.entities import _ORG_WORDS
+
+    return frozenset(_ORG_WORDS)
+
+
+def _proper_run(head) -> str:
+    """The capitalised words that end in ``head`` ("Taliban spokesman Zabihullah Mujahid" ->
+    "Zabihullah Mujahid"): a lowercase word ends a name."""
+    left = head.i
+    while left - 1 >= 0 and head.doc[left - 1].dep_ in _NAME_DEPS:
+        if head.doc[left - 1].is_lower or not head.doc[left - 1].text[:1].isalpha():
+            break
+        left -= 1
+    return " ".join(t.text for t in head.doc[left : head.i + 1])
+
+
+def _unnamed_words(words: str, ctx: _Context) -> str:
+    """A name the entities lack without its leading words that the body writes in lowercase
+    elsewhere, nor titles ("Mr", "Senator"; a royal's stays: "Prince Andrew"): capitals at a
+    sentence start or on a title-case line say nothing of a name ("Are Following Trump" ->
+    "Trump")."""
+    tokens = words.split()
+    while tokens and (
+        tokens[0].lower() in ctx.lowercase
+        or (tokens[0].rstrip(".") in _not_given_names() and tokens[0] not in _ROYALS)
+    ):
+        tokens.pop(0)
+    return " ".join(tokens)
+
+
+def _role_named(head, ctx: _Context) -> str | None:
+    """The person a lowercase subject names in apposition or as a title ("chairman, CEO and
+    president Craig Menear said"): the subject's words without what hangs on it by a
+    preposition, a possessive or a clause ("a spokesman for X", "X's lawyer" are not X)."""
+    skip = {"prep", "poss", "relcl", "acl", "advcl"}
+    tokens = []
+    for t in head.subtree:
+        step, kept = t, True
+        while step.i != head.i:  # the path from the word up to the subject
+            if step.dep_ in skip:
+                kept = False
+                break
+            step = step.head
+        if kept:
+            tokens.append(t.text)
+    return _find_form(" ".join(tokens), ctx.person_forms)
 
 
 def _proper_words(text: str) -> str | None:
@@ -889,39 +1111,57 @@ def _introduced(
     doc, mspan: _Span, offset: int, pairs: Sequence[tuple[_Span, _Span]], ctx: _Context
 ) -> _Said:
     """A quotation after a colon is one a clause introduces ("She put it simply: “…”", "in the
-    words of the patient: “…”"): by the subject of that clause when it names a person."""
+    words of the patient: “…”"): by the subject of that clause when it names a person or an
+    organisation."""
     mark = doc.char_span(mspan.outer_start, mspan.outer_start + 1, alignment_mode="expand")
     words = [t for t in doc[: mark.start] if not t.is_punct] if mark is not None else []
     if not words:
         return _Said(True, None)
-    limit = words[-1].i
+    return _colon_clause(words[-1], lambda t: offset + _unmasked(t.idx, pairs), ctx)
+
+
+def _colon_clause(last, offset_of: Callable[[Any], int], ctx: _Context) -> _Said:
+    """Who the clause ending in ``last``, right before a colon, introduces to speak: the
+    subject of that clause when it names a person or an organisation of the article ("The
+    ministry put it plainly:"), else someone not named. ``offset_of``: a
+    token's offset in the body."""
+    limit = last.i
     # The clause before the colon: the last word's nearest head (itself included) that has a
     # subject before the colon (the parser may hang that clause on the stand-in's verb).
-    for clause in [words[-1], *words[-1].ancestors]:
+    for clause in [last, *last.ancestors]:
         if clause.i > limit:
             break
         subjects = [c for c in clause.children if c.dep_ == "nsubj" and c.i < limit]
         if subjects:
             head = subjects[0]
-            speaker = _resolve(head, offset + _unmasked(head.idx, pairs), ctx)
-            return _Said(True, speaker if speaker in ctx.person_names else None)
+            speaker = _resolve(head, offset_of(head), ctx)
+            named = speaker in ctx.person_names or speaker in ctx.org_names
+            return _Said(True, speaker if named else None)
     return _Said(True, None)
 
 
 def _paragraph_speaker(ctx: _Context, para: _Paragraph, parser) -> _Said:
     """Who a paragraph without quotations has speak last: the subject of its last speech verb
-    ("Erekat said it was only the latest move."), for a quotation paragraph after it."""
-    if not _has_speech_verb(para.text):
+    ("Erekat said it was only the latest move."), for a quotation paragraph after it; ending
+    in a colon, it introduces that quotation as a clause before a colon does."""
+    colon = para.text.rstrip().endswith(":")
+    if not colon and not _has_speech_verb(para.text):
         return _UNSAID
-    for verb in reversed([t for t in parser(para.text) if _is_speech_verb(t)]):
+    doc = parser(para.text)
+    for verb in reversed([t for t in doc if _is_speech_verb(t)]):
         head = _subject_head(verb)
         if head is not None:
             return _Said(True, _resolve(head, para.offset + head.idx, ctx))
+    words = [t for t in doc if not t.is_punct]
+    if colon and words:  # "... which contains the following statement:" then the quotation
+        return _colon_clause(words[-1], lambda t: para.offset + t.idx, ctx)
     return _UNSAID
 
 
 def _has_speech_verb(text: str) -> bool:
-    return any(w.lower() in SPEECH_VERBS for w in _LETTERS.findall(text))
+    return any(
+        w.lower() in SPEECH_VERBS or w.lower() in NAMING_VERBS for w in _LETTERS.findall(text)
+    )
 
 
 def _needs_parse(masked: str, pairs: Sequence[tuple[_Span, _Span]]) -> bool:

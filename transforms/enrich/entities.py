@@ -1089,6 +1089,11 @@ def _link_surnames(groups: dict[str, _Group]) -> None:
         if not is_person and short.place is not None and short.place.major:
             continue
         targets = [f for f in full if f.folded[-n:] == words]
+        if not is_person and short.votes["organization"] >= 2:
+            # A name the model reads as an organisation again and again joins a "person" only
+            # when that person has a common first name: "Recent Samsung" on a title-case line
+            # is no person whose surname is Samsung.
+            targets = [f for f in targets if f.folded[0] in first_names()]
         if is_person and n == 1:
             targets += [f for f in full if f.folded[0] == words[0] and f not in targets]
         if len(targets) > 1:
@@ -1166,10 +1171,25 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
             for g in groups.values()
             if g.type == facet and len(g.folded) > 1 and word in (g.folded[0], g.folded[-1])
         ]
-        if facet == "organization" and short.type == "organization" and short.count > 1:
-            # A company named alone more than once is the company, not the short form of its
-            # product or division named once ("Apple" and "the Apple Watch Series").
-            targets = [g for g in targets if g.count > 1 or _has_org_word(g.tokens)]
+        if facet == "organization" and short.type == "organization":
+            # A company named alone is the company, not the short form of a longer name that
+            # starts with it and has no organisation word: that is its product, service or
+            # division ("Apple" and "Apple Watch", "NBA" and "NBA League Pass"), named less
+            # often than the company. A full name says what it is ("Corvid Quantum
+            # Technologies"), ends with the short name ("Cascade Valley Eagles"), or comes
+            # first and as often: news introduces a company by its full name, then shortens it.
+            full = [
+                g
+                for g in targets
+                if _has_org_word(g.tokens)
+                or g.folded[-1] == word
+                or (g.first < short.first and g.count >= short.count)
+            ]
+            for g in targets:
+                if g not in full and g.count < short.count and not g.alias and not g.place:
+                    g.type, g.product = "product", short.name
+                    short.products += 1
+            targets = full
         if len(targets) == 1:
             _merge(groups.pop(short.key), targets[0])
 
@@ -1347,6 +1367,11 @@ def _complete_lone_names(groups: dict[str, _Group], text: str, cued: set[str]) -
             continue
         full = found.pop()
         if find_place(full) is not None:
+            continue
+        # As in _link_surnames: a name the model reads as an organisation again and again is
+        # a person's only after a common first name ("Recent Samsung" is no person).
+        orgish = not g.votes["person"] and g.votes["organization"] >= 2
+        if orgish and fold(full.split()[0]) not in first_names():
             continue
         g.type = "person"
         g.names[full] += 0  # a name of the group, so the canonical name can be the full one

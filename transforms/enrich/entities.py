@@ -414,6 +414,11 @@ _VENUE_LAST = sorted(
 _VENUE = re.compile(rf"(?<![\w&'’.-])(?:[A-Z][\w&'’.-]*\s){{1,5}}(?:{'|'.join(_VENUE_LAST)})\b")
 
 
+# A result line of sports news opens a line (or follows a colon): "Bruins 5, Devils 1:".
+_TEAM = r"[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}"
+_SCORE_LINE = re.compile(rf"^({_TEAM}) (\d{{1,3}}), ({_TEAM}) (\d{{1,3}})\b", re.MULTILINE)
+
+
 @lru_cache(maxsize=1)
 def _us_states() -> dict[str, str]:
     """Postal code -> name of the US states (GeoNames), and the AP abbreviations too."""
@@ -469,6 +474,17 @@ def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention
         name = found.group(1).strip()
         if len(name) > 3 and found.span(1) not in taken and find_place(name) is not None:
             extra.append(Mention(name, "GPE", found.start(1)))
+    # A result line names two teams: "Bruins 5, Devils 1", "Blue Jackets 5, Canadiens 2".
+    for found in _SCORE_LINE.finditer(text):
+        for i in (1, 3):
+            team = found.group(i)
+            if find_place(team) is None and team not in _LEADING_JUNK:
+                extra.append(Mention(team, "ORG", found.start(i)))
+                taken.add(found.span(i))
+    scores = [(m.start(), m.end()) for m in _SCORE_LINE.finditer(text)]
+    mentions = [
+        m for m in mentions if not any(s <= m.start < e for s, e in scores) or m.label == "PERSON"
+    ]
     venues = [(v.start(), v.end(), v.group(0)) for v in _VENUE.finditer(text)]
     kept = [
         m
@@ -1283,6 +1299,30 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
         if g.place is None and _looks_like_a_name(words) and _quoted_by_surname(text, words):
             g.type = "person"
     _complete_lone_names(groups, text, cued)
+    _plural_teams(groups, text)
+
+
+_THE_BEFORE = re.compile(r"\b[Tt]he\s+$")
+_VERSUS_AFTER = re.compile(r"^\s+(?:vs?\.?|versus)\s+[A-Z]")
+_VERSUS_BEFORE = re.compile(r"[A-Z][\w'’-]*\s+(?:vs?\.?|versus)\s+$")
+
+
+def _plural_teams(groups: dict[str, _Group], text: str) -> None:
+    """A one-word plural name the model calls a person, written "the X" or "X vs. Y" ("the
+    Bruins beat", "Broncos vs. Raiders"), is a team or a band: English writes no person with
+    "the" and in the plural, and "vs." opposes teams."""
+    for g in groups.values():
+        if g.type != "person" or g.alias or g.place or len(g.tokens) != 1:
+            continue
+        if g.linked or g.recovered or not g.name.endswith("s") or g.name.isupper():
+            continue
+        if any(
+            _THE_BEFORE.search(text[max(0, s - 5) : s])
+            or _VERSUS_AFTER.match(text[e : e + 12])
+            or _VERSUS_BEFORE.search(text[max(0, s - _CONTEXT) : s])
+            for s, e in g.spans
+        ):
+            g.type = "organization"
 
 
 def _looks_like_a_name(words: list[str]) -> bool:

@@ -736,6 +736,7 @@ def entity_candidates(
     _link_surnames(groups)
     _link_short_names(groups, "organization")
     _link_short_names(groups, "location")
+    _link_organisation_variants(groups)
     _type_from_gazetteer_and_context(groups, text)
     people = sorted(
         s
@@ -1198,6 +1199,7 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
                 g
                 for g in targets
                 if _has_org_word(g.tokens)
+                or (g.alias is not None and g.alias.type == "organization")
                 or g.folded[-1] == word
                 or (g.first < short.first and g.count >= short.count)
             ]
@@ -1208,6 +1210,67 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
             targets = full
         if len(targets) == 1:
             _merge(groups.pop(short.key), targets[0])
+
+
+# Kinds of government body that US and British news name both ways: "Justice Department"
+# and "Department of Justice".
+_BODY_WORDS = _words("Department Ministry Office Agency Bureau Commission Committee Council")
+
+
+def _link_organisation_variants(groups: dict[str, _Group]) -> None:
+    """Written forms of one organisation's name become one name (a second facet value for
+    the same organisation is a wrong one):
+
+    - the same name with or without spaces or a web suffix ("LiveNation.com", "Live Nation");
+    - "X Department" and "Department of X";
+    - a name that is the end of exactly one longer organisation name of the article ("the
+      Communist Party" after "the Chinese Communist Party") or that longer name less its
+      organisation words ("Sierra Nevada" of "Sierra Nevada Corporation"): news shortens a
+      name it has given in full;
+    - an acronym in capitals made of the initials of exactly one longer organisation name
+      ("CPUC" of "California Public Utilities Commission").
+    """
+
+    def squeezed(g: _Group) -> str:
+        bare = re.sub(r"\.(?:com|org|net|co\.uk)$", "", g.name, flags=re.IGNORECASE)
+        return fold(bare).replace(" ", "").replace("&", "")
+
+    def body_form(g: _Group) -> str:
+        words = g.folded
+        if len(words) == 2 and g.tokens[1] in _BODY_WORDS:
+            return f"{words[1]} of {words[0]}"
+        return g.key
+
+    orgs = [g for g in groups.values() if g.type == "organization" and not g.place]
+    seen: dict[str, _Group] = {}
+    for g in sorted(orgs, key=lambda g: (-g.count, g.first)):
+        for key in {squeezed(g), body_form(g)}:
+            other = seen.get(key)
+            if other is not None and other is not g and g.key in groups and not g.alias:
+                _merge(groups.pop(g.key), other)
+                break
+        if g.key in groups:
+            seen.setdefault(squeezed(g), g)
+            seen.setdefault(body_form(g), g)
+    orgs = [g for g in groups.values() if g.type == "organization" and not g.place]
+    for short in sorted(orgs, key=lambda g: len(g.folded)):
+        if short.key not in groups or short.alias:
+            continue
+        n, words = len(short.folded), short.folded
+        acronym = short.name.isupper() and n == 1 and len(short.name) >= 3
+        longer = []
+        for g in orgs:
+            if g is short or g.key not in groups or len(g.folded) <= n:
+                continue
+            core = [w for w, t in zip(g.folded, g.tokens, strict=True) if not _has_org_word([t])]
+            if acronym and _is_acronym_of(short.name, g.tokens):
+                longer.append(g)
+            elif "of" in g.folded[: len(g.folded) - n]:
+                continue  # "Founder of Ceres Robotics" names a part or a person of it
+            elif (n > 1 and g.folded[-n:] == words) or tuple(core) == words != g.folded:
+                longer.append(g)
+        if len(longer) == 1:
+            _merge(groups.pop(short.key), longer[0])
 
 
 def _has_org_word(words: list[str]) -> bool:
@@ -1483,6 +1546,11 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         return False
     if capitals and g.place is None and all(_is_heading(text, s, e) for s, e in g.spans):
         return True  # a section label on a line of its own: "NEWS", "ARTS & ENTERTAINMENT"
+    if capitals and len(name) <= 5 and g.place is None:
+        if any(_NUMBER_BEFORE.search(text[max(0, s - 8) : s]) for s, _ in g.spans):
+            return True  # a unit after a number: "3 GW", "1TB", "0100 GMT"
+        if any(_is_lowercase_expansion(text, s, name) for s, _ in g.spans):
+            return True  # "binge eating disorder (BED)": a common thing's acronym
     if len(words) != 1 or (g.type == "location" and g.place is not None):
         return False
     person = g.type == "person"
@@ -1500,6 +1568,18 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         mid_sentence = any(not _SENTENCE_START.search(text[max(0, s - 5) : s]) for s, _ in g.spans)
         return g.count < 2 or not mid_sentence
     return False
+
+
+_NUMBER_BEFORE = re.compile(r"\d\s?$")
+_LOWER_WORDS_BEFORE = re.compile(r"((?:[a-z][\w'’-]* ){1,6})\($")
+
+
+def _is_lowercase_expansion(text: str, start: int, acronym: str) -> bool:
+    """Whether the acronym at ``start`` follows its expansion in lowercase words: news writes
+    the names of organisations capitalised, so "binge eating disorder (BED)" or "hypersensitivity
+    pneumonitis (HP)" names a common thing."""
+    found = _LOWER_WORDS_BEFORE.search(text[max(0, start - 80) : start])
+    return found is not None and _is_acronym_of(acronym, found.group(1).split()[-len(acronym) :])
 
 
 def _listed_with(text: str, start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:

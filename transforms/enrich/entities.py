@@ -1233,7 +1233,7 @@ def _link_organisation_variants(groups: dict[str, _Group]) -> None:
 
     def squeezed(g: _Group) -> str:
         bare = re.sub(r"\.(?:com|org|net|co\.uk)$", "", g.name, flags=re.IGNORECASE)
-        return fold(bare).replace(" ", "").replace("&", "")
+        return re.sub(r"[\s&.'’-]", "", bare)  # case kept: "Who" is not "WHO"
 
     def body_form(g: _Group) -> str:
         words = g.folded

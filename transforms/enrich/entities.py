@@ -1329,6 +1329,8 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
             continue
         if any(w in _PLACE_WORDS for w in g.tokens):
             continue
+        if g.votes["person"] > g.votes["organization"] and _looks_like_a_name(g.tokens):
+            continue  # the model reads a person, and the name is shaped like one
         if any(_org_context(text, s, e, orgs) for s, e in g.spans):
             g.type = "organization"
             cued.add(g.key)
@@ -1486,7 +1488,14 @@ def _org_context(text: str, start: int, end: int, orgs: list[tuple[int, int]]) -
     after = text[end : end + 2 * _CONTEXT]
     if _ORG_AFTER.match(after) or _ORG_BEFORE.search(text[max(0, start - _CONTEXT) : start]):
         return True
-    return any(os_ >= end and _APPOSITION.match(text[end:os_]) for os_, _ in orgs)
+    # "Gavi, the Vaccine Alliance": one organisation named twice; but "Scott Strenfel,
+    # PG&E's principal meteorologist" is a person and their employer.
+    return any(
+        os_ >= end
+        and _APPOSITION.match(text[end:os_])
+        and not _POSSESSIVE_AFTER.match(text[oe : oe + 3])
+        for os_, oe in orgs
+    )
 
 
 def _place_context(text: str, start: int, end: int, places: list[tuple[int, int]]) -> bool:

@@ -1365,6 +1365,28 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
             g.type = "person"
     _complete_lone_names(groups, text, cued)
     _plural_teams(groups, text)
+    _people_typed_as_places(groups, text)
+
+
+def _people_typed_as_places(groups: dict[str, _Group], text: str) -> None:
+    """A "place" of two or three words shaped like a person's name, that no gazetteer knows
+    and no word of place ends, is a person when it starts with a common first name or is
+    listed with people ("Ivana Jelić and Pavle Petrović", "Merav Eitan and Gaston Zahr"):
+    places are listed with places, people with people."""
+    people = _spans_of_type(groups, "person")
+    names = first_names()
+    for g in groups.values():
+        words = g.tokens
+        if g.type != "location" or g.alias or g.place or not 2 <= len(words) <= 3:
+            continue
+        if not _looks_like_a_name(words) or words[-1] in _VENUE_WORDS:
+            continue
+        if any(find_place(w) is not None for w in words):
+            continue  # "Walnut Creek", "Debola Lagos": a place's name may be in it
+        if g.folded[0] in names or any(
+            _listed_with(text, s, e, people) or _person_context(text, s, e) for s, e in g.spans
+        ):
+            g.type = "person"
 
 
 _THE_BEFORE = re.compile(r"\b[Tt]he\s+$")
@@ -1677,6 +1699,9 @@ FEATURES: tuple[str, ...] = (
     "ctx_price",  # a price or a shopping word near it: "$199", "deal", "buy"
     "ctx_sentence_start",  # first word of a sentence
     "ctx_list",  # in a list with names of the same type: "Cornwall and Devon"
+    "ctx_staff",  # its people or officers: "X spokesperson", "X's CEO", "director at X"
+    "ctx_acts",  # a verb of an actor after it: "X announced", "X acquired", "X sued"
+    "ctx_indefinite",  # "a X", "an X": a thing, one of many ("an IPO", "a Mac")
     "headline",  # share of mentions on a title-case or all-caps line
     "only_headline",  # no mention in running text
     "capitalised_line",  # share of mentions on a line of capitalised words (lists, results)
@@ -1686,6 +1711,9 @@ FEATURES: tuple[str, ...] = (
     "first_word_named",  # its first word is a name of its own: "Apple" in "Apple Watch"
     "last_word_person",  # its last word is a person's surname of the article
     "shared_first_word",  # log(1 + other names with its first word)
+    # The page: on a deals or review page most capitalised names are products and specs.
+    "page_prices",  # log(1 + prices and shopping words in the text)
+    "page_products",  # share of the article's names that are products
 )
 
 _TITLE_WORDS = _words(
@@ -1708,6 +1736,23 @@ _PRICE = re.compile(
     r"[$£€]\s?\d|\d\s?%\s+off\b|\b(?:deals?|prices?|discount(?:ed|s)?|on sale|shipping)\b",
     re.IGNORECASE,
 )
+# Organisations have staff and officers, and act; things do not. The words are those news
+# uses for any organisation's people and deeds, not one trade's.
+_STAFF = (
+    r"(?:spokes(?:person|man|woman)|CEO|chief|executive|executives|officials?|employees|staff|"
+    r"workers|president|chairman|chairwoman|director|founder|co-founder|engineers|"
+    r"researchers|scientists|lawyers?|representatives?|analysts?|board|administrator)"
+)
+_STAFF_AFTER = re.compile(rf"^(?:['’]s)?\s+(?:[a-z-]+\s+)?{_STAFF}\b")
+_STAFF_BEFORE = re.compile(rf"\b{_STAFF}\s+(?:of|at|for|with)\s+(?:the\s+)?$")
+_ACTS_AFTER = re.compile(
+    r"^,?\s+(?:has\s+|have\s+|had\s+|will\s+|would\s+|is\s+|was\s+)?"
+    r"(?:announced|announces|launched|launches|unveiled|acquired|acquires|bought|sold|signed|"
+    r"filed|sued|reported|reports|confirmed|confirms|denied|hired|fired|agreed|plans|planned|"
+    r"invested|raised|cut|won|beat|defeated|declined|refused|opened|closed|awarded|issued|"
+    r"ordered|approved|rejected|banned|partnered|employs|owns|operates)\b"
+)
+_INDEFINITE_BEFORE = re.compile(r"\b(?:a|an|A|An)\s+$")
 _HEADLINE_WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
 
@@ -1757,6 +1802,8 @@ class _Context:
     first_words: Counter  # folded first word -> names of two words or more starting with it
     singles: frozenset[str]  # folded one-word names
     surnames: frozenset[str]  # folded last words of people's names
+    prices: float  # log(1 + prices and shopping words in the text): a deals or review page
+    product_share: float  # share of the article's names that are products
 
 
 def _context(groups: dict[str, _Group], text: str | None) -> _Context:
@@ -1768,7 +1815,11 @@ def _context(groups: dict[str, _Group], text: str | None) -> _Context:
     surnames = frozenset(
         g.folded[-1] for g in groups.values() if g.type == "person" and len(g.folded) > 1
     )
-    return _Context(body, lowercase, first_line_end, first_words, singles, surnames)
+    prices = math.log1p(len(_PRICE.findall(body)))
+    product_share = sum(g.type == "product" for g in groups.values()) / max(1, len(groups))
+    return _Context(
+        body, lowercase, first_line_end, first_words, singles, surnames, prices, product_share
+    )
 
 
 def _features(
@@ -1837,6 +1888,7 @@ def _features(
     f["first_word_named"] = float(len(words) > 1 and first in ctx.singles)
     f["last_word_person"] = float(len(words) > 1 and g.folded[-1] in ctx.surnames)
     f["shared_first_word"] = math.log1p(ctx.first_words[first] - (len(words) > 1))
+    f["page_prices"], f["page_products"] = ctx.prices, ctx.product_share
     text = ctx.text
     if not text:
         return f
@@ -1857,6 +1909,9 @@ def _features(
         signs["ctx_price"] += bool(_PRICE.search(text[max(0, s - _CONTEXT) : e + _CONTEXT]))
         signs["ctx_sentence_start"] += bool(_SENTENCE_START.search(text[max(0, s - 5) : s]))
         signs["ctx_list"] += _listed_with(text, s, e, same_type)
+        signs["ctx_staff"] += bool(_STAFF_AFTER.match(after) or _STAFF_BEFORE.search(before))
+        signs["ctx_acts"] += bool(_ACTS_AFTER.match(after))
+        signs["ctx_indefinite"] += bool(_INDEFINITE_BEFORE.search(before))
         line = _line_at(text, s, e)
         signs["headline"] += _is_headline_line(line)
         signs["capitalised_line"] += _is_capitalised_line(line)

@@ -1066,7 +1066,9 @@ def _people_by_first_name(groups: dict[str, _Group], lowercase: frozenset[str]) 
     names = first_names()
     for g in groups.values():
         words = g.tokens
-        if g.type != "organization" or not 2 <= len(words) <= 3 or g.alias or g.place:
+        if g.type not in ("organization", "product") or not 2 <= len(words) <= 3:
+            continue  # a product by the model's label only: by a brand, g.product is set
+        if g.alias or g.place:
             continue
         if g.folded[0] not in names or not _looks_like_a_name(words) or g.product:
             continue
@@ -1296,6 +1298,8 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     for g in groups.values():
         if g.alias or g.linked or g.person_part or g.place is None:
             continue
+        if g.place.kind == "city" and g.votes["person"] == g.count >= 2:
+            continue  # "Bush" said twice: the model's reading of every mention beats a town's
         if g.place.kind != "city" or g.place.population >= _STRONG_TOWN or g.votes["location"]:
             g.type = "location"
         elif g.name.isupper() and _opens_a_line(g, text):

@@ -116,6 +116,7 @@ _ORG_WORDS = _words(
     Hospital Industries Institute Institution Laboratories Laboratory Labs League Libraries
     Library Ministry Museum Network Office Organization Organisation Parliament Party Railway
     Railways School Securities Service Services Society Systems Technologies Trust Union Unit
+    Navy Army Police Guard Corps Marines
     University Airlines Airways Instituto Institut Universidad Université Universität Banco
     Banque Museo Musée Fundación Asociación Ministerio Stiftung Verband Verein Gesellschaft"""
 )
@@ -728,7 +729,7 @@ def entity_candidates(
         g.place = None if g.alias else find_place(g.name) or _state_after_city(g, text)
     _link_acronyms(groups, text)
     _type_from_name(groups)
-    _split_brands(groups, lowercase)
+    _split_brands(groups, lowercase, text)
     _plural_products(groups)
     _link_companies_typed_as_people(groups)
     _link_people_typed_as_companies(groups, text, lowercase)
@@ -944,7 +945,9 @@ def _brand_word(word: str, lowercase: frozenset[str]) -> bool:
     return find_place(word) is None
 
 
-def _split_brands(groups: dict[str, _Group], lowercase: frozenset[str]) -> None:
+def _split_brands(
+    groups: dict[str, _Group], lowercase: frozenset[str], text: str | None = None
+) -> None:
     """A name made of a brand and product words ("Apple Watch", "Nintendo Switch Lite", "Dell
     G3 15") is a product when its brand is also named alone or heads another product name of
     the article: products are neither people nor organisations, and each of their mentions
@@ -962,7 +965,9 @@ def _split_brands(groups: dict[str, _Group], lowercase: frozenset[str]) -> None:
             continue
         if not _brand_word(words[0], lowercase):
             continue
-        if any(_product_word(w, lowercase) for w in words[1:]):
+        # A model number right after the name says product too: "Galaxy Note 10", "Pixel 4".
+        numbered = text is not None and any(_MODEL_NUMBER_AFTER.match(text, e) for _, e in g.spans)
+        if numbered or any(_product_word(w, lowercase) for w in words[1:]):
             heads.setdefault(words[0], []).append(g)
     singles = _one_word(groups)
     for brand, named in heads.items():
@@ -986,6 +991,12 @@ def _split_brands(groups: dict[str, _Group], lowercase: frozenset[str]) -> None:
             alone.products += 1
             alone.spans.extend((s, s + len(brand)) for s, _ in g.spans)
             alone.forms.add(brand)
+
+
+# Not a score ("Lakers 110, Celtics 105", "won 3-1"), an age or a share.
+_MODEL_NUMBER_AFTER = re.compile(
+    r" \d{1,4}(?:[A-Za-z]{0,3})?\b(?! ?(?:%|percent|years?|per\b|[-–,:)]))"
+)
 
 
 def _plural_products(groups: dict[str, _Group]) -> None:
@@ -1417,8 +1428,10 @@ def _plural_teams(groups: dict[str, _Group], text: str) -> None:
 
 
 def _looks_like_a_name(words: list[str]) -> bool:
-    return all(w.isalpha() and w[0].isupper() and w[1:].islower() for w in words) and not any(
-        w in _ORG_WORDS or w in _PLACE_WORDS for w in words
+    return (
+        all(w.isalpha() and w[0].isupper() and w[1:].islower() for w in words)
+        and not any(w in _ORG_WORDS or w in _PLACE_WORDS for w in words)
+        and (len(words) == 1 or words[-1] not in _ORG_LAST_WORDS)  # "San Francisco Chronicle"
     )
 
 

@@ -1592,6 +1592,14 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
             return True
     if text is None:
         return False
+    if g.type == "organization" and g.place is None and not g.linked and all(
+        _is_headline_line(_line_at(text, s, e)) for s, e in g.spans
+    ):
+        # Title case and capitals capitalise every word of a headline, a deal or a listing:
+        # there, capitals make no name. Such a line may confirm a name that running text
+        # writes too, not create one.
+        if not _named_in_running_text(text, g):
+            return True
     if capitals and g.place is None and all(_is_heading(text, s, e) for s, e in g.spans):
         return True  # a section label on a line of its own: "NEWS", "ARTS & ENTERTAINMENT"
     if capitals and len(name) <= 5 and g.place is None:
@@ -1628,6 +1636,15 @@ def _is_lowercase_expansion(text: str, start: int, acronym: str) -> bool:
     pneumonitis (HP)" names a common thing."""
     found = _LOWER_WORDS_BEFORE.search(text[max(0, start - 80) : start])
     return found is not None and _is_acronym_of(acronym, found.group(1).split()[-len(acronym) :])
+
+
+def _named_in_running_text(text: str, g: _Group) -> bool:
+    """Whether a name of ``g`` is written on a line that is not in title case or capitals."""
+    for name in g.names:
+        for start, end in _word_spans(text, name):
+            if not _is_headline_line(_line_at(text, start, end)):
+                return True
+    return False
 
 
 def _listed_with(text: str, start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:

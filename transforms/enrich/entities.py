@@ -1592,14 +1592,17 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
             return True
     if text is None:
         return False
-    if g.type == "organization" and g.place is None and not g.linked and all(
-        _is_headline_line(_line_at(text, s, e)) for s, e in g.spans
+    # Title case and capitals capitalise every word of a headline, a deal or a listing: there,
+    # capitals make no name. Such a line may confirm a name that running text writes too, not
+    # create one.
+    if (
+        g.type == "organization"
+        and g.place is None
+        and not g.linked
+        and all(_is_headline_line(_line_at(text, s, e)) for s, e in g.spans)
+        and not _named_in_running_text(text, g)
     ):
-        # Title case and capitals capitalise every word of a headline, a deal or a listing:
-        # there, capitals make no name. Such a line may confirm a name that running text
-        # writes too, not create one.
-        if not _named_in_running_text(text, g):
-            return True
+        return True
     if capitals and g.place is None and all(_is_heading(text, s, e) for s, e in g.spans):
         return True  # a section label on a line of its own: "NEWS", "ARTS & ENTERTAINMENT"
     if capitals and len(name) <= 5 and g.place is None:

@@ -1381,6 +1381,23 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     _complete_lone_names(groups, text, cued)
     _plural_teams(groups, text)
     _people_typed_as_places(groups, text)
+    _brands_typed_as_people(groups)
+
+
+_NAME_PREFIX = re.compile(r"Mc|Mac|De|Di|Da|Du|La|Le|Van|Von|O['’]|D['’]")
+
+
+def _brands_typed_as_people(groups: dict[str, _Group]) -> None:
+    """A one-word "person" with a capital inside it ("SpaceX", "AppleInsider") is a brand:
+    a person's name has a capital inside only after a prefix of surnames ("McDonald",
+    "DeSantis", "LeBron", "O'Brien")."""
+    for g in groups.values():
+        if g.type != "person" or g.alias or g.linked or g.recovered or len(g.tokens) != 1:
+            continue
+        word = g.name
+        inner = [i for i in range(1, len(word)) if word[i].isupper() and word[i - 1].islower()]
+        if inner and not _NAME_PREFIX.fullmatch(word[: inner[0]]):
+            g.type = "organization"
 
 
 def _people_typed_as_places(groups: dict[str, _Group], text: str) -> None:
@@ -1617,7 +1634,7 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         return False
     if person and any(_person_context(text, s, e) for s, e in g.spans):
         return False  # "Rose said" stays, even if prices rose
-    if next(_word_spans(text, name.lower(), "-"), None) is not None:
+    if _written_in_lowercase(text, name):
         return True  # a common noun capitalised at the start of a sentence: "Lava", "Budget"
     if person:
         # A lone name that is no part of a full name needs a cue that it is a person at all, or
@@ -1639,6 +1656,19 @@ def _is_lowercase_expansion(text: str, start: int, acronym: str) -> bool:
     pneumonitis (HP)" names a common thing."""
     found = _LOWER_WORDS_BEFORE.search(text[max(0, start - 80) : start])
     return found is not None and _is_acronym_of(acronym, found.group(1).split()[-len(acronym) :])
+
+
+def _written_in_lowercase(text: str, name: str) -> bool:
+    """Whether the text writes ``name`` in lowercase as a word, not as a web address or a
+    handle ("appleinsider.com", "@spacex" name the brand itself)."""
+    for start, end in _word_spans(text, name.lower(), "-"):
+        if text[start - 1 : start] in ("/", "@", ".") or _DOMAIN_AFTER.match(text, end):
+            continue
+        return True
+    return False
+
+
+_DOMAIN_AFTER = re.compile(r"\.(?:com|org|net|co|io|gov|edu)\b")
 
 
 def _named_in_running_text(text: str, g: _Group) -> bool:

@@ -1609,6 +1609,20 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
             return True
     if text is None:
         return False
+    if (
+        g.type == "person"
+        and len(words) > 1
+        and not (g.linked or g.recovered)
+        and g.folded[0] not in first_names()
+        and (
+            all(w.lower() in _lowercase_words(text) for w in words)
+            or all(_IN_AT_BEFORE.search(text[max(0, s - 12) : s]) for s, _ in g.spans)
+        )
+    ):
+        # "Night Mode": common nouns the text writes in lowercase; "published in BMJ Case
+        # Reports": what stands after "in" or "at" is a place, a work or an organisation, and
+        # without a common first name nothing says it is a person.
+        return True
     # Title case and capitals capitalise every word of a headline, a deal or a listing: there,
     # capitals make no name. Such a line may confirm a name that running text writes too, not
     # create one.
@@ -1669,6 +1683,9 @@ def _written_in_lowercase(text: str, name: str) -> bool:
 
 
 _DOMAIN_AFTER = re.compile(r"\.(?:com|org|net|co|io|gov|edu)\b")
+
+
+_IN_AT_BEFORE = re.compile(r"\b(?:in|at)\s+(?:[A-Z]{2,5}\s+)?$")
 
 
 def _named_in_running_text(text: str, g: _Group) -> bool:

@@ -399,9 +399,11 @@ _AP_STATES = {
     "Ore.": "OR", "Pa.": "PA", "R.I.": "RI", "S.C.": "SC", "S.D.": "SD", "Tenn.": "TN",
     "Vt.": "VT", "Va.": "VA", "Wash.": "WA", "W.Va.": "WV", "Wis.": "WI", "Wyo.": "WY",
 }  # fmt: skip
-# ", ST" or ", Abbr." right after a capitalised word: "Tampa, FL", "St. Paul, Minn."
+# ", ST" or ", Abbr." right after a capitalised word: "Tampa, FL", "St. Paul, Minn.", and a
+# dateline's city in capitals: "HAYWARD, Calif. (AP)".
 _STATE_AFTER_CITY = re.compile(
-    r"(?<=[a-z.]), ((?:[A-Z]\.){2}|[A-Z][a-z]{1,4}\.|[A-Z]\.[A-Z][a-z]\.|[A-Z]{2})(?![\w.-]|\.\w)"
+    r"(?<=[A-Za-z.]), ((?:[A-Z]\.){2}|[A-Z][a-z]{1,4}\.|[A-Z]\.[A-Z][a-z]\.|[A-Z]{2})"
+    r"(?![\w.-]|\.\w)"
 )
 # A dateline: a place in capitals opening a line, then a comma, a bracket or a dash.
 _DATELINE = re.compile(r"^([A-Z][A-Z.'’ -]*[A-Z.])(?=,| \(| [—–-])", re.MULTILINE)
@@ -1636,6 +1638,8 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         return True
     if capitals and g.place is None and all(_is_heading(text, s, e) for s, e in g.spans):
         return True  # a section label on a line of its own: "NEWS", "ARTS & ENTERTAINMENT"
+    if g.place is None and f"{name}." in _AP_STATES:
+        return True  # "R-Neb.": a state's abbreviation names it only after a city
     if capitals and len(name) <= 5 and g.place is None:
         if any(_NUMBER_BEFORE.search(text[max(0, s - 8) : s]) for s, _ in g.spans):
             return True  # a unit after a number: "3 GW", "1TB", "0100 GMT"

@@ -142,6 +142,9 @@ _VENUE_WORDS = _words(
     Station Plaza Auditorium Coliseum Dome Speedway Palace Castle Cathedral Church Temple
     Mosque Tower Hotel Casino Mall Facility Base Prison Jail"""
 )
+# Last words of product and model names (a size, a tier, an edition), which end no name of a
+# person or an organisation.
+_MODEL_LAST_WORDS = _words("Lite Mini Pro Max Plus Ultra Edition Deluxe Bundle")
 _EVENT_LAST_WORDS = _words(
     "Marathon Festival Cup Championship Championships Olympics Games Summit Week Expo "
     "Tournament Prix"
@@ -869,6 +872,8 @@ def _type_from_name(groups: dict[str, _Group]) -> None:
             g.type = "location"
         elif words[-1] in _EVENT_LAST_WORDS:
             g.type = "event"
+        elif words[-1] in _MODEL_LAST_WORDS and g.type in ("person", "organization"):
+            g.type = "product"  # "Nintendo Switch Lite", "DJI Mavic Mini", "iPhone 11 Pro Max"
 
 
 _ACRONYM_AFTER = re.compile(r"^\s*\(([A-Z][A-Z&.]{1,9})\)")

@@ -117,6 +117,7 @@ _ORG_WORDS = _words(
     Hospital Industries Institute Institution Laboratories Laboratory Labs League Libraries
     Library Ministry Museum Network Office Organization Organisation Parliament Party Railway
     Railways School Securities Service Services Society Systems Technologies Trust Union Unit
+    Navy Army Police Guard Corps Marines
     University Airlines Airways Instituto Institut Universidad Université Universität Banco
     Banque Museo Musée Fundación Asociación Ministerio Stiftung Verband Verein Gesellschaft"""
 )
@@ -142,6 +143,9 @@ _VENUE_WORDS = _words(
     Station Plaza Auditorium Coliseum Dome Speedway Palace Castle Cathedral Church Temple
     Mosque Tower Hotel Casino Mall Facility Base Prison Jail"""
 )
+# Last words of product and model names (a size, a tier, an edition), which end no name of a
+# person or an organisation.
+_MODEL_LAST_WORDS = _words("Lite Mini Pro Max Plus Ultra Edition Deluxe Bundle")
 _EVENT_LAST_WORDS = _words(
     "Marathon Festival Cup Championship Championships Olympics Games Summit Week Expo "
     "Tournament Prix"
@@ -399,9 +403,11 @@ _AP_STATES = {
     "Ore.": "OR", "Pa.": "PA", "R.I.": "RI", "S.C.": "SC", "S.D.": "SD", "Tenn.": "TN",
     "Vt.": "VT", "Va.": "VA", "Wash.": "WA", "W.Va.": "WV", "Wis.": "WI", "Wyo.": "WY",
 }  # fmt: skip
-# ", ST" or ", Abbr." right after a capitalised word: "Tampa, FL", "St. Paul, Minn."
+# ", ST" or ", Abbr." right after a capitalised word: "Tampa, FL", "St. Paul, Minn.", and a
+# dateline's city in capitals: "HAYWARD, Calif. (AP)".
 _STATE_AFTER_CITY = re.compile(
-    r"(?<=[a-z.]), ((?:[A-Z]\.){2}|[A-Z][a-z]{1,4}\.|[A-Z]\.[A-Z][a-z]\.|[A-Z]{2})(?![\w.-]|\.\w)"
+    r"(?<=[A-Za-z.]), ((?:[A-Z]\.){2}|[A-Z][a-z]{1,4}\.|[A-Z]\.[A-Z][a-z]\.|[A-Z]{2})"
+    r"(?![\w.-]|\.\w)"
 )
 # A dateline: a place in capitals opening a line, then a comma, a bracket or a dash.
 _DATELINE = re.compile(r"^([A-Z][A-Z.'’ -]*[A-Z.])(?=,| \(| [—–-])", re.MULTILINE)
@@ -413,6 +419,11 @@ _VENUE_LAST = sorted(
     )
 )
 _VENUE = re.compile(rf"(?<![\w&'’.-])(?:[A-Z][\w&'’.-]*\s){{1,5}}(?:{'|'.join(_VENUE_LAST)})\b")
+
+
+# A result line of sports news opens a line (or follows a colon): "Bruins 5, Devils 1:".
+_TEAM = r"[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}"
+_SCORE_LINE = re.compile(rf"^({_TEAM}) (\d{{1,3}}), ({_TEAM}) (\d{{1,3}})\b", re.MULTILINE)
 
 
 @lru_cache(maxsize=1)
@@ -470,6 +481,17 @@ def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention
         name = found.group(1).strip()
         if len(name) > 3 and found.span(1) not in taken and find_place(name) is not None:
             extra.append(Mention(name, "GPE", found.start(1)))
+    # A result line names two teams: "Bruins 5, Devils 1", "Blue Jackets 5, Canadiens 2".
+    for found in _SCORE_LINE.finditer(text):
+        for i in (1, 3):
+            team = found.group(i)
+            if find_place(team) is None and team not in _LEADING_JUNK:
+                extra.append(Mention(team, "ORG", found.start(i)))
+                taken.add(found.span(i))
+    scores = [(m.start(), m.end()) for m in _SCORE_LINE.finditer(text)]
+    mentions = [
+        m for m in mentions if not any(s <= m.start < e for s, e in scores) or m.label == "PERSON"
+    ]
     venues = [(v.start(), v.end(), v.group(0)) for v in _VENUE.finditer(text)]
     kept = [
         m
@@ -713,7 +735,7 @@ def entity_candidates(
         g.place = None if g.alias else find_place(g.name) or _state_after_city(g, text)
     _link_acronyms(groups, text)
     _type_from_name(groups)
-    _split_brands(groups, lowercase)
+    _split_brands(groups, lowercase, text)
     _plural_products(groups)
     _link_companies_typed_as_people(groups)
     _link_people_typed_as_companies(groups, text, lowercase)
@@ -721,6 +743,7 @@ def entity_candidates(
     _link_surnames(groups)
     _link_short_names(groups, "organization")
     _link_short_names(groups, "location")
+    _link_organisation_variants(groups)
     _type_from_gazetteer_and_context(groups, text)
     people = sorted(
         s
@@ -850,6 +873,8 @@ def _type_from_name(groups: dict[str, _Group]) -> None:
             g.type = "location"
         elif words[-1] in _EVENT_LAST_WORDS:
             g.type = "event"
+        elif words[-1] in _MODEL_LAST_WORDS and g.type in ("person", "organization"):
+            g.type = "product"  # "Nintendo Switch Lite", "DJI Mavic Mini", "iPhone 11 Pro Max"
 
 
 _ACRONYM_AFTER = re.compile(r"^\s*\(([A-Z][A-Z&.]{1,9})\)")
@@ -928,7 +953,9 @@ def _brand_word(word: str, lowercase: frozenset[str]) -> bool:
     return find_place(word) is None
 
 
-def _split_brands(groups: dict[str, _Group], lowercase: frozenset[str]) -> None:
+def _split_brands(
+    groups: dict[str, _Group], lowercase: frozenset[str], text: str | None = None
+) -> None:
     """A name made of a brand and product words ("Apple Watch", "Nintendo Switch Lite", "Dell
     G3 15") is a product when its brand is also named alone or heads another product name of
     the article: products are neither people nor organisations, and each of their mentions
@@ -946,7 +973,9 @@ def _split_brands(groups: dict[str, _Group], lowercase: frozenset[str]) -> None:
             continue
         if not _brand_word(words[0], lowercase):
             continue
-        if any(_product_word(w, lowercase) for w in words[1:]):
+        # A model number right after the name says product too: "Galaxy Note 10", "Pixel 4".
+        numbered = text is not None and any(_MODEL_NUMBER_AFTER.match(text, e) for _, e in g.spans)
+        if numbered or any(_product_word(w, lowercase) for w in words[1:]):
             heads.setdefault(words[0], []).append(g)
     singles = _one_word(groups)
     for brand, named in heads.items():
@@ -970,6 +999,12 @@ def _split_brands(groups: dict[str, _Group], lowercase: frozenset[str]) -> None:
             alone.products += 1
             alone.spans.extend((s, s + len(brand)) for s, _ in g.spans)
             alone.forms.add(brand)
+
+
+# Not a score ("Lakers 110, Celtics 105", "won 3-1"), an age or a share.
+_MODEL_NUMBER_AFTER = re.compile(
+    r" \d{1,4}(?:[A-Za-z]{0,3})?\b(?! ?(?:%|percent|years?|per\b|[-–,:)]))"
+)
 
 
 def _plural_products(groups: dict[str, _Group]) -> None:
@@ -1050,7 +1085,9 @@ def _people_by_first_name(groups: dict[str, _Group], lowercase: frozenset[str]) 
     names = first_names()
     for g in groups.values():
         words = g.tokens
-        if g.type != "organization" or not 2 <= len(words) <= 3 or g.alias or g.place:
+        if g.type not in ("organization", "product") or not 2 <= len(words) <= 3:
+            continue  # a product by the model's label only: by a brand, g.product is set
+        if g.alias or g.place:
             continue
         if g.folded[0] not in names or not _looks_like_a_name(words) or g.product:
             continue
@@ -1090,6 +1127,11 @@ def _link_surnames(groups: dict[str, _Group]) -> None:
         if not is_person and short.place is not None and short.place.major:
             continue
         targets = [f for f in full if f.folded[-n:] == words]
+        if not is_person and short.votes["organization"] >= 2:
+            # A name the model reads as an organisation again and again joins a "person" only
+            # when that person has a common first name: "Recent Samsung" on a title-case line
+            # is no person whose surname is Samsung.
+            targets = [f for f in targets if f.folded[0] in first_names()]
         if is_person and n == 1:
             targets += [f for f in full if f.folded[0] == words[0] and f not in targets]
         if len(targets) > 1:
@@ -1167,12 +1209,89 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
             for g in groups.values()
             if g.type == facet and len(g.folded) > 1 and word in (g.folded[0], g.folded[-1])
         ]
-        if facet == "organization" and short.type == "organization" and short.count > 1:
-            # A company named alone more than once is the company, not the short form of its
-            # product or division named once ("Apple" and "the Apple Watch Series").
-            targets = [g for g in targets if g.count > 1 or _has_org_word(g.tokens)]
+        if facet == "organization" and short.type == "organization":
+            # A company named alone is the company, not the short form of a longer name that
+            # starts with it and has no organisation word: that is its product, service or
+            # division ("Apple" and "Apple Watch", "NBA" and "NBA League Pass"), named less
+            # often than the company. A full name says what it is ("Corvid Quantum
+            # Technologies"), ends with the short name ("Cascade Valley Eagles"), or comes
+            # first and as often: news introduces a company by its full name, then shortens it.
+            full = [
+                g
+                for g in targets
+                if _has_org_word(g.tokens)
+                or (g.alias is not None and g.alias.type == "organization")
+                or g.folded[-1] == word
+                or (g.first < short.first and g.count >= short.count)
+            ]
+            for g in targets:
+                if g not in full and g.count < short.count and not g.alias and not g.place:
+                    g.type, g.product = "product", short.name
+                    short.products += 1
+            targets = full
         if len(targets) == 1:
             _merge(groups.pop(short.key), targets[0])
+
+
+# Kinds of government body that US and British news name both ways: "Justice Department"
+# and "Department of Justice".
+_BODY_WORDS = _words("Department Ministry Office Agency Bureau Commission Committee Council")
+
+
+def _link_organisation_variants(groups: dict[str, _Group]) -> None:
+    """Written forms of one organisation's name become one name (a second facet value for
+    the same organisation is a wrong one):
+
+    - the same name with or without spaces or a web suffix ("LiveNation.com", "Live Nation");
+    - "X Department" and "Department of X";
+    - a name that is the end of exactly one longer organisation name of the article ("the
+      Communist Party" after "the Chinese Communist Party") or that longer name less its
+      organisation words ("Sierra Nevada" of "Sierra Nevada Corporation"): news shortens a
+      name it has given in full;
+    - an acronym in capitals made of the initials of exactly one longer organisation name
+      ("CPUC" of "California Public Utilities Commission").
+    """
+
+    def squeezed(g: _Group) -> str:
+        bare = re.sub(r"\.(?:com|org|net|co\.uk)$", "", g.name, flags=re.IGNORECASE)
+        return re.sub(r"[\s&.'’-]", "", bare)  # case kept: "Who" is not "WHO"
+
+    def body_form(g: _Group) -> str:
+        words = g.folded
+        if len(words) == 2 and g.tokens[1] in _BODY_WORDS:
+            return f"{words[1]} of {words[0]}"
+        return g.key
+
+    orgs = [g for g in groups.values() if g.type == "organization" and not g.place]
+    seen: dict[str, _Group] = {}
+    for g in sorted(orgs, key=lambda g: (-g.count, g.first)):
+        for key in {squeezed(g), body_form(g)}:
+            other = seen.get(key)
+            if other is not None and other is not g and g.key in groups and not g.alias:
+                _merge(groups.pop(g.key), other)
+                break
+        if g.key in groups:
+            seen.setdefault(squeezed(g), g)
+            seen.setdefault(body_form(g), g)
+    orgs = [g for g in groups.values() if g.type == "organization" and not g.place]
+    for short in sorted(orgs, key=lambda g: len(g.folded)):
+        if short.key not in groups or short.alias:
+            continue
+        n, words = len(short.folded), short.folded
+        acronym = short.name.isupper() and n == 1 and len(short.name) >= 3
+        longer = []
+        for g in orgs:
+            if g is short or g.key not in groups or len(g.folded) <= n:
+                continue
+            core = [w for w, t in zip(g.folded, g.tokens, strict=True) if not _has_org_word([t])]
+            if acronym and _is_acronym_of(short.name, g.tokens):
+                longer.append(g)
+            elif "of" in g.folded[: len(g.folded) - n]:
+                continue  # "Founder of Ceres Robotics" names a part or a person of it
+            elif (n > 1 and g.folded[-n:] == words) or tuple(core) == words != g.folded:
+                longer.append(g)
+        if len(longer) == 1:
+            _merge(groups.pop(short.key), longer[0])
 
 
 def _has_org_word(words: list[str]) -> bool:
@@ -1198,6 +1317,8 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     for g in groups.values():
         if g.alias or g.linked or g.person_part or g.place is None:
             continue
+        if g.place.kind == "city" and g.votes["person"] == g.count >= 2:
+            continue  # "Bush" said twice: the model's reading of every mention beats a town's
         if g.place.kind != "city" or g.place.population >= _STRONG_TOWN or g.votes["location"]:
             g.type = "location"
         elif g.name.isupper() and _opens_a_line(g, text):
@@ -1231,6 +1352,8 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
             continue
         if any(w in _PLACE_WORDS for w in g.tokens):
             continue
+        if g.votes["person"] > g.votes["organization"] and _looks_like_a_name(g.tokens):
+            continue  # the model reads a person, and the name is shaped like one
         if any(_org_context(text, s, e, orgs) for s, e in g.spans):
             g.type = "organization"
             cued.add(g.key)
@@ -1264,11 +1387,76 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
         if g.place is None and _looks_like_a_name(words) and _quoted_by_surname(text, words):
             g.type = "person"
     _complete_lone_names(groups, text, cued)
+    _plural_teams(groups, text)
+    _people_typed_as_places(groups, text)
+    _brands_typed_as_people(groups)
+
+
+_NAME_PREFIX = re.compile(r"Mc|Mac|De|Di|Da|Du|La|Le|Van|Von|O['’]|D['’]")
+
+
+def _brands_typed_as_people(groups: dict[str, _Group]) -> None:
+    """A one-word "person" with a capital inside it ("SpaceX", "AppleInsider") is a brand:
+    a person's name has a capital inside only after a prefix of surnames ("McDonald",
+    "DeSantis", "LeBron", "O'Brien")."""
+    for g in groups.values():
+        if g.type != "person" or g.alias or g.linked or g.recovered or len(g.tokens) != 1:
+            continue
+        word = g.name
+        inner = [i for i in range(1, len(word)) if word[i].isupper() and word[i - 1].islower()]
+        if inner and not _NAME_PREFIX.fullmatch(word[: inner[0]]):
+            g.type = "organization"
+
+
+def _people_typed_as_places(groups: dict[str, _Group], text: str) -> None:
+    """A "place" of two or three words shaped like a person's name, that no gazetteer knows
+    and no word of place ends, is a person when it starts with a common first name or is
+    listed with people ("Ivana Jelić and Pavle Petrović", "Merav Eitan and Gaston Zahr"):
+    places are listed with places, people with people."""
+    people = _spans_of_type(groups, "person")
+    names = first_names()
+    for g in groups.values():
+        words = g.tokens
+        if g.type != "location" or g.alias or g.place or not 2 <= len(words) <= 3:
+            continue
+        if not _looks_like_a_name(words) or words[-1] in _VENUE_WORDS:
+            continue
+        if any(find_place(w) is not None for w in words):
+            continue  # "Walnut Creek", "Debola Lagos": a place's name may be in it
+        if g.folded[0] in names or any(
+            _listed_with(text, s, e, people) or _person_context(text, s, e) for s, e in g.spans
+        ):
+            g.type = "person"
+
+
+_THE_BEFORE = re.compile(r"\b[Tt]he\s+$")
+_VERSUS_AFTER = re.compile(r"^\s+(?:vs?\.?|versus)\s+[A-Z]")
+_VERSUS_BEFORE = re.compile(r"[A-Z][\w'’-]*\s+(?:vs?\.?|versus)\s+$")
+
+
+def _plural_teams(groups: dict[str, _Group], text: str) -> None:
+    """A one-word plural name the model calls a person, written "the X" or "X vs. Y" ("the
+    Bruins beat", "Broncos vs. Raiders"), is a team or a band: English writes no person with
+    "the" and in the plural, and "vs." opposes teams."""
+    for g in groups.values():
+        if g.type != "person" or g.alias or g.place or len(g.tokens) != 1:
+            continue
+        if g.linked or g.recovered or not g.name.endswith("s") or g.name.isupper():
+            continue
+        if any(
+            _THE_BEFORE.search(text[max(0, s - 5) : s])
+            or _VERSUS_AFTER.match(text[e : e + 12])
+            or _VERSUS_BEFORE.search(text[max(0, s - _CONTEXT) : s])
+            for s, e in g.spans
+        ):
+            g.type = "organization"
 
 
 def _looks_like_a_name(words: list[str]) -> bool:
-    return all(w.isalpha() and w[0].isupper() and w[1:].islower() for w in words) and not any(
-        w in _ORG_WORDS or w in _PLACE_WORDS for w in words
+    return (
+        all(w.isalpha() and w[0].isupper() and w[1:].islower() for w in words)
+        and not any(w in _ORG_WORDS or w in _PLACE_WORDS for w in words)
+        and (len(words) == 1 or words[-1] not in _ORG_LAST_WORDS)  # "San Francisco Chronicle"
     )
 
 
@@ -1349,6 +1537,11 @@ def _complete_lone_names(groups: dict[str, _Group], text: str, cued: set[str]) -
         full = found.pop()
         if find_place(full) is not None:
             continue
+        # As in _link_surnames: a name the model reads as an organisation again and again is
+        # a person's only after a common first name ("Recent Samsung" is no person).
+        orgish = not g.votes["person"] and g.votes["organization"] >= 2
+        if orgish and fold(full.split()[0]) not in first_names():
+            continue
         g.type = "person"
         g.names[full] += 0  # a name of the group, so the canonical name can be the full one
         g.order.setdefault(full, len(g.order))
@@ -1359,7 +1552,14 @@ def _org_context(text: str, start: int, end: int, orgs: list[tuple[int, int]]) -
     after = text[end : end + 2 * _CONTEXT]
     if _ORG_AFTER.match(after) or _ORG_BEFORE.search(text[max(0, start - _CONTEXT) : start]):
         return True
-    return any(os_ >= end and _APPOSITION.match(text[end:os_]) for os_, _ in orgs)
+    # "Gavi, the Vaccine Alliance": one organisation named twice; but "Scott Strenfel,
+    # PG&E's principal meteorologist" is a person and their employer.
+    return any(
+        os_ >= end
+        and _APPOSITION.match(text[end:os_])
+        and not _POSSESSIVE_AFTER.match(text[oe : oe + 3])
+        for os_, oe in orgs
+    )
 
 
 def _place_context(text: str, start: int, end: int, places: list[tuple[int, int]]) -> bool:
@@ -1417,8 +1617,40 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
             return True
     if text is None:
         return False
+    if (
+        g.type == "person"
+        and len(words) > 1
+        and not (g.linked or g.recovered)
+        and g.folded[0] not in first_names()
+        and (
+            all(w.lower() in _lowercase_words(text) for w in words)
+            or all(_IN_AT_BEFORE.search(text[max(0, s - 12) : s]) for s, _ in g.spans)
+        )
+    ):
+        # "Night Mode": common nouns the text writes in lowercase; "published in BMJ Case
+        # Reports": what stands after "in" or "at" is a place, a work or an organisation, and
+        # without a common first name nothing says it is a person.
+        return True
+    # Title case and capitals capitalise every word of a headline, a deal or a listing: there,
+    # capitals make no name. Such a line may confirm a name that running text writes too, not
+    # create one.
+    if (
+        g.type == "organization"
+        and g.place is None
+        and not g.linked
+        and all(_is_headline_line(_line_at(text, s, e)) for s, e in g.spans)
+        and not _named_in_running_text(text, g)
+    ):
+        return True
     if capitals and g.place is None and all(_is_heading(text, s, e) for s, e in g.spans):
         return True  # a section label on a line of its own: "NEWS", "ARTS & ENTERTAINMENT"
+    if g.place is None and f"{name}." in _AP_STATES:
+        return True  # "R-Neb.": a state's abbreviation names it only after a city
+    if capitals and len(name) <= 5 and g.place is None:
+        if any(_NUMBER_BEFORE.search(text[max(0, s - 8) : s]) for s, _ in g.spans):
+            return True  # a unit after a number: "3 GW", "1TB", "0100 GMT"
+        if any(_is_lowercase_expansion(text, s, name) for s, _ in g.spans):
+            return True  # "binge eating disorder (BED)": a common thing's acronym
     if len(words) != 1 or (g.type == "location" and g.place is not None):
         return False
     person = g.type == "person"
@@ -1426,7 +1658,7 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         return False
     if person and any(_person_context(text, s, e) for s, e in g.spans):
         return False  # "Rose said" stays, even if prices rose
-    if next(_word_spans(text, name.lower(), "-"), None) is not None:
+    if _written_in_lowercase(text, name):
         return True  # a common noun capitalised at the start of a sentence: "Lava", "Budget"
     if person:
         # A lone name that is no part of a full name needs a cue that it is a person at all, or
@@ -1435,6 +1667,43 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
             return False  # "Bob Marley, Bruno Mars, Drake, ..."
         mid_sentence = any(not _SENTENCE_START.search(text[max(0, s - 5) : s]) for s, _ in g.spans)
         return g.count < 2 or not mid_sentence
+    return False
+
+
+_NUMBER_BEFORE = re.compile(r"\d\s?$")
+_LOWER_WORDS_BEFORE = re.compile(r"((?:[a-z][\w'’-]* ){1,6})\($")
+
+
+def _is_lowercase_expansion(text: str, start: int, acronym: str) -> bool:
+    """Whether the acronym at ``start`` follows its expansion in lowercase words: news writes
+    the names of organisations capitalised, so "binge eating disorder (BED)" or "hypersensitivity
+    pneumonitis (HP)" names a common thing."""
+    found = _LOWER_WORDS_BEFORE.search(text[max(0, start - 80) : start])
+    return found is not None and _is_acronym_of(acronym, found.group(1).split()[-len(acronym) :])
+
+
+def _written_in_lowercase(text: str, name: str) -> bool:
+    """Whether the text writes ``name`` in lowercase as a word, not as a web address or a
+    handle ("appleinsider.com", "@spacex" name the brand itself)."""
+    for start, end in _word_spans(text, name.lower(), "-"):
+        if text[start - 1 : start] in ("/", "@", ".") or _DOMAIN_AFTER.match(text, end):
+            continue
+        return True
+    return False
+
+
+_DOMAIN_AFTER = re.compile(r"\.(?:com|org|net|co|io|gov|edu)\b")
+
+
+_IN_AT_BEFORE = re.compile(r"\b(?:in|at)\s+(?:[A-Z]{2,5}\s+)?$")
+
+
+def _named_in_running_text(text: str, g: _Group) -> bool:
+    """Whether a name of ``g`` is written on a line that is not in title case or capitals."""
+    for name in g.names:
+        for start, end in _word_spans(text, name):
+            if not _is_headline_line(_line_at(text, start, end)):
+                return True
     return False
 
 
@@ -1539,6 +1808,9 @@ FEATURES: tuple[str, ...] = (
     "ctx_price",  # a price or a shopping word near it: "$199", "deal", "buy"
     "ctx_sentence_start",  # first word of a sentence
     "ctx_list",  # in a list with names of the same type: "Cornwall and Devon"
+    "ctx_staff",  # its people or officers: "X spokesperson", "X's CEO", "director at X"
+    "ctx_acts",  # a verb of an actor after it: "X announced", "X acquired", "X sued"
+    "ctx_indefinite",  # "a X", "an X": a thing, one of many ("an IPO", "a Mac")
     "headline",  # share of mentions on a title-case or all-caps line
     "only_headline",  # no mention in running text
     "capitalised_line",  # share of mentions on a line of capitalised words (lists, results)
@@ -1548,6 +1820,9 @@ FEATURES: tuple[str, ...] = (
     "first_word_named",  # its first word is a name of its own: "Apple" in "Apple Watch"
     "last_word_person",  # its last word is a person's surname of the article
     "shared_first_word",  # log(1 + other names with its first word)
+    # The page: on a deals or review page most capitalised names are products and specs.
+    "page_prices",  # log(1 + prices and shopping words in the text)
+    "page_products",  # share of the article's names that are products
 )
 
 _TITLE_WORDS = _words(
@@ -1570,6 +1845,23 @@ _PRICE = re.compile(
     r"[$£€]\s?\d|\d\s?%\s+off\b|\b(?:deals?|prices?|discount(?:ed|s)?|on sale|shipping)\b",
     re.IGNORECASE,
 )
+# Organisations have staff and officers, and act; things do not. The words are those news
+# uses for any organisation's people and deeds, not one trade's.
+_STAFF = (
+    r"(?:spokes(?:person|man|woman)|CEO|chief|executive|executives|officials?|employees|staff|"
+    r"workers|president|chairman|chairwoman|director|founder|co-founder|engineers|"
+    r"researchers|scientists|lawyers?|representatives?|analysts?|board|administrator)"
+)
+_STAFF_AFTER = re.compile(rf"^(?:['’]s)?\s+(?:[a-z-]+\s+)?{_STAFF}\b")
+_STAFF_BEFORE = re.compile(rf"\b{_STAFF}\s+(?:of|at|for|with)\s+(?:the\s+)?$")
+_ACTS_AFTER = re.compile(
+    r"^,?\s+(?:has\s+|have\s+|had\s+|will\s+|would\s+|is\s+|was\s+)?"
+    r"(?:announced|announces|launched|launches|unveiled|acquired|acquires|bought|sold|signed|"
+    r"filed|sued|reported|reports|confirmed|confirms|denied|hired|fired|agreed|plans|planned|"
+    r"invested|raised|cut|won|beat|defeated|declined|refused|opened|closed|awarded|issued|"
+    r"ordered|approved|rejected|banned|partnered|employs|owns|operates)\b"
+)
+_INDEFINITE_BEFORE = re.compile(r"\b(?:a|an|A|An)\s+$")
 _HEADLINE_WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
 
@@ -1619,6 +1911,8 @@ class _Context:
     first_words: Counter  # folded first word -> names of two words or more starting with it
     singles: frozenset[str]  # folded one-word names
     surnames: frozenset[str]  # folded last words of people's names
+    prices: float  # log(1 + prices and shopping words in the text): a deals or review page
+    product_share: float  # share of the article's names that are products
 
 
 def _context(groups: dict[str, _Group], text: str | None) -> _Context:
@@ -1630,7 +1924,11 @@ def _context(groups: dict[str, _Group], text: str | None) -> _Context:
     surnames = frozenset(
         g.folded[-1] for g in groups.values() if g.type == "person" and len(g.folded) > 1
     )
-    return _Context(body, lowercase, first_line_end, first_words, singles, surnames)
+    prices = math.log1p(len(_PRICE.findall(body)))
+    product_share = sum(g.type == "product" for g in groups.values()) / max(1, len(groups))
+    return _Context(
+        body, lowercase, first_line_end, first_words, singles, surnames, prices, product_share
+    )
 
 
 def _features(
@@ -1699,6 +1997,7 @@ def _features(
     f["first_word_named"] = float(len(words) > 1 and first in ctx.singles)
     f["last_word_person"] = float(len(words) > 1 and g.folded[-1] in ctx.surnames)
     f["shared_first_word"] = math.log1p(ctx.first_words[first] - (len(words) > 1))
+    f["page_prices"], f["page_products"] = ctx.prices, ctx.product_share
     text = ctx.text
     if not text:
         return f
@@ -1719,6 +2018,9 @@ def _features(
         signs["ctx_price"] += bool(_PRICE.search(text[max(0, s - _CONTEXT) : e + _CONTEXT]))
         signs["ctx_sentence_start"] += bool(_SENTENCE_START.search(text[max(0, s - 5) : s]))
         signs["ctx_list"] += _listed_with(text, s, e, same_type)
+        signs["ctx_staff"] += bool(_STAFF_AFTER.match(after) or _STAFF_BEFORE.search(before))
+        signs["ctx_acts"] += bool(_ACTS_AFTER.match(after))
+        signs["ctx_indefinite"] += bool(_INDEFINITE_BEFORE.search(before))
         line = _line_at(text, s, e)
         signs["headline"] += _is_headline_line(line)
         signs["capitalised_line"] += _is_capitalised_line(line)

@@ -18,6 +18,7 @@ import os
 import random
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -512,8 +513,11 @@ def compare(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def report_comparison(out: dict[str, Any]) -> float:
-    """Print the loader-vs-raw table; returns docs/s of the loader over docs/s of raw, each
-    over all its rounds (total documents / total seconds)."""
+    """Print the loader-vs-raw table; returns the median over rounds of docs/s of the loader
+    over docs/s of raw in that round. Per round, because the two runs of a round are back to
+    back: on a shared machine a burst of other work can slow one run several times over
+    (seen: raw at 253, 293 and 1,055 docs/s in one run), which a ratio of totals would carry
+    whole and the median of the rounds leaves out."""
     print(
         f"Loader vs raw _bulk: {out['docs']:,} documents ({out['body_bytes'] / MB:.1f} MB of "
         f"NDJSON), chunk {out['chunk']}, concurrency {out['conc']}, {out['rounds']} rounds each, "
@@ -543,7 +547,14 @@ def report_comparison(out: dict[str, Any]) -> float:
     bad = [r for r in out["runs"] if r["count"] != out["docs"]]
     for r in bad:
         print(f"MISMATCH: round {r['round']} {r['mode']} left {r['count']} documents")
-    return rates["loader"] / rates["raw"]
+    seconds = {(r["round"], r["mode"]): r["seconds"] for r in out["runs"]}
+    pairs = [seconds[n, "raw"] / seconds[n, "loader"] for n in range(1, out["rounds"] + 1)]
+    print(
+        f"loader / raw per round (the two runs of a round are back to back): "
+        f"{' '.join(f'{x:.2f}' for x in pairs)}; median {statistics.median(pairs):.2f}; "
+        f"over all rounds {rates['loader'] / rates['raw']:.2f}"
+    )
+    return statistics.median(pairs)
 
 
 # --- Report ------------------------------------------------------------------------------

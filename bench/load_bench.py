@@ -1,8 +1,10 @@
 """Benchmark of the load step: ``bulk_load`` over chunk sizes and concurrencies against a naive
-one-request-per-document baseline, with the loader's peak memory.
+one-request-per-document baseline, with the loader's peak memory; then ``bulk_load`` against
+raw ``_bulk`` (the same pre-serialised NDJSON bodies posted by one urllib3 connection per
+thread), in alternating rounds, ending with ``loader_vs_raw_bulk=<x>``.
 
     .venv/bin/python bench/load_bench.py            # grid on 10,000 docs, best two on 100,000
-    .venv/bin/python bench/load_bench.py --quick    # 10,000 documents, smaller grid
+    .venv/bin/python bench/load_bench.py --quick    # loader vs raw only: 10,000 docs x 3 rounds
 
 Each configuration runs in a fresh subprocess (this script with ``--worker``) against a fresh
 alias ``bench-<uuid>``, so peak RSS belongs to that configuration alone; its indices and

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
+
 from newsflow.transforms import versions
 from newsflow.transforms.enrich.stories import signature
 from newsflow.transforms.models import Article, EnrichedArticle

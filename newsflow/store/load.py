@@ -196,6 +196,8 @@ def _ids(body: bytes) -> list[str]:
 def _chunks(
     documents: Iterable[dict[str, Any]], size: int
 ) -> Iterator[list[tuple[dict[str, Any], bytes]]]:
+    """``size`` documents at a time, each with its NDJSON lines: built here, on the calling
+    thread, while the bulk threads send the chunks before, so that only bytes cross over."""
     it = iter(documents)
     while chunk := [(doc, _ndjson(doc)) for doc in itertools.islice(it, size)]:
         yield chunk

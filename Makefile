@@ -80,7 +80,8 @@ bench: es-start
 bench-memory: es-start
 	$(BIN)/python bench/pipeline.py --memory-check
 
-# Load-step benchmark (13-20 min, needs Elasticsearch); bench/README.md says what it prints.
+# Load-step benchmark (25+ min, needs Elasticsearch); last line loader_vs_raw_bulk=<x>.
+# bench/README.md says what it prints; `bench/load_bench.py --quick` runs only that comparison.
 .PHONY: bench-load
 bench-load: install
 	$(BIN)/python bench/load_bench.py

@@ -9,15 +9,17 @@ not written again. Every document written carries the hash of what it holds.
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
+import orjson
 from elasticsearch import (
     ApiError,
     ConnectionError,
@@ -28,7 +30,7 @@ from elasticsearch import (
 from elasticsearch.helpers import scan, streaming_bulk
 
 from newsflow.store.indices import ensure_index_from_file
-from newsflow.transforms.batch.documents import content_hash
+from newsflow.transforms.batch.documents import RUN_FIELDS, canonical_json, content_hash
 from newsflow.transforms.models import Failure
 
 
@@ -83,55 +85,95 @@ def _reason(info: dict[str, Any]) -> tuple[str, str]:
     return f"HTTP {info.get('status', '?')}: {reason}"[:1000], error_type
 
 
+# Only what the loader reads of a bulk answer: a few dozen bytes per document to parse instead
+# of the full item (index, version, shards, sequence numbers).
+_BULK_FILTER = "errors,items.*._id,items.*.status,items.*.error"
+_RUN_FIELD_ORDER = tuple(sorted(RUN_FIELDS))
+
+
+def _ndjson(doc: dict[str, Any]) -> bytes:
+    """The action and source lines of one document, setting its ``content_hash``.
+
+    The document is serialised once: the canonical bytes that ``content_hash`` hashes become its
+    source, with the run fields (the hash among them) appended before the closing brace; the
+    action line names only the id, as the request goes to ``/<alias>/_bulk``."""
+    canonical = canonical_json(doc)
+    doc["content_hash"] = hashlib.sha256(canonical).hexdigest()
+    run = orjson.dumps({key: doc[key] for key in _RUN_FIELD_ORDER if key in doc})
+    source = canonical[:-1] + b"," + run[1:] if len(canonical) > 2 else run
+    return b'{"index":{"_id":' + orjson.dumps(doc["id"]) + b"}}\n" + source + b"\n"
+
+
+def _bodies(lines: Iterable[bytes], max_bytes: int) -> Iterator[bytes]:
+    """``lines`` joined into request bodies of at most ``max_bytes`` (a single larger document
+    goes alone), so that no request exceeds what the cluster accepts."""
+    body: list[bytes] = []
+    size = 0
+    for line in lines:
+        if body and size + len(line) > max_bytes:
+            yield b"".join(body)
+            body, size = [], 0
+        body.append(line)
+        size += len(line)
+    if body:
+        yield b"".join(body)
+
+
+def _error_info(exc: ApiError) -> dict[str, Any]:
+    """A whole-request error in the shape of a bulk item, so that one rule classifies both."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error") if isinstance(body.get("error"), dict) else str(exc)
+    return {"status": exc.meta.status, "error": error}
+
+
 def _load_chunk(
     client: Elasticsearch,
     alias: str,
-    docs: list[dict[str, Any]],
+    chunk: list[tuple[dict[str, Any], bytes]],
     *,
     max_chunk_bytes: int,
-    max_retries: int,
     unavailable_timeout: float,
     backoff: float,
 ) -> LoadResult:
-    """One bulk request's worth of documents, retried until each is indexed or rejected for
-    good; transient trouble (429, 5xx, node down) is retried up to ``unavailable_timeout``."""
+    """One chunk of documents (each with its NDJSON lines), sent until each is indexed or
+    rejected for good. Transient trouble (429, 502-504, node down, a connection cut) is retried
+    for the documents it touched, with exponential backoff and jitter, up to
+    ``unavailable_timeout``; any other error status rejects the document with the cluster's
+    reason. A retry resends the same ids, so a document is indexed once however often sent."""
     result = LoadResult()
-    pending = {doc["id"]: doc for doc in docs}
+    pending = {doc["id"]: (doc, line) for doc, line in chunk}
     deadline = time.monotonic() + unavailable_timeout
     attempt = 0
     last_error = ""
     while pending:
-        actions = [
-            {"_op_type": "index", "_index": alias, "_id": d["id"], "_source": d}
-            for d in pending.values()
-        ]
-        try:
-            for ok, item in streaming_bulk(
-                client,
-                actions,
-                chunk_size=len(actions),
-                max_chunk_bytes=max_chunk_bytes,
-                raise_on_error=False,
-                raise_on_exception=False,
-                max_retries=max_retries,
-                initial_backoff=backoff,
-                max_backoff=30,
-                retry_on_status=(429,),
-            ):
-                info = next(iter(item.values()))
+        for body in _bodies([line for _, line in pending.values()], max_chunk_bytes):
+            try:
+                # The client sends bytes as they are (its NDJSON serialiser passes them on);
+                # its annotation only names the list-of-dicts form.
+                answer = client.bulk(
+                    index=alias,
+                    operations=cast(Sequence[Mapping[str, Any]], body),
+                    filter_path=_BULK_FILTER,
+                )
+                items = [next(iter(item.values())) for item in answer.body.get("items", ())]
+            except ApiError as exc:
+                info = _error_info(exc)
+                items = [{"_id": i, **info} for i in _ids(body)]
+            except (ConnectionError, ConnectionTimeout, TransportError) as exc:
+                # The whole request is sent again (same ids, so nothing is duplicated).
+                last_error = f"{type(exc).__name__}: {exc}"
+                continue
+            for info in items:
+                status = info.get("status")
                 doc_id = info.get("_id")
-                if ok:
+                if "error" not in info and isinstance(status, int) and status < 300:
                     result.indexed += 1
                     pending.pop(doc_id, None)
-                elif info.get("status") in _TRANSIENT:
+                elif status in _TRANSIENT:
                     last_error = _reason(info)[0]
-                else:
+                elif doc_id in pending:
                     reason, error_type = _reason(info)
-                    result.rejected.append(Rejected(pending.pop(doc_id), reason, error_type))
-        except (ConnectionError, ConnectionTimeout, TransportError) as exc:
-            # The bulk helper lets connection failures through even with raise_on_exception
-            # off; the whole request is sent again (same ids, so nothing is duplicated).
-            last_error = f"{type(exc).__name__}: {exc}"
+                    result.rejected.append(Rejected(pending.pop(doc_id)[0], reason, error_type))
         if not pending:
             break
         if time.monotonic() >= deadline:
@@ -144,15 +186,20 @@ def _load_chunk(
     return result
 
 
-def _hashed(documents: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for doc in documents:
-        doc["content_hash"] = content_hash(doc)
-        yield doc
+def _ids(body: bytes) -> list[str]:
+    """The ids of a request body's documents, read back from its action lines (every other
+    line) when the whole request failed."""
+    lines = body.split(b"\n")
+    return [orjson.loads(action)["index"]["_id"] for action in lines[0:-1:2]]
 
 
-def _chunks(documents: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+def _chunks(
+    documents: Iterable[dict[str, Any]], size: int
+) -> Iterator[list[tuple[dict[str, Any], bytes]]]:
+    """``size`` documents at a time, each with its NDJSON lines: built here, on the calling
+    thread, while the bulk threads send the chunks before, so that only bytes cross over."""
     it = iter(documents)
-    while chunk := list(itertools.islice(it, size)):
+    while chunk := [(doc, _ndjson(doc)) for doc in itertools.islice(it, size)]:
         yield chunk
 
 
@@ -164,7 +211,6 @@ def bulk_load(
     chunk_size: int = 500,
     max_chunk_bytes: int = 10_000_000,
     concurrency: int = 1,
-    max_retries: int = 5,
     unavailable_timeout: float = 120.0,
     backoff: float = 1.0,
 ) -> LoadResult:
@@ -173,7 +219,9 @@ def bulk_load(
     ``content_hash`` is set to the hash of what it holds as it is sent.
 
     Every document ends indexed or in ``rejected`` with the cluster's reason; a 200 bulk
-    response can still carry per-item errors, which are collected too. Raises
+    response can still carry per-item errors, which are collected too. Each document is
+    serialised once, by orjson, into the NDJSON the request carries (``_ndjson``), on the
+    calling thread; the bulk threads only send and read the answers. Raises
     ``ClusterUnavailableError`` when the cluster stays unreachable past ``unavailable_timeout``.
     """
     load = functools.partial(
@@ -181,12 +229,10 @@ def bulk_load(
         client,
         alias,
         max_chunk_bytes=max_chunk_bytes,
-        max_retries=max_retries,
         unavailable_timeout=unavailable_timeout,
         backoff=backoff,
     )
     result = LoadResult()
-    documents = _hashed(documents)
     if concurrency <= 1:
         for chunk in _chunks(documents, chunk_size):
             result.add(load(chunk))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -23,7 +24,7 @@ from newsflow.store.load import (
     load_documents,
     retry_dead_letters,
 )
-from newsflow.transforms.batch.documents import document_id, to_document
+from newsflow.transforms.batch.documents import content_hash, document_id, to_document
 from newsflow.transforms.models import Article, EnrichedArticle, Entity
 from tests.corpora import ROOT
 
@@ -146,6 +147,36 @@ def test_rejected_documents_go_to_the_dead_letter_index_and_the_rest_is_indexed(
     left = es_client.get(index=dead_letter_index(index_alias), id=batch[2]["id"])["_source"]
     assert left["attempts"] == 2 and left["run_id"] == "run-retry"
     assert es_client.count(index=index_alias)["count"] == 4
+
+
+def test_bulk_load_reports_each_refused_document_with_its_reason_and_stores_the_rest_as_sent(
+    es_client: Elasticsearch, index_alias: str
+):
+    ensure_index(es_client, index_alias)
+    batch = docs(7)
+    batch[1]["unexpected_field"] = "strict mapping refuses this"
+    batch[5]["published"] = "not a date"
+    # A byte limit of about two documents: the chunks of 4 go out as several requests each.
+    limit = 2 * len(json.dumps(batch[0])) + 400
+    result = bulk_load(
+        es_client, index_alias, batch, chunk_size=4, max_chunk_bytes=limit, concurrency=2
+    )
+    es_client.indices.refresh(index=index_alias)
+    assert result.indexed == 5
+    refused = {r.document["id"]: r for r in result.rejected}
+    assert set(refused) == {batch[1]["id"], batch[5]["id"]}
+    strict = refused[batch[1]["id"]]
+    assert strict.error_type == "strict_dynamic_mapping_exception"
+    assert strict.reason.startswith("HTTP 400: strict_dynamic_mapping_exception")
+    assert "unexpected_field" in strict.reason
+    date = refused[batch[5]["id"]]
+    assert date.error_type == "document_parsing_exception"
+    assert "published" in date.reason and "not a date" in date.reason
+    assert es_client.count(index=index_alias)["count"] == 5
+    for doc in (batch[0], batch[6]):
+        stored = es_client.get(index=index_alias, id=doc["id"])["_source"]
+        assert stored == doc  # every field as given, with the hash of what it holds
+        assert stored["content_hash"] == content_hash(doc)
 
 
 def test_dead_letters_are_listed_newest_first_without_their_documents(

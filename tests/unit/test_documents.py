@@ -3,11 +3,14 @@ the re-keying of documents stored under an older canonical URL."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime
 
 from newsflow.settings import Settings
 from newsflow.transforms.batch.documents import (
     RUN_FIELDS,
+    canonical_json,
     content_hash,
     document_id,
     rekeyed,
@@ -84,3 +87,16 @@ def test_rekeyed_gives_an_old_document_the_key_a_run_gives_it_now():
     assert stored["canonical_url"] == old_spelling  # the stored document is left as it was
     unkeyable = {"id": "x", "section": "Business"}
     assert rekeyed(unkeyable) is unkeyable
+
+
+def test_canonical_json_is_byte_for_byte_what_json_dumps_wrote_so_stored_hashes_match():
+    # Hashes stored by older code were SHA-256 of this json.dumps spelling; a byte of
+    # difference would make every stored article look changed and be written again.
+    doc = _document()
+    doc["title"] = 'Quote "marks", back\\slash, tab\t, NUL\x00, \x1f, DEL\x7f, \u2028 æøå 😀'
+    doc["authors"] = ["Ångström", "Zoë", "李雷"]
+    doc["nested"] = {"b": [1, -2, 2**62, True, False, None], "a": {"z": "", "é": "x"}}
+    content = {k: v for k, v in doc.items() if k not in RUN_FIELDS}
+    old = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    assert canonical_json(doc) == old.encode("utf-8")
+    assert content_hash(doc) == hashlib.sha256(old.encode("utf-8")).hexdigest()

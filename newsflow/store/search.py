@@ -21,14 +21,28 @@ def search(client: Elasticsearch, alias: str, req: core.SearchRequest) -> core.S
     Raises ``ValueError`` for an unknown filter field."""
     if not req.collapse:
         return core.parse_result(req, client.search(index=alias, **core.build_query(req)).body)
+    if req.search_after is None:
+        # A first page: one collapsed request, then the shown stories' other articles.
+        first = client.search(index=alias, **core.build_page_query(req)).body
+        shown = core.page_stories(req, first)
+        others = _others(client, alias, req, shown)
+        return core.parse_result(req, first, others)
     page = core.StoryPage(req)
     while not page.done:
         stories = page.read_stream(client.search(index=alias, **page.stream_query()).body)
         found = None
         if stories:
             found = client.search(index=alias, **core.build_story_query(req, stories)).body
-        page.read_stories(found)
+        page.read_stories(found, _others(client, alias, req, stories))
     return page.result()
+
+
+def _others(
+    client: Elasticsearch, alias: str, req: core.SearchRequest, stories: list[str]
+) -> dict[str, Any] | None:
+    if not stories:
+        return None
+    return client.search(index=alias, **core.build_others_query(req, stories)).body
 
 
 def suggest_entities(

@@ -357,6 +357,37 @@ def build(
     print(f"built {alias}: {json.dumps(info)}", flush=True)
 
 
+def finish_partial(client: Elasticsearch, alias: str, merge: bool) -> None:
+    """Make an interrupted build searchable as it is (refreshes back on, one refresh, the
+    force-merge) and record how far it got: the load time is counted from the index's
+    creation."""
+    index = write_index(client, alias)
+    if index is None:
+        raise SystemExit(f"no index behind {alias}")
+    meta = _meta(client, index)
+    if "bench" in meta:
+        return  # finished already
+    created = client.indices.get_settings(index=index, name="index.creation_date")
+    load_seconds = time.time() - int(created[index]["settings"]["index"]["creation_date"]) / 1000
+    client.indices.put_settings(
+        index=index, settings={"index": {"refresh_interval": "1s", "translog.durability": None}}
+    )
+    client.options(request_timeout=3600).indices.refresh(index=index)
+    t0 = time.perf_counter()
+    if merge:
+        client.options(request_timeout=7200).indices.forcemerge(index=index, max_num_segments=1)
+    info = {
+        "docs": int(client.count(index=alias)["count"]),
+        "partial": True,
+        "base_seconds": 0,
+        "load_seconds": round(load_seconds, 1),
+        "merge_seconds": round(time.perf_counter() - t0, 1),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    client.indices.put_mapping(index=index, meta={**meta, "bench": info})
+    print(f"finished a part-built {alias}: {json.dumps(info)}", flush=True)
+
+
 def _meta(client: Elasticsearch, index: str) -> dict[str, Any]:
     return dict(client.indices.get_mapping(index=index)[index]["mappings"].get("_meta", {}))
 
@@ -477,7 +508,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=1_000_000, help="documents in the index")
     parser.add_argument("--requests", type=int, default=500, help="timed requests per path")
     parser.add_argument("--warmup", type=int, default=40, help="untimed requests first")
-    parser.add_argument("--rps-requests", type=int, default=400, help="requests, 10 clients")
+    parser.add_argument("--rps-requests", type=int, default=200, help="requests, 10 clients")
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE, help="bench node dir")
     parser.add_argument("--rebuild", action="store_true", help="build the index even if it exists")
     parser.add_argument("--no-merge", action="store_true", help="no force-merge after the build")
@@ -500,6 +531,7 @@ def main() -> None:
         have = doc_count(client, alias)
         if args.as_is:
             print(f"measuring {alias} as it is: {have:,} documents", flush=True)
+            finish_partial(client, alias, not args.no_merge)
         elif args.rebuild or have != args.docs:
             if args.rebuild:
                 client.indices.delete(
@@ -536,6 +568,7 @@ def run(client: Elasticsearch, alias: str, args: argparse.Namespace) -> None:
         f"(used {facts['heap_used_gb']:.1f}); built in "
         f"{bench.get('base_seconds', 0) + bench.get('load_seconds', 0):.0f} s + force-merge "
         f"{bench.get('merge_seconds', 0):.0f} s ({bench.get('built_at', '?')})"
+        + (f"; build stopped short of {args.docs:,}" if bench.get("partial") else "")
     )
     print(
         f"queries: {len(QUERIES)} in rotation; page of {HITS}; all {len(ALL_FACET_FIELDS)} facets"

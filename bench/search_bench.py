@@ -31,12 +31,14 @@ Measured, in one run, alternating request by request so both see the same caches
 * ``plain``: one Elasticsearch request with the same query, filters, highlights and terms
   aggregations (all ten facets), no collapsing, no story count, no histogram.
 
-Then, alone: ``/entities`` suggestions (``build_suggest_query``), a date-sorted collapsed
-search, and requests/s of the default search with 10 concurrent clients (a thread pool, a
-bounded number of requests). Both timed paths call Elasticsearch from this process with the
-project's client, so the ratio is the price of the default search itself, not of HTTP. The
-table shows ``os.getloadavg()`` before and after each part: on a shared 2-core machine the
-figures move with whatever else runs. Last line:
+Each of the 500 (+40 warm-up) pairs is a different request: 20 text queries in rotation, from
+the second round on with a ``since`` filter 25 days later per round, so Elasticsearch's request
+cache never answers a repeat. Then, alone: ``/entities`` suggestions (``build_suggest_query``),
+a date-sorted collapsed search, and requests/s of the default search with 10 concurrent clients
+(a thread pool, a bounded number of requests). Both timed paths call Elasticsearch from this
+process with the project's client, so the ratio is the price of the default search itself, not
+of HTTP. The table shows ``os.getloadavg()`` before and after each part: on a shared 2-core
+machine the figures move with whatever else runs. Last line:
 ``default_vs_plain_p50=<x> default_vs_plain_p99=<y>``.
 """
 
@@ -57,7 +59,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -399,10 +401,13 @@ def load() -> str:
 # --- measuring --------------------------------------------------------------------------------
 
 
-def default_request(query: str, sort: str | None = None) -> SearchRequest:
-    """What ``GET /search?q=<query>`` builds (newsflow.api.app.search's defaults)."""
+def default_request(
+    query: str, sort: str | None = None, since: date | None = None
+) -> SearchRequest:
+    """What ``GET /search?q=<query>[&since=..]`` builds (newsflow.api.app.search's defaults)."""
     return SearchRequest(
         query=query,
+        since=since,
         size=HITS,
         sort=sort,  # type: ignore[arg-type]
         collapse=True,
@@ -414,11 +419,22 @@ def default_request(query: str, sort: str | None = None) -> SearchRequest:
     )
 
 
-def plain_body(query: str) -> dict[str, Any]:
+def plain_body(query: str, since: date | None = None) -> dict[str, Any]:
     """The same query, filters, highlights and terms aggregations in one request: no collapse,
     no story count, no histogram."""
-    req = replace(default_request(query), collapse=False, count_stories=False, histogram=False)
+    req = replace(
+        default_request(query, since=since), collapse=False, count_stories=False, histogram=False
+    )
     return build_query(req)
+
+
+def variant(i: int) -> tuple[str, date | None]:
+    """The ``i``-th search of a run: a text query from the rotation and, after the first round
+    of it, a ``since`` date 25 days later each round, so no two of the first 580 searches are
+    the same request and no cache answers a repeat."""
+    rounds = i // len(QUERIES)
+    since = (START + timedelta(days=25 * rounds)).date() if rounds else None
+    return QUERIES[i % len(QUERIES)], since
 
 
 @dataclass
@@ -446,9 +462,9 @@ def measure(client: Elasticsearch, alias: str, n: int, warmup: int) -> list[Timi
     before = load()
     default, plain = [], []
     for i in range(warmup + n):
-        query = QUERIES[i % len(QUERIES)]
-        req = default_request(query)
-        body = plain_body(query)
+        query, since = variant(i)
+        req = default_request(query, since=since)
+        body = plain_body(query, since)
         a = timed(lambda: run_search(client, alias, req))  # noqa: B023
         b = timed(lambda: client.search(index=alias, **body))  # noqa: B023
         if i >= warmup:

@@ -587,7 +587,8 @@ def run(client: Elasticsearch, alias: str, args: argparse.Namespace) -> None:
         + (f"; build stopped short of {args.docs:,}" if bench.get("partial") else "")
     )
     print(
-        f"queries: {len(QUERIES)} in rotation; page of {HITS}; all {len(ALL_FACET_FIELDS)} facets"
+        f"queries: {len(QUERIES)} in rotation, a since filter 25 days later each round; "
+        f"page of {HITS}; all {len(ALL_FACET_FIELDS)} facets"
     )
     head = f"{'path':<24}{'n':>5}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'mean ms':>9}"
     print(f"{head}  load avg (1/5/15 min) before -> after")

@@ -348,6 +348,24 @@ def build_page_query(req: SearchRequest) -> dict[str, Any]:
     ``StoryPage`` would put together, read in one go."""
     body = build_query(replace(req, collapse=False, search_after=None))
     body["collapse"] = {"field": "story_id"}
+    # The story count and histogram come from build_counts_query, run alongside.
+    body["aggs"].pop("_stories", None)
+    body["aggs"].pop("_histogram", None)
+    return body
+
+
+def build_counts_query(req: SearchRequest) -> dict[str, Any]:
+    """The story count and the histogram of a first collapsed page (``count_stories``,
+    ``histogram``): aggregations over every matching article, sent at the same time as
+    ``build_page_query`` so that a second core works on them."""
+    body: dict[str, Any] = {
+        "size": 0,
+        "track_total_hits": False,
+        "query": _query(req),
+        "aggs": _aggs(replace(req, facets=())),
+    }
+    if req.timeout:
+        body["timeout"] = req.timeout
     return body
 
 
@@ -485,12 +503,19 @@ def page_stories(req: SearchRequest, resp: dict[str, Any]) -> list[str]:
 
 
 def parse_result(
-    req: SearchRequest, resp: dict[str, Any], others: dict[str, Any] | None = None
+    req: SearchRequest,
+    resp: dict[str, Any],
+    others: dict[str, Any] | None = None,
+    counts: dict[str, Any] | None = None,
 ) -> SearchResult:
     """A page from the answer to ``build_query`` (uncollapsed) or to ``build_page_query`` with
-    ``others``, the answer to ``build_others_query`` (a first collapsed page). Both ask for one
-    hit more than the page holds: that one says whether there is a next page."""
+    ``others`` and ``counts``, the answers to ``build_others_query`` and
+    ``build_counts_query`` (a first collapsed page). Both ask for one hit more than the page
+    holds: that one says whether there is a next page."""
     folded = parse_others(others)
+    timed_out = bool(resp.get("timed_out")) or bool((counts or {}).get("timed_out"))
+    if counts is not None:
+        resp = {**resp, "aggregations": {**resp.get("aggregations", {}), **counts["aggregations"]}}
     raw = resp["hits"]["hits"]
     next_after = None
     if len(raw) > req.size:
@@ -502,7 +527,7 @@ def parse_result(
         facets=_facets(req, resp),
         stories=_stories(resp),
         next_after=next_after,
-        timed_out=bool(resp.get("timed_out")),
+        timed_out=timed_out,
         histogram=_histogram(resp),
     )
 

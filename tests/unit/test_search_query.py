@@ -10,6 +10,7 @@ from newsflow.search import (
     MAX_QUERY_CHARS,
     InvalidCursor,
     SearchRequest,
+    build_counts_query,
     build_entity_query,
     build_mentions_query,
     build_others_query,
@@ -116,14 +117,19 @@ def test_collapsed_request_reads_a_lean_stream_then_collapses_the_candidate_stor
     assert stories["timeout"] == "5s" and "search_after" not in stories
 
 
-def test_a_first_collapsed_page_is_one_collapsed_request_with_every_aggregation():
+def test_a_first_collapsed_page_is_one_collapsed_request_with_its_counts_alongside():
     req = SearchRequest(
         query="port", collapse=True, size=10, count_stories=True, histogram=True, html=True
     )
     page = build_page_query(req)
     flat = build_query(SearchRequest(query="port", size=10, count_stories=True, histogram=True))
     assert page["collapse"] == {"field": "story_id"}
-    assert page["size"] == 11 and page["sort"] == flat["sort"] and page["aggs"] == flat["aggs"]
+    assert page["size"] == 11 and page["sort"] == flat["sort"]
+    # The story count and histogram run alongside, in their own request.
+    assert set(page["aggs"]) == set(req.facets)
+    counts = build_counts_query(req)
+    assert counts["size"] == 0 and counts["query"] == page["query"]
+    assert counts["aggs"] == {k: flat["aggs"][k] for k in ("_stories", "_histogram")}
     assert page["track_total_hits"] is True and page["highlight"]["encoder"] == "html"
     assert "search_after" not in page and "inner_hits" not in page["collapse"]
 

@@ -6,10 +6,11 @@ responses into results. ``newsflow.store.search`` runs them with the client it i
 CLI (``newsflow search``) and the HTTP API (``newsflow.api``) share both.
 
 Story collapsing and cursors: the first page of a collapsed search is one collapsed request
-(``build_page_query``: the best article of each of the first stories, with the facets, counts
-and histogram of the whole result set), then one small aggregation request for the stories it
-shows (``build_others_query``: each story's matching articles counted, and its latest ones
-listed, by a terms aggregation on ``story_id`` with ``top_hits``). That is much cheaper than
+(``build_page_query``: the best article of each of the first stories, with the facets and total
+of the whole result set; the story count and histogram in ``build_counts_query``, run at the
+same time), then one small aggregation request for the stories it shows
+(``build_others_query``: each story's matching articles counted, and its latest ones listed, by
+a terms aggregation on ``story_id`` with ``top_hits``). That is much cheaper than
 ``inner_hits``, which runs one more search per story shown.
 
 Elasticsearch refuses ``collapse`` together with ``search_after`` unless the sort is on the

@@ -5,13 +5,21 @@ request into an Elasticsearch body and the ``parse_*`` functions (and ``StoryPag
 responses into results. ``newsflow.store.search`` runs them with the client it is given; the
 CLI (``newsflow search``) and the HTTP API (``newsflow.api``) share both.
 
-Story collapsing and cursors: Elasticsearch refuses ``collapse`` together with ``search_after``
-unless the sort is on the collapse field alone, so a collapsed page is built in two steps. The
-uncollapsed, totally ordered stream of matching articles is read with ``search_after``; the
-stories first seen in it are then fetched with one collapsed query (``inner_hits`` list the
-other articles of each story), and a story is shown only where its best article stands in the
-stream. A story whose best article lies before the cursor was shown on an earlier page, so
-every story appears exactly once across pages, and the cursor stays a few sort values.
+Story collapsing and cursors: the first page of a collapsed search is one collapsed request
+(``build_page_query``: the best article of each of the first stories, with the facets and total
+of the whole result set; the story count and histogram in ``build_counts_query``, run at the
+same time), then one small aggregation request for the stories it shows
+(``build_others_query``: each story's matching articles counted, and its latest ones listed, by
+a terms aggregation on ``story_id`` with ``top_hits``). That is much cheaper than
+``inner_hits``, which runs one more search per story shown.
+
+Elasticsearch refuses ``collapse`` together with ``search_after`` unless the sort is on the
+collapse field alone, so a later page (one with a cursor) is built in rounds. The uncollapsed,
+totally ordered stream of matching articles is read with ``search_after``; the stories first
+seen in it are then fetched with one collapsed query and their other articles with
+``build_others_query``, and a story is shown only where its best article stands in the stream.
+A story whose best article lies before the cursor was shown on an earlier page, so every story
+appears exactly once across pages, and the cursor stays a few sort values.
 """
 
 from __future__ import annotations
@@ -317,8 +325,8 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
 
 
 def build_story_query(req: SearchRequest, story_ids: list[str]) -> dict[str, Any]:
-    """The best matching article of each of ``story_ids``, with the story's other matching
-    articles as ``inner_hits`` (named ``others``), in the request's order."""
+    """The best matching article of each of ``story_ids``, in the request's order (their other
+    articles come from ``build_others_query``)."""
     query = _query(req)
     query["bool"]["filter"].append({"terms": {"story_id": story_ids}})
     body: dict[str, Any] = {
@@ -328,20 +336,81 @@ def build_story_query(req: SearchRequest, story_ids: list[str]) -> dict[str, Any
         "sort": _sort(req),
         "_source": list(_HIT_SOURCE),
         "highlight": _highlight(req),
-        "collapse": {
-            "field": "story_id",
-            "inner_hits": {
-                "name": "others",
-                # +1: the best article itself is among them.
-                "size": req.others_size + 1,
-                "sort": [_PUBLISHED_DESC, _TIEBREAK],
-                "_source": list(_OTHER_SOURCE),
-            },
+        "collapse": {"field": "story_id"},
+    }
+    if req.timeout:
+        body["timeout"] = req.timeout
+    return body
+
+
+def build_page_query(req: SearchRequest) -> dict[str, Any]:
+    """A whole first collapsed page (no cursor) in one request: the best article of each of the
+    first ``size`` stories (one more tells whether a next page exists), highlighted, with the
+    facets, story count and histogram of every matching article.
+
+    Without a cursor, the stories in the order of their best article are exactly the stories
+    in the order they are first met in the stream, so this is the page the rounds of
+    ``StoryPage`` would put together, read in one go."""
+    body = build_query(replace(req, collapse=False, search_after=None))
+    body["collapse"] = {"field": "story_id"}
+    # The story count and histogram come from build_counts_query, run alongside.
+    body["aggs"].pop("_stories", None)
+    body["aggs"].pop("_histogram", None)
+    return body
+
+
+def build_counts_query(req: SearchRequest) -> dict[str, Any]:
+    """The story count and the histogram of a first collapsed page (``count_stories``,
+    ``histogram``): aggregations over every matching article, sent at the same time as
+    ``build_page_query`` so that a second core works on them."""
+    body: dict[str, Any] = {
+        "size": 0,
+        "track_total_hits": False,
+        "query": _query(req),
+        "aggs": _aggs(replace(req, facets=())),
+    }
+    if req.timeout:
+        body["timeout"] = req.timeout
+    return body
+
+
+def build_others_query(req: SearchRequest, story_ids: list[str]) -> dict[str, Any]:
+    """How many articles of each of ``story_ids`` match the request, and the latest
+    ``others_size + 1`` of them (the best one may be among them): a terms aggregation on
+    ``story_id`` limited to those stories, with ``top_hits``. Matching needs no scores, so
+    the query runs as a filter."""
+    query = _query(req)
+    query["bool"]["filter"].append({"terms": {"story_id": story_ids}})
+    body: dict[str, Any] = {
+        "size": 0,
+        "track_total_hits": False,
+        "query": {"constant_score": {"filter": query}},
+        "aggs": {
+            "_others": {
+                # include restricts the buckets to these stories on every shard: exact counts.
+                "terms": {"field": "story_id", "include": story_ids, "size": len(story_ids)},
+                "aggs": {
+                    "latest": {
+                        "top_hits": {
+                            "size": req.others_size + 1,
+                            "sort": [_PUBLISHED_DESC, _TIEBREAK],
+                            "_source": list(_OTHER_SOURCE),
+                        }
+                    }
+                },
+            }
         },
     }
     if req.timeout:
         body["timeout"] = req.timeout
     return body
+
+
+def parse_others(resp: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Story id -> its bucket in the answer to ``build_others_query`` (empty for None)."""
+    if resp is None:
+        return {}
+    return {b["key"]: b for b in resp.get("aggregations", {}).get("_others", {}).get("buckets", [])}
 
 
 def _snippet(raw: dict[str, Any], req_html: bool) -> tuple[str, str]:
@@ -358,19 +427,28 @@ def _snippet(raw: dict[str, Any], req_html: bool) -> tuple[str, str]:
     return snippet, title_html
 
 
-def _hit(raw: dict[str, Any], req_html: bool = False) -> Hit:
+def _story_key(raw: dict[str, Any]) -> str:
+    """The story of a hit with ``_source``: its story_id, or the article itself without one."""
+    return str(raw["_source"].get("story_id") or raw["_id"])
+
+
+def _hit(
+    raw: dict[str, Any], req_html: bool = False, others: dict[str, dict[str, Any]] | None = None
+) -> Hit:
+    """A hit from a raw search hit; ``others`` (from ``parse_others``) folds in the other
+    matching articles of its story."""
     src = raw["_source"]
     snippet, title_html = _snippet(raw, req_html)
-    others: list[OtherArticle] = []
+    folded: list[OtherArticle] = []
     other_count = 0
-    inner = raw.get("inner_hits", {}).get("others")
-    if inner:
-        other_count = max(0, inner["hits"]["total"]["value"] - 1)
-        for o in inner["hits"]["hits"]:
+    bucket = (others or {}).get(_story_key(raw))
+    if bucket:
+        other_count = max(0, bucket["doc_count"] - 1)
+        for o in bucket["latest"]["hits"]["hits"]:
             if o["_id"] == raw["_id"]:
                 continue
             s = o["_source"]
-            others.append(
+            folded.append(
                 OtherArticle(
                     id=o["_id"],
                     url=s.get("url", ""),
@@ -393,7 +471,7 @@ def _hit(raw: dict[str, Any], req_html: bool = False) -> Hit:
         section=src.get("section"),
         story_id=src.get("story_id"),
         other_count=other_count,
-        others=others[: max(0, other_count)],
+        others=folded[: max(0, other_count)],
     )
 
 
@@ -427,9 +505,26 @@ def _stories(resp: dict[str, Any]) -> int | None:
     return agg["value"] if agg else None
 
 
-def parse_result(req: SearchRequest, resp: dict[str, Any]) -> SearchResult:
-    """An uncollapsed page from the response to ``build_query`` (which asks for one hit more
-    than the page holds: that one says whether there is a next page)."""
+def page_stories(req: SearchRequest, resp: dict[str, Any]) -> list[str]:
+    """The stories a first collapsed page shows, from the answer to ``build_page_query``: the
+    ones to ask ``build_others_query`` about."""
+    return [_story_key(h) for h in resp["hits"]["hits"][: req.size]]
+
+
+def parse_result(
+    req: SearchRequest,
+    resp: dict[str, Any],
+    others: dict[str, Any] | None = None,
+    counts: dict[str, Any] | None = None,
+) -> SearchResult:
+    """A page from the answer to ``build_query`` (uncollapsed) or to ``build_page_query`` with
+    ``others`` and ``counts``, the answers to ``build_others_query`` and
+    ``build_counts_query`` (a first collapsed page). Both ask for one hit more than the page
+    holds: that one says whether there is a next page."""
+    folded = parse_others(others)
+    timed_out = bool(resp.get("timed_out")) or bool((counts or {}).get("timed_out"))
+    if counts is not None:
+        resp = {**resp, "aggregations": {**resp.get("aggregations", {}), **counts["aggregations"]}}
     raw = resp["hits"]["hits"]
     next_after = None
     if len(raw) > req.size:
@@ -437,11 +532,11 @@ def parse_result(req: SearchRequest, resp: dict[str, Any]) -> SearchResult:
         next_after = tuple(raw[-1]["sort"])
     return SearchResult(
         total=resp["hits"]["total"]["value"],
-        hits=[_hit(h, req.html) for h in raw],
+        hits=[_hit(h, req.html, folded) for h in raw],
         facets=_facets(req, resp),
         stories=_stories(resp),
         next_after=next_after,
-        timed_out=bool(resp.get("timed_out")),
+        timed_out=timed_out,
         histogram=_histogram(resp),
     )
 
@@ -454,8 +549,9 @@ def _story_of(raw: dict[str, Any]) -> str | None:
 class StoryPage:
     """One collapsed page, put together round by round (see the module docstring for why it
     takes two queries a round). The caller runs ``stream_query``, hands the answer to
-    ``read_stream``, runs ``build_story_query`` for the stories it returns (if any), hands that
-    answer to ``read_stories``, and repeats until ``done``; then ``result()`` is the page."""
+    ``read_stream``, runs ``build_story_query`` and ``build_others_query`` for the stories it
+    returns (if any), hands those answers to ``read_stories``, and repeats until ``done``; then
+    ``result()`` is the page. A first page (no cursor) needs no rounds: ``build_page_query``."""
 
     def __init__(self, req: SearchRequest) -> None:
         self.req = req
@@ -493,10 +589,14 @@ class StoryPage:
                 self._candidates.append((story, raw))
         return [story for story, _ in self._candidates]
 
-    def read_stories(self, resp: dict[str, Any] | None) -> None:
-        """Take the answer to ``build_story_query`` for those stories (None when there were
-        none): a story is shown only where its best article stands in the stream. The page is
-        done when full, when the stream ran out, or after ``STREAM_MAX_ROUNDS`` rounds."""
+    def read_stories(
+        self, resp: dict[str, Any] | None, others: dict[str, Any] | None = None
+    ) -> None:
+        """Take the answers to ``build_story_query`` and ``build_others_query`` for those
+        stories (None when there were none): a story is shown only where its best article
+        stands in the stream. The page is done when full, when the stream ran out, or after
+        ``STREAM_MAX_ROUNDS`` rounds."""
+        folded = parse_others(others)
         best: dict[str, dict[str, Any]] = {}
         if resp is not None:
             self.timed_out = self.timed_out or bool(resp.get("timed_out"))
@@ -507,7 +607,7 @@ class StoryPage:
             # Otherwise its best article lies before the cursor: an earlier page had it.
             if top is None or top["_id"] != raw["_id"]:
                 continue
-            self.hits.append(_hit(top, self.req.html))
+            self.hits.append(_hit(top, self.req.html, folded))
             if len(self.hits) == self.req.size:
                 last_in_stream = raw is stream[-1] and len(stream) < self._batch
                 rest = self._candidates[position + 1 :]

@@ -7,12 +7,16 @@ what a failure means to their user (an HTTP status, a CLI message).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from elasticsearch import Elasticsearch, NotFoundError
 
 from newsflow import search as core
+
+# Runs the aggregation-only half of a first collapsed page next to the page itself.
+_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="newsflow-search")
 
 
 def search(client: Elasticsearch, alias: str, req: core.SearchRequest) -> core.SearchResult:
@@ -21,14 +25,37 @@ def search(client: Elasticsearch, alias: str, req: core.SearchRequest) -> core.S
     Raises ``ValueError`` for an unknown filter field."""
     if not req.collapse:
         return core.parse_result(req, client.search(index=alias, **core.build_query(req)).body)
+    if req.search_after is None:
+        # A first page: one collapsed request, then the shown stories' other articles; the
+        # story count and histogram alongside, on another core.
+        counts = None
+        if req.count_stories or req.histogram:
+            counts = _POOL.submit(
+                lambda: client.search(index=alias, **core.build_counts_query(req)).body
+            )
+        try:
+            first = client.search(index=alias, **core.build_page_query(req)).body
+            shown = core.page_stories(req, first)
+            others = _others(client, alias, req, shown)
+        finally:
+            found = counts.result() if counts is not None else None
+        return core.parse_result(req, first, others, found)
     page = core.StoryPage(req)
     while not page.done:
         stories = page.read_stream(client.search(index=alias, **page.stream_query()).body)
         found = None
         if stories:
             found = client.search(index=alias, **core.build_story_query(req, stories)).body
-        page.read_stories(found)
+        page.read_stories(found, _others(client, alias, req, stories))
     return page.result()
+
+
+def _others(
+    client: Elasticsearch, alias: str, req: core.SearchRequest, stories: list[str]
+) -> dict[str, Any] | None:
+    if not stories:
+        return None
+    return client.search(index=alias, **core.build_others_query(req, stories)).body
 
 
 def suggest_entities(

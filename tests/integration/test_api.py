@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from newsflow.corpus_server import page_urls
 from newsflow.flows.ingest import ingest
 from newsflow.search import ALL_FACET_FIELDS, ENTITY_TYPES
 from newsflow.settings import Settings
+from newsflow.store.search import search as store_search
 from newsflow.transforms.batch.documents import document_id
 from newsflow.transforms.urls import canonicalize
 from tests.conftest import fresh_alias
@@ -193,17 +195,119 @@ def test_a_collapsed_page_cut_short_by_its_rounds_continues_where_it_stopped(
 ):
     # Stretches of two articles and one round a page: no page can fill up, so each one stops
     # after its round with a cursor at the end of the stretch read.
+    # The first page is one collapsed request, without rounds: it is full.
     monkeypatch.setattr(core, "STREAM_BATCH_MIN", 2)
     monkeypatch.setattr(core, "STREAM_BATCH_MAX", 2)
     monkeypatch.setattr(core, "STREAM_MAX_ROUNDS", 1)
     docs = _all_docs(es_client, corpus.index)
     pages = _pages(api, size=3)
-    assert len(pages) > 2 and all(len(p["hits"]) < 3 for p in pages)
+    assert len(pages) > 3 and len(pages[0]["hits"]) == 3
+    assert all(len(p["hits"]) < 3 for p in pages[1:])
     hits = [h for page in pages for h in page["hits"]]
     stories = [h["story_id"] for h in hits]
     assert len(stories) == len(set(stories)) == len({d["story_id"] for d in docs.values()})
     shown = [h["id"] for h in hits] + [o["id"] for h in hits for o in h["others"]]
     assert sorted(shown) == sorted(docs)
+
+
+def _expected_stories(
+    es_client: Elasticsearch, alias: str, req: core.SearchRequest
+) -> list[tuple[str, str, int, set[str]]]:
+    """What a collapsed search must show, worked out from the uncollapsed results alone: each
+    story once at its best article's place, with its number of other matching articles and
+    their ids."""
+    flat = core.build_query(replace(req, collapse=False, size=999, facets=()))
+    hits = es_client.search(index=alias, **flat)["hits"]["hits"]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for h in hits:
+        groups.setdefault(h["_source"]["story_id"], []).append(h)
+    return [
+        (story, members[0]["_id"], len(members) - 1, {m["_id"] for m in members[1:]})
+        for story, members in groups.items()
+    ]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "port | strike | the | bank"},
+        {"sort": "date"},
+        {"q": "Gothenburg dockworkers"},
+        {"q": "the", "size": 3, "others": 1},
+    ],
+)
+def test_collapsed_pages_show_the_same_story_groups_and_counts_as_the_uncollapsed_results(
+    corpus, es_client, params
+):
+    # The first page (one collapsed request plus the others aggregation) and the pages after
+    # it (rounds over the stream) against the groups read from the plain results.
+    req = core.SearchRequest(
+        query=params.get("q", ""),
+        sort=params.get("sort"),
+        size=params.get("size", 4),
+        others_size=params.get("others", 10),
+        collapse=True,
+        facets=ALL_FACET_FIELDS,
+        count_stories=True,
+        histogram=True,
+        html=True,
+    )
+    expected = _expected_stories(es_client, corpus.index, req)
+    assert expected, params
+    shown: list[core.Hit] = []
+    after = None
+    for _ in range(100):
+        page = store_search(es_client, corpus.index, replace(req, search_after=after))
+        shown += page.hits
+        assert page.stories == len(expected)
+        after = page.next_after
+        if after is None:
+            break
+    assert [(h.story_id, h.id, h.other_count) for h in shown] == [e[:3] for e in expected]
+    for hit, (_, _, count, members) in zip(shown, expected, strict=True):
+        listed = [o.id for o in hit.others]
+        # The latest others_size + 1 are read, less the best article when it is among them.
+        assert set(listed) <= members
+        assert min(count, req.others_size) <= len(listed) <= min(count, req.others_size + 1)
+        dates = [o.published or "" for o in hit.others]
+        assert dates == sorted(dates, reverse=True)  # the latest first
+
+
+def test_a_first_collapsed_page_equals_the_page_the_rounds_put_together(corpus, es_client):
+    # build_page_query replaces the rounds for a first page: the rounds (StoryPage) must give
+    # the very same page.
+    for query in ("", "port | strike | the", "Gothenburg dockworkers"):
+        req = core.SearchRequest(
+            query=query,
+            size=5,
+            collapse=True,
+            facets=ALL_FACET_FIELDS,
+            count_stories=True,
+            histogram=True,
+            html=True,
+        )
+        fast = store_search(es_client, corpus.index, req)
+        page = core.StoryPage(req)
+        while not page.done:
+            resp = es_client.search(index=corpus.index, **page.stream_query()).body
+            stories = page.read_stream(resp)
+            found = others = None
+            if stories:
+                found = es_client.search(
+                    index=corpus.index, **core.build_story_query(req, stories)
+                ).body
+                others = es_client.search(
+                    index=corpus.index, **core.build_others_query(req, stories)
+                ).body
+            page.read_stories(found, others)
+        rounds = page.result()
+        assert fast.hits == rounds.hits and fast.hits
+        assert (fast.total, fast.stories, fast.facets, fast.histogram) == (
+            rounds.total,
+            rounds.stories,
+            rounds.facets,
+            rounds.histogram,
+        )
 
 
 def test_the_wire_story_is_one_result_with_the_other_sources(api):

@@ -10,8 +10,11 @@ from newsflow.search import (
     MAX_QUERY_CHARS,
     InvalidCursor,
     SearchRequest,
+    build_counts_query,
     build_entity_query,
     build_mentions_query,
+    build_others_query,
+    build_page_query,
     build_query,
     build_quotes_query,
     build_story_query,
@@ -107,11 +110,43 @@ def test_collapsed_request_reads_a_lean_stream_then_collapses_the_candidate_stor
     assert stream["_source"] is False and stream["docvalue_fields"] == ["story_id"]
     assert "collapse" not in stream and "highlight" not in stream
     stories = build_story_query(req, ["s1", "s2"])
-    assert stories["collapse"]["field"] == "story_id"
-    assert stories["collapse"]["inner_hits"]["name"] == "others"
+    # inner_hits would run one more search per story: the others come from an aggregation.
+    assert stories["collapse"] == {"field": "story_id"}
     assert {"terms": {"story_id": ["s1", "s2"]}} in stories["query"]["bool"]["filter"]
     assert stories["size"] == 2 and stories["sort"] == stream["sort"]
     assert stories["timeout"] == "5s" and "search_after" not in stories
+
+
+def test_a_first_collapsed_page_is_one_collapsed_request_with_its_counts_alongside():
+    req = SearchRequest(
+        query="port", collapse=True, size=10, count_stories=True, histogram=True, html=True
+    )
+    page = build_page_query(req)
+    flat = build_query(SearchRequest(query="port", size=10, count_stories=True, histogram=True))
+    assert page["collapse"] == {"field": "story_id"}
+    assert page["size"] == 11 and page["sort"] == flat["sort"]
+    # The story count and histogram run alongside, in their own request.
+    assert set(page["aggs"]) == set(req.facets)
+    counts = build_counts_query(req)
+    assert counts["size"] == 0 and counts["query"] == page["query"]
+    assert counts["aggs"] == {k: flat["aggs"][k] for k in ("_stories", "_histogram")}
+    assert page["track_total_hits"] is True and page["highlight"]["encoder"] == "html"
+    assert "search_after" not in page and "inner_hits" not in page["collapse"]
+
+
+def test_others_of_the_shown_stories_are_counted_and_listed_by_one_aggregation():
+    req = SearchRequest(query="port", collapse=True, others_size=4, timeout="5s")
+    body = build_others_query(req, ["s1", "s2"])
+    assert body["size"] == 0 and body["timeout"] == "5s"
+    inner = body["query"]["constant_score"]["filter"]["bool"]
+    assert {"terms": {"story_id": ["s1", "s2"]}} in inner["filter"]
+    assert inner["must"] == build_query(req)["query"]["bool"]["must"]
+    terms = body["aggs"]["_others"]["terms"]
+    assert terms == {"field": "story_id", "include": ["s1", "s2"], "size": 2}
+    latest = body["aggs"]["_others"]["aggs"]["latest"]["top_hits"]
+    assert latest["size"] == 5 and latest["sort"][0] == {
+        "published": {"order": "desc", "missing": "_last"}
+    }
 
 
 def test_cursor_round_trips_and_refuses_tampering_or_another_query():

@@ -57,7 +57,7 @@ def extract(
     ] = False,
 ) -> None:
     """Clean and enrich pages without indexing them: what would the pipeline make of this page?"""
-    from newsflow.flows.pipeline import fetch_options
+    from newsflow.options import fetch_options
     from newsflow.transforms.batch.transform import transform_pages
     from newsflow.transforms.enrich.stories import StoryClusters, assign_documents
     from newsflow.transforms.fetch.download import fetch_pages

@@ -16,10 +16,12 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 
 from newsflow.settings import Settings
 from newsflow.transforms.batch.spool import SpooledPages
 from newsflow.transforms.batch.transform import TransformResult, transform_batch, warm_up
+from newsflow.transforms.enrich.entities import gazetteer
 from newsflow.transforms.models import Article, Page
 
 
@@ -28,13 +30,16 @@ def default_workers() -> int:
 
 
 @contextmanager
-def cpu_pool(workers: int, model_name: str) -> Iterator[Executor]:
-    """A process pool whose workers have the model loaded."""
+def cpu_pool(
+    workers: int, model_name: str, cache_dir: str | Path | None = None
+) -> Iterator[Executor]:
+    """A process pool whose workers have the model loaded (and the gazetteer, read from the
+    pickle in ``cache_dir`` when given)."""
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=warm_up,
-        initargs=(model_name,),
+        initargs=(model_name, cache_dir),
     )
     try:
         # Every worker starts loading now: with spawn, the pool starts one worker per submit
@@ -62,4 +67,9 @@ def run_transform(
         run_id=run_id,
         aliases_path=settings.aliases_path,
     )
-    return pool.submit(work).result() if pool is not None else work()
+    if pool is not None:
+        return pool.submit(work).result()
+    # In this process (one batch, or Prefect's and Dask's workers): the gazetteer from the
+    # cache, not parsed again from GeoNames' JSON (a no-op once this process has it).
+    gazetteer(settings.cache_dir)
+    return work()

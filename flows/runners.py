@@ -168,7 +168,7 @@ def cpu_stage(settings: Settings, batches: int) -> Iterator[CpuStage]:
         # One batch gains nothing from worker processes and would pay their start-up.
         yield CpuStage("workers", 1)
         return
-    with cpu_pool(workers, settings.spacy_model) as pool:
+    with cpu_pool(workers, settings.spacy_model, settings.cache_dir) as pool:
         yield CpuStage("workers", workers, pool=pool)
 
 

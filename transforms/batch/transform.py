@@ -78,11 +78,12 @@ def transform_pages(
     )
 
 
-def warm_up(model_name: str) -> None:
-    """Make this process ready to transform batches: the NER model, the gazetteer and the
-    quote parser loaded once, before the first batch arrives."""
+def warm_up(model_name: str, cache_dir: str | Path | None = None) -> None:
+    """Make this process ready to transform batches: the NER model, the gazetteer (from the
+    pickle in ``cache_dir`` when there is one) and the quote parser loaded once, before the
+    first batch arrives."""
     load_model(model_name)
-    gazetteer()
+    gazetteer(cache_dir)
     # A model without a parser still serves NER (the batch says so when it runs).
     with contextlib.suppress(ParserUnavailable, OSError):
         load_parser(model_name)

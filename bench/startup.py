@@ -19,10 +19,13 @@ checkout's virtualenv.
 The breakdown comes from one more traced run of each command (`--trace`, below), in which
 wrappers time, in wall seconds and each without the phases nested in it: the interpreter and
 the CLI's imports up to the command, the import of each heavy package (Prefect, spaCy, the
-Elasticsearch client...) wherever it happens, the settings, the fetch, the clean step, loading
-the spaCy models, the gazetteer, NER and quotes, the documents, the Elasticsearch requests,
-and the worker processes' start-up; what is left is "other" (for `run`: mostly Prefect's flow
-and task orchestration, its API calls and its shutdown).
+Elasticsearch client...) wherever it happens, compiling modules at import where no bytecode
+was written (uv installs none, and PYTHONDONTWRITEBYTECODE stops Python writing it), the
+settings, the fetch, the clean step, loading the spaCy models, the gazetteer, NER and quotes,
+the documents, the Elasticsearch requests and the wait for a batch sent to a worker process
+(its model loading, where it did not overlap the flow's start, and its transform); what is
+left is "other" (for `run`: mostly Prefect's flow and task orchestration, its API calls and
+its shutdown).
 
 Needs the Elasticsearch node (NEWSFLOW_ES_URL, or the local node); writes into an alias of its
 own (deleted at the end). The last line is
@@ -88,10 +91,12 @@ TIMED_CALLS = [
     ("newsflow.transforms.enrich.entities", "enrich_articles", "NER + quotes"),
     ("newsflow.transforms.batch.documents", "to_document", "documents + story signature"),
     ("elastic_transport._transport", "Transport.perform_request", "Elasticsearch requests"),
-    ("newsflow.flows.process_pool", "start_workers", "worker processes"),
+    # The flow's wait for a batch sent to a worker process (its own phases are not traced).
+    ("newsflow.flows.process_pool", "run_transform", "waiting for the worker"),
 ]
 PHASE_ORDER = [
     "interpreter + CLI imports",
+    "compile .py (no .pyc)",
     "import pydantic",
     "import numpy",
     "import elasticsearch",
@@ -107,7 +112,7 @@ PHASE_ORDER = [
     "gazetteer",
     "NER + quotes",
     "documents + story signature",
-    "worker processes",
+    "waiting for the worker",
     "Elasticsearch requests",
     "other",
 ]
@@ -227,6 +232,9 @@ def trace(out_file: str, checkout: str, argv: list[str]) -> None:
     started = _process_started()
     phases.open("interpreter + CLI imports", started)  # closed when the command starts
     sys.meta_path.insert(0, _TimingFinder(phases))
+    # Source compiled at import because no bytecode file is there (or it is stale).
+    loader = importlib._bootstrap_external.SourceLoader  # type: ignore[attr-defined]
+    loader.source_to_code = phases.timed(loader.source_to_code, "compile .py (no .pyc)")
     sys.path.insert(0, checkout)
     module, attr = COMMAND_FUNCTIONS[argv[0]]
 

@@ -99,6 +99,11 @@ def cpu_pool(
         early = _early[1]
         if getattr(early, "_max_workers", 0) >= workers:
             pool, _early = early, None
+            # No more processes than this run uses: a pool started for every core spawns
+            # another worker for a batch submitted while the first still loads its model,
+            # which then loads one too, on the core the run needs (a private attribute: 3.11's
+            # executor has no public way to say it).
+            early._max_workers = workers  # type: ignore[attr-defined]
             workers -= 1  # one is started already
     if pool is None:
         pool = _new_pool(workers, model_name, cache_dir)

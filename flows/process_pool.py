@@ -20,8 +20,12 @@ from pathlib import Path
 
 from newsflow.settings import Settings
 from newsflow.transforms.batch.spool import SpooledPages
-from newsflow.transforms.batch.transform import TransformResult, transform_batch, warm_up
-from newsflow.transforms.enrich.entities import gazetteer
+from newsflow.transforms.batch.transform import (
+    TransformResult,
+    transform_batch,
+    use_caches,
+    warm_up,
+)
 from newsflow.transforms.models import Article, Page
 
 
@@ -135,7 +139,7 @@ def run_transform(
     )
     if pool is not None:
         return pool.submit(work).result()
-    # In this process (one batch, or Prefect's and Dask's workers): the gazetteer from the
-    # cache, not parsed again from GeoNames' JSON (a no-op once this process has it).
-    gazetteer(settings.cache_dir)
+    # In this process (one batch, or Prefect's and Dask's workers): the gazetteer and the
+    # language model from the cache, not parsed again (a no-op once this process has them).
+    use_caches(settings.cache_dir)
     return work()

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from newsflow.transforms.enrich import entities, pickle_cache
+from newsflow.transforms import pickle_cache
+from newsflow.transforms.enrich import entities
 from newsflow.transforms.enrich.entities import Place
 
 
@@ -97,3 +98,33 @@ def test_the_cached_gazetteer_is_the_one_built_from_geonames(tmp_path, monkeypat
     read = entities.gazetteer(tmp_path)
     assert read is not built and read == built
     assert read["gothenburg"].kind == "city" and read["sweden"].kind == "country"
+
+
+def test_the_language_model_is_read_from_its_pickle_and_classifies_as_the_shipped_one(
+    tmp_path, monkeypatch
+):
+    from py3langid import langid
+
+    from newsflow.transforms.clean.extract import detect_language, load_language_model
+
+    loads = {"n": 0}
+    shipped = langid._load_identifier
+
+    def counted():
+        loads["n"] += 1
+        return shipped()
+
+    monkeypatch.setattr(langid, "_load_identifier", counted)
+    monkeypatch.setattr(langid, "IDENTIFIER", None)
+    load_language_model(tmp_path)
+    assert loads["n"] == 1 and (tmp_path / "py3langid.pickle").is_file()
+    texts = [
+        "Dockworkers at the port of Gothenburg went on strike on Monday morning.",
+        "Los estibadores del puerto se declararon en huelga el lunes por la mañana.",
+        "Les dockers du port se sont mis en grève lundi matin après l'échec des négociations.",
+    ]
+    fresh = [detect_language(t) for t in texts]
+    monkeypatch.setattr(langid, "IDENTIFIER", None)  # another process
+    load_language_model(tmp_path)
+    assert loads["n"] == 1  # read back, not decompressed again
+    assert [detect_language(t) for t in texts] == fresh == ["en", "es", "fr"]

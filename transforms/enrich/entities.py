@@ -366,7 +366,7 @@ def gazetteer(cache_dir: str | Path | None = None) -> dict[str, Place]:
         if cache_dir is None:
             _gazetteer = _build_gazetteer()
         else:
-            from newsflow.transforms.enrich import pickle_cache
+            from newsflow.transforms import pickle_cache
 
             _gazetteer = pickle_cache.load_or_build(
                 Path(cache_dir), "gazetteer", gazetteer_key(), _build_gazetteer
@@ -380,7 +380,7 @@ def gazetteer_key() -> str:
     Python's."""
     from importlib import metadata
 
-    from newsflow.transforms.enrich import pickle_cache
+    from newsflow.transforms import pickle_cache
 
     data = _geonames_dir()
     files = [data / name for name in _GEONAMES_FILES]

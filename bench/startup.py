@@ -314,9 +314,10 @@ class Bench:
 
     def timed(self, checkout: Path, kind: str) -> float:
         """Wall seconds of one command of ``checkout``, launched as the console script does."""
+        # The console script: newsflow.cli:main where the checkout has it, else :app.
         launch = (
             f"import sys; sys.path.insert(0, {str(checkout)!r}); sys.argv[0] = 'newsflow'; "
-            "from newsflow.cli import app; app()"
+            "from newsflow import cli; getattr(cli, 'main', cli.app)()"
         )
         command = [sys.executable, "-c", launch, *self.argv(kind)]
         started = time.perf_counter()

@@ -60,8 +60,8 @@ def _drop(settings: Settings) -> None:
 
 def run_direct(urls: list[str], settings: Settings) -> dict:
     """The pipeline's steps without Prefect: same functions, same overlap, same bounds."""
-    from newsflow.flows.pipeline import fetch_options
     from newsflow.flows.process_pool import cpu_pool
+    from newsflow.options import fetch_options
     from newsflow.store import indices, load
     from newsflow.store.client import make_client
     from newsflow.store.stories import assign_stories

@@ -14,7 +14,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from newsflow.flows import pipeline, runners
-from newsflow.flows.pipeline import fetch_options
+from newsflow.options import fetch_options
 from newsflow.settings import Settings
 from newsflow.store import state
 from newsflow.store.client import make_client

@@ -32,6 +32,7 @@ from prefect.utilities.annotations import quote
 
 from newsflow.flows import runners
 from newsflow.flows.process_pool import run_transform
+from newsflow.options import fetch_options
 from newsflow.settings import Settings
 from newsflow.store import archive, indices, load, runs, stories
 from newsflow.store.client import check_cluster, make_client
@@ -66,23 +67,6 @@ class Batch:
 def batches(origin: Origin, items: Sequence[Any], size: int) -> list[Batch]:
     """``items`` cut into batches of at most ``size``."""
     return [Batch(origin, list(items[i : i + size])) for i in range(0, len(items), size)]
-
-
-def fetch_options(settings: Settings) -> download.FetchOptions:
-    """The fetch step's limits and politeness rules, from the settings."""
-    return download.FetchOptions(
-        timeout=settings.fetch_timeout,
-        max_bytes=settings.fetch_max_bytes,
-        max_redirects=settings.fetch_max_redirects,
-        retries=settings.fetch_retries,
-        concurrency=settings.fetch_concurrency,
-        user_agent=settings.user_agent,
-        per_host=settings.fetch_per_host,
-        host_delay=settings.fetch_host_delay,
-        deadline=settings.fetch_deadline,
-        max_retry_after=settings.fetch_max_retry_after,
-        allowed_networks=tuple(settings.allowed_private_networks),
-    )
 
 
 # --------------------------------------------------------------------------- tasks

@@ -35,6 +35,7 @@ from prefect import Task
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 
+from newsflow.flows import process_pool
 from newsflow.flows.process_pool import cpu_pool
 from newsflow.settings import Settings
 from newsflow.transforms import versions
@@ -164,11 +165,12 @@ def cpu_stage(settings: Settings, batches: int) -> Iterator[CpuStage]:
         with ProcessPoolTaskRunner(max_workers=workers) as runner:
             yield CpuStage("processes", workers, runner=runner)
         return
-    if workers == 1:
-        # One batch gains nothing from worker processes and would pay their start-up.
+    if workers == 1 and not process_pool.started_pool(settings.spacy_model, settings.cache_dir):
+        # One batch gains nothing from worker processes and would pay their start-up (unless
+        # the command started one ahead, loading the model while Prefect started).
         yield CpuStage("workers", 1)
         return
-    with cpu_pool(workers, settings.spacy_model) as pool:
+    with cpu_pool(workers, settings.spacy_model, settings.cache_dir) as pool:
         yield CpuStage("workers", workers, pool=pool)
 
 

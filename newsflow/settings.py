@@ -93,7 +93,8 @@ class Settings(BaseSettings):
     )
     cache_dir: Path = Field(
         Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "newsflow",
-        description="Downloads kept across checkouts (the Elasticsearch archive).",
+        description="Kept across checkouts and runs: downloads (the Elasticsearch archive) "
+        "and the parsed gazetteer and language model (rebuilt when their source changes).",
     )
     local_es_version: str = Field("8.19.21", description="Version of the local node.")
     local_es_port: int = Field(

@@ -57,12 +57,15 @@ def extract(
     ] = False,
 ) -> None:
     """Clean and enrich pages without indexing them: what would the pipeline make of this page?"""
-    from newsflow.flows.pipeline import fetch_options
-    from newsflow.transforms.batch.transform import transform_pages
+    from newsflow.options import fetch_options
+    from newsflow.transforms.batch.transform import transform_pages, use_caches
     from newsflow.transforms.enrich.stories import StoryClusters, assign_documents
     from newsflow.transforms.fetch.download import fetch_pages
 
     settings = load_settings()
+    # The gazetteer and the language model from their pickles in the cache directory (built
+    # and kept there the first time).
+    use_caches(settings.cache_dir)
     urls = [i if "://" in i else Path(i).resolve().as_uri() for i in inputs]
     # The same limits, politeness and address guard as a pipeline run.
     pages, failures = fetch_pages(urls, fetch_options(settings))

@@ -118,9 +118,13 @@ def run(
         specs_from_args(sources)
     except SourcesFileError as exc:
         raise fail(str(exc), 2) from exc
-    # A wrong password or CA is said in one line here, not as tracebacks from inside the flow.
-    client(settings)
-    summary, link = run_ingest(settings, sources, backfill)
+    from newsflow.flows.process_pool import start_workers
+
+    # A worker loads the model while Prefect is imported and the flow run starts.
+    with start_workers(settings):
+        # A wrong password or CA is said in one line here, not as tracebacks from the flow.
+        client(settings)
+        summary, link = run_ingest(settings, sources, backfill)
     if as_json:
         print(json.dumps(summary, ensure_ascii=False))
         err.print(sources_line(summary))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from newsflow.transforms.enrich.stories import (
@@ -155,3 +156,51 @@ def test_a_run_keeps_a_bounded_window_of_members_and_still_clusters_within_it():
     result = clusters.assign([first, copy])
     assert result[0].story_id == result[1].story_id == "wire-a"
     assert len(clusters.members) == 3
+
+
+def _demo_bodies() -> list[str]:
+    from newsflow.transforms.clean.extract import clean_page
+    from newsflow.transforms.fetch.download import read_file_page
+
+    bodies = []
+    for path in sorted(load_manifest()):
+        page = read_file_page(Path(DEMO_CORPUS / path).resolve().as_uri(), 10**7)
+        bodies.append(clean_page(page).body)
+    return bodies
+
+
+def test_numpy_minhash_gives_datasketchs_values_and_near_duplicate_decisions():
+    """The signature was datasketch's MinHash (affine32, seed 1) until it was computed in numpy
+    to spare every command the import of scipy; indexed signatures and band keys stay valid only
+    if the values are the same, so every pair of demo pages must be judged as before."""
+    datasketch = pytest.importorskip("datasketch")
+    from newsflow.transforms.enrich import stories
+
+    def reference(body: str):
+        words = stories.story_words(body)
+        n = stories.SHINGLE_WORDS
+        shingles = {" ".join(words[i : i + n]).encode() for i in range(len(words) - n + 1)}
+        mh = datasketch.MinHash(num_perm=stories.NUM_PERM, seed=stories.SEED, scheme="affine32")
+        mh.update_batch(shingles)
+        return mh.hashvalues
+
+    bodies = [*_demo_bodies(), WIRE, SAME_TOPIC, "\n".join(PARAS[:-1])]
+    ours = [signature(b) for b in bodies]
+    theirs = [reference(b) for b in bodies]
+    assert all(s is not None for s in ours)
+    for sig, values in zip(ours, theirs, strict=True):
+        assert sig is not None and sig.hashvalues.dtype == np.uint32
+        assert (sig.hashvalues == values).all()
+    decisions = [
+        (i, j)
+        for i in range(len(bodies))
+        for j in range(i + 1, len(bodies))
+        if jaccard(ours[i].hashvalues, ours[j].hashvalues) >= THRESHOLD  # type: ignore[union-attr]
+    ]
+    before = [
+        (i, j)
+        for i in range(len(bodies))
+        for j in range(i + 1, len(bodies))
+        if jaccard(theirs[i], theirs[j]) >= THRESHOLD
+    ]
+    assert decisions == before and decisions  # the wire copies are near-duplicates

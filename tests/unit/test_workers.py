@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from newsflow.flows.process_pool import cpu_pool
@@ -22,3 +23,33 @@ def test_every_worker_starts_loading_before_the_first_batch_and_imports_no_clien
     # The worker has the model's library, and neither the orchestrator nor the cluster client:
     # each costs seconds of CPU at every worker's start.
     assert loaded == {"spacy": True, "prefect": False, "elasticsearch": False}
+
+
+def _worker_pids(pool) -> set[int]:
+    return {p.pid for p in (pool._processes or {}).values()}
+
+
+def test_a_worker_started_ahead_serves_a_one_batch_run_and_is_ended_when_not_taken(tmp_path):
+    """`newsflow run` starts a worker before it imports Prefect; the flow's CPU stage takes it
+    over even for one batch; a command that ends before its flow does ends it, unwaited."""
+    import multiprocessing
+
+    from newsflow.flows import process_pool
+    from newsflow.flows.runners import cpu_stage
+
+    settings = Settings(cache_dir=tmp_path, cpu_workers=2)
+    with process_pool.start_workers(settings):
+        assert process_pool.started_pool(settings.spacy_model, settings.cache_dir)
+        with cpu_stage(settings, batches=1) as stage:
+            assert stage.pool is not None and stage.workers == 1
+            early = _worker_pids(stage.pool)
+            assert stage.pool.submit(os.getpid).result() in early
+        assert not process_pool.started_pool(settings.spacy_model, settings.cache_dir)
+    # Not taken: the worker is ended at once, while it still loads the model.
+    with process_pool.start_workers(settings):
+        assert len(multiprocessing.active_children()) >= 1
+    assert not process_pool.started_pool(settings.spacy_model, settings.cache_dir)
+    assert not [p for p in multiprocessing.active_children() if "SpawnProcess" in p.name]
+    # Without a worker started ahead, one batch stays in the flow's process.
+    with cpu_stage(settings, batches=1) as stage:
+        assert stage.pool is None

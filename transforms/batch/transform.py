@@ -12,7 +12,7 @@ from pathlib import Path
 from newsflow.transforms.batch import spool
 from newsflow.transforms.batch.documents import to_document
 from newsflow.transforms.batch.spool import SpooledPages
-from newsflow.transforms.clean.extract import Skipped, clean_pages
+from newsflow.transforms.clean.extract import Skipped, clean_pages, load_language_model
 from newsflow.transforms.clean.siterules import load_rules
 from newsflow.transforms.enrich.entities import enrich_articles, gazetteer, load_model
 from newsflow.transforms.enrich.quotes import ParserUnavailable, load_parser
@@ -88,11 +88,20 @@ def transform_pages(
     )
 
 
-def warm_up(model_name: str) -> None:
+def use_caches(cache_dir: str | Path | None) -> None:
+    """Load what this process would otherwise parse again from the installed packages at its
+    first page, from the pickles kept in ``cache_dir``: the gazetteer and the language model
+    (seconds of every one-page command and every worker start; a no-op once loaded)."""
+    gazetteer(cache_dir)
+    load_language_model(cache_dir)
+
+
+def warm_up(model_name: str, cache_dir: str | Path | None = None) -> None:
     """Make this process ready to transform batches: the NER model, the gazetteer and the
-    quote parser loaded once, before the first batch arrives."""
+    language model (from their pickles in ``cache_dir`` when there is one) and the quote
+    parser loaded once, before the first batch arrives."""
     load_model(model_name)
-    gazetteer()
+    use_caches(cache_dir)
     # A model without a parser still serves NER (the batch says so when it runs).
     with contextlib.suppress(ParserUnavailable, OSError):
         load_parser(model_name)

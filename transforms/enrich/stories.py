@@ -3,8 +3,9 @@
 Wire copy is republished with another headline, template, dateline and credit line, sometimes
 a sentence dropped or added. Each body becomes a set of word 5-grams (NFKC, case-folded, kicker
 and dateline lines above the first paragraph and short credit lines below the last left out),
-summarised by a MinHash signature (datasketch, 128 permutations, fixed seed and scheme, so the
-same text gives the same signature on every machine). LSH banding (32 bands of 4 rows) turns the
+summarised by a MinHash signature (128 permutations, fixed seed, datasketch 2's ``affine32``
+scheme computed here in numpy, so the same text gives the same signature on every machine and
+the same values datasketch gives). LSH banding (32 bands of 4 rows) turns the
 signature into band keys ``b<band>:<hash>`` plus one exact key ``x:<hash>`` of the normalised
 text. The keys are indexed (``story_bands``), so one terms query finds the candidates of a new
 article among earlier runs; a candidate joins only when the estimated Jaccard similarity of the
@@ -24,7 +25,7 @@ import base64
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -69,11 +70,42 @@ def story_key(body: str) -> str:
     return hashlib.sha1(" ".join(story_words(body)).encode("utf-8")).hexdigest()[:16]
 
 
-@lru_cache(maxsize=1)
-def _permutations() -> Any:
-    from datasketch import MinHash  # deferred: only enrich/load need it
+# MurmurHash3's 32-bit finalizer, which datasketch's affine32 scheme applies to each input hash.
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
 
-    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
+
+@lru_cache(maxsize=1)
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    """The ``NUM_PERM`` affine permutations ``h -> a * h + b (mod 2**32)``, ``a`` odd, drawn as
+    datasketch 2 draws them for ``MinHash(seed=SEED, scheme="affine32")``.
+
+    Computed here rather than taken from datasketch: importing it imports scipy, over a second
+    of every command's start-up for twenty lines of arithmetic."""
+    gen = np.random.RandomState(SEED)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
+
+
+def minhash(shingles: Collection[bytes]) -> np.ndarray:
+    """MinHash values (``NUM_PERM`` uint32) of a non-empty set of byte strings: the first four
+    bytes of each one's SHA-1 (little-endian), mixed by the MurmurHash3 finalizer, through each
+    permutation, minimum per permutation; what datasketch's ``MinHash.update_batch`` gives with
+    the same seed and scheme (``tests/unit/test_stories.py`` checks it). uint32 arithmetic wraps,
+    which is the modulo the scheme means."""
+    hashes = np.fromiter(
+        (int.from_bytes(hashlib.sha1(item).digest()[:4], "little") for item in shingles),
+        dtype=np.uint32,
+        count=len(shingles),
+    )
+    s1, m1, s2, m2 = _FMIX32
+    hashes ^= hashes >> s1
+    hashes *= m1
+    hashes ^= hashes >> s2
+    hashes *= m2
+    hashes ^= hashes >> s1
+    a, b = _permutations()
+    return (hashes[:, None] * a + b).min(axis=0)
 
 
 @dataclass(frozen=True)
@@ -107,17 +139,14 @@ def band_keys(hashvalues: np.ndarray) -> list[str]:
 
 def signature(body: str) -> StorySignature | None:
     """Signature and keys of a body; ``None`` when it has fewer than ``MIN_WORDS`` words."""
-    from datasketch import MinHash
-
     words = story_words(body)
     if len(words) < MIN_WORDS:
         return None
     n = SHINGLE_WORDS
     shingles = {" ".join(words[i : i + n]).encode("utf-8") for i in range(len(words) - n + 1)}
-    mh = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_permutations())
-    mh.update_batch(shingles)
+    values = minhash(shingles)
     exact = "x:" + hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()[:16]
-    return StorySignature(mh.hashvalues.astype(np.uint32), (exact, *band_keys(mh.hashvalues)))
+    return StorySignature(values, (exact, *band_keys(values)))
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:

@@ -267,6 +267,12 @@ def peak_rss_mb() -> dict[str, float]:
 # --- One configuration per process -------------------------------------------------------
 
 
+def _drop_bench_index(client, alias: str) -> None:
+    """Delete a bench run's indices and the index template made for them."""
+    client.indices.delete(index=f"{alias}*", ignore_unavailable=True)
+    client.options(ignore_status=404).indices.delete_index_template(name=f"newsflow-{alias}")
+
+
 def run_flow(articles: int, workers: int) -> dict:
     settings = Settings(
         index=f"bench-{uuid.uuid4().hex[:8]}",
@@ -303,10 +309,7 @@ def run_flow(articles: int, workers: int) -> dict:
         es_after = _es_cpu_seconds(settings)
         indexed_now = client.count(index=settings.index)["count"]
     finally:
-        client.indices.delete(index=f"{settings.index}*", ignore_unavailable=True)
-        client.options(ignore_status=404).indices.delete_index_template(
-            name=f"newsflow-{settings.index}"
-        )
+        _drop_bench_index(client, settings.index)
         os.unlink(listing.name)
         site.terminate()
         site.wait()
@@ -452,10 +455,7 @@ def run_cli(articles: int) -> dict:
             raise SystemExit(f"newsflow run failed:\n{done.stderr[-3000:]}")
         summary = json.loads(done.stdout[done.stdout.index("{") :])
     finally:
-        client.indices.delete(index=f"{env['NEWSFLOW_INDEX']}*", ignore_unavailable=True)
-        client.options(ignore_status=404).indices.delete_index_template(
-            name=f"newsflow-{env['NEWSFLOW_INDEX']}"
-        )
+        _drop_bench_index(client, env["NEWSFLOW_INDEX"])
         os.unlink(listing.name)
         site.terminate()
         site.wait()

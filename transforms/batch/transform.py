@@ -72,19 +72,15 @@ def transform_pages(
     clean_time = timer.lap()
     skips: list[Failure] = [f for f in failures if isinstance(f, Skipped)]
     failures = [f for f in failures if not isinstance(f, Skipped)]
-    enriched = enrich_articles(articles, model_name, aliases_path=aliases_path)
-    documents = [
-        to_document(
-            item,
-            run_id,
-            model_name=model_name,
-            aliases_path=aliases_path,
-            site_rules_path=site_rules_path,
-        )
-        for item in enriched
-    ]
+    enriched = transform_articles(
+        articles,
+        model_name=model_name,
+        run_id=run_id,
+        aliases_path=aliases_path,
+        site_rules_path=site_rules_path,
+    )
     return TransformResult(
-        documents, failures, len(articles), {"clean": clean_time, "enrich": timer.lap()}, skips
+        enriched.documents, failures, len(articles), {"clean": clean_time, **enriched.times}, skips
     )
 
 
@@ -120,8 +116,9 @@ def transform_articles(
     aliases_path: str | Path | None = None,
     site_rules_path: str | Path | None = None,
 ) -> TransformResult:
-    """Articles already cleaned (rebuilt from their indexed text) -> index documents: NER
-    only, for re-enriching an article whose page was not archived."""
+    """Cleaned articles -> index documents (NER only): the second half of
+    ``transform_pages``, and alone for re-enriching an article whose page was not archived
+    (rebuilt from its indexed text)."""
     timer = Timer()
     enriched = enrich_articles(articles, model_name, aliases_path=aliases_path)
     documents = [

@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from newsflow.options import fetch_options  # noqa: E402
 from newsflow.settings import Settings  # noqa: E402
 from newsflow.transforms.fetch.download import FetchOptions, fetch_pages  # noqa: E402
 from newsflow.transforms.fetch.robots import RobotsCache  # noqa: E402
@@ -97,16 +98,8 @@ def main() -> None:
             f"http://{HOSTS[i % len(HOSTS)]}:{ports[i % len(HOSTS)]}/article/{i}"
             for i in range(args.pages)
         ]
-        defaults = Settings()
-        base = FetchOptions(
-            timeout=defaults.fetch_timeout,
-            deadline=defaults.fetch_deadline,
-            concurrency=defaults.fetch_concurrency,
-            per_host=defaults.fetch_per_host,
-            host_delay=defaults.fetch_host_delay,
-            user_agent=defaults.user_agent,
-            allowed_networks=("127.0.0.0/8",),
-        )
+        # The run's own options from default settings; the hosts are on 127.0.0.0/8.
+        base = fetch_options(Settings(allowed_private_networks=["127.0.0.0/8"]))
         rss_before = _peak_rss_mb()
         print(
             f"{len(HOSTS)} hosts (distinct loopback addresses), {args.pages} pages of "

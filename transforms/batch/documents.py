@@ -133,11 +133,16 @@ def content_hash(document: dict[str, Any]) -> str:
 
 def with_published_day(document: dict[str, Any]) -> dict[str, Any]:
     """A stored document with ``published_day`` filled from its ``published`` date, as a run
-    makes it now; a document that has the field (or no date) is returned as it is. Used when
-    an index is migrated: documents made before the field existed get it."""
+    makes it now, and its ``content_hash`` (when it has one) made over the result; a document
+    that has the field is returned as it is. Used when an index is migrated and when one is
+    upgraded in place (``newsflow.store.indices``): documents made before the field existed get
+    it."""
     if "published_day" in document:
         return document
-    return document | {"published_day": published_day(document.get("published"))}
+    out = document | {"published_day": published_day(document.get("published"))}
+    if "content_hash" in out:
+        out["content_hash"] = content_hash(out)
+    return out
 
 
 def rekeyed(document: dict[str, Any]) -> dict[str, Any]:

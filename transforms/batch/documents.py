@@ -79,7 +79,9 @@ def to_document(
         "enrich_note": item.enrich_note,
         "run_id": run_id,
         # Which clean/enrich code made this document (transforms/versions.py).
-        "pipeline_version": versions.pipeline_version(model_name, aliases_path, site_rules_path),
+        "pipeline_version": versions.pipeline_version(
+            model_name, aliases_path, site_rules_path, a.final_url or a.url
+        ),
         "enrichment_version": versions.enrichment_version(model_name, aliases_path),
     }
     doc.update(item.facets())

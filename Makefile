@@ -101,10 +101,12 @@ bench-load: install
 
 # Faceted search at 1,000,000 articles on a node of its own (port 9280, 4g heap, data in
 # /work/search-state or $$SEARCH_BENCH_STATE_DIR); the index is built once (1-3 h on two
-# busy cores) and reused. bench/README.md says what it prints.
+# busy cores) and reused. bench/README.md says what it prints. BENCH_SEARCH_ARGS="--api"
+# also times the search through the API over HTTP; "--docs 100000" a smaller index.
+BENCH_SEARCH_ARGS ?=
 .PHONY: bench-search
 bench-search: install
-	nice -n 10 $(BIN)/python bench/search_bench.py
+	nice -n 10 $(BIN)/python bench/search_bench.py $(BENCH_SEARCH_ARGS)
 
 clean:
 	-$(BIN)/newsflow prefect stop

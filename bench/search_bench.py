@@ -3,6 +3,7 @@
     make bench-search                                   # build once (~30-60 min), then measure
     .venv/bin/python bench/search_bench.py --build-only # only build (or reuse) the index
     .venv/bin/python bench/search_bench.py --docs 100000 --requests 200
+    .venv/bin/python bench/search_bench.py --api        # also through the API over HTTP
 
 The bench runs on a node of its own, never on the shared one: ``--state-dir`` (default
 ``/work/search-state``, or ``$SEARCH_BENCH_STATE_DIR``) holds a local Elasticsearch started
@@ -40,17 +41,28 @@ process with the project's client, so the ratio is the price of the default sear
 of HTTP. The table shows ``os.getloadavg()`` before and after each part: on a shared 2-core
 machine the figures move with whatever else runs. Last line:
 ``default_vs_plain_p50=<x> default_vs_plain_p99=<y>``.
+
+With ``--api``, the price of HTTP and the API's own work too: the search API runs in a
+subprocess (uvicorn, one worker, on a free port of 127.0.0.1, against the bench node), and
+
+* ``default, in process`` and ``default over HTTP``: the same default searches, alternating,
+  once through ``run_search`` as above and once as ``GET /search`` on a keep-alive connection
+  (httpx), timed around the HTTP call;
+* requests/s of ``GET /search`` with 10 concurrent HTTP clients (httpx AsyncClient, a bounded
+  number of requests, two minutes at most).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gzip
 import hashlib
 import itertools
 import json
 import os
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -58,11 +70,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from elasticsearch import Elasticsearch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -504,6 +518,112 @@ def throughput(client: Elasticsearch, alias: str, total: int) -> tuple[float, st
     return total / (time.perf_counter() - started), f"{before} -> {load()}"
 
 
+# --- through the API over HTTP (--api) ---------------------------------------------------------
+
+
+def api_params(query: str, since: date | None = None) -> list[tuple[str, str]]:
+    """The query string of ``default_request(query, since=since)``: the API's defaults."""
+    return [("q", query), *((("since", since.isoformat()),) if since else ())]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def api_server(alias: str) -> Iterator[str]:
+    """The search API on ``alias`` in a subprocess (uvicorn, one worker) on a free port of
+    127.0.0.1, against the node this process's environment names; yields its base URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(port)],
+        env=os.environ | {"NEWSFLOW_INDEX": alias},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(
+                    f"the API did not start:\n{proc.stderr.read() if proc.stderr else ''}"
+                )
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the API did not answer /health within 60 s")
+            time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def serve(port: int) -> None:
+    """The ``--serve`` subprocess: the API with the settings of the environment."""
+    import uvicorn
+
+    from newsflow.api import create_app
+
+    uvicorn.run(create_app(Settings()), host="127.0.0.1", port=port, log_level="warning")
+
+
+def measure_http(client: Elasticsearch, alias: str, base: str, n: int, warmup: int) -> list[Timing]:
+    """The default search in this process and over HTTP, alternating request by request."""
+    before = load()
+    inside, over_http = [], []
+    with httpx.Client(base_url=base, timeout=60) as http:
+        for i in range(warmup + n):
+            query, since = variant(i)
+            req = default_request(query, since=since)
+            a = timed(lambda: run_search(client, alias, req))  # noqa: B023
+            started = time.perf_counter()
+            answer = http.get("/search", params=api_params(query, since))
+            c = time.perf_counter() - started
+            answer.raise_for_status()
+            if i >= warmup:
+                inside.append(a)
+                over_http.append(c)
+    after = f"{before} -> {load()}"
+    return [
+        Timing("default, in process", inside, after),
+        Timing("default over HTTP", over_http, after),
+    ]
+
+
+async def http_throughput(base: str, total: int, max_seconds: float = 120) -> tuple[float, str]:
+    """Requests/s of ``GET /search`` for ``total`` requests over ``CLIENTS`` concurrent
+    connections (stops early after ``max_seconds``)."""
+    before = load()
+    done = 0
+    deadline = time.perf_counter() + max_seconds
+    counter = iter(range(total))
+
+    async def worker(http: httpx.AsyncClient) -> None:
+        nonlocal done
+        for i in counter:
+            if time.perf_counter() > deadline:
+                return
+            resp = await http.get("/search", params=api_params(QUERIES[i % len(QUERIES)]))
+            resp.raise_for_status()
+            done += 1
+
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(http) for _ in range(CLIENTS)))
+        return done / (time.perf_counter() - started), f"{before} -> {load()}"
+
+
 def index_facts(client: Elasticsearch, alias: str) -> dict[str, Any]:
     index = write_index(client, alias) or alias
     stats = client.indices.stats(index=index, metric="store,segments")["_all"]["primaries"]
@@ -533,7 +653,12 @@ def main() -> None:
         "--as-is", action="store_true", help="measure the index as it is (a part-built one too)"
     )
     parser.add_argument("--stop", action="store_true", help="stop the bench node at the end")
+    parser.add_argument("--api", action="store_true", help="also through the API over HTTP")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # the API subprocess
     args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
 
     args.state_dir.mkdir(parents=True, exist_ok=True)
     env = node_env(args.state_dir)
@@ -576,6 +701,11 @@ def run(client: Elasticsearch, alias: str, args: argparse.Namespace) -> None:
     timings.append(measure_alone("/entities suggestions", suggest, args.requests // 5, 10))
     timings.append(measure_alone("date-sorted /search", by_date, args.requests // 5, 10))
     rps, rps_load = throughput(client, alias, args.rps_requests)
+    http_rps: tuple[float, str] | None = None
+    if args.api:
+        with api_server(alias) as base:
+            timings += measure_http(client, alias, base, args.requests // 2, args.warmup // 2)
+            http_rps = asyncio.run(http_throughput(base, args.rps_requests))
 
     bench = facts["bench"]
     print(
@@ -598,6 +728,11 @@ def run(client: Elasticsearch, alias: str, args: argparse.Namespace) -> None:
             f"{t.pct(99):>9.1f}{t.mean:>9.1f}  {t.load}"
         )
     print(f"default /search, {CLIENTS} concurrent clients: {rps:.1f} requests/s  ({rps_load})")
+    if http_rps is not None:
+        print(
+            f"GET /search over HTTP, {CLIENTS} concurrent clients: {http_rps[0]:.1f} requests/s"
+            f"  ({http_rps[1]})"
+        )
     a, b = timings[0], timings[1]
     print(
         f"default_vs_plain_p50={a.pct(50) / b.pct(50):.2f} "

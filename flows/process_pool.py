@@ -13,10 +13,14 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 from newsflow.settings import Settings
 from newsflow.transforms.batch.spool import SpooledPages
@@ -42,8 +46,51 @@ def _new_pool(workers: int, model_name: str, cache_dir: str | Path | None) -> Pr
     )
 
 
-# The pool ``start_workers`` started ahead of a flow, and what its workers load.
-_early: tuple[tuple[str, str | None], ProcessPoolExecutor] | None = None
+@dataclass
+class _Early:
+    """A pool ``start_workers`` started ahead of a flow: what its workers load, how many it may
+    run (as we asked for them: the executor has no public way to say it), the task that
+    started its first worker, and that worker's process."""
+
+    key: tuple[str, str | None]
+    pool: ProcessPoolExecutor
+    workers: int
+    started: Future
+    processes: list[BaseProcess] = field(default_factory=list)
+
+
+_early: _Early | None = None
+
+
+class _Bounded(Executor):
+    """A process pool handed at most ``limit`` tasks at once (``running``: tasks it already
+    has). The pool starts a worker for each task submitted while none is idle, up to the size
+    it was made with; kept to ``limit`` tasks, it starts no more than ``limit`` workers. A task
+    beyond waits here for one to finish. (The pool counts a worker idle a moment after its
+    task's future is done: a task submitted in that moment may still start one more worker.)"""
+
+    def __init__(self, pool: Executor, limit: int, running: Iterable[Future] = ()) -> None:
+        self._pool = pool
+        self._slots = threading.BoundedSemaphore(limit)
+        for future in running:
+            self._slots.acquire()
+            future.add_done_callback(self._release)
+
+    def _release(self, _: Future) -> None:
+        self._slots.release()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        self._slots.acquire()
+        try:
+            future = self._pool.submit(fn, *args, **kwargs)
+        except BaseException:
+            self._slots.release()
+            raise
+        future.add_done_callback(self._release)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 def _key(model_name: str, cache_dir: str | Path | None) -> tuple[str, str | None]:
@@ -65,29 +112,38 @@ def start_workers(settings: Settings) -> Iterator[None]:
         yield
         return
     pool = _new_pool(settings.cpu_workers, settings.spacy_model, settings.cache_dir)
-    pool.submit(os.getpid)  # spawn starts a worker per submit that finds none idle
-    _early = (_key(settings.spacy_model, settings.cache_dir), pool)
+    before = set(multiprocessing.active_children())
+    # spawn starts a worker per submit that finds none idle, in the submit itself.
+    started = pool.submit(os.getpid)
+    processes = [p for p in multiprocessing.active_children() if p not in before]
+    early = _Early(
+        _key(settings.spacy_model, settings.cache_dir),
+        pool,
+        settings.cpu_workers,
+        started,
+        processes,
+    )
+    _early = early
     try:
         yield
     finally:
-        if _early is not None and _early[1] is pool:  # never taken
+        if _early is early:  # never taken
             _early = None
-            _stop_now(pool)
+            _stop_now(early)
 
 
-def _stop_now(pool: ProcessPoolExecutor) -> None:
-    """Shut the pool down without waiting for its workers to finish loading the model."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
+def _stop_now(early: _Early) -> None:
+    """Shut the pool down without waiting for its worker to finish loading the model."""
+    early.pool.shutdown(wait=False, cancel_futures=True)
+    for process in early.processes:
         process.terminate()
-    for process in processes:
+    for process in early.processes:
         process.join(timeout=10)
 
 
 def started_pool(model_name: str, cache_dir: str | Path | None) -> bool:
     """True when ``start_workers`` has a pool for this model waiting to be taken."""
-    return _early is not None and _early[0] == _key(model_name, cache_dir)
+    return _early is not None and _early.key == _key(model_name, cache_dir)
 
 
 @contextmanager
@@ -98,17 +154,17 @@ def cpu_pool(
     pickle in ``cache_dir`` when given): the one ``start_workers`` started, when it loads
     the same model and may run ``workers`` processes, else a new one."""
     global _early
-    pool: ProcessPoolExecutor | None = None
-    if _early is not None and started_pool(model_name, cache_dir):
-        early = _early[1]
-        if getattr(early, "_max_workers", 0) >= workers:
-            pool, _early = early, None
+    pool: Executor | None = None
+    early = _early
+    if early is not None and started_pool(model_name, cache_dir) and early.workers >= workers:
+        _early = None
+        pool = early.pool
+        if early.workers > workers:
             # No more processes than this run uses: a pool started for every core spawns
             # another worker for a batch submitted while the first still loads its model,
-            # which then loads one too, on the core the run needs (a private attribute: 3.11's
-            # executor has no public way to say it).
-            early._max_workers = workers  # type: ignore[attr-defined]
-            workers -= 1  # one is started already
+            # which then loads one too, on the core the run needs.
+            pool = _Bounded(pool, workers, running=[early.started])
+        workers -= 1  # one is started already
     if pool is None:
         pool = _new_pool(workers, model_name, cache_dir)
     try:

@@ -3,12 +3,14 @@
 After a better extractor or model (the versions in ``transforms/versions.py`` follow the code
 and data that make the documents), ``newsflow reprocess`` reads archived pages and runs them
 through the batch pipeline (``archive`` batches). Pages whose document already has the current
-``pipeline_version`` are left out unless ``force``, so an interrupted or ``--limit``-ed
-re-process continues where it stopped.
+``pipeline_version`` of its page are left out unless ``force``, so an interrupted or
+``--limit``-ed re-process continues where it stopped, and a site rule edited for one host
+re-processes that host's pages only.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -42,16 +44,24 @@ def archive_batches(
     run: pipeline.Run, records: list[ArchiveRecord], *, force: bool
 ) -> list[pipeline.Batch]:
     """Batches of archived pages to process; without ``force``, those whose URL is indexed
-    with the current pipeline version count as ``unchanged`` and are left out."""
+    with the current pipeline version of its page (which names the site rule of the page's
+    host) count as ``unchanged`` and are left out."""
     if not force and records:
-        done = articles.indexed(
-            run.client,
-            run.settings.index,
-            [r.url for r in records],
-            pipeline_version=versions.pipeline_version(
-                run.settings.spacy_model, run.settings.aliases_path, run.settings.site_rules
-            ),
-        )
+        settings = run.settings
+        by_version: dict[str, list[str]] = defaultdict(list)
+        for r in records:
+            version = versions.pipeline_version(
+                settings.spacy_model,
+                settings.aliases_path,
+                settings.site_rules,
+                r.final_url or r.url,
+            )
+            by_version[version].append(r.url)
+        done: set[str] = set()
+        for version, urls in by_version.items():
+            done |= set(
+                articles.indexed(run.client, settings.index, urls, pipeline_version=version)
+            )
         run.counts.unchanged += sum(1 for r in records if r.url in done)
         records = [r for r in records if r.url not in done]
     return pipeline.batches("archive", records, run.settings.batch_size)

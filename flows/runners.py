@@ -41,6 +41,7 @@ from newsflow.settings import Settings
 from newsflow.transforms import versions
 from newsflow.transforms.batch import spool
 from newsflow.transforms.batch.spool import SpooledPages
+from newsflow.transforms.clean.siterules import load_rules
 from newsflow.transforms.models import Failure, Page
 
 # A crashed run is re-run within hours; a day keeps hourly runs over unchanged pages cheap too.
@@ -53,9 +54,13 @@ def transform_cache_key(context: Any, parameters: Mapping[str, Any]) -> str:
     The same URLs with the same HTML, cleaned and enriched by the same code, model and limits,
     give the same documents; the run id is restamped on a cache hit, so it is not part of it."""
     settings: Settings = parameters["settings"]
+    # A batch may hold pages of any host (and spooled pages are not read here): every site
+    # rule is part of its key, not only those of its pages' hosts.
+    rules = load_rules(settings.site_rules)
     digest = hashlib.sha256()
     for part in (
         versions.pipeline_version(settings.spacy_model, settings.aliases_path, settings.site_rules),
+        "\n".join(f"{host} {rule.spec}" for host, rule in sorted(rules.items())),
         versions.enrichment_version(settings.spacy_model, settings.aliases_path),
         settings.spacy_model,
         str(settings.min_body_chars),

@@ -84,6 +84,9 @@ class Article:
     # Whether the article can be read without paying: structured data's isAccessibleForFree
     # or a paywall marker (transforms/clean/access.py); None when the page does not say.
     free_access: bool | None = None
+    # The URL the page was served from, after redirects: its host chose the site rule
+    # (transforms/clean/siterules.py), so it names the clean version. None: ``url``.
+    final_url: str | None = None
 
 
 @dataclass(frozen=True)

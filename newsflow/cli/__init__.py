@@ -11,11 +11,29 @@ import atexit
 import contextlib
 import os
 import sys
-import threading
 
-import typer
+# The status ``main`` exits with; None: not the console script, leave as Python does.
+_exit_status: int | None = None
 
-from newsflow.cli import (
+
+def _exit_now() -> None:
+    """The last exit handler: once ``main`` armed it, flush and leave without tearing the
+    interpreter down. Does nothing in any other process that imports the CLI (the tests)."""
+    if _exit_status is None:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
+            stream.flush()
+    os._exit(_exit_status)
+
+
+# Registered before any other module can register one (the imports come after it): exit
+# handlers run last registered first, so this one runs after all the others (see ``main``).
+atexit.register(_exit_now)
+
+import typer  # noqa: E402
+
+from newsflow.cli import (  # noqa: E402
     config,
     demo,
     es,
@@ -30,7 +48,7 @@ from newsflow.cli import (
 )
 
 # Importable from here as before the split: the tests serve these pages.
-from newsflow.resources import DEMO_CORPUS
+from newsflow.resources import DEMO_CORPUS  # noqa: E402
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.split("\n", 1)[0])
 
@@ -57,9 +75,12 @@ def main() -> None:
     handlers have run (Prefect's log and event shipping among them, multiprocessing's
     children, logging's flush). Python then frees every object and module one by one: ~0.8 s
     after a one-page `extract` on this machine (spaCy's vocabulary, the language model's and
-    the gazetteer's objects), for nothing the user waits for. So after the same shutdown
-    steps Python takes, in its order, the process exits with ``os._exit``. Only here: the
-    tests invoke ``app`` in their own process."""
+    the gazetteer's objects), for nothing the user waits for. So the command ends with an
+    ordinary ``sys.exit``, Python's own shutdown joins the threads and runs the exit
+    handlers, and the last of them, ``_exit_now`` (registered when this module was imported,
+    before any other), exits with ``os._exit``. Only here: the tests invoke ``app`` in their
+    own process."""
+    global _exit_status
     try:
         app()
         code: int = 0
@@ -69,12 +90,8 @@ def main() -> None:
         else:  # sys.exit("message"): printed, status 1
             print(exc.code, file=sys.stderr)
             code = 1
-    threading._shutdown()  # type: ignore[attr-defined]  # joins non-daemon threads, as exit does
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
-            stream.flush()
-    os._exit(code)
+    _exit_status = code
+    sys.exit(code)
 
 
 __all__ = ["DEMO_CORPUS", "app", "main"]

@@ -153,8 +153,9 @@ def ensure_index(
             client.indices.put_alias(index=current, name=alias, is_write_index=True)
         else:
             client.indices.create(index=current, aliases={alias: {"is_write_index": True}})
-    upgrade_mapping(client, current, used)
+    # A backfill's refreshes first: the upgrade fills documents it finds by searching.
     restore_after_backfill(client, current)
+    upgrade_mapping(client, current, used)
     return current
 
 
@@ -170,11 +171,14 @@ def _missing_fields(wanted: dict[str, Any], have: dict[str, Any]) -> bool:
 
 
 def upgrade_mapping(client: Elasticsearch, index: str, spec: dict[str, Any]) -> bool:
-    """Add the fields of a newer mapping version to an existing index, in place.
+    """Add the fields of a newer mapping version to an existing index, in place, and fill the
+    ones older documents lack (``fill_published_day``) as ``migrate`` does.
 
     New fields are all a new version usually brings, and Elasticsearch accepts them on a live
     index; a change to an existing field cannot be made in place and needs ``newsflow index
-    migrate``. Returns whether the index was upgraded."""
+    migrate``. The new version number is recorded only once the documents are filled, so an
+    upgrade that stops half-way is finished by the next call. Returns whether the index was
+    upgraded."""
     current = mapping_version(client, index) or 0
     if current > spec["mapping_version"]:
         return False
@@ -187,17 +191,76 @@ def upgrade_mapping(client: Elasticsearch, index: str, spec: dict[str, Any]) -> 
         return False
     mappings = spec["template"]["mappings"]
     try:
-        client.indices.put_mapping(
-            index=index,
-            properties=mappings["properties"],
-            meta=mappings.get("_meta", {}) | {"mapping_version": spec["mapping_version"]},
-        )
+        client.indices.put_mapping(index=index, properties=mappings["properties"])
     except BadRequestError as exc:
         raise IndexSetupError(
             f"{index} has mapping version {current} and version {spec['mapping_version']} "
             f"changes existing fields ({exc.message}); run `newsflow index migrate`"
         ) from exc
+    if "published_day" in mappings["properties"]:
+        fill_published_day(client, index)
+    client.indices.put_mapping(
+        index=index,
+        meta=mappings.get("_meta", {}) | {"mapping_version": spec["mapping_version"]},
+    )
     return True
+
+
+def fill_published_day(client: Elasticsearch, index: str) -> int:
+    """Give the dated documents of ``index`` that lack ``published_day`` (indexed before
+    mapping version 4) the value a run gives them now (``documents.with_published_day``, which
+    ``migrate`` applies to what it copies), in place; returns the documents updated.
+
+    Each update is conditional on the sequence number the document was read with: a document
+    a run rewrites meanwhile has the field already, and its conflict is left alone."""
+    client.indices.refresh(index=index)
+    missing = {
+        "bool": {
+            "filter": [{"exists": {"field": "published"}}],
+            "must_not": [{"exists": {"field": "published_day"}}],
+        }
+    }
+
+    def actions() -> Iterator[dict[str, Any]]:
+        for hit in scan(
+            client,
+            index=index,
+            query={"query": missing, "seq_no_primary_term": True},
+            size=1000,
+            preserve_order=False,
+        ):
+            doc = with_published_day(hit["_source"])
+            if doc["published_day"] is None:
+                continue  # a date the day cannot be read from: as a run would store it
+            yield {
+                "_op_type": "index",
+                "_index": index,
+                "_id": hit["_id"],
+                "_source": doc,
+                "if_seq_no": hit["_seq_no"],
+                "if_primary_term": hit["_primary_term"],
+            }
+
+    written = 0
+    for ok, item in streaming_bulk(
+        client,
+        actions(),
+        chunk_size=1000,
+        raise_on_error=False,
+        max_retries=5,
+        initial_backoff=1,
+        max_backoff=30,
+    ):
+        info = next(iter(item.values()))
+        if ok:
+            written += 1
+        elif info.get("status") != 409:
+            raise IndexSetupError(
+                f"filling published_day in {index} failed for {info.get('_id')}: "
+                f"{info.get('error')}"
+            )
+    client.indices.refresh(index=index)
+    return written
 
 
 def mapping_version(client: Elasticsearch, index: str) -> int | None:

@@ -1,6 +1,7 @@
 """Through the API over the real node: date filters and histograms count the publisher's own
 day (23:30-05:00 is that day, not the next UTC one), and free_access comes back as a facet
-that also filters; an index migrated from before these fields gets published_day."""
+that also filters; an index migrated from before these fields gets published_day, and so does
+one upgraded in place by ensure_index."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from fastapi.testclient import TestClient
 
 from newsflow.api import create_app
 from newsflow.settings import Settings
-from newsflow.store.indices import ensure_index, load_template, migrate
+from newsflow.store.indices import ensure_index, load_template, mapping_version, migrate
 from newsflow.store.load import bulk_load
-from newsflow.transforms.batch.documents import to_document
+from newsflow.transforms.batch.documents import content_hash, to_document
 from newsflow.transforms.models import EnrichedArticle
 from tests.integration.test_load import MODEL, make_article
 
@@ -101,25 +102,68 @@ def test_free_access_is_a_facet_and_a_filter(api):
     assert (article["free_access"], article["published_day"]) == (True, "2024-03-10")
 
 
-def test_migration_fills_published_day_of_older_documents(
-    settings: Settings, es_client: Elasticsearch
-):
+def load_version_3(es_client: Elasticsearch, alias: str) -> str:
+    """An index at mapping version 3 (no published_day, no free_access) holding the articles
+    as that version stored them; returns the index."""
     old = copy.deepcopy(load_template())
     old["mapping_version"] = 3
     old["template"]["mappings"]["_meta"]["mapping_version"] = 3
     for name in ("published_day", "free_access"):
         del old["template"]["mappings"]["properties"][name]
-    ensure_index(es_client, settings.index, old)
+    index = ensure_index(es_client, alias, old)
     older = [
         {k: v for k, v in d.items() if k not in ("published_day", "free_access")}
         for d in documents()
     ]
-    load(es_client, settings.index, older)
+    load(es_client, alias, older)
+    return index
+
+
+def test_migration_fills_published_day_of_older_documents(
+    settings: Settings, es_client: Elasticsearch
+):
+    load_version_3(es_client, settings.index)
     done = migrate(es_client, settings.index)
     assert done.copied == len(ARTICLES) and done.mapping_version == 4
     es_client.indices.refresh(index=settings.index)
     hits = es_client.search(index=settings.index, size=10)["hits"]["hits"]
     days = {h["_source"]["title"]: h["_source"]["published_day"] for h in hits}
     assert days == {f"Story {n}": published[:10] for n, (published, _) in ARTICLES.items()}
+    with TestClient(create_app(settings, es_client)) as client:
+        assert titles(client, since="2024-03-10", until="2024-03-10") == {"Story 1"}
+
+
+def test_an_in_place_upgrade_fills_published_day_of_older_documents(
+    settings: Settings, es_client: Elasticsearch
+):
+    index = load_version_3(es_client, settings.index)
+    undated = to_document(make_article(9), "run", model_name=MODEL)
+    undated = {k: v for k, v in undated.items() if k not in ("published_day", "free_access")}
+    load(es_client, settings.index, [undated | {"published": None}])
+
+    assert ensure_index(es_client, settings.index) == index  # no new index: in place
+    assert mapping_version(es_client, index) == 4
+    hits = es_client.search(index=settings.index, size=10)["hits"]["hits"]
+    days = {h["_source"]["title"]: h["_source"].get("published_day") for h in hits}
+    expected = {f"Story {n}": published[:10] for n, (published, _) in ARTICLES.items()}
+    assert days == expected | {"Story 9": None}
+    # The stored hash is that of the filled document, as after a migration.
+    assert all(h["_source"]["content_hash"] == content_hash(h["_source"]) for h in hits)
+    with TestClient(create_app(settings, es_client)) as client:
+        assert titles(client, since="2024-03-10", until="2024-03-10") == {"Story 1"}
+
+
+def test_an_upgrade_that_stopped_before_filling_is_finished_by_the_next_one(
+    settings: Settings, es_client: Elasticsearch
+):
+    index = load_version_3(es_client, settings.index)
+    # What a run killed between adding the fields and filling them leaves: the new fields,
+    # the old version number, documents without the day.
+    new = load_template()["template"]["mappings"]["properties"]
+    es_client.indices.put_mapping(index=index, properties=new)
+    assert mapping_version(es_client, index) == 3
+
+    ensure_index(es_client, settings.index)
+    assert mapping_version(es_client, index) == 4
     with TestClient(create_app(settings, es_client)) as client:
         assert titles(client, since="2024-03-10", until="2024-03-10") == {"Story 1"}

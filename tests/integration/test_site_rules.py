@@ -1,6 +1,6 @@
 """A run with a site rules file (NEWSFLOW_SITE_RULES) indexes the body and date the rules
-shape, for the pages of the rule's host only, and names its rules in the pipeline version; a
-bad rules file stops the run before anything is fetched."""
+shape, for the pages of the rule's host only, and names that host's rule in the pipeline
+version of its pages only; a bad rules file stops the run before anything is fetched."""
 
 from __future__ import annotations
 
@@ -63,9 +63,10 @@ def test_a_run_with_a_rules_file_indexes_the_rule_shaped_body(
     assert EXTRA[:40] not in body  # outside the kept node
     assert (doc["published"], doc["published_source"]) == ("2024-03-10", "site-rule")
     assert doc["published_day"] == "2024-03-10"
-    clean = versions.clean_version(summary["rules_file"])
+    clean = versions.clean_version(summary["rules_file"], summary["url"])
     assert doc["pipeline_version"].startswith(f"clean-{clean}+")
-    assert clean != versions.clean_version()  # the shipped, empty file gives another
+    # A page no rule covers (what the shipped, empty file gives every page) has another.
+    assert clean != versions.clean_version(summary["rules_file"]) == versions.clean_version()
 
 
 def test_rules_for_another_host_leave_the_page_as_the_generic_step_makes_it(
@@ -76,6 +77,10 @@ def test_rules_for_another_host_leave_the_page_as_the_generic_step_makes_it(
     doc = _document(es_client, settings.index, summary["url"])
     assert PROMO[:40] in doc["body"] and EXTRA[:40] in doc["body"]
     assert doc["published_source"] != "site-rule"
+    # Nor its version: another host's rule is not part of it.
+    assert doc["pipeline_version"] == versions.pipeline_version(
+        settings.spacy_model, settings.aliases_path
+    )
 
 
 def test_a_bad_rules_file_stops_the_run_naming_the_file_and_entry(

@@ -27,6 +27,7 @@ from newsflow.kibana import (
     to_ndjson,
 )
 from newsflow.resources import MAPPINGS_DIR
+from newsflow.search import DAY_FIELD
 from newsflow.settings import Settings
 from newsflow.transforms.batch.documents import to_document
 from newsflow.transforms.models import Article, EnrichedArticle
@@ -206,6 +207,19 @@ def test_every_field_a_saved_object_names_is_in_the_mapping(objects):
     }
     for object_id, field in named:
         assert field in fields, f"{object_id} names {field!r}, which articles.json lacks"
+
+
+def test_articles_over_time_counts_the_day_the_api_histogram_counts(objects):
+    # The publisher's own day (published_day), not the UTC instant of `published`: an article
+    # published at 23:30-05:00 falls on the same day in the chart as in the API.
+    (chart,) = [o for o in of_type(objects, "lens") if o["id"] == "newsflow-articles-over-time"]
+    histograms = [
+        column
+        for layer in lens_layers(chart).values()
+        for column in layer["columns"].values()
+        if column["operationType"] == "date_histogram"
+    ]
+    assert [column["sourceField"] for column in histograms] == [DAY_FIELD]
 
 
 def test_lens_columns_aggregate_fields_that_can_be_aggregated(objects):

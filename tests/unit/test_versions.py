@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import shutil
+from datetime import UTC, datetime
 from importlib import metadata
+from types import SimpleNamespace
 
 import pytest
 
+from newsflow.flows import reprocess
 from newsflow.settings import Settings
+from newsflow.store.archive import ArchiveRecord
 from newsflow.transforms import versions
+from newsflow.transforms.batch.documents import to_document
 from newsflow.transforms.enrich.entities import ModelNotInstalled
+from newsflow.transforms.models import Article, EnrichedArticle
 from tests.support import alias_table
 
 MODEL = Settings().spacy_model
@@ -94,14 +102,128 @@ def test_a_model_that_is_not_installed_has_no_version():
         versions.enrichment_version("no_such_model")
 
 
-def test_the_site_rules_file_is_part_of_the_clean_version(tmp_path, fresh_versions):
+_STAMPS = itertools.count(10**18, 10**9)
+
+
+def _rules_file(path, text: str):
+    """Write a rules file with a modification time of its own: ``load_rules`` reads a file
+    again when its time changes, whatever the clock's resolution."""
+    path.write_text(text)
+    stamp = next(_STAMPS)
+    os.utime(path, ns=(stamp, stamp))
+    return path
+
+
+A = "https://harbour.example/a"
+A_SUB = "https://www.harbour.example/b"  # covered by harbour.example's rule
+B = "https://ledger.example/c"
+C = "https://elsewhere.example/d"  # no rule, before or after
+
+
+def test_a_host_s_rule_is_part_of_the_clean_version_of_that_host_only(tmp_path, fresh_versions):
     default = versions.clean_version()
     assert versions.clean_version(versions.SITE_RULES_PATH) == default
-    rules = tmp_path / "rules.yaml"
-    rules.write_bytes(versions.SITE_RULES_PATH.read_bytes())
-    assert versions.clean_version(rules) == default  # same content, same version
-    rules.write_text("example.com:\n  drop: .promo\n")
-    changed = versions.clean_version(rules)
-    assert changed != default
+    assert versions.clean_version(None, A) == default  # the shipped file has no rules
+    rules = _rules_file(
+        tmp_path / "rules.yaml",
+        "harbour.example:\n  drop: .promo\nledger.example:\n  keep: article\n",
+    )
+    before = {url: versions.clean_version(rules, url) for url in (A, A_SUB, B, C)}
+    assert before[A] == before[A_SUB] != default
+    assert before[B] not in (default, before[A])
+    assert before[C] == default == versions.clean_version(rules)  # no rule covers it
+
+    # One host's rule edited (and the file's comments and layout): only its pages move.
+    _rules_file(
+        rules,
+        "# edited\nledger.example: {keep: article}\nharbour.example:\n  drop: [.promo, .ad]\n",
+    )
+    after = {url: versions.clean_version(rules, url) for url in (A, A_SUB, B, C)}
+    assert after[A] == after[A_SUB] != before[A]
+    assert (after[B], after[C]) == (before[B], before[C])
+
     enrich = versions.enrichment_version(MODEL)
-    assert versions.pipeline_version(MODEL, None, rules) == f"clean-{changed}+enrich-{enrich}"
+    assert versions.pipeline_version(MODEL, None, rules, A) == f"clean-{after[A]}+enrich-{enrich}"
+
+
+def test_a_rule_change_moves_the_document_version_of_its_host_only(tmp_path, fresh_versions):
+    rules = _rules_file(tmp_path / "rules.yaml", "harbour.example:\n  drop: .promo\n")
+
+    def document_versions() -> dict[str, str]:
+        out = {}
+        for url in (A, B, C):
+            article = Article(
+                url=url,
+                canonical_url=url,
+                title="t",
+                body="Ministers met in Oslo.",
+                authors=[],
+                published=None,
+                site_name=None,
+                source="s",
+                language="en",
+                tags=[],
+                section=None,
+                description=None,
+                image=None,
+                fetched_at=datetime(2026, 10, 10, tzinfo=UTC),
+                word_count=4,
+            )
+            doc = to_document(
+                EnrichedArticle(article, []), "run", model_name=MODEL, site_rules_path=rules
+            )
+            out[url] = doc["pipeline_version"]
+        return out
+
+    before = document_versions()
+    _rules_file(rules, "harbour.example:\n  drop: .promo\nledger.example:\n  keep: article\n")
+    after = document_versions()
+    assert after[A] == before[A] and after[C] == before[C]
+    assert after[B] != before[B]
+
+
+def test_the_rule_of_the_host_that_served_the_page_names_the_version(tmp_path, fresh_versions):
+    # A redirect to another host: the clean step used the rule of the host the page came from.
+    rules = _rules_file(tmp_path / "rules.yaml", "harbour.example:\n  drop: .promo\n")
+    article = Article(
+        url="https://feeds.example/x",
+        final_url=A,
+        canonical_url=A,
+        title="t",
+        body="b",
+        authors=[],
+        published=None,
+        site_name=None,
+        source="harbour.example",
+        language="en",
+        tags=[],
+        section=None,
+        description=None,
+        image=None,
+        fetched_at=datetime(2026, 10, 10, tzinfo=UTC),
+        word_count=1,
+    )
+    doc = to_document(EnrichedArticle(article, []), "run", model_name=MODEL, site_rules_path=rules)
+    assert doc["pipeline_version"] == versions.pipeline_version(MODEL, None, rules, A)
+    assert doc["pipeline_version"] != versions.pipeline_version(MODEL, None, rules)
+
+
+def test_reprocess_after_one_host_s_rule_changed_redoes_that_host_only(
+    tmp_path, fresh_versions, monkeypatch
+):
+    rules = _rules_file(tmp_path / "rules.yaml", "harbour.example:\n  drop: .promo\n")
+    settings = Settings(site_rules=rules)
+    indexed = {  # url -> the pipeline_version its document was made with
+        url: versions.pipeline_version(settings.spacy_model, None, rules, url) for url in (A, B, C)
+    }
+    _rules_file(rules, "harbour.example:\n  drop: [.promo, .ad]\n")
+
+    def look_up(client, alias, urls, *, pipeline_version):
+        return {u: datetime.now(UTC) for u in urls if indexed[u] == pipeline_version}
+
+    monkeypatch.setattr(reprocess.articles, "indexed", look_up)
+    records = [ArchiveRecord(u, u, 200, datetime.now(UTC), "utf-8", "0" * 64, 1) for u in (A, B, C)]
+    run = SimpleNamespace(client=None, settings=settings, counts=SimpleNamespace(unchanged=0))
+    batches = reprocess.archive_batches(run, records, force=False)
+    assert [r.url for b in batches for r in b.items] == [A]
+    assert run.counts.unchanged == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 
@@ -14,8 +15,6 @@ def _loaded(names: tuple[str, ...]) -> dict[str, bool]:
 
 
 def test_every_worker_starts_loading_before_the_first_batch_and_imports_no_client():
-    import multiprocessing
-
     with cpu_pool(2, Settings().spacy_model) as pool:
         # Before anything is submitted: both workers already exist (loading the model).
         assert len(multiprocessing.active_children()) >= 2
@@ -25,15 +24,13 @@ def test_every_worker_starts_loading_before_the_first_batch_and_imports_no_clien
     assert loaded == {"spacy": True, "prefect": False, "elasticsearch": False}
 
 
-def _worker_pids(pool) -> set[int]:
-    return {p.pid for p in (pool._processes or {}).values()}
+def _worker_pids() -> set[int]:
+    return {p.pid for p in multiprocessing.active_children() if "SpawnProcess" in p.name}
 
 
 def test_a_worker_started_ahead_serves_a_one_batch_run_and_is_ended_when_not_taken(tmp_path):
     """`newsflow run` starts a worker before it imports Prefect; the flow's CPU stage takes it
     over even for one batch; a command that ends before its flow does ends it, unwaited."""
-    import multiprocessing
-
     from newsflow.flows import process_pool
     from newsflow.flows.runners import cpu_stage
 
@@ -42,8 +39,12 @@ def test_a_worker_started_ahead_serves_a_one_batch_run_and_is_ended_when_not_tak
         assert process_pool.started_pool(settings.spacy_model, settings.cache_dir)
         with cpu_stage(settings, batches=1) as stage:
             assert stage.pool is not None and stage.workers == 1
-            early = _worker_pids(stage.pool)
+            early = _worker_pids()
+            assert len(early) == 1
+            # The batch waits for the worker loading the model, rather than starting another
+            # (the pool may run 2: started for every core, taken by a run of one batch).
             assert stage.pool.submit(os.getpid).result() in early
+            assert _worker_pids() == early
         assert not process_pool.started_pool(settings.spacy_model, settings.cache_dir)
     # Not taken: the worker is ended at once, while it still loads the model.
     with process_pool.start_workers(settings):

@@ -79,7 +79,9 @@ def to_document(
         "enrich_note": item.enrich_note,
         "run_id": run_id,
         # Which clean/enrich code made this document (transforms/versions.py).
-        "pipeline_version": versions.pipeline_version(model_name, aliases_path, site_rules_path),
+        "pipeline_version": versions.pipeline_version(
+            model_name, aliases_path, site_rules_path, a.final_url or a.url
+        ),
         "enrichment_version": versions.enrichment_version(model_name, aliases_path),
     }
     doc.update(item.facets())
@@ -133,11 +135,16 @@ def content_hash(document: dict[str, Any]) -> str:
 
 def with_published_day(document: dict[str, Any]) -> dict[str, Any]:
     """A stored document with ``published_day`` filled from its ``published`` date, as a run
-    makes it now; a document that has the field (or no date) is returned as it is. Used when
-    an index is migrated: documents made before the field existed get it."""
+    makes it now, and its ``content_hash`` (when it has one) made over the result; a document
+    that has the field is returned as it is. Used when an index is migrated and when one is
+    upgraded in place (``newsflow.store.indices``): documents made before the field existed get
+    it."""
     if "published_day" in document:
         return document
-    return document | {"published_day": published_day(document.get("published"))}
+    out = document | {"published_day": published_day(document.get("published"))}
+    if "content_hash" in out:
+        out["content_hash"] = content_hash(out)
+    return out
 
 
 def rekeyed(document: dict[str, Any]) -> dict[str, Any]:

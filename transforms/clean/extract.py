@@ -501,6 +501,7 @@ def clean_page(
     canonical = canonical_url_of(page, meta.url)
     return Article(
         url=page.url,
+        final_url=page.final_url,
         canonical_url=canonical,
         title=meta.title,
         body=text,

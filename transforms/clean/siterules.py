@@ -18,13 +18,16 @@ A selector is XPath when it starts with ``/``, ``./`` or ``(``, CSS otherwise. A
 ``news.example.com``); the most specific host wins. Other hosts are untouched.
 
 ``load_rules(path)`` reads and validates a file (``SiteRulesError`` names the file and the
-bad entry); the file's bytes are part of the clean version (``transforms/versions.py``).
+bad entry). A rule's entry as written (``SiteRule.spec``) is part of the clean version of the
+pages it covers (``transforms/versions.py``): editing one host's rule moves the version of that
+host's documents only.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +57,9 @@ class SiteRule:
     keep: XPath | None = None
     drop: tuple[XPath, ...] = ()
     date: XPath | None = None
+    # The entry as written, as canonical JSON (keys sorted): what the clean version of the
+    # pages this rule covers is made of. Comments and layout of the file are not in it.
+    spec: str = ""
 
 
 # Host -> rule, hosts lowercased without a trailing dot.
@@ -102,6 +108,7 @@ def parse_rule(host: Any, spec: Any) -> SiteRule:
         keep=_one_selector(spec["keep"]) if "keep" in spec else None,
         drop=tuple(compile_selector(s) for s in _selectors(spec["drop"])) if "drop" in spec else (),
         date=_one_selector(spec["date"]) if "date" in spec else None,
+        spec=json.dumps(spec, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
     )
 
 

@@ -123,6 +123,8 @@ _NOT_SPEAKER_WORDS = (
     "complaint indictment ruling release memo email book article caption sign video ad"
 )
 _NOT_SPEAKERS = frozenset(_NOT_SPEAKER_WORDS.split())
+# Who speaks for an organisation rather than as themselves.
+_SPOKES = frozenset({"spokesperson", "spokesman", "spokeswoman", "representative"})
 # "The company said": the noun names the organisation spoken of last (a fact of English style:
 # after its first mention an organisation is called by what it is).
 _ORG_NOUN_WORDS = (
@@ -141,6 +143,8 @@ _NAME_DEPS = frozenset({"compound", "flat", "amod"})
 _LEADING = re.compile(r"^(?:the|a|an|The|A|An)\s+")
 _NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 _AFTER_WINDOW = 8  # tokens after a quotation where its verb may stand, across a full stop
+# What a speech verb says of its own: a verb with one of these reports other words (``_bare``).
+_OWN_CONTENT_DEPS = frozenset({"ccomp", "xcomp", "dobj", "advcl", "conj"})
 _COMMA_VERB_WINDOW = 6  # "“…,” the former prime minister continued": subject words + verb
 _ROLE_CONTEXT = 60  # characters before a person's mention read for a title ("Minister X")
 # What the parser reads instead of a quotation's words: a complete clause, so '"…," he said' and
@@ -159,7 +163,9 @@ _TITLE_SMALL_WORDS = frozenset(_TITLE_SMALL.split())
 # Abbreviations whose full stop ends no sentence: titles and initials ("Rep. Brian Babin").
 _ABBREVIATION = re.compile(
     r"(?:^|[\s(])(?:[A-Z]|Mr|Mrs|Ms|Dr|St|Jr|Sr|Rep|Reps|Sen|Sens|Gov|Gen|Lt|Col|Sgt|Capt|"
-    r"Cmdr|Adm|Prof|Rev|Hon|Pres|Supt|Det|Insp|Mt|No|Nos|Vol|Inc|Corp|Co|Ltd|vs|[A-Z]\.[A-Z])$"
+    r"Cmdr|Adm|Prof|Rev|Hon|Pres|Supt|Det|Insp|Mt|No|Nos|Vol|Inc|Corp|Co|Ltd|vs|[A-Z]\.[A-Z]|"
+    # News style (AP) abbreviates a month before a day: "(Nov. 18)" ends no sentence.
+    r"Jan|Feb|Aug|Sept|Sep|Oct|Nov|Dec)$"
 )
 # A title or a gendered noun right before a name says the person's sex ("Mr", "Ms", "his wife",
 # "spokeswoman").
@@ -748,7 +754,9 @@ def _inside(token, spans: Sequence[_Span]) -> bool:
 def _comma_verb(doc, close, spans: Sequence[_Span]):
     """The verb right after a quotation ending in a comma whose subject stands between them
     ("“…,” he continued", "“…,” Lucas responded with a sigh"): in English a clause so placed
-    reports the quotation, whatever its verb."""
+    reports the quotation, whatever its verb. Not when that subject is a document or a
+    crowd (``_NOT_SPEAKERS``): with a verb that need not report speech, that is too weak a
+    sign to keep the quotation with nobody named."""
     after = close.end
     for k in range(after, min(after + _COMMA_VERB_WINDOW, len(doc))):
         tok = doc[k]
@@ -756,7 +764,8 @@ def _comma_verb(doc, close, spans: Sequence[_Span]):
             return None
         subjects = [c for c in tok.children if c.dep_ == "nsubj" and after <= c.i < k]
         if subjects and subjects[0].left_edge.i == after and subjects[0].right_edge.i == k - 1:
-            return tok
+            # Only someone who can speak: "“…,” the report continued" names no speaker.
+            return tok if subjects[0].lower_ not in _NOT_SPEAKERS else None
     return None
 
 
@@ -774,7 +783,7 @@ def _speech_verb(doc, span: _Span, spans: Sequence[_Span], comma: bool):
         v
         for v in verbs
         if v.i > close.start
-        and (v.sent == close[0].sent or v.i - close.start <= _AFTER_WINDOW)
+        and (v.sent == close[0].sent or (v.i - close.start <= _AFTER_WINDOW and _bare(v)))
         and not any(close.start < s_i < v.i for s_i in starts)
     ]
     before = [v for v in verbs if v.i < open_.start and v.sent == open_[0].sent]
@@ -784,6 +793,17 @@ def _speech_verb(doc, span: _Span, spans: Sequence[_Span], comma: bool):
     if first_after is not None and (not first_after.lower_.endswith("ing") or not before):
         return first_after
     return max(before, key=lambda v: v.i) if before else first_after
+
+
+def _bare(verb) -> bool:
+    """Whether a speech verb reports nothing of its own: no clause or object hangs on it
+    ("“….” Smith said."). Past a full stop only such a verb attributes the quotation before
+    it; "“….” Smith said the plan would fail" reports new words, not the quotation (the
+    object of "told" is the listener: "Putin told reporters." is bare)."""
+    listener = verb.lower_ in _HEARING_VERBS  # "Putin told reporters.": whom, not what
+    return not any(
+        c.dep_ in _OWN_CONTENT_DEPS and not (listener and c.dep_ == "dobj") for c in verb.children
+    )
 
 
 def _is_speech_verb(token) -> bool:
@@ -873,8 +893,11 @@ def _resolve(head, pos: int, ctx: _Context) -> str | None:
         found = ctx.full_name(found)  # "Lopez" typed as a company
     if found is None and not head.text[:1].isupper():
         # "Chairman and CEO Craig Menear" is Menear; "a spokesperson for the Foreign Office"
-        # speaks for it (who speaks for an organisation is it).
-        found = _role_named(head, ctx) or _find_form(subtree, ctx.org_forms)
+        # speaks for it (who speaks for an organisation is it); "a lawyer for X", "the head
+        # of X" are someone else, not X.
+        found = _role_named(head, ctx)
+        if found is None and low in _SPOKES:
+            found = _find_form(subtree, ctx.org_forms)
     if found is not None:
         return found
     definite = any(c.dep_ == "poss" or c.lower_ in ("the", "this", "that") for c in head.children)

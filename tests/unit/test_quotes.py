@@ -624,3 +624,46 @@ def test_a_gendered_noun_before_a_name_genders_the_person():
     )
     people = [_person("Casey Roe", 12, "Roe"), _person("Chris Doe", 34, "Doe")]
     assert [s for s, _ in _quotes(body, people)] == ["Chris Doe"]
+
+
+# --------------------------------------------------------------------------- weak cues
+
+
+def test_a_clause_after_a_comma_whose_subject_is_a_document_attributes_nothing():
+    # With a verb that need not report speech, only someone who can speak attributes.
+    body = "Ann Lee filed suit.\n“The defendants acted with reckless disregard,” the complaint continues."
+    assert _quotes(body, [_person("Ann Lee", 0, "Lee")]) == []
+    spoken = body.replace("the complaint continues", "Lee continues")
+    assert [s for s, _ in _quotes(spoken, [_person("Ann Lee", 0, "Lee")])] == ["Ann Lee"]
+
+
+def test_a_speech_verb_past_a_full_stop_attributes_only_when_it_reports_nothing_else():
+    quote = "“We will not raise the rates again this year.”"
+    bare = f"Rates rose on Monday. {quote} Ann Lee said."
+    assert [s for s, _ in _quotes(bare, [_person("Ann Lee", 40)])] == ["Ann Lee"]
+    own = f"Rates rose on Monday. {quote} Ann Lee said the bank had already lost money."
+    assert _quotes(own, [_person("Ann Lee", 40)]) == []
+
+
+@pytest.mark.parametrize(
+    ("subject", "speaker"),
+    [
+        ("a spokesperson for Acme Corp", "Acme Corp"),
+        ("a lawyer for Acme Corp", None),  # speaks for a client, is not the company
+        ("the head of Acme Corp", None),
+    ],
+)
+def test_only_a_spokesperson_speaks_for_the_organisation_in_the_subject(subject, speaker):
+    body = f"“We reject every claim made in this lawsuit,” {subject} said."
+    assert [s for s, _ in _quotes(body, [_org("Acme Corp")])] == [speaker]
+
+
+def test_a_given_name_only_one_person_bears_names_that_person():
+    body = (
+        "Taylor Swift and Scott Borchetta met in Nashville.\n"
+        "“I just want to perform my own songs on that stage,” Taylor said."
+    )
+    people = [_person("Taylor Swift", 0, "Swift"), _person("Scott Borchetta", 16, "Borchetta")]
+    assert [s for s, _ in _quotes(body, people)] == ["Taylor Swift"]
+    shared = [*people, _person("Taylor Lautner", 40, "Lautner")]
+    assert [s for s, _ in _quotes(body, shared)] != ["Taylor Swift"]

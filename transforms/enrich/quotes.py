@@ -20,7 +20,8 @@ quotation; texts, offsets and antecedents use the original paragraph.
    before it ("Peskov told CNN that "…"", "Putin said: "…"", "according to Peskov, "…"",
    "Sasse called it "…"").
 3. The speaker: the verb's subject, resolved to a canonical name of the article (a person by
-   full name, surname or accent-free form, a surname also in full as the body writes it once;
+   full name, surname or accent-free form, or a given name only one person bears, a surname
+   also in full as the body writes it once;
    a person in apposition, "chairman and CEO X"; an organisation, also "a spokesperson for
    X"); a name the entities lack is its capitalised words without a title or words the body
    writes in lowercase. A pronoun stands for the first compatible entity of the nearest
@@ -450,11 +451,15 @@ def _surname(name: str) -> str | None:
     return words[-1] if len(words) >= 2 and words[-1][:1].isupper() else None
 
 
-def _name_forms(entities: Sequence[Entity], kind: str) -> dict[str, str]:
+def _name_forms(
+    entities: Sequence[Entity], kind: str, common: frozenset[str] = frozenset()
+) -> dict[str, str]:
     """Folded form -> canonical name for the article's entities of ``kind``: their names and
     surface forms and, for people, the surname of each full name. News style names a person
     in full once, then by surname (or without the accents), so a surname stands for the full
-    name; when two full names share it, for the one introduced first."""
+    name; when two full names share it, for the one introduced first. Last, a given name
+    only one full name bears (``_given_names``), unless it is one of the ``common`` words
+    (those the body writes in lowercase: "mark", "will")."""
     forms: dict[str, str] = {}
     chosen = [e for e in entities if e.type == kind]
     full = sorted(
@@ -471,12 +476,30 @@ def _name_forms(entities: Sequence[Entity], kind: str) -> dict[str, str]:
     for e in chosen:  # a one-word entity that is a surname of a full name is that person
         for form in [e.name, *e.forms]:
             forms.setdefault(fold_text(form), e.name)
+    if kind == "person":
+        for given, name in _given_names(full).items():
+            if given not in common:
+                forms.setdefault(given, name)
     return forms
 
 
-def _person_forms(entities: Sequence[Entity]) -> list[tuple[str, str]]:
+def _given_names(people: Sequence[Entity]) -> dict[str, str]:
+    """Folded given name -> full name, for given names that only one of ``people`` bears
+    (no title): features and sports news call a person named in full by the given name
+    ("Taylor said"), which then names nobody else."""
+    found: dict[str, set[str]] = {}
+    for e in people:
+        first = e.name.split()[0]
+        if len(first) > 1 and first[:1].isupper() and first not in _not_given_names():
+            found.setdefault(fold_text(first), set()).add(e.name)
+    return {given: next(iter(names)) for given, names in found.items() if len(names) == 1}
+
+
+def _person_forms(
+    entities: Sequence[Entity], common: frozenset[str] = frozenset()
+) -> list[tuple[str, str]]:
     """(folded surface form, canonical name) of the article's people, longest forms first."""
-    pairs = _name_forms(entities, "person").items()
+    pairs = _name_forms(entities, "person", common).items()
     return sorted(pairs, key=lambda p: (-len(p[0]), -len(p[1]), p))
 
 
@@ -517,7 +540,7 @@ class _Context:
 
     @cached_property
     def person_forms(self) -> list[tuple[str, str]]:
-        return _person_forms(self.entities)
+        return _person_forms(self.entities, self.lowercase)
 
     @cached_property
     def org_forms(self) -> list[tuple[str, str]]:

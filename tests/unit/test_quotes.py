@@ -631,7 +631,10 @@ def test_a_gendered_noun_before_a_name_genders_the_person():
 
 def test_a_clause_after_a_comma_whose_subject_is_a_document_attributes_nothing():
     # With a verb that need not report speech, only someone who can speak attributes.
-    body = "Ann Lee filed suit.\n“The defendants acted with reckless disregard,” the complaint continues."
+    body = (
+        "Ann Lee filed suit.\n"
+        "“The defendants acted with reckless disregard,” the complaint continues."
+    )
     assert _quotes(body, [_person("Ann Lee", 0, "Lee")]) == []
     spoken = body.replace("the complaint continues", "Lee continues")
     assert [s for s, _ in _quotes(spoken, [_person("Ann Lee", 0, "Lee")])] == ["Ann Lee"]

@@ -455,11 +455,9 @@ def test_a_quotation_opening_a_sentence_is_the_subject_s_of_the_sentence_before(
         "exist today?” The room fell silent. “We will reconvene in the spring next year.”"
     )
     people = [_person("Jim Bridenstine", 0, "Bridenstine"), _person("Robert Aderholt", 90)]
-    assert [s for s, _ in _quotes(body, people)] == [
-        "Jim Bridenstine",
-        "Robert Aderholt",
-        "Robert Aderholt",
-    ]
+    # The last follows a sentence about something else: no one's for sure (as a quotation
+    # paragraph after a paragraph of narrative).
+    assert [s for s, _ in _quotes(body, people)] == ["Jim Bridenstine", "Robert Aderholt"]
 
 
 def test_a_surname_the_entities_lack_names_the_full_name_the_body_gives():
@@ -670,3 +668,12 @@ def test_a_given_name_only_one_person_bears_names_that_person():
     assert [s for s, _ in _quotes(body, people)] == ["Taylor Swift"]
     shared = [*people, _person("Taylor Lautner", 40, "Lautner")]
     assert [s for s, _ in _quotes(body, shared)] != ["Taylor Swift"]
+
+
+def test_a_sentence_with_its_own_subject_between_two_quotations_ends_the_speaker_s_turn():
+    body = (
+        "“We will win this election by a wide margin,” Lee said. The report found that "
+        "turnout fell sharply. “Fewer than half of the voters came out to the polls.”"
+    )
+    people = [_person("Ann Lee", 200, "Lee")]
+    assert _quotes(body, people) == [("Ann Lee", "We will win this election by a wide margin")]

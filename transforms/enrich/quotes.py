@@ -1142,7 +1142,8 @@ def _standing_alone(
 ) -> _Said:
     """A quotation with no speech verb that opens a sentence: the words of the person the
     sentence before is about ("Aderholt returned to the issue. “What commercial ...?”"), else
-    of the quotation before it in the paragraph."""
+    of the quotation before it in the paragraph, unless the story moved on between them
+    (``_moved_on``): then no one's."""
     open_ = doc.char_span(mspan.outer_start, mspan.outer_start + 1, alignment_mode="expand")
     if open_ is not None and open_[0].sent.start == open_.start:
         subject = _sentence_subject(doc, open_[0])
@@ -1150,7 +1151,25 @@ def _standing_alone(
             speaker = _resolve(subject, offset + _unmasked(subject.idx, pairs), ctx)
             if speaker is not None and (speaker in ctx.person_names or subject.lower_ in PRONOUNS):
                 return _Said(True, speaker)
+    if open_ is not None and _moved_on(doc, open_.start, [m for _, m in pairs], mspan):
+        return _UNSAID
     return previous
+
+
+def _moved_on(doc, start: int, masked: Sequence[_Span], mspan: _Span) -> bool:
+    """Whether a sentence with a subject of its own stands between the quotation before
+    ``mspan`` and the token ``start`` that opens it: a new sentence about someone or something
+    moves the story on ("“…,” Lee said. The report found …"), so what follows is no longer
+    surely the last speaker's words."""
+    k = next((i for i, m in enumerate(masked) if m == mspan), 0)
+    if k == 0:
+        return False
+    before = masked[k - 1]
+    close = doc.char_span(before.outer_end - 1, before.outer_end, alignment_mode="expand")
+    if close is None:
+        return False
+    between = doc[close.end : start]
+    return any(t.is_sent_start for t in between) and any(t.dep_ in _SUBJECT_DEPS for t in between)
 
 
 def _introduced(

@@ -677,3 +677,27 @@ def test_a_sentence_with_its_own_subject_between_two_quotations_ends_the_speaker
     )
     people = [_person("Ann Lee", 200, "Lee")]
     assert _quotes(body, people) == [("Ann Lee", "We will win this election by a wide margin")]
+
+
+@pytest.mark.parametrize(
+    ("subject", "speaker"),
+    [
+        ("Lee supporters", None),  # a group around the name, not the person
+        ("Acme employees", None),
+        ("an Acme spokesperson", "Acme Corp"),  # who speaks for it is it
+        ("Lee", "Ann Lee"),
+    ],
+)
+def test_a_common_noun_with_a_name_before_it_is_not_the_name(subject, speaker):
+    body = f"Ann Lee spoke.\n“We reject every claim made in this lawsuit,” {subject} said."
+    entities = [_person("Ann Lee", 0, "Lee"), _org("Acme Corp", 30, "Acme")]
+    assert [s for s, _ in _quotes(body, entities)] == [speaker]
+
+
+def test_a_hyphenated_name_ending_in_lowercase_is_still_the_name():
+    body = (
+        "“We will not accept these terms under any circumstances,” Park Soo-min, the head "
+        "of the Seoul Transit Union, said."
+    )
+    people = [_person("Park Soo-min"), _org("Seoul Transit Union", 60)]
+    assert [s for s, _ in _quotes(body, people)] == ["Park Soo-min"]

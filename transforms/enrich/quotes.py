@@ -908,10 +908,13 @@ def _resolve(head, pos: int, ctx: _Context) -> str | None:
         return None
     words = _name_words(head)
     subtree = head.doc[head.left_edge.i : head.right_edge.i + 1].text
-    found = _find_form(words, ctx.person_forms)
+    # A common noun with a name before it is a group around the name, not the name:
+    # "Trump supporters", "Google employees" (who speaks for it is it: "Kremlin spokesman").
+    named = head.text if _common_noun(head) and low not in _SPOKES else words
+    found = _find_form(named, ctx.person_forms)
     if found is not None:
         return ctx.full_name(found)
-    found = _find_form(words, ctx.org_forms)
+    found = _find_form(named, ctx.org_forms)
     if found is not None and len(found.split()) == 1:
         found = ctx.full_name(found)  # "Lopez" typed as a company
     if found is None and not head.text[:1].isupper():
@@ -1015,16 +1018,29 @@ def _unnamed_words(words: str, ctx: _Context) -> str:
     return " ".join(tokens)
 
 
+def _common_noun(token) -> bool:
+    """Whether ``token`` is a lowercase word on its own, not the end of a hyphenated name
+    ("Jong-un", "al-Assad" end in lowercase: the tokenizer splits them at the hyphen)."""
+    if token.text[:1].isupper():
+        return False
+    doc, i = token.doc, token.i
+    hyphen = i >= 2 and doc[i - 1].text == "-" and not doc[i - 2].whitespace_
+    return not (hyphen and not doc[i - 1].whitespace_ and doc[i - 2].text[:1].isupper())
+
+
 def _role_named(head, ctx: _Context) -> str | None:
     """The person a lowercase subject names in apposition or as a title ("chairman, CEO and
     president Craig Menear said"): the subject's words without what hangs on it by a
-    preposition, a possessive or a clause ("a spokesman for X", "X's lawyer" are not X)."""
+    preposition, a possessive or a clause ("a spokesman for X", "X's lawyer" are not X), or
+    as a name before it ("X supporters")."""
     skip = {"prep", "poss", "relcl", "acl", "advcl"}
     tokens = []
     for t in head.subtree:
         step, kept = t, True
         while step.i != head.i:  # the path from the word up to the subject
-            if step.dep_ in skip:
+            # A name before the noun is what the group is around ("Lee supporters").
+            before = step.i < head.i and step.head.i == head.i and step.dep_ in _NAME_DEPS
+            if step.dep_ in skip or (before and _common_noun(head)):
                 kept = False
                 break
             step = step.head

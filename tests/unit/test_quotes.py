@@ -701,3 +701,13 @@ def test_a_hyphenated_name_ending_in_lowercase_is_still_the_name():
     )
     people = [_person("Park Soo-min"), _org("Seoul Transit Union", 60)]
     assert [s for s, _ in _quotes(body, people)] == ["Park Soo-min"]
+
+
+def test_he_or_she_skips_a_one_word_person_nothing_genders():
+    body = (
+        "Mary Jones opened the meeting on Monday.\n"
+        "Bolt spoke next about the budget.\n"
+        "“We will cut spending across the board this year,” she said."
+    )
+    people = [_person("Mary Jones", 0, "Jones"), _person("Bolt", 40)]
+    assert [s for s, _ in _quotes(body, people)] == ["Mary Jones"]

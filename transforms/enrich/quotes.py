@@ -26,7 +26,8 @@ quotation; texts, offsets and antecedents use the original paragraph.
    X"); a name the entities lack is its capitalised words without a title or words the body
    writes in lowercase. A pronoun stands for the first compatible entity of the nearest
    sentence before it that has one, skipping a sentence whose own pronoun comes first (he/she:
-   a person the article, a gendered title or the first name does not give the other gender;
+   a person the article, a gendered title or the first name does not give the other gender,
+   a one-word name only if they give it that gender;
    it: an organisation); a role noun for the person introduced with it ("the minister":
    "Foreign Minister X", "the senator": "Sen. X"), "the company" for the organisation spoken
    of last. A quotation without a verb of its own continues
@@ -644,19 +645,27 @@ class _Context:
         """The entity of ``kinds`` a pronoun at ``pos`` most likely stands for: the first one
         (the subject, as a rule) of the nearest sentence before that names one, the current
         sentence up to ``pos`` first (salience: a subject outranks an object); with
-        ``gender`` ("m", "f"), the first one the article does not give the other gender."""
+        ``gender`` ("m", "f"), the first one that may have it (``_may_be``)."""
         starts = self.sentence_starts
         k = bisect_right(starts, pos) - 1
         end = pos
         while k >= 0:  # however far back: the antecedent is the last entity that fits
             for m in self._mentions_in(starts[k], end):
-                if m.kind in kinds and (gender is None or self.gender(m.name) in (None, gender)):
+                if m.kind in kinds and (gender is None or self._may_be(m.name, gender)):
                     if gender is not None and self._same_pronoun_before(starts[k], m.start, gender):
                         break  # the sentence goes on about the one its pronoun names
                     return m.name
             end = starts[k]
             k -= 1
         return None
+
+    def _may_be(self, name: str, gender: str) -> bool:
+        """Whether "he" ("m") or "she" ("f") may stand for ``name``: the article or the first
+        name gives it that gender, or none and it is a full name. A one-word person nothing
+        genders is no antecedent: news names in full whoever it quotes, and a lone
+        capitalised word read as a person is often no person at all."""
+        found = self.gender(name)
+        return found == gender or (found is None and len(name.split()) > 1)
 
     def _same_pronoun_before(self, start: int, end: int, gender: str) -> bool:
         """Whether "he" ("she" for ``gender`` "f") stands in ``[start, end)`` outside quotations:

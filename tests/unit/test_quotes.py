@@ -640,8 +640,9 @@ def test_a_clause_after_a_comma_whose_subject_is_a_document_attributes_nothing()
 
 def test_a_speech_verb_past_a_full_stop_attributes_only_when_it_reports_nothing_else():
     quote = "“We will not raise the rates again this year.”"
-    bare = f"Rates rose on Monday. {quote} Ann Lee said."
-    assert [s for s, _ in _quotes(bare, [_person("Ann Lee", 40)])] == ["Ann Lee"]
+    for after in ("Ann Lee said.", "Ann Lee said as she left the room."):
+        bare = f"Rates rose on Monday. {quote} {after}"
+        assert [s for s, _ in _quotes(bare, [_person("Ann Lee", 40)])] == ["Ann Lee"]
     own = f"Rates rose on Monday. {quote} Ann Lee said the bank had already lost money."
     assert _quotes(own, [_person("Ann Lee", 40)]) == []
 

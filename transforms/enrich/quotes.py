@@ -146,7 +146,7 @@ _LEADING = re.compile(r"^(?:the|a|an|The|A|An)\s+")
 _NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 _AFTER_WINDOW = 8  # tokens after a quotation where its verb may stand, across a full stop
 # What a speech verb says of its own: a verb with one of these reports other words (``_bare``).
-_OWN_CONTENT_DEPS = frozenset({"ccomp", "xcomp", "dobj", "advcl", "conj"})
+_OWN_CONTENT_DEPS = frozenset({"ccomp", "xcomp", "dobj"})
 _COMMA_VERB_WINDOW = 6  # "“…,” the former prime minister continued": subject words + verb
 _ROLE_CONTEXT = 60  # characters before a person's mention read for a title ("Minister X")
 # What the parser reads instead of a quotation's words: a complete clause, so '"…," he said' and

@@ -712,3 +712,11 @@ def test_he_or_she_skips_a_one_word_person_nothing_genders():
     )
     people = [_person("Mary Jones", 0, "Jones"), _person("Bolt", 40)]
     assert [s for s, _ in _quotes(body, people)] == ["Mary Jones"]
+
+
+def test_an_abbreviated_month_before_a_day_ends_no_sentence():
+    from newsflow.transforms.enrich.quotes import _Context
+
+    body = "The band played on Monday (Nov. 18) in Nashville. It sold out."
+    starts = _Context(body, []).sentence_starts
+    assert starts == [0, body.index("It sold")]

@@ -630,21 +630,21 @@ def test_a_gendered_noun_before_a_name_genders_the_person():
 def test_a_clause_after_a_comma_whose_subject_is_a_document_attributes_nothing():
     # With a verb that need not report speech, only someone who can speak attributes.
     body = (
-        "Ann Lee filed suit.\n"
+        "Ann Varga filed suit.\n"
         "“The defendants acted with reckless disregard,” the complaint continues."
     )
-    assert _quotes(body, [_person("Ann Lee", 0, "Lee")]) == []
-    spoken = body.replace("the complaint continues", "Lee continues")
-    assert [s for s, _ in _quotes(spoken, [_person("Ann Lee", 0, "Lee")])] == ["Ann Lee"]
+    assert _quotes(body, [_person("Ann Varga", 0, "Varga")]) == []
+    spoken = body.replace("the complaint continues", "Varga continues")
+    assert [s for s, _ in _quotes(spoken, [_person("Ann Varga", 0, "Varga")])] == ["Ann Varga"]
 
 
 def test_a_speech_verb_past_a_full_stop_attributes_only_when_it_reports_nothing_else():
     quote = "“We will not raise the rates again this year.”"
-    for after in ("Ann Lee said.", "Ann Lee said as she left the room."):
+    for after in ("Ann Varga said.", "Ann Varga said as she left the room."):
         bare = f"Rates rose on Monday. {quote} {after}"
-        assert [s for s, _ in _quotes(bare, [_person("Ann Lee", 40)])] == ["Ann Lee"]
-    own = f"Rates rose on Monday. {quote} Ann Lee said the bank had already lost money."
-    assert _quotes(own, [_person("Ann Lee", 40)]) == []
+        assert [s for s, _ in _quotes(bare, [_person("Ann Varga", 40)])] == ["Ann Varga"]
+    own = f"Rates rose on Monday. {quote} Ann Varga said the bank had already lost money."
+    assert _quotes(own, [_person("Ann Varga", 40)]) == []
 
 
 @pytest.mark.parametrize(
@@ -662,61 +662,61 @@ def test_only_a_spokesperson_speaks_for_the_organisation_in_the_subject(subject,
 
 def test_a_given_name_only_one_person_bears_names_that_person():
     body = (
-        "Taylor Swift and Scott Borchetta met in Nashville.\n"
-        "“I just want to perform my own songs on that stage,” Taylor said."
+        "Maya Lindqvist and Oren Brannigan met in Tulsa.\n"
+        "“I just want to perform my own songs on that stage,” Maya said."
     )
-    people = [_person("Taylor Swift", 0, "Swift"), _person("Scott Borchetta", 16, "Borchetta")]
-    assert [s for s, _ in _quotes(body, people)] == ["Taylor Swift"]
-    shared = [*people, _person("Taylor Lautner", 40, "Lautner")]
-    assert [s for s, _ in _quotes(body, shared)] != ["Taylor Swift"]
+    people = [_person("Maya Lindqvist", 0, "Lindqvist"), _person("Oren Brannigan", 16, "Brannigan")]
+    assert [s for s, _ in _quotes(body, people)] == ["Maya Lindqvist"]
+    shared = [*people, _person("Maya Varga", 40, "Varga")]
+    assert [s for s, _ in _quotes(body, shared)] != ["Maya Lindqvist"]
 
 
 def test_a_sentence_with_its_own_subject_between_two_quotations_ends_the_speaker_s_turn():
     body = (
-        "“We will win this election by a wide margin,” Lee said. The report found that "
+        "“We will win this election by a wide margin,” Varga said. The report found that "
         "turnout fell sharply. “Fewer than half of the voters came out to the polls.”"
     )
-    people = [_person("Ann Lee", 200, "Lee")]
-    assert _quotes(body, people) == [("Ann Lee", "We will win this election by a wide margin")]
+    people = [_person("Ann Varga", 200, "Varga")]
+    assert _quotes(body, people) == [("Ann Varga", "We will win this election by a wide margin")]
 
 
 @pytest.mark.parametrize(
     ("subject", "speaker"),
     [
-        ("Lee supporters", None),  # a group around the name, not the person
+        ("Varga supporters", None),  # a group around the name, not the person
         ("Acme employees", None),
         ("an Acme spokesperson", "Acme Corp"),  # who speaks for it is it
-        ("Lee", "Ann Lee"),
+        ("Varga", "Ann Varga"),
     ],
 )
 def test_a_common_noun_with_a_name_before_it_is_not_the_name(subject, speaker):
-    body = f"Ann Lee spoke.\n“We reject every claim made in this lawsuit,” {subject} said."
-    entities = [_person("Ann Lee", 0, "Lee"), _org("Acme Corp", 30, "Acme")]
+    body = f"Ann Varga spoke.\n“We reject every claim made in this lawsuit,” {subject} said."
+    entities = [_person("Ann Varga", 0, "Varga"), _org("Acme Corp", 30, "Acme")]
     assert [s for s, _ in _quotes(body, entities)] == [speaker]
 
 
 def test_a_hyphenated_name_ending_in_lowercase_is_still_the_name():
     body = (
-        "“We will not accept these terms under any circumstances,” Park Soo-min, the head "
-        "of the Seoul Transit Union, said."
+        "“We will not accept these terms under any circumstances,” Han Soo-min, the head "
+        "of the Harbor Transit Union, said."
     )
-    people = [_person("Park Soo-min"), _org("Seoul Transit Union", 60)]
-    assert [s for s, _ in _quotes(body, people)] == ["Park Soo-min"]
+    people = [_person("Han Soo-min"), _org("Harbor Transit Union", 60)]
+    assert [s for s, _ in _quotes(body, people)] == ["Han Soo-min"]
 
 
 def test_he_or_she_skips_a_one_word_person_nothing_genders():
     body = (
         "Mary Jones opened the meeting on Monday.\n"
-        "Bolt spoke next about the budget.\n"
+        "Brannigan spoke next about the budget.\n"
         "“We will cut spending across the board this year,” she said."
     )
-    people = [_person("Mary Jones", 0, "Jones"), _person("Bolt", 40)]
+    people = [_person("Mary Jones", 0, "Jones"), _person("Brannigan", 40)]
     assert [s for s, _ in _quotes(body, people)] == ["Mary Jones"]
 
 
 def test_an_abbreviated_month_before_a_day_ends_no_sentence():
     from newsflow.transforms.enrich.quotes import _Context
 
-    body = "The band played on Monday (Nov. 18) in Nashville. It sold out."
+    body = "The band played on Monday (Oct. 3) in Tulsa. It sold out."
     starts = _Context(body, []).sentence_starts
     assert starts == [0, body.index("It sold")]

@@ -166,7 +166,7 @@ _TITLE_SMALL_WORDS = frozenset(_TITLE_SMALL.split())
 _ABBREVIATION = re.compile(
     r"(?:^|[\s(])(?:[A-Z]|Mr|Mrs|Ms|Dr|St|Jr|Sr|Rep|Reps|Sen|Sens|Gov|Gen|Lt|Col|Sgt|Capt|"
     r"Cmdr|Adm|Prof|Rev|Hon|Pres|Supt|Det|Insp|Mt|No|Nos|Vol|Inc|Corp|Co|Ltd|vs|[A-Z]\.[A-Z]|"
-    # News style (AP) abbreviates a month before a day: "(Nov. 18)" ends no sentence.
+    # News style (AP) abbreviates a month before a day: "(Oct. 3)" ends no sentence.
     r"Jan|Feb|Aug|Sept|Sep|Oct|Nov|Dec)$"
 )
 # A title or a gendered noun right before a name says the person's sex ("Mr", "Ms", "his wife",
@@ -487,7 +487,7 @@ def _name_forms(
 def _given_names(people: Sequence[Entity]) -> dict[str, str]:
     """Folded given name -> full name, for given names that only one of ``people`` bears
     (no title): features and sports news call a person named in full by the given name
-    ("Taylor said"), which then names nobody else."""
+    ("Maya said"), which then names nobody else."""
     found: dict[str, set[str]] = {}
     for e in people:
         first = e.name.split()[0]
@@ -918,7 +918,7 @@ def _resolve(head, pos: int, ctx: _Context) -> str | None:
     words = _name_words(head)
     subtree = head.doc[head.left_edge.i : head.right_edge.i + 1].text
     # A common noun with a name before it is a group around the name, not the name:
-    # "Trump supporters", "Google employees" (who speaks for it is it: "Kremlin spokesman").
+    # "Varga supporters", "Acme employees" (who speaks for it is it: "Acme spokesman").
     named = head.text if _common_noun(head) and low not in _SPOKES else words
     found = _find_form(named, ctx.person_forms)
     if found is not None:
@@ -1029,7 +1029,7 @@ def _unnamed_words(words: str, ctx: _Context) -> str:
 
 def _common_noun(token) -> bool:
     """Whether ``token`` is a lowercase word on its own, not the end of a hyphenated name
-    ("Jong-un", "al-Assad" end in lowercase: the tokenizer splits them at the hyphen)."""
+    ("Soo-min", "al-Rashid" end in lowercase: the tokenizer splits them at the hyphen)."""
     if token.text[:1].isupper():
         return False
     doc, i = token.doc, token.i
@@ -1047,7 +1047,7 @@ def _role_named(head, ctx: _Context) -> str | None:
     for t in head.subtree:
         step, kept = t, True
         while step.i != head.i:  # the path from the word up to the subject
-            # A name before the noun is what the group is around ("Lee supporters").
+            # A name before the noun is what the group is around ("Varga supporters").
             before = step.i < head.i and step.head.i == head.i and step.dep_ in _NAME_DEPS
             if step.dep_ in skip or (before and _common_noun(head)):
                 kept = False
@@ -1184,7 +1184,7 @@ def _standing_alone(
 def _moved_on(doc, start: int, masked: Sequence[_Span], mspan: _Span) -> bool:
     """Whether a sentence with a subject of its own stands between the quotation before
     ``mspan`` and the token ``start`` that opens it: a new sentence about someone or something
-    moves the story on ("“…,” Lee said. The report found …"), so what follows is no longer
+    moves the story on ("“…,” Varga said. The report found …"), so what follows is no longer
     surely the last speaker's words."""
     k = next((i for i, m in enumerate(masked) if m == mspan), 0)
     if k == 0:

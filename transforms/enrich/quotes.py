@@ -15,26 +15,27 @@ quotation; texts, offsets and antecedents use the original paragraph.
    said"); not in title case (titles of works); an unbalanced mark is left alone, except the
    opening mark of a quotation that runs on into the next paragraph.
 2. The speech verb ("said", "told", "added"...) of each quotation: the nearest one after it in
-   the same sentence ("…," Putin said / "…," said Putin / "…" she added), or any verb whose
-   subject follows a quotation ending in a comma ("…," he continued), else the nearest one
+   the same sentence ("…," Putin said / "…," said Putin / "…" she added) or past a full stop
+   when it reports nothing of its own ("…." Putin said.), or any verb whose subject, not a
+   document, follows a quotation ending in a comma ("…," he continued), else the nearest one
    before it ("Peskov told CNN that "…"", "Putin said: "…"", "according to Peskov, "…"",
    "Sasse called it "…"").
 3. The speaker: the verb's subject, resolved to a canonical name of the article (a person by
    full name, surname or accent-free form, or a given name only one person bears, a surname
-   also in full as the body writes it once;
-   a person in apposition, "chairman and CEO X"; an organisation, also "a spokesperson for
-   X"); a name the entities lack is its capitalised words without a title or words the body
-   writes in lowercase. A pronoun stands for the first compatible entity of the nearest
-   sentence before it that has one, skipping a sentence whose own pronoun comes first (he/she:
-   a person the article, a gendered title or the first name does not give the other gender,
-   a one-word name only if they give it that gender;
-   it: an organisation); a role noun for the person introduced with it ("the minister":
-   "Foreign Minister X", "the senator": "Sen. X"), "the company" for the organisation spoken
-   of last. A quotation without a verb of its own continues
-   the speaker of the one before it in its paragraph, the subject of the sentence before it,
-   or, opening a paragraph, the speaker of the paragraph before. A quotation with a verb but
-   no speaker that can be named (“…,” an official said) keeps ``None``; one without any
-   attribution is left out.
+   also in full as the body writes it once; a person in apposition, "chairman and CEO X"; an
+   organisation, also "a spokesperson for X", not "a lawyer for X" nor "X supporters"); a
+   name the entities lack is its capitalised words without a title or words the body writes
+   in lowercase. A pronoun stands for the first compatible entity of the nearest sentence
+   before it that has one, skipping a sentence whose own pronoun comes first (he/she: a person
+   the article, a gendered title or the first name does not give the other gender, a
+   one-word name only if they give it that gender; it: an organisation); a role noun for the
+   person introduced with it ("the minister": "Foreign Minister X", "the senator": "Sen. X"),
+   "the company" for the organisation spoken of last. A quotation without a verb of its own
+   continues the subject of the sentence before it, the speaker of the one before it in its
+   paragraph (unless a sentence with a subject of its own stands between them), or, opening
+   a paragraph, the speaker of the paragraph before. A quotation with a verb but no speaker
+   that can be named (“…,” an official said) keeps ``None``; one without any attribution is
+   left out.
 """
 
 from __future__ import annotations

@@ -455,11 +455,9 @@ def test_a_quotation_opening_a_sentence_is_the_subject_s_of_the_sentence_before(
         "exist today?” The room fell silent. “We will reconvene in the spring next year.”"
     )
     people = [_person("Jim Bridenstine", 0, "Bridenstine"), _person("Robert Aderholt", 90)]
-    assert [s for s, _ in _quotes(body, people)] == [
-        "Jim Bridenstine",
-        "Robert Aderholt",
-        "Robert Aderholt",
-    ]
+    # The last follows a sentence about something else: no one's for sure (as a quotation
+    # paragraph after a paragraph of narrative).
+    assert [s for s, _ in _quotes(body, people)] == ["Jim Bridenstine", "Robert Aderholt"]
 
 
 def test_a_surname_the_entities_lack_names_the_full_name_the_body_gives():
@@ -624,3 +622,101 @@ def test_a_gendered_noun_before_a_name_genders_the_person():
     )
     people = [_person("Casey Roe", 12, "Roe"), _person("Chris Doe", 34, "Doe")]
     assert [s for s, _ in _quotes(body, people)] == ["Chris Doe"]
+
+
+# --------------------------------------------------------------------------- weak cues
+
+
+def test_a_clause_after_a_comma_whose_subject_is_a_document_attributes_nothing():
+    # With a verb that need not report speech, only someone who can speak attributes.
+    body = (
+        "Ann Varga filed suit.\n"
+        "“The defendants acted with reckless disregard,” the complaint continues."
+    )
+    assert _quotes(body, [_person("Ann Varga", 0, "Varga")]) == []
+    spoken = body.replace("the complaint continues", "Varga continues")
+    assert [s for s, _ in _quotes(spoken, [_person("Ann Varga", 0, "Varga")])] == ["Ann Varga"]
+
+
+def test_a_speech_verb_past_a_full_stop_attributes_only_when_it_reports_nothing_else():
+    quote = "“We will not raise the rates again this year.”"
+    for after in ("Ann Varga said.", "Ann Varga said as she left the room."):
+        bare = f"Rates rose on Monday. {quote} {after}"
+        assert [s for s, _ in _quotes(bare, [_person("Ann Varga", 40)])] == ["Ann Varga"]
+    own = f"Rates rose on Monday. {quote} Ann Varga said the bank had already lost money."
+    assert _quotes(own, [_person("Ann Varga", 40)]) == []
+
+
+@pytest.mark.parametrize(
+    ("subject", "speaker"),
+    [
+        ("a spokesperson for Acme Corp", "Acme Corp"),
+        ("a lawyer for Acme Corp", None),  # speaks for a client, is not the company
+        ("the head of Acme Corp", None),
+    ],
+)
+def test_only_a_spokesperson_speaks_for_the_organisation_in_the_subject(subject, speaker):
+    body = f"“We reject every claim made in this lawsuit,” {subject} said."
+    assert [s for s, _ in _quotes(body, [_org("Acme Corp")])] == [speaker]
+
+
+def test_a_given_name_only_one_person_bears_names_that_person():
+    body = (
+        "Maya Lindqvist and Oren Brannigan met in Tulsa.\n"
+        "“I just want to perform my own songs on that stage,” Maya said."
+    )
+    people = [_person("Maya Lindqvist", 0, "Lindqvist"), _person("Oren Brannigan", 16, "Brannigan")]
+    assert [s for s, _ in _quotes(body, people)] == ["Maya Lindqvist"]
+    shared = [*people, _person("Maya Varga", 40, "Varga")]
+    assert [s for s, _ in _quotes(body, shared)] != ["Maya Lindqvist"]
+
+
+def test_a_sentence_with_its_own_subject_between_two_quotations_ends_the_speaker_s_turn():
+    body = (
+        "“We will win this election by a wide margin,” Varga said. The report found that "
+        "turnout fell sharply. “Fewer than half of the voters came out to the polls.”"
+    )
+    people = [_person("Ann Varga", 200, "Varga")]
+    assert _quotes(body, people) == [("Ann Varga", "We will win this election by a wide margin")]
+
+
+@pytest.mark.parametrize(
+    ("subject", "speaker"),
+    [
+        ("Varga supporters", None),  # a group around the name, not the person
+        ("Acme employees", None),
+        ("an Acme spokesperson", "Acme Corp"),  # who speaks for it is it
+        ("Varga", "Ann Varga"),
+    ],
+)
+def test_a_common_noun_with_a_name_before_it_is_not_the_name(subject, speaker):
+    body = f"Ann Varga spoke.\n“We reject every claim made in this lawsuit,” {subject} said."
+    entities = [_person("Ann Varga", 0, "Varga"), _org("Acme Corp", 30, "Acme")]
+    assert [s for s, _ in _quotes(body, entities)] == [speaker]
+
+
+def test_a_hyphenated_name_ending_in_lowercase_is_still_the_name():
+    body = (
+        "“We will not accept these terms under any circumstances,” Han Soo-min, the head "
+        "of the Harbor Transit Union, said."
+    )
+    people = [_person("Han Soo-min"), _org("Harbor Transit Union", 60)]
+    assert [s for s, _ in _quotes(body, people)] == ["Han Soo-min"]
+
+
+def test_he_or_she_skips_a_one_word_person_nothing_genders():
+    body = (
+        "Mary Jones opened the meeting on Monday.\n"
+        "Brannigan spoke next about the budget.\n"
+        "“We will cut spending across the board this year,” she said."
+    )
+    people = [_person("Mary Jones", 0, "Jones"), _person("Brannigan", 40)]
+    assert [s for s, _ in _quotes(body, people)] == ["Mary Jones"]
+
+
+def test_an_abbreviated_month_before_a_day_ends_no_sentence():
+    from newsflow.transforms.enrich.quotes import _Context
+
+    body = "The band played on Monday (Oct. 3) in Tulsa. It sold out."
+    starts = _Context(body, []).sentence_starts
+    assert starts == [0, body.index("It sold")]

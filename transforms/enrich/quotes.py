@@ -15,24 +15,27 @@ quotation; texts, offsets and antecedents use the original paragraph.
    said"); not in title case (titles of works); an unbalanced mark is left alone, except the
    opening mark of a quotation that runs on into the next paragraph.
 2. The speech verb ("said", "told", "added"...) of each quotation: the nearest one after it in
-   the same sentence ("…," Putin said / "…," said Putin / "…" she added), or any verb whose
-   subject follows a quotation ending in a comma ("…," he continued), else the nearest one
+   the same sentence ("…," Putin said / "…," said Putin / "…" she added) or past a full stop
+   when it reports nothing of its own ("…." Putin said.), or any verb whose subject, not a
+   document, follows a quotation ending in a comma ("…," he continued), else the nearest one
    before it ("Peskov told CNN that "…"", "Putin said: "…"", "according to Peskov, "…"",
    "Sasse called it "…"").
 3. The speaker: the verb's subject, resolved to a canonical name of the article (a person by
-   full name, surname or accent-free form, a surname also in full as the body writes it once;
-   a person in apposition, "chairman and CEO X"; an organisation, also "a spokesperson for
-   X"); a name the entities lack is its capitalised words without a title or words the body
-   writes in lowercase. A pronoun stands for the first compatible entity of the nearest
-   sentence before it that has one, skipping a sentence whose own pronoun comes first (he/she:
-   a person the article, a gendered title or the first name does not give the other gender;
-   it: an organisation); a role noun for the person introduced with it ("the minister":
-   "Foreign Minister X", "the senator": "Sen. X"), "the company" for the organisation spoken
-   of last. A quotation without a verb of its own continues
-   the speaker of the one before it in its paragraph, the subject of the sentence before it,
-   or, opening a paragraph, the speaker of the paragraph before. A quotation with a verb but
-   no speaker that can be named (“…,” an official said) keeps ``None``; one without any
-   attribution is left out.
+   full name, surname or accent-free form, or a given name only one person bears, a surname
+   also in full as the body writes it once; a person in apposition, "chairman and CEO X"; an
+   organisation, also "a spokesperson for X", not "a lawyer for X" nor "X supporters"); a
+   name the entities lack is its capitalised words without a title or words the body writes
+   in lowercase. A pronoun stands for the first compatible entity of the nearest sentence
+   before it that has one, skipping a sentence whose own pronoun comes first (he/she: a person
+   the article, a gendered title or the first name does not give the other gender, a
+   one-word name only if they give it that gender; it: an organisation); a role noun for the
+   person introduced with it ("the minister": "Foreign Minister X", "the senator": "Sen. X"),
+   "the company" for the organisation spoken of last. A quotation without a verb of its own
+   continues the subject of the sentence before it, the speaker of the one before it in its
+   paragraph (unless a sentence with a subject of its own stands between them), or, opening
+   a paragraph, the speaker of the paragraph before. A quotation with a verb but no speaker
+   that can be named (“…,” an official said) keeps ``None``; one without any attribution is
+   left out.
 """
 
 from __future__ import annotations
@@ -123,6 +126,8 @@ _NOT_SPEAKER_WORDS = (
     "complaint indictment ruling release memo email book article caption sign video ad"
 )
 _NOT_SPEAKERS = frozenset(_NOT_SPEAKER_WORDS.split())
+# Who speaks for an organisation rather than as themselves.
+_SPOKES = frozenset({"spokesperson", "spokesman", "spokeswoman", "representative"})
 # "The company said": the noun names the organisation spoken of last (a fact of English style:
 # after its first mention an organisation is called by what it is).
 _ORG_NOUN_WORDS = (
@@ -141,6 +146,8 @@ _NAME_DEPS = frozenset({"compound", "flat", "amod"})
 _LEADING = re.compile(r"^(?:the|a|an|The|A|An)\s+")
 _NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 _AFTER_WINDOW = 8  # tokens after a quotation where its verb may stand, across a full stop
+# What a speech verb says of its own: a verb with one of these reports other words (``_bare``).
+_OWN_CONTENT_DEPS = frozenset({"ccomp", "xcomp", "dobj"})
 _COMMA_VERB_WINDOW = 6  # "“…,” the former prime minister continued": subject words + verb
 _ROLE_CONTEXT = 60  # characters before a person's mention read for a title ("Minister X")
 # What the parser reads instead of a quotation's words: a complete clause, so '"…," he said' and
@@ -159,7 +166,9 @@ _TITLE_SMALL_WORDS = frozenset(_TITLE_SMALL.split())
 # Abbreviations whose full stop ends no sentence: titles and initials ("Rep. Brian Babin").
 _ABBREVIATION = re.compile(
     r"(?:^|[\s(])(?:[A-Z]|Mr|Mrs|Ms|Dr|St|Jr|Sr|Rep|Reps|Sen|Sens|Gov|Gen|Lt|Col|Sgt|Capt|"
-    r"Cmdr|Adm|Prof|Rev|Hon|Pres|Supt|Det|Insp|Mt|No|Nos|Vol|Inc|Corp|Co|Ltd|vs|[A-Z]\.[A-Z])$"
+    r"Cmdr|Adm|Prof|Rev|Hon|Pres|Supt|Det|Insp|Mt|No|Nos|Vol|Inc|Corp|Co|Ltd|vs|[A-Z]\.[A-Z]|"
+    # News style (AP) abbreviates a month before a day: "(Oct. 3)" ends no sentence.
+    r"Jan|Feb|Aug|Sept|Sep|Oct|Nov|Dec)$"
 )
 # A title or a gendered noun right before a name says the person's sex ("Mr", "Ms", "his wife",
 # "spokeswoman").
@@ -444,11 +453,15 @@ def _surname(name: str) -> str | None:
     return words[-1] if len(words) >= 2 and words[-1][:1].isupper() else None
 
 
-def _name_forms(entities: Sequence[Entity], kind: str) -> dict[str, str]:
+def _name_forms(
+    entities: Sequence[Entity], kind: str, common: frozenset[str] = frozenset()
+) -> dict[str, str]:
     """Folded form -> canonical name for the article's entities of ``kind``: their names and
     surface forms and, for people, the surname of each full name. News style names a person
     in full once, then by surname (or without the accents), so a surname stands for the full
-    name; when two full names share it, for the one introduced first."""
+    name; when two full names share it, for the one introduced first. Last, a given name
+    only one full name bears (``_given_names``), unless it is one of the ``common`` words
+    (those the body writes in lowercase: "mark", "will")."""
     forms: dict[str, str] = {}
     chosen = [e for e in entities if e.type == kind]
     full = sorted(
@@ -465,12 +478,30 @@ def _name_forms(entities: Sequence[Entity], kind: str) -> dict[str, str]:
     for e in chosen:  # a one-word entity that is a surname of a full name is that person
         for form in [e.name, *e.forms]:
             forms.setdefault(fold_text(form), e.name)
+    if kind == "person":
+        for given, name in _given_names(full).items():
+            if given not in common:
+                forms.setdefault(given, name)
     return forms
 
 
-def _person_forms(entities: Sequence[Entity]) -> list[tuple[str, str]]:
+def _given_names(people: Sequence[Entity]) -> dict[str, str]:
+    """Folded given name -> full name, for given names that only one of ``people`` bears
+    (no title): features and sports news call a person named in full by the given name
+    ("Maya said"), which then names nobody else."""
+    found: dict[str, set[str]] = {}
+    for e in people:
+        first = e.name.split()[0]
+        if len(first) > 1 and first[:1].isupper() and first not in _not_given_names():
+            found.setdefault(fold_text(first), set()).add(e.name)
+    return {given: next(iter(names)) for given, names in found.items() if len(names) == 1}
+
+
+def _person_forms(
+    entities: Sequence[Entity], common: frozenset[str] = frozenset()
+) -> list[tuple[str, str]]:
     """(folded surface form, canonical name) of the article's people, longest forms first."""
-    pairs = _name_forms(entities, "person").items()
+    pairs = _name_forms(entities, "person", common).items()
     return sorted(pairs, key=lambda p: (-len(p[0]), -len(p[1]), p))
 
 
@@ -511,7 +542,7 @@ class _Context:
 
     @cached_property
     def person_forms(self) -> list[tuple[str, str]]:
-        return _person_forms(self.entities)
+        return _person_forms(self.entities, self.lowercase)
 
     @cached_property
     def org_forms(self) -> list[tuple[str, str]]:
@@ -615,19 +646,27 @@ class _Context:
         """The entity of ``kinds`` a pronoun at ``pos`` most likely stands for: the first one
         (the subject, as a rule) of the nearest sentence before that names one, the current
         sentence up to ``pos`` first (salience: a subject outranks an object); with
-        ``gender`` ("m", "f"), the first one the article does not give the other gender."""
+        ``gender`` ("m", "f"), the first one that may have it (``_may_be``)."""
         starts = self.sentence_starts
         k = bisect_right(starts, pos) - 1
         end = pos
         while k >= 0:  # however far back: the antecedent is the last entity that fits
             for m in self._mentions_in(starts[k], end):
-                if m.kind in kinds and (gender is None or self.gender(m.name) in (None, gender)):
+                if m.kind in kinds and (gender is None or self._may_be(m.name, gender)):
                     if gender is not None and self._same_pronoun_before(starts[k], m.start, gender):
                         break  # the sentence goes on about the one its pronoun names
                     return m.name
             end = starts[k]
             k -= 1
         return None
+
+    def _may_be(self, name: str, gender: str) -> bool:
+        """Whether "he" ("m") or "she" ("f") may stand for ``name``: the article or the first
+        name gives it that gender, or none and it is a full name. A one-word person nothing
+        genders is no antecedent: news names in full whoever it quotes, and a lone
+        capitalised word read as a person is often no person at all."""
+        found = self.gender(name)
+        return found == gender or (found is None and len(name.split()) > 1)
 
     def _same_pronoun_before(self, start: int, end: int, gender: str) -> bool:
         """Whether "he" ("she" for ``gender`` "f") stands in ``[start, end)`` outside quotations:
@@ -748,7 +787,9 @@ def _inside(token, spans: Sequence[_Span]) -> bool:
 def _comma_verb(doc, close, spans: Sequence[_Span]):
     """The verb right after a quotation ending in a comma whose subject stands between them
     ("“…,” he continued", "“…,” Lucas responded with a sigh"): in English a clause so placed
-    reports the quotation, whatever its verb."""
+    reports the quotation, whatever its verb. Not when that subject is a document or a
+    crowd (``_NOT_SPEAKERS``): with a verb that need not report speech, that is too weak a
+    sign to keep the quotation with nobody named."""
     after = close.end
     for k in range(after, min(after + _COMMA_VERB_WINDOW, len(doc))):
         tok = doc[k]
@@ -756,7 +797,8 @@ def _comma_verb(doc, close, spans: Sequence[_Span]):
             return None
         subjects = [c for c in tok.children if c.dep_ == "nsubj" and after <= c.i < k]
         if subjects and subjects[0].left_edge.i == after and subjects[0].right_edge.i == k - 1:
-            return tok
+            # Only someone who can speak: "“…,” the report continued" names no speaker.
+            return tok if subjects[0].lower_ not in _NOT_SPEAKERS else None
     return None
 
 
@@ -774,7 +816,7 @@ def _speech_verb(doc, span: _Span, spans: Sequence[_Span], comma: bool):
         v
         for v in verbs
         if v.i > close.start
-        and (v.sent == close[0].sent or v.i - close.start <= _AFTER_WINDOW)
+        and (v.sent == close[0].sent or (v.i - close.start <= _AFTER_WINDOW and _bare(v)))
         and not any(close.start < s_i < v.i for s_i in starts)
     ]
     before = [v for v in verbs if v.i < open_.start and v.sent == open_[0].sent]
@@ -784,6 +826,17 @@ def _speech_verb(doc, span: _Span, spans: Sequence[_Span], comma: bool):
     if first_after is not None and (not first_after.lower_.endswith("ing") or not before):
         return first_after
     return max(before, key=lambda v: v.i) if before else first_after
+
+
+def _bare(verb) -> bool:
+    """Whether a speech verb reports nothing of its own: no clause or object hangs on it
+    ("“….” Smith said."). Past a full stop only such a verb attributes the quotation before
+    it; "“….” Smith said the plan would fail" reports new words, not the quotation (the
+    object of "told" is the listener: "Putin told reporters." is bare)."""
+    listener = verb.lower_ in _HEARING_VERBS  # "Putin told reporters.": whom, not what
+    return not any(
+        c.dep_ in _OWN_CONTENT_DEPS and not (listener and c.dep_ == "dobj") for c in verb.children
+    )
 
 
 def _is_speech_verb(token) -> bool:
@@ -865,16 +918,22 @@ def _resolve(head, pos: int, ctx: _Context) -> str | None:
         return None
     words = _name_words(head)
     subtree = head.doc[head.left_edge.i : head.right_edge.i + 1].text
-    found = _find_form(words, ctx.person_forms)
+    # A common noun with a name before it is a group around the name, not the name:
+    # "Varga supporters", "Acme employees" (who speaks for it is it: "Acme spokesman").
+    named = head.text if _common_noun(head) and low not in _SPOKES else words
+    found = _find_form(named, ctx.person_forms)
     if found is not None:
         return ctx.full_name(found)
-    found = _find_form(words, ctx.org_forms)
+    found = _find_form(named, ctx.org_forms)
     if found is not None and len(found.split()) == 1:
         found = ctx.full_name(found)  # "Lopez" typed as a company
     if found is None and not head.text[:1].isupper():
         # "Chairman and CEO Craig Menear" is Menear; "a spokesperson for the Foreign Office"
-        # speaks for it (who speaks for an organisation is it).
-        found = _role_named(head, ctx) or _find_form(subtree, ctx.org_forms)
+        # speaks for it (who speaks for an organisation is it); "a lawyer for X", "the head
+        # of X" are someone else, not X.
+        found = _role_named(head, ctx)
+        if found is None and low in _SPOKES:
+            found = _find_form(subtree, ctx.org_forms)
     if found is not None:
         return found
     definite = any(c.dep_ == "poss" or c.lower_ in ("the", "this", "that") for c in head.children)
@@ -969,16 +1028,29 @@ def _unnamed_words(words: str, ctx: _Context) -> str:
     return " ".join(tokens)
 
 
+def _common_noun(token) -> bool:
+    """Whether ``token`` is a lowercase word on its own, not the end of a hyphenated name
+    ("Soo-min", "al-Rashid" end in lowercase: the tokenizer splits them at the hyphen)."""
+    if token.text[:1].isupper():
+        return False
+    doc, i = token.doc, token.i
+    hyphen = i >= 2 and doc[i - 1].text == "-" and not doc[i - 2].whitespace_
+    return not (hyphen and not doc[i - 1].whitespace_ and doc[i - 2].text[:1].isupper())
+
+
 def _role_named(head, ctx: _Context) -> str | None:
     """The person a lowercase subject names in apposition or as a title ("chairman, CEO and
     president Craig Menear said"): the subject's words without what hangs on it by a
-    preposition, a possessive or a clause ("a spokesman for X", "X's lawyer" are not X)."""
+    preposition, a possessive or a clause ("a spokesman for X", "X's lawyer" are not X), or
+    as a name before it ("X supporters")."""
     skip = {"prep", "poss", "relcl", "acl", "advcl"}
     tokens = []
     for t in head.subtree:
         step, kept = t, True
         while step.i != head.i:  # the path from the word up to the subject
-            if step.dep_ in skip:
+            # A name before the noun is what the group is around ("Varga supporters").
+            before = step.i < head.i and step.head.i == head.i and step.dep_ in _NAME_DEPS
+            if step.dep_ in skip or (before and _common_noun(head)):
                 kept = False
                 break
             step = step.head
@@ -1096,7 +1168,8 @@ def _standing_alone(
 ) -> _Said:
     """A quotation with no speech verb that opens a sentence: the words of the person the
     sentence before is about ("Aderholt returned to the issue. “What commercial ...?”"), else
-    of the quotation before it in the paragraph."""
+    of the quotation before it in the paragraph, unless the story moved on between them
+    (``_moved_on``): then no one's."""
     open_ = doc.char_span(mspan.outer_start, mspan.outer_start + 1, alignment_mode="expand")
     if open_ is not None and open_[0].sent.start == open_.start:
         subject = _sentence_subject(doc, open_[0])
@@ -1104,7 +1177,25 @@ def _standing_alone(
             speaker = _resolve(subject, offset + _unmasked(subject.idx, pairs), ctx)
             if speaker is not None and (speaker in ctx.person_names or subject.lower_ in PRONOUNS):
                 return _Said(True, speaker)
+    if open_ is not None and _moved_on(doc, open_.start, [m for _, m in pairs], mspan):
+        return _UNSAID
     return previous
+
+
+def _moved_on(doc, start: int, masked: Sequence[_Span], mspan: _Span) -> bool:
+    """Whether a sentence with a subject of its own stands between the quotation before
+    ``mspan`` and the token ``start`` that opens it: a new sentence about someone or something
+    moves the story on ("“…,” Varga said. The report found …"), so what follows is no longer
+    surely the last speaker's words."""
+    k = next((i for i, m in enumerate(masked) if m == mspan), 0)
+    if k == 0:
+        return False
+    before = masked[k - 1]
+    close = doc.char_span(before.outer_end - 1, before.outer_end, alignment_mode="expand")
+    if close is None:
+        return False
+    between = doc[close.end : start]
+    return any(t.is_sent_start for t in between) and any(t.dep_ in _SUBJECT_DEPS for t in between)
 
 
 def _introduced(

@@ -1175,7 +1175,7 @@ def _link_surnames(groups: dict[str, _Group]) -> None:
         is_person = short.type == "person" or short.votes["person"] > 0
         if not is_person and short.place is not None and short.place.major:
             continue
-        targets = [f for f in full if f.folded[-n:] == words]
+        targets = [f for f in full if _bare_name(f)[-n:] == words]
         if not is_person and short.votes["organization"] >= 2:
             # A name the model reads as an organisation again and again joins a "person" only
             # when that person has a common first name: "Recent Samsung" on a title-case line
@@ -1189,6 +1189,15 @@ def _link_surnames(groups: dict[str, _Group]) -> None:
             _merge(groups.pop(short.key), targets[0])
         elif targets:
             short.type, short.person_part = "person", True
+
+
+def _bare_name(g: _Group) -> tuple[str, ...]:
+    """The folded words of a person's name without a generational suffix: news shortens
+    "Patrick Carlineo Jr." to "Carlineo", never to "Jr."."""
+    words = g.folded
+    while len(words) > 1 and words[-1].rstrip(".,") in _NAME_SUFFIXES:
+        words = words[:-1]
+    return words
 
 
 def _link_initials(groups: dict[str, _Group]) -> None:

@@ -1673,6 +1673,10 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
             return True  # datelines: "GOTHENBURG", "YAKIMA"
         if any(w[:1].islower() and w not in _PARTICLES for w in words):
             return True
+        if g.person_part and not g.linked:
+            # A surname (or first name) that several people of the article share names one
+            # of them, not a further person: a facet of its own would count one person twice.
+            return True
     if text is None:
         return False
     if (

@@ -663,6 +663,9 @@ def _clean(
                 and (
                     words[0].rstrip(".") in _TITLE_WORDS
                     or (words[0].lower() in lowercase and _capitals_say_nothing(text, m.start))
+                    # A lowercase word before a name is a role ("rookie Emil Bemstrom",
+                    # "striker X"), not part of it; particles ("de Souza") are.
+                    or (words[0][:1].islower() and words[0] not in _PARTICLES)
                 )
             )
         ):

@@ -548,7 +548,10 @@ def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention
         if not any(s <= m.start and m.start + len(m.text) <= e for s, e, _ in venues)
         or LABEL_TO_FACET.get(m.label) == "location"
     ]
-    extra += [Mention(name, "FAC", s) for s, e, name in venues if (s, e) not in taken]
+    # A venue the model typed otherwise on exactly its span was dropped above: the venue
+    # replaces it, so only a place the model found there keeps it from being added.
+    places = {(m.start, m.start + len(m.text)) for m in kept}
+    extra += [Mention(name, "FAC", s) for s, e, name in venues if (s, e) not in places]
     return kept + extra
 
 

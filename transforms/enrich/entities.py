@@ -164,7 +164,11 @@ _PERSON_BEFORE = re.compile(
     r"Chancellor|Senator|Sen|Rep|Governor|Gov|Mayor|Judge|Justice|Coach|coach|Captain|captain|"
     r"Colonel|General|Gen|Pope|King|Queen|Prince|Princess|Sir|Dame|Lady|Lord|Sheikh|Rabbi|"
     r"Bishop|Archbishop|Ambassador|Secretary|Commissioner|Sergeant|Detective|Chairman|"
-    r"chairman|Chairwoman|chairwoman|spokesperson|spokesman|spokeswoman)\.?)\s+$"
+    r"chairman|Chairwoman|chairwoman|spokesperson|spokesman|spokeswoman|"
+    # News writes a title in lowercase before a name too ("Ukrainian president Zelensky").
+    r"president|minister|senator|governor|mayor|judge|ambassador|secretary|commissioner|"
+    r"detective|sergeant|actor|actress|singer|rapper|player|striker|goalkeeper|keeper|"
+    r"quarterback|midfielder|defender|forward)\.?)\s+$"
 )
 _PLACE_NOUN_OF = re.compile(
     r"\b(?:town|city|village|villages|state|province|region|county|canton|district|island|"

@@ -517,6 +517,19 @@ def _in_a_region(text: str, end: int) -> bool:
     return place is not None and place.kind in ("country", "us_state")
 
 
+# A hyphen and a lowercase syllable right after a person's span: the rest of a given name
+# the model cut ("Moon Jae-in", "Kim Jong-un"); a longer tail is a compound ("Trump-backed").
+_NAME_TAIL = re.compile(r"-[a-z]{1,2}\b(?!-)")
+
+
+def _with_name_tail(m: Mention, text: str) -> Mention:
+    """A person's mention with the hyphenated syllable the model left out of it."""
+    if m.label != "PERSON":
+        return m
+    tail = _NAME_TAIL.match(text, m.start + len(m.text))
+    return replace(m, text=m.text + tail.group(0)) if tail else m
+
+
 def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention]:
     """Names the model misses but news text writes in fixed patterns, added to its mentions: a
     US state after a city ("Tampa, FL"), a dateline place ("VIENNA (AP) —", when the gazetteer
@@ -524,6 +537,7 @@ def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention
     mentions inside it ("Mohegan Sun" of "Mohegan Sun Arena")."""
     if not text:
         return mentions
+    mentions = [_with_name_tail(m, text) for m in mentions]
     states = _us_states()
     taken = {(m.start, m.start + len(m.text)) for m in mentions}
     extra: list[Mention] = []

@@ -1697,6 +1697,10 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
             return True  # datelines: "GOTHENBURG", "YAKIMA"
         if any(w[:1].islower() and w not in _PARTICLES for w in words):
             return True
+        if any(w.startswith("@") for w in words):
+            return True  # "Twitter @Spacedotcom": a handle, not a person's name
+        if text is not None and all(_is_credit(text, s, e) for s, e in g.spans):
+            return True  # the article's own reporters and photographers are no subjects
         if g.person_part and not g.linked:
             # A surname (or first name) that several people of the article share names one
             # of them, not a further person: a facet of its own would count one person twice.
@@ -1754,6 +1758,30 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         mid_sentence = any(not _SENTENCE_START.search(text[max(0, s - 5) : s]) for s, _ in g.spans)
         return g.count < 2 or not mid_sentence
     return False
+
+
+# Credits name the article's makers: "Reporting by X", "Photo: X", "By X" opening a line,
+# "X, BBC diplomatic correspondent" as a line of its own.
+_CREDIT_BEFORE = re.compile(
+    r"(?:\b(?:[Rr]eporting|[Ee]diting|[Ww]ritten|[Ii]llustrat(?:ed|ions?)|[Pp]hoto(?:graph)?s?|"
+    r"[Pp]hotographed|[Ii]mages?|[Cc]redit|[Vv]ideo|[Gg]raphics?)(?:\s+by|:)|^\s*[Bb]y)\s+$"
+)
+_CREDIT_AFTER = re.compile(
+    r"^\s*[,|–—-]\s*(?:[\w&'’.-]+\s+){0,4}(?:correspondent|reporter|editor|writer|"
+    r"photographer|columnist|contributor|[Cc]orrespondent|[Rr]eporter|[Ee]ditor|[Ww]riter|"
+    r"[Pp]hotographer|[Cc]olumnist|[Cc]ontributor)s?\.?\s*$"
+)
+
+
+def _is_credit(text: str, start: int, end: int) -> bool:
+    """Whether the mention at (start, end) credits the article's reporter, editor or
+    photographer rather than naming someone the story is about."""
+    line_start = text.rfind("\n", 0, start) + 1
+    if _CREDIT_BEFORE.search(text[max(line_start, start - 30) : start]):
+        return True
+    line_end = text.find("\n", end)
+    rest = text[end : line_end if line_end >= 0 else len(text)]
+    return not text[line_start:start].strip() and _CREDIT_AFTER.match(rest) is not None
 
 
 _NUMBER_BEFORE = re.compile(r"\d\s?$")

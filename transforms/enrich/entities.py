@@ -1410,6 +1410,9 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
             continue
         if g.place.kind == "city" and g.votes["person"] == g.count >= 2:
             continue  # "Bush" said twice: the model's reading of every mention beats a town's
+        if g.place.kind == "city" and any(_titled(f, g) for f in g.forms):
+            g.type = "person"  # "Queen Elizabeth": a title names a person, not a town
+            continue
         if g.place.kind != "city" or g.place.population >= _STRONG_TOWN or g.votes["location"]:
             g.type = "location"
         elif g.name.isupper() and _opens_a_line(g, text):
@@ -1757,6 +1760,8 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         return False
     if person and any(_person_context(text, s, e) for s, e in g.spans):
         return False  # "Rose said" stays, even if prices rose
+    if person and any(_titled(f, g) for f in g.forms):
+        return False  # "Queen Elizabeth", "Mr Persson": the title the name lost says it all
     if _written_in_lowercase(text, name):
         return True  # a common noun capitalised at the start of a sentence: "Lava", "Budget"
     if person:
@@ -1791,6 +1796,17 @@ def _is_credit(text: str, start: int, end: int) -> bool:
     line_end = text.find("\n", end)
     rest = text[end : line_end if line_end >= 0 else len(text)]
     return not text[line_start:start].strip() and _CREDIT_AFTER.match(rest) is not None
+
+
+def _titled(form: str, g: _Group) -> bool:
+    """Whether a mention as written is the name of ``g`` after a person's title ("Queen
+    Elizabeth", "Dr. X"); "General Santos", a city, keeps its first word in its name."""
+    words = normalize_name(form).split()
+    return (
+        len(words) > 1
+        and words[0].rstrip(".") in _TITLE_WORDS
+        and tuple(fold(w) for w in words[1:]) == g.folded
+    )
 
 
 _NUMBER_BEFORE = re.compile(r"\d\s?$")

@@ -955,7 +955,7 @@ def _type_from_name(groups: dict[str, _Group]) -> None:
             g.type = "location"
         elif words[-1] in _EVENT_LAST_WORDS:
             g.type = "event"
-        elif words[-1] in _MODEL_LAST_WORDS and g.type in ("person", "organization"):
+        elif words[-1] in _MODEL_LAST_WORDS and g.type in _RULE_TYPES:
             g.type = "product"  # "Nintendo Switch Lite", "DJI Mavic Mini", "iPhone 11 Pro Max"
 
 
@@ -1481,6 +1481,7 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
         if g.place is None and _looks_like_a_name(words) and _quoted_by_surname(text, words):
             g.type = "person"
     _complete_lone_names(groups, text, cued)
+    _places_in_product_names(groups)
     _plural_teams(groups, text)
     _people_typed_as_places(groups, text)
     _brands_typed_as_people(groups)
@@ -1500,6 +1501,19 @@ def _brands_typed_as_people(groups: dict[str, _Group]) -> None:
         inner = [i for i in range(1, len(word)) if word[i].isupper() and word[i - 1].islower()]
         if inner and not _NAME_PREFIX.fullmatch(word[: inner[0]]):
             g.type = "organization"
+
+
+def _places_in_product_names(groups: dict[str, _Group]) -> None:
+    """A "place" no gazetteer knows whose name starts or ends a product's name of the article
+    ("Echo Dot" of "Amazon Echo Dot", "Brydge Pro" of "Brydge Pro Keyboard") is that product,
+    named short: a place is not named inside a product's name."""
+    products = [g.folded for g in groups.values() if g.type == "product"]
+    for g in groups.values():
+        if g.type != "location" or g.alias or g.place or g.tokens[-1] in _VENUE_WORDS:
+            continue
+        n = len(g.folded)
+        if any(len(p) > n and g.folded in (p[:n], p[-n:]) for p in products):
+            g.type = "product"
 
 
 def _people_typed_as_places(groups: dict[str, _Group], text: str) -> None:

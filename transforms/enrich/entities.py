@@ -522,11 +522,21 @@ def _in_a_region(text: str, end: int) -> bool:
 _NAME_TAIL = re.compile(r"-[a-z]{1,2}\b(?!-)")
 
 
+# ", D.C." after a place: the district is part of the city's name ("Washington, D.C."),
+# which the model cuts at the comma, leaving the name of a state.
+_DISTRICT_TAIL = re.compile(r", (?:D\.C\.|DC)(?![\w.])")
+
+
 def _with_name_tail(m: Mention, text: str) -> Mention:
-    """A person's mention with the hyphenated syllable the model left out of it."""
-    if m.label != "PERSON":
+    """A mention with the part of its name the model left out of it: a hyphenated syllable
+    of a person's name, the district of a city."""
+    end = m.start + len(m.text)
+    if m.label == "PERSON":
+        tail = _NAME_TAIL.match(text, end)
+    elif m.label == "GPE":
+        tail = _DISTRICT_TAIL.match(text, end)
+    else:
         return m
-    tail = _NAME_TAIL.match(text, m.start + len(m.text))
     return replace(m, text=m.text + tail.group(0)) if tail else m
 
 

@@ -1624,6 +1624,10 @@ def _complete_lone_names(groups: dict[str, _Group], text: str, cued: set[str]) -
         word = g.name
         if not _looks_like_a_name([word]):
             continue
+        if _written_in_lowercase(text, word) and not any(
+            _person_context(text, s, e) for s, e in g.spans
+        ):
+            continue  # a common noun ("Switch", "Max") is no surname without a cue
         found: set[str] = set()
         for start, _ in _word_spans(text, word):
             if _is_headline_line(_line_at(text, start, start)):

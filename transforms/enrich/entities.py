@@ -800,7 +800,7 @@ class Candidate:
     rule_type: str
     junk: bool
     alias: str  # the alias table's type, or ""
-    vouched: bool  # the text itself says it is a person ("X said", "Mr X")
+    vouched: bool  # the text itself says it is a person ("X said", "Mr X", listed with people)
     features: dict[str, float]
     spans: tuple[tuple[int, int], ...]
     forms: frozenset[str]
@@ -851,7 +851,13 @@ def entity_candidates(
         vouched = g.type == "person" and (
             g.linked
             or bool(g.recovered)
-            or (text is not None and any(_person_context(text, s, e) for s, e in g.spans))
+            or (
+                text is not None
+                and any(
+                    _person_context(text, s, e) or _listed_with(text, s, e, people)
+                    for s, e in g.spans
+                )
+            )
         )
         out.append(
             Candidate(
@@ -878,7 +884,7 @@ def candidate_type(
     type the name, and the typer checks the types its ``thresholds`` (by default its own) give
     a drop threshold for: a name it finds no person, organisation or place with enough
     probability is dropped (not a person the text vouches for: "X said", "Mr X", a surname
-    used alone), one it finds of another checked type with enough
+    used alone, a list of people), one it finds of another checked type with enough
     probability is retyped. Names of the other types, and junk, are left as the rules say.
     """
     if candidate.alias:

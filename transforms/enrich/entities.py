@@ -851,6 +851,7 @@ def entity_candidates(
         vouched = g.type == "person" and (
             g.linked
             or bool(g.recovered)
+            or any(_titled(f, g) for f in g.forms)  # "Queen Elizabeth": the title is a cue
             or (
                 text is not None
                 and any(

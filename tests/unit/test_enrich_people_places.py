@@ -1,0 +1,154 @@
+"""Person and place rules on the shapes of real news text: suffixes, shared surnames, roles
+and titles around a name, credits, lists in one span, names the model cuts short, venues,
+and products that are no places.
+
+Each test feeds ``group_mentions`` the mentions a model could produce with the text they come
+from, so the rule is pinned down without depending on what the model does.
+"""
+
+from __future__ import annotations
+
+from newsflow.transforms.enrich.entities import Mention, group_mentions
+
+
+def resolve(text: str, *spans: tuple[str, str]) -> dict[str, str]:
+    """Canonical name -> facet type, for mentions given as (text as written, spaCy label);
+    each is located at its first occurrence in ``text`` at or after the previous one."""
+    mentions, at = [], 0
+    for written, label in spans:
+        start = text.index(written, at)
+        mentions.append(Mention(written, label, start))
+        at = start + 1
+    return {e.name: e.type for e in group_mentions(mentions, text)}
+
+
+def people(got: dict[str, str]) -> set[str]:
+    return {name for name, facet in got.items() if facet == "person"}
+
+
+def places(got: dict[str, str]) -> set[str]:
+    return {name for name, facet in got.items() if facet == "location"}
+
+
+def test_a_surname_joins_a_full_name_with_a_generational_suffix():
+    text = "Patrick Carlineo Jr. was charged. Carlineo said he regretted it. Carlineo left."
+    got = resolve(
+        text, ("Patrick Carlineo Jr.", "PERSON"), ("Carlineo", "PERSON"), ("Carlineo", "PERSON")
+    )
+    assert people(got) == {"Patrick Carlineo Jr"}
+
+
+def test_a_surname_two_people_share_is_no_third_person():
+    text = (
+        "Richard von Weizsäcker was president. His son Fritz von Weizsäcker was a doctor. "
+        "The attacker knew von Weizsäcker from the clinic."
+    )
+    got = resolve(
+        text,
+        ("Richard von Weizsäcker", "PERSON"),
+        ("Fritz von Weizsäcker", "PERSON"),
+        ("von Weizsäcker", "PERSON"),
+    )
+    assert people(got) == {"Richard von Weizsäcker", "Fritz von Weizsäcker"}
+
+
+def test_a_role_word_the_model_took_into_the_span_is_dropped():
+    text = "Jonas Brodin scored, and rookie Emil Bemstrom added a goal for the home side."
+    got = resolve(text, ("Jonas Brodin", "PERSON"), ("rookie Emil Bemstrom", "PERSON"))
+    assert people(got) == {"Jonas Brodin", "Emil Bemstrom"}
+
+
+def test_a_lowercase_title_before_a_lone_surname_makes_a_person():
+    text = "Trump released the call with Ukrainian president Zelensky on Wednesday."
+    got = resolve(text, ("Zelensky", "PERSON"))
+    assert people(got) == {"Zelensky"}
+    # Without the title nothing says the lone word is a person.
+    bare = "Trump released the call with Zelensky on Wednesday."
+    assert people(resolve(bare, ("Zelensky", "PERSON"))) == set()
+
+
+def test_credits_and_handles_are_no_people():
+    text = (
+        "Maria Lindqvist said the vote was close.\n"
+        "Caroline Hawley, BBC diplomatic correspondent\n"
+        "The result surprised Lindqvist. Photo: Tomas Berglund\n"
+        "(Reporting by Anna Kowalski; Editing by Peter Graff)\n"
+        "Follow us on Twitter @Spacedotcom."
+    )
+    got = resolve(
+        text,
+        ("Maria Lindqvist", "PERSON"),
+        ("Caroline Hawley", "PERSON"),
+        ("Tomas Berglund", "PERSON"),
+        ("Anna Kowalski", "PERSON"),
+        ("Peter Graff", "PERSON"),
+        ("Twitter @Spacedotcom", "PERSON"),
+    )
+    assert people(got) == {"Maria Lindqvist"}
+
+
+def test_a_person_named_in_running_text_is_no_credit():
+    text = "Caroline Hawley, the charity's director, said donations had doubled."
+    assert people(resolve(text, ("Caroline Hawley", "PERSON"))) == {"Caroline Hawley"}
+
+
+def test_a_span_listing_names_with_commas_is_split():
+    text = "Robert Mueller testified. Voters tired of Mueller, Stormy and the tax returns."
+    got = resolve(text, ("Robert Mueller", "PERSON"), ("Mueller, Stormy", "ORG"))
+    assert got.get("Robert Mueller") == "person"
+    assert "Mueller, Stormy" not in got
+    # A place and its country in one span are two places.
+    got = resolve("The summit opened in Paris, France on Monday.", ("Paris, France", "GPE"))
+    assert places(got) == {"Paris", "France"}
+
+
+def test_the_hyphenated_syllable_of_a_given_name_is_kept():
+    text = "The plan was announced by president Moon Jae-in a year ago."
+    assert people(resolve(text, ("Moon Jae", "PERSON"))) == {"Moon Jae-in"}
+    # A compound after a name is not part of it.
+    text = "Aid was cut by the Smith-led council. Smith said it was fair."
+    got = resolve(text, ("Smith", "PERSON"), ("Smith", "PERSON"))
+    assert people(got) == {"Smith"}
+
+
+def test_washington_dc_is_the_city_not_the_state():
+    text = "She studies at American University in Washington, D.C., where the team is based."
+    assert places(resolve(text, ("Washington", "GPE"))) == {"Washington, D.C."}
+    text = "Wildfires burned across Washington and Oregon."
+    got = resolve(text, ("Washington", "GPE"), ("Oregon", "GPE"))
+    assert places(got) == {"Washington", "Oregon"}
+
+
+def test_a_name_after_a_title_is_a_person_not_the_town_of_that_name():
+    text = "His mother, Queen Elizabeth, was said to have disapproved of the interview."
+    got = resolve(text, ("Queen Elizabeth", "PERSON"))
+    assert got == {"Queen Elizabeth": "person"}
+    # A town named alone stays a town.
+    text = "The family moved to Elizabeth, a city in New Jersey."
+    assert places(resolve(text, ("Elizabeth", "GPE"))) == {"Elizabeth"}
+
+
+def test_a_venue_the_model_typed_as_an_organisation_is_a_place():
+    text = "June 19 -- PNC Music Pavilion, Charlotte, NC\nJune 20 -- Bridgestone Arena, Nashville"
+    got = resolve(
+        text,
+        ("PNC Music Pavilion", "ORG"),
+        ("Charlotte", "GPE"),
+        ("Bridgestone Arena", "FAC"),
+        ("Nashville", "GPE"),
+    )
+    assert {"PNC Music Pavilion", "Bridgestone Arena", "Charlotte"} <= places(got)
+
+
+def test_a_product_named_short_or_by_its_model_word_is_no_place():
+    text = (
+        "The Amazon Echo Dot is $22 today. The Echo Dot sold out last year. "
+        "The Brydge Max keyboard ships soon."
+    )
+    got = resolve(
+        text,
+        ("Amazon Echo Dot", "PRODUCT"),
+        ("Echo Dot", "GPE"),
+        ("Brydge Max", "GPE"),
+    )
+    assert places(got) == set()

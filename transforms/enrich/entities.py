@@ -698,16 +698,7 @@ def _clean(
         words = name.split()
         while len(words) > 1 and (
             words[0] in _LEADING_JUNK
-            or (
-                seg_facet == "person"
-                and (
-                    words[0].rstrip(".") in _TITLE_WORDS
-                    or (words[0].lower() in lowercase and _capitals_say_nothing(text, m.start))
-                    # A lowercase word before a name is a role ("rookie Emil Bemstrom",
-                    # "striker X"), not part of it; particles ("de Souza") are.
-                    or (words[0][:1].islower() and words[0] not in _PARTICLES)
-                )
-            )
+            or (seg_facet == "person" and _before_a_name(words[0], text, m.start, lowercase))
         ):
             words.pop(0)  # "Although Berm" -> "Berm", "Ms Persson" -> "Persson"
         while len(words) > 1 and (
@@ -722,6 +713,17 @@ def _clean(
             continue
         start = m.start + max(at, 0)
         yield name, seg_facet, start, start + len(segment)
+
+
+def _before_a_name(word: str, text: str | None, start: int, lowercase: frozenset[str]) -> bool:
+    """Whether the first word of a person's span stands before the name rather than in it: a
+    title, a common word where capitals say nothing, or a lowercase role ("rookie Emil
+    Bemstrom", "striker X"); a particle ("de Souza") is part of the name."""
+    return (
+        word.rstrip(".") in _TITLE_WORDS
+        or (word.lower() in lowercase and _capitals_say_nothing(text, start))
+        or (word[:1].islower() and word not in _PARTICLES)
+    )
 
 
 def _majority(g: _Group) -> str:

@@ -653,7 +653,7 @@ def _segments(text: str, facet: str) -> Iterable[tuple[str, str]]:
             lines.append(line)
     # A comma between names in one span lists them ("Mueller, Stormy", "Paris, France"):
     # no name of a person, an organisation or a place is a list of plain names.
-    listed = []
+    listed: list[str] = []
     for line in lines:
         names = line.split(", ")
         if len(names) > 1 and all(_looks_like_a_name(n.split()) for n in names):

@@ -152,3 +152,12 @@ def test_a_product_named_short_or_by_its_model_word_is_no_place():
         ("Brydge Max", "GPE"),
     )
     assert places(got) == set()
+
+
+def test_a_countrys_official_name_is_the_country():
+    text = "Israel annexed the valley. It was a great day for the State of Israel, he said."
+    got = resolve(text, ("Israel", "GPE"), ("the State of Israel", "GPE"))
+    assert places(got) == {"Israel"}
+    # "State of" before a name that is no country changes nothing.
+    got = resolve("The State of Play report came out.", ("State of Play", "ORG"))
+    assert places(got) == set()

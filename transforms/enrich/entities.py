@@ -506,6 +506,18 @@ def _state_after_city(g: _Group, text: str | None) -> Place | None:
 _REGION_AFTER = re.compile(r", ([A-Z][a-z]+(?: [A-Z][a-z]+)?)\b")
 
 
+# Official names of countries: "the State of Israel", "the Republic of Korea".
+_STATE_OF = re.compile(r"^(?:State|Republic|Kingdom|Commonwealth|Federation|Principality) of ")
+
+
+def _official_name(name: str) -> Place | None:
+    """The country an official name stands for ("State of Israel" is Israel): one country,
+    one facet value."""
+    short = _STATE_OF.sub("", name)
+    place = find_place(short) if short != name else None
+    return place if place is not None and place.kind == "country" else None
+
+
 def _in_a_region(text: str, end: int) -> bool:
     """Whether the name ending at ``end`` is followed by its state or country: "Uncasville,
     CT", "Roscoff, France"."""
@@ -827,6 +839,8 @@ def entity_candidates(
     for g in groups.values():
         g.type = g.alias.type if g.alias else _majority(g)
         g.place = None if g.alias else find_place(g.name) or _state_after_city(g, text)
+        if g.place is None and g.alias is None:
+            g.place = _official_name(g.name)
     _link_acronyms(groups, text)
     _type_from_name(groups)
     _split_brands(groups, lowercase, text)

@@ -161,3 +161,18 @@ def test_a_countrys_official_name_is_the_country():
     # "State of" before a name that is no country changes nothing.
     got = resolve("The State of Play report came out.", ("State of Play", "ORG"))
     assert places(got) == set()
+
+
+def test_a_place_named_short_joins_the_one_longer_place_it_opens():
+    text = (
+        "Man stabbed on San Francisco Bay train\n"
+        "A stabbing on a San Francisco Bay Area commuter train killed a man."
+    )
+    got = resolve(text, ("San Francisco Bay", "LOC"), ("San Francisco Bay Area", "LOC"))
+    assert places(got) == {"San Francisco Bay Area"}
+    # Two longer places it could open: it stays apart rather than guess.
+    text = "Lake Tana Basin and Lake Tana Shore flooded; Lake Tana rose."
+    got = resolve(
+        text, ("Lake Tana Basin", "LOC"), ("Lake Tana Shore", "LOC"), ("Lake Tana", "LOC")
+    )
+    assert "Lake Tana" in places(got)

@@ -851,6 +851,7 @@ def entity_candidates(
     _link_surnames(groups)
     _link_short_names(groups, "organization")
     _link_short_names(groups, "location")
+    _link_place_prefixes(groups)
     _link_organisation_variants(groups)
     _type_from_gazetteer_and_context(groups, text)
     people = sorted(
@@ -1349,6 +1350,29 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
             targets = full
         if len(targets) == 1:
             _merge(groups.pop(short.key), targets[0])
+
+
+def _link_place_prefixes(groups: dict[str, _Group]) -> None:
+    """A place of several words no gazetteer knows that opens exactly one longer such place of
+    the article ("San Francisco Bay" in a headline, "San Francisco Bay Area" in the text) is
+    that place named short: a second facet value for one place is a wrong one."""
+    unknown = [
+        g
+        for g in groups.values()
+        if g.type == "location" and g.place is None and not g.alias and len(g.folded) > 1
+    ]
+    for short in sorted(unknown, key=lambda g: len(g.folded)):
+        n = len(short.folded)
+        longer = [
+            g
+            for g in unknown
+            if g is not short
+            and g.key in groups
+            and len(g.folded) > n
+            and g.folded[:n] == short.folded
+        ]
+        if short.key in groups and len(longer) == 1:
+            _merge(groups.pop(short.key), longer[0])
 
 
 # Kinds of government body that US and British news name both ways: "Justice Department"

@@ -176,3 +176,13 @@ def test_a_place_named_short_joins_the_one_longer_place_it_opens():
         text, ("Lake Tana Basin", "LOC"), ("Lake Tana Shore", "LOC"), ("Lake Tana", "LOC")
     )
     assert "Lake Tana" in places(got)
+
+
+def test_a_person_named_like_the_start_of_a_product_is_that_product():
+    text = "The Nintendo Switch Lite is $179. A Nintendo Switch bundle costs more."
+    got = resolve(text, ("Nintendo Switch Lite", "PRODUCT"), ("Nintendo Switch", "PERSON"))
+    assert people(got) == set()
+    # A person a product is named after stays a person.
+    text = "Tony Hawk's Pro Skater is back, and Tony Hawk said he was thrilled."
+    got = resolve(text, ("Tony Hawk's Pro Skater", "PRODUCT"), ("Tony Hawk", "PERSON"))
+    assert people(got) == {"Tony Hawk"}

@@ -1532,7 +1532,7 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
         if g.place is None and _looks_like_a_name(words) and _quoted_by_surname(text, words):
             g.type = "person"
     _complete_lone_names(groups, text, cued)
-    _places_in_product_names(groups)
+    _short_product_names(groups)
     _plural_teams(groups, text)
     _people_typed_as_places(groups, text)
     _brands_typed_as_people(groups)
@@ -1554,13 +1554,21 @@ def _brands_typed_as_people(groups: dict[str, _Group]) -> None:
             g.type = "organization"
 
 
-def _places_in_product_names(groups: dict[str, _Group]) -> None:
+def _short_product_names(groups: dict[str, _Group]) -> None:
     """A "place" no gazetteer knows whose name starts or ends a product's name of the article
     ("Echo Dot" of "Amazon Echo Dot", "Brydge Pro" of "Brydge Pro Keyboard") is that product,
-    named short: a place is not named inside a product's name."""
+    named short: a place is not named inside a product's name. So is a "person" of several
+    words that does not start with a common first name ("Nintendo Switch" of "Nintendo
+    Switch Lite"); "Tony Hawk" of "Tony Hawk's Pro Skater" stays a person."""
     products = [g.folded for g in groups.values() if g.type == "product"]
     for g in groups.values():
-        if g.type != "location" or g.alias or g.place or g.tokens[-1] in _VENUE_WORDS:
+        if g.alias or g.place:
+            continue
+        if g.type == "location" and g.tokens[-1] in _VENUE_WORDS:
+            continue
+        if g.type == "person" and (len(g.folded) < 2 or g.folded[0] in first_names()):
+            continue
+        if g.type not in ("location", "person"):
             continue
         n = len(g.folded)
         if any(len(p) > n and g.folded in (p[:n], p[-n:]) for p in products):

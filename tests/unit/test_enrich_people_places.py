@@ -186,3 +186,14 @@ def test_a_person_named_like_the_start_of_a_product_is_that_product():
     text = "Tony Hawk's Pro Skater is back, and Tony Hawk said he was thrilled."
     got = resolve(text, ("Tony Hawk's Pro Skater", "PRODUCT"), ("Tony Hawk", "PERSON"))
     assert people(got) == {"Tony Hawk"}
+
+
+def test_a_name_followed_by_a_us_state_code_is_a_town():
+    text = (
+        "June 29 -- PNC Bank Arts Center, Holmdel, NJ\nJune 30 -- Jones Beach Theater, Wantagh, NY"
+    )
+    got = resolve(text, ("Holmdel", "ORG"), ("Wantagh", "GPE"))
+    assert {"Holmdel", "Wantagh"} <= places(got)
+    # "in X" alone does not make a place of a name the model reads as an organisation.
+    got = resolve("The bill died in Congress on Friday.", ("Congress", "ORG"))
+    assert places(got) == set()

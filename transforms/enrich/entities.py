@@ -518,11 +518,16 @@ def _official_name(name: str) -> Place | None:
     return place if place is not None and place.kind == "country" else None
 
 
+def _state_after(text: str, end: int) -> bool:
+    """Whether the name ending at ``end`` is followed by a US state's code: "Holmdel, NJ"."""
+    found = _STATE_AFTER_CITY.match(text, end)
+    return found is not None and found.start() == end and found.group(1) in _us_states()
+
+
 def _in_a_region(text: str, end: int) -> bool:
     """Whether the name ending at ``end`` is followed by its state or country: "Uncasville,
     CT", "Roscoff, France"."""
-    found = _STATE_AFTER_CITY.match(text, end)
-    if found is not None and found.start() == end and found.group(1) in _us_states():
+    if _state_after(text, end):
         return True
     region = _REGION_AFTER.match(text, end)
     place = find_place(region.group(1)) if region else None
@@ -1512,10 +1517,11 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
             if len(g.tokens) == 1:
                 # "in X" says little of a name the model reads as an organisation ("in the
                 # Senate", "in Congress") unless the gazetteer knows a town of that name;
-                # "the town of X" says it all.
+                # "the town of X" says it all, and so does a US state after it ("Holmdel,
+                # NJ"): that is how US news writes a town.
                 weak = g.type == "organization" and g.place is None
                 if any(
-                    _PLACE_NOUN_OF.search(text[max(0, s - _CONTEXT) : s])
+                    (_PLACE_NOUN_OF.search(text[max(0, s - _CONTEXT) : s]) or _state_after(text, e))
                     if weak
                     else _place_context(text, s, e, places)
                     for s, e in g.spans

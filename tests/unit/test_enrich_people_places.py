@@ -197,3 +197,12 @@ def test_a_name_followed_by_a_us_state_code_is_a_town():
     # "in X" alone does not make a place of a name the model reads as an organisation.
     got = resolve("The bill died in Congress on Friday.", ("Congress", "ORG"))
     assert places(got) == set()
+
+
+def test_a_politicians_party_and_state_names_the_state():
+    text = "A man threatened Rep. Ilhan Omar (D-Minn.), prosecutors said."
+    got = resolve(text, ("Ilhan Omar", "PERSON"))
+    assert places(got) == {"Minnesota"}
+    # A party letter before anything else names no state.
+    got = resolve("The D-Day museum opened.", ("D-Day", "EVENT"))
+    assert places(got) == set()

@@ -462,6 +462,11 @@ _STATE_AFTER_CITY = re.compile(
     r"(?<=[A-Za-z.]), ((?:[A-Z]\.){2}|[A-Z][a-z]{1,4}\.|[A-Z]\.[A-Z][a-z]\.|[A-Z]{2})"
     r"(?![\w.-]|\.\w)"
 )
+# A US politician's party and state: "Rep. Ilhan Omar (D-Minn.)", "Sen. X, R-TX".
+_PARTY_STATE = re.compile(
+    r"(?<![\w-])[DRI]-((?:[A-Z]\.){2}|[A-Z][a-z]{1,4}\.|[A-Z]\.[A-Z][a-z]\.|[A-Z]{2})"
+    r"(?![\w-]|\.\w)"
+)
 # A dateline: a place in capitals opening a line, then a comma, a bracket or a dash.
 _DATELINE = re.compile(r"^([A-Z][A-Z.'’ -]*[A-Z.])(?=,| \(| [—–-])", re.MULTILINE)
 # Last words of venue names, which the model often misses in listings.
@@ -497,9 +502,10 @@ def _state_after_city(g: _Group, text: str | None) -> Place | None:
     if state is None or text is None:
         return None
     for start, _ in g.spans:
-        found = _STATE_AFTER_CITY.match(text, max(0, start - 2))
-        if found is not None and found.start(1) == start:
-            return find_place(state)
+        for pattern, back in ((_STATE_AFTER_CITY, 2), (_PARTY_STATE, 2)):
+            found = pattern.match(text, max(0, start - back))
+            if found is not None and found.start(1) == start:
+                return find_place(state)
     return None
 
 
@@ -568,9 +574,10 @@ def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention
     states = _us_states()
     taken = {(m.start, m.start + len(m.text)) for m in mentions}
     extra: list[Mention] = []
-    for found in _STATE_AFTER_CITY.finditer(text):
-        if found.group(1) in states and found.span(1) not in taken:
-            extra.append(Mention(found.group(1), "GPE", found.start(1)))
+    for pattern in (_STATE_AFTER_CITY, _PARTY_STATE):
+        for found in pattern.finditer(text):
+            if found.group(1) in states and found.span(1) not in taken:
+                extra.append(Mention(found.group(1), "GPE", found.start(1)))
     for found in _DATELINE.finditer(text):
         name = found.group(1).strip()
         if len(name) > 3 and found.span(1) not in taken and find_place(name) is not None:

@@ -167,7 +167,8 @@ _PERSON_BEFORE = re.compile(
     r"chairman|Chairwoman|chairwoman|spokesperson|spokesman|spokeswoman|"
     # News writes a title in lowercase before a name too ("Ukrainian president Zelensky").
     r"president|minister|senator|governor|mayor|judge|ambassador|secretary|commissioner|"
-    r"detective|sergeant|actor|actress|singer|rapper|player|striker|goalkeeper|keeper|"
+    r"detective|sergeant|actor|actress|singer|rapper|player|striker|goalkeeper|keeper|star|"
+    r"champion|rookie|veteran|"
     r"quarterback|midfielder|defender|forward)\.?)\s+$"
 )
 _PLACE_NOUN_OF = re.compile(

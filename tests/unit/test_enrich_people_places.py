@@ -206,3 +206,9 @@ def test_a_politicians_party_and_state_names_the_state():
     # A party letter before anything else names no state.
     got = resolve("The D-Day museum opened.", ("D-Day", "EVENT"))
     assert places(got) == set()
+
+
+def test_a_hyphenated_given_name_is_shaped_like_a_name():
+    text = "Eva-Marie Persson, the prosecutor, dropped the case. Persson said it was weak."
+    got = resolve(text, ("Eva-Marie Persson", "ORG"), ("Persson", "PERSON"))
+    assert people(got) == {"Eva-Marie Persson"}

@@ -1634,8 +1634,14 @@ def _plural_teams(groups: dict[str, _Group], text: str) -> None:
 
 
 def _looks_like_a_name(words: list[str]) -> bool:
+    """Every word "Xxxx", letters only, no organisation or place word; in a name of several
+    words a hyphen joins two such parts ("Eva-Marie Persson", "Jo-Wilfried Tsonga")."""
     return (
-        all(w.isalpha() and w[0].isupper() and w[1:].islower() for w in words)
+        all(
+            p.isalpha() and p[0].isupper() and p[1:].islower()
+            for w in words
+            for p in (w.split("-") if len(words) > 1 else [w])
+        )
         and not any(w in _ORG_WORDS or w in _PLACE_WORDS for w in words)
         and (len(words) == 1 or words[-1] not in _ORG_LAST_WORDS)  # "San Francisco Chronicle"
     )

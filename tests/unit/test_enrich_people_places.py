@@ -212,3 +212,13 @@ def test_a_hyphenated_given_name_is_shaped_like_a_name():
     text = "Eva-Marie Persson, the prosecutor, dropped the case. Persson said it was weak."
     got = resolve(text, ("Eva-Marie Persson", "ORG"), ("Persson", "PERSON"))
     assert people(got) == {"Eva-Marie Persson"}
+
+
+def test_the_people_of_a_place_are_no_person_nor_place():
+    text = "Delhiites woke to smog again. Londoners and Parisians fared better."
+    got = resolve(text, ("Delhiites", "PERSON"), ("Londoners", "GPE"), ("Parisians", "PERSON"))
+    assert people(got) == places(got) == set()
+    # A surname that merely ends like a demonym stays a person.
+    text = "Jan Peters said the vote was close. Peters left early."
+    got = resolve(text, ("Jan Peters", "PERSON"), ("Peters", "PERSON"))
+    assert people(got) == {"Jan Peters"}

@@ -1547,6 +1547,7 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
             g.type = "person"
     _complete_lone_names(groups, text, cued)
     _short_product_names(groups)
+    _demonyms(groups)
     _plural_teams(groups, text)
     _people_typed_as_places(groups, text)
     _brands_typed_as_people(groups)
@@ -1566,6 +1567,25 @@ def _brands_typed_as_people(groups: dict[str, _Group]) -> None:
         inner = [i for i in range(1, len(word)) if word[i].isupper() and word[i - 1].islower()]
         if inner and not _NAME_PREFIX.fullmatch(word[: inner[0]]):
             g.type = "organization"
+
+
+_DEMONYM_ENDINGS = ("ites", "ians", "ers", "ans")
+
+
+def _demonyms(groups: dict[str, _Group]) -> None:
+    """A one-word "person" or "place" that is a known place with a demonym's ending
+    ("Delhiites", "Londoners", "Parisians") names the people of that place, a group the facets
+    leave out."""
+    for g in groups.values():
+        if g.type not in ("person", "location") or g.alias or g.place or len(g.tokens) != 1:
+            continue
+        if g.linked or g.recovered:
+            continue
+        for ending in _DEMONYM_ENDINGS:
+            stem = g.name.removesuffix(ending)
+            if stem != g.name and len(stem) > 2 and find_place(stem) is not None:
+                g.type = "group"
+                break
 
 
 def _short_product_names(groups: dict[str, _Group]) -> None:

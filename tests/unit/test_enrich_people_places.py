@@ -222,3 +222,25 @@ def test_the_people_of_a_place_are_no_person_nor_place():
     text = "Jan Peters said the vote was close. Peters left early."
     got = resolve(text, ("Jan Peters", "PERSON"), ("Peters", "PERSON"))
     assert people(got) == {"Jan Peters"}
+
+
+def test_a_name_only_the_headline_gives_is_no_facet():
+    text = (
+        "Is Mary Poppins the new Bond? Ratings soar in Gotham\n\n"
+        "Viewers in Leeds tuned in as Anna Berg hosted the show. Berg said it went well."
+    )
+    got = resolve(
+        text,
+        ("Mary Poppins", "PERSON"),
+        ("Gotham", "GPE"),
+        ("Leeds", "GPE"),
+        ("Anna Berg", "PERSON"),
+        ("Berg", "PERSON"),
+    )
+    assert people(got) == {"Anna Berg"} and places(got) == {"Leeds"}
+    # A headline's name the article also gives stays.
+    text = "Anna Berg wins in Leeds\n\nThe vote in Leeds went to Anna Berg, who said it was close."
+    got = resolve(
+        text, ("Anna Berg", "PERSON"), ("Leeds", "GPE"), ("Leeds", "GPE"), ("Anna Berg", "PERSON")
+    )
+    assert people(got) == {"Anna Berg"} and places(got) == {"Leeds"}

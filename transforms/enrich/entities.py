@@ -1861,6 +1861,16 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         and not _named_in_running_text(text, g)
     ):
         return True
+    # The headline (``ner_text``'s first line, a blank line after it) names what the article
+    # tells; a person or place it names that the article never mentions is a teaser's, a
+    # pun's or a product's.
+    headline_end = text.find("\n\n")
+    if (
+        g.type in ("person", "location")
+        and "\n" not in text[:headline_end]
+        and all(e <= headline_end for _, e in g.spans)
+    ):
+        return True
     if capitals and g.place is None and all(_is_heading(text, s, e) for s, e in g.spans):
         return True  # a section label on a line of its own: "NEWS", "ARTS & ENTERTAINMENT"
     if g.place is None and f"{name}." in _AP_STATES:

@@ -244,3 +244,13 @@ def test_a_name_only_the_headline_gives_is_no_facet():
         text, ("Anna Berg", "PERSON"), ("Leeds", "GPE"), ("Leeds", "GPE"), ("Anna Berg", "PERSON")
     )
     assert people(got) == {"Anna Berg"} and places(got) == {"Leeds"}
+
+
+def test_a_span_is_split_into_two_places_only_on_good_evidence():
+    text = "Commuters between Geneva and Annemasse face delays."
+    got = resolve(text, ("Geneva and Annemasse", "GPE"))
+    assert places(got) == {"Geneva", "Annemasse"}
+    # "Save" is also a small town's name: that alone splits no deal's name into places.
+    text = "Get the ESPN+ Package and Save on a year of games."
+    got = resolve(text, ("ESPN+ Package and Save", "GPE"))
+    assert "Savé" not in places(got)

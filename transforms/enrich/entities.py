@@ -663,8 +663,9 @@ class _Group:
 def _segments(text: str, facet: str) -> Iterable[tuple[str, str]]:
     """The parts of a span that name one thing each: one per line ("Ridgeview Middle School"
     and "YAKIMA" across a headline and a dateline), the two sides of a possessive ("India's
-    Supreme Court"), and "A and B" as two places when one of them is a known place
-    ("Ferney-Voltaire and Annemasse")."""
+    Supreme Court"), and "A and B" as two places when one of them is a major place or both
+    are known places ("Geneva and Annemasse"); a small town alone may be a common word
+    ("Package and Save")."""
     lines = []
     for line in _LINE_BREAK.split(text):
         owner, *owned = _INNER_POSSESSIVE.split(line, maxsplit=1)
@@ -691,12 +692,22 @@ def _segments(text: str, facet: str) -> Iterable[tuple[str, str]]:
             len(parts) == 2
             and all(parts)
             and not any(w in _ORG_WORDS for w in line.split())
-            and any(find_place(normalize_name(p)) for p in parts)
+            and (
+                any(_major_place(normalize_name(p)) for p in parts)
+                or all(find_place(normalize_name(p)) for p in parts)
+            )
         ):
             yield parts[0], "location"
             yield parts[1], "location"
         else:
             yield line, facet
+
+
+def _major_place(name: str) -> bool:
+    """A country, a US state or a city of 100,000 people or more: a small town may share its
+    name with a common word ("Save", "Hope")."""
+    place = find_place(name)
+    return place is not None and place.major
 
 
 def _clean(

@@ -254,3 +254,10 @@ def test_a_span_is_split_into_two_places_only_on_good_evidence():
     text = "Get the ESPN+ Package and Save on a year of games."
     got = resolve(text, ("ESPN+ Package and Save", "GPE"))
     assert "Savé" not in places(got)
+
+
+def test_an_airline_named_after_a_place_is_no_place():
+    text = "Bids came from Kazakhstan's Air Astana. The band played the Air Canada Centre."
+    got = resolve(text, ("Kazakhstan", "GPE"), ("Air Astana", "GPE"), ("Air Canada Centre", "FAC"))
+    assert got["Air Astana"] == "organization"
+    assert {"Kazakhstan", "Air Canada Centre"} <= places(got)

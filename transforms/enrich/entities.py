@@ -999,7 +999,9 @@ def _type_from_name(groups: dict[str, _Group]) -> None:
         words = g.tokens
         if g.alias or len(words) < 2:
             continue
-        if g.place is not None or words[-1] in _VENUE_WORDS:
+        if words[0] == "Air" and g.place is None and words[-1] not in _VENUE_WORDS:
+            g.type = "organization"  # "Air Astana", "Air India": airlines bear a place's name
+        elif g.place is not None or words[-1] in _VENUE_WORDS:
             g.type = "location"
         elif any(w in _ORG_WORDS for w in words) or words[-1] in _ORG_LAST_WORDS:
             g.type = "organization"

@@ -261,3 +261,18 @@ def test_an_airline_named_after_a_place_is_no_place():
     got = resolve(text, ("Kazakhstan", "GPE"), ("Air Astana", "GPE"), ("Air Canada Centre", "FAC"))
     assert got["Air Astana"] == "organization"
     assert {"Kazakhstan", "Air Canada Centre"} <= places(got)
+
+
+def test_a_surname_the_model_often_calls_a_person_is_one():
+    text = (
+        "Voters back Hartwell. Hartwell's supporters cheered. Hartwell said he was ahead. "
+        "Critics attacked Hartwell. Hartwell survives. The Hartwell campaign spent more. "
+        "Polls favour Hartwell."
+    )
+    labels = ["ORG", "PERSON", "ORG", "PERSON", "ORG", "PERSON", "ORG"]
+    got = resolve(text, *(("Hartwell", label) for label in labels))
+    assert got == {"Hartwell": "person"}
+    # One reading as a person among many as an organisation is chance.
+    text = "Nordex grew. Nordex hired. Nordex sold. Nordex said it would expand."
+    got = resolve(text, *(("Nordex", label) for label in ["ORG", "ORG", "ORG", "PERSON"]))
+    assert got == {"Nordex": "organization"}

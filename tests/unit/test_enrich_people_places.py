@@ -8,7 +8,7 @@ from, so the rule is pinned down without depending on what the model does.
 
 from __future__ import annotations
 
-from newsflow.transforms.enrich.entities import Mention, group_mentions
+from newsflow.transforms.enrich.entities import Mention, entity_candidates, group_mentions
 
 
 def resolve(text: str, *spans: tuple[str, str]) -> dict[str, str]:
@@ -276,3 +276,21 @@ def test_a_surname_the_model_often_calls_a_person_is_one():
     text = "Nordex grew. Nordex hired. Nordex sold. Nordex said it would expand."
     got = resolve(text, *(("Nordex", label) for label in ["ORG", "ORG", "ORG", "PERSON"]))
     assert got == {"Nordex": "organization"}
+
+
+def test_only_a_list_of_people_vouches_for_a_name_in_it():
+    def vouched(text: str, *spans: tuple[str, str]) -> dict[str, bool]:
+        mentions, at = [], 0
+        for written, label in spans:
+            at = text.index(written, at)
+            mentions.append(Mention(written, label, at))
+        return {c.names["person"]: c.vouched for c in entity_candidates(mentions, text)}
+
+    # A list of products is no cue that a name in it is a person.
+    text = "Pokemon Sword Zacian, Zamazenta Editino and more are $299 today."
+    got = vouched(text, ("Pokemon Sword Zacian", "PERSON"), ("Zamazenta Editino", "PERSON"))
+    assert got["Zamazenta Editino"] is False
+    # A list with people of common first names is.
+    text = "Pieter van der Berg, Kevin O'Donnell and DeShawn Carter spoke."
+    got = vouched(text, ("Pieter van der Berg", "PERSON"), ("Kevin O'Donnell", "PERSON"))
+    assert got["Pieter van der Berg"] is True

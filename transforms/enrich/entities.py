@@ -893,6 +893,14 @@ def entity_candidates(
         if g.type == "person" and (len(g.folded) > 1 or g.linked or g.recovered)
         for s in g.spans
     )
+    # Listed with a person who has a common first name: lists of products and brands hold
+    # none, lists of people do ("Pieter van der Berg, Kevin O'Donnell and ...").
+    named = sorted(
+        s
+        for g in groups.values()
+        if g.type == "person" and len(g.folded) > 1 and g.folded[0] in first_names()
+        for s in g.spans
+    )
     ctx = _context(groups, text)
     by_type = {t: _spans_of_type(groups, t) for t in _RULE_TYPES}
     out = []
@@ -905,7 +913,7 @@ def entity_candidates(
             or (
                 text is not None
                 and any(
-                    _person_context(text, s, e) or _listed_with(text, s, e, people)
+                    _person_context(text, s, e) or _listed_with(text, s, e, named)
                     for s, e in g.spans
                 )
             )

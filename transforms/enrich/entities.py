@@ -887,15 +887,9 @@ def entity_candidates(
     _link_place_prefixes(groups)
     _link_organisation_variants(groups)
     _type_from_gazetteer_and_context(groups, text)
-    people = sorted(
-        s
-        for g in groups.values()
-        if g.type == "person" and (len(g.folded) > 1 or g.linked or g.recovered)
-        for s in g.spans
-    )
     # Listed with a person who has a common first name: lists of products and brands hold
     # none, lists of people do ("Pieter van der Berg, Kevin O'Donnell and ...").
-    named = sorted(
+    people = sorted(
         s
         for g in groups.values()
         if g.type == "person" and len(g.folded) > 1 and g.folded[0] in first_names()
@@ -913,7 +907,7 @@ def entity_candidates(
             or (
                 text is not None
                 and any(
-                    _person_context(text, s, e) or _listed_with(text, s, e, named)
+                    _person_context(text, s, e) or _listed_with(text, s, e, people)
                     for s, e in g.spans
                 )
             )

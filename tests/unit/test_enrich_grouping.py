@@ -43,8 +43,9 @@ def test_a_lone_surname_joins_the_only_full_name_it_belongs_to():
     entities = {e.name: e for e in group_mentions(mentions)}
     assert entities["Vladimir Putin"].count == 3
     assert "Putin" not in entities
-    # Two people share the surname: the lone mention stays unresolved rather than guessed.
-    assert entities["Berg"].count == 1 and entities["Anna Berg"].count == 1
+    # Two people share the surname: the lone mention is not guessed, and is no third person.
+    assert "Berg" not in entities
+    assert entities["Anna Berg"].count == 1 and entities["Lars Berg"].count == 1
 
 
 def test_a_surname_mistyped_by_the_model_still_joins_its_person():

@@ -164,7 +164,12 @@ _PERSON_BEFORE = re.compile(
     r"Chancellor|Senator|Sen|Rep|Governor|Gov|Mayor|Judge|Justice|Coach|coach|Captain|captain|"
     r"Colonel|General|Gen|Pope|King|Queen|Prince|Princess|Sir|Dame|Lady|Lord|Sheikh|Rabbi|"
     r"Bishop|Archbishop|Ambassador|Secretary|Commissioner|Sergeant|Detective|Chairman|"
-    r"chairman|Chairwoman|chairwoman|spokesperson|spokesman|spokeswoman)\.?)\s+$"
+    r"chairman|Chairwoman|chairwoman|spokesperson|spokesman|spokeswoman|"
+    # News writes a title in lowercase before a name too ("Ukrainian president Zelensky").
+    r"president|minister|senator|governor|mayor|judge|ambassador|secretary|commissioner|"
+    r"detective|sergeant|actor|actress|singer|rapper|player|striker|goalkeeper|keeper|star|"
+    r"champion|rookie|veteran|"
+    r"quarterback|midfielder|defender|forward)\.?)\s+$"
 )
 _PLACE_NOUN_OF = re.compile(
     r"\b(?:town|city|village|villages|state|province|region|county|canton|district|island|"
@@ -458,6 +463,11 @@ _STATE_AFTER_CITY = re.compile(
     r"(?<=[A-Za-z.]), ((?:[A-Z]\.){2}|[A-Z][a-z]{1,4}\.|[A-Z]\.[A-Z][a-z]\.|[A-Z]{2})"
     r"(?![\w.-]|\.\w)"
 )
+# A US politician's party and state: "Rep. Ilhan Omar (D-Minn.)", "Sen. X, R-TX".
+_PARTY_STATE = re.compile(
+    r"(?<![\w-])[DRI]-((?:[A-Z]\.){2}|[A-Z][a-z]{1,4}\.|[A-Z]\.[A-Z][a-z]\.|[A-Z]{2})"
+    r"(?![\w-]|\.\w)"
+)
 # A dateline: a place in capitals opening a line, then a comma, a bracket or a dash.
 _DATELINE = re.compile(r"^([A-Z][A-Z.'’ -]*[A-Z.])(?=,| \(| [—–-])", re.MULTILINE)
 # Last words of venue names, which the model often misses in listings.
@@ -493,24 +503,65 @@ def _state_after_city(g: _Group, text: str | None) -> Place | None:
     if state is None or text is None:
         return None
     for start, _ in g.spans:
-        found = _STATE_AFTER_CITY.match(text, max(0, start - 2))
-        if found is not None and found.start(1) == start:
-            return find_place(state)
+        for pattern, back in ((_STATE_AFTER_CITY, 2), (_PARTY_STATE, 2)):
+            found = pattern.match(text, max(0, start - back))
+            if found is not None and found.start(1) == start:
+                return find_place(state)
     return None
 
 
 _REGION_AFTER = re.compile(r", ([A-Z][a-z]+(?: [A-Z][a-z]+)?)\b")
 
 
+# Official names of countries: "the State of Israel", "the Republic of Korea".
+_STATE_OF = re.compile(r"^(?:State|Republic|Kingdom|Commonwealth|Federation|Principality) of ")
+
+
+def _official_name(name: str) -> Place | None:
+    """The country an official name stands for ("State of Israel" is Israel): one country,
+    one facet value."""
+    short = _STATE_OF.sub("", name)
+    place = find_place(short) if short != name else None
+    return place if place is not None and place.kind == "country" else None
+
+
+def _state_after(text: str, end: int) -> bool:
+    """Whether the name ending at ``end`` is followed by a US state's code: "Holmdel, NJ"."""
+    found = _STATE_AFTER_CITY.match(text, end)
+    return found is not None and found.start() == end and found.group(1) in _us_states()
+
+
 def _in_a_region(text: str, end: int) -> bool:
     """Whether the name ending at ``end`` is followed by its state or country: "Uncasville,
     CT", "Roscoff, France"."""
-    found = _STATE_AFTER_CITY.match(text, end)
-    if found is not None and found.start() == end and found.group(1) in _us_states():
+    if _state_after(text, end):
         return True
     region = _REGION_AFTER.match(text, end)
     place = find_place(region.group(1)) if region else None
     return place is not None and place.kind in ("country", "us_state")
+
+
+# A hyphen and a lowercase syllable right after a person's span: the rest of a given name
+# the model cut ("Moon Jae-in", "Kim Jong-un"); a longer tail is a compound ("Trump-backed").
+_NAME_TAIL = re.compile(r"-[a-z]{1,2}\b(?!-)")
+
+
+# ", D.C." after a place: the district is part of the city's name ("Washington, D.C."),
+# which the model cuts at the comma, leaving the name of a state.
+_DISTRICT_TAIL = re.compile(r", (?:D\.C\.|DC)(?![\w.])")
+
+
+def _with_name_tail(m: Mention, text: str) -> Mention:
+    """A mention with the part of its name the model left out of it: a hyphenated syllable
+    of a person's name, the district of a city."""
+    end = m.start + len(m.text)
+    if m.label == "PERSON":
+        tail = _NAME_TAIL.match(text, end)
+    elif m.label == "GPE":
+        tail = _DISTRICT_TAIL.match(text, end)
+    else:
+        return m
+    return replace(m, text=m.text + tail.group(0)) if tail else m
 
 
 def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention]:
@@ -520,12 +571,14 @@ def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention
     mentions inside it ("Mohegan Sun" of "Mohegan Sun Arena")."""
     if not text:
         return mentions
+    mentions = [_with_name_tail(m, text) for m in mentions]
     states = _us_states()
     taken = {(m.start, m.start + len(m.text)) for m in mentions}
     extra: list[Mention] = []
-    for found in _STATE_AFTER_CITY.finditer(text):
-        if found.group(1) in states and found.span(1) not in taken:
-            extra.append(Mention(found.group(1), "GPE", found.start(1)))
+    for pattern in (_STATE_AFTER_CITY, _PARTY_STATE):
+        for found in pattern.finditer(text):
+            if found.group(1) in states and found.span(1) not in taken:
+                extra.append(Mention(found.group(1), "GPE", found.start(1)))
     for found in _DATELINE.finditer(text):
         name = found.group(1).strip()
         if len(name) > 3 and found.span(1) not in taken and find_place(name) is not None:
@@ -548,7 +601,10 @@ def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention
         if not any(s <= m.start and m.start + len(m.text) <= e for s, e, _ in venues)
         or LABEL_TO_FACET.get(m.label) == "location"
     ]
-    extra += [Mention(name, "FAC", s) for s, e, name in venues if (s, e) not in taken]
+    # A venue the model typed otherwise on exactly its span was dropped above: the venue
+    # replaces it, so only a place the model found there keeps it from being added.
+    places = {(m.start, m.start + len(m.text)) for m in kept}
+    extra += [Mention(name, "FAC", s) for s, e, name in venues if (s, e) not in places]
     return kept + extra
 
 
@@ -607,8 +663,9 @@ class _Group:
 def _segments(text: str, facet: str) -> Iterable[tuple[str, str]]:
     """The parts of a span that name one thing each: one per line ("Ridgeview Middle School"
     and "YAKIMA" across a headline and a dateline), the two sides of a possessive ("India's
-    Supreme Court"), and "A and B" as two places when one of them is a known place
-    ("Ferney-Voltaire and Annemasse")."""
+    Supreme Court"), and "A and B" as two places when one of them is a major place or both
+    are known places ("Geneva and Annemasse"); a small town alone may be a common word
+    ("Package and Save")."""
     lines = []
     for line in _LINE_BREAK.split(text):
         owner, *owned = _INNER_POSSESSIVE.split(line, maxsplit=1)
@@ -620,18 +677,37 @@ def _segments(text: str, facet: str) -> Iterable[tuple[str, str]]:
             lines += [owner, owned[0]]
         else:
             lines.append(line)
+    # A comma between names in one span lists them ("Mueller, Stormy", "Paris, France"):
+    # no name of a person, an organisation or a place is a list of plain names.
+    listed: list[str] = []
     for line in lines:
+        names = line.split(", ")
+        if len(names) > 1 and all(_looks_like_a_name(n.split()) for n in names):
+            listed += names
+        else:
+            listed.append(line)
+    for line in listed:
         parts = line.split(" and ")
         if (
             len(parts) == 2
             and all(parts)
             and not any(w in _ORG_WORDS for w in line.split())
-            and any(find_place(normalize_name(p)) for p in parts)
+            and (
+                any(_major_place(normalize_name(p)) for p in parts)
+                or all(find_place(normalize_name(p)) for p in parts)
+            )
         ):
             yield parts[0], "location"
             yield parts[1], "location"
         else:
             yield line, facet
+
+
+def _major_place(name: str) -> bool:
+    """A country, a US state or a city of 100,000 people or more: a small town may share its
+    name with a common word ("Save", "Hope")."""
+    place = find_place(name)
+    return place is not None and place.major
 
 
 def _clean(
@@ -658,13 +734,7 @@ def _clean(
         words = name.split()
         while len(words) > 1 and (
             words[0] in _LEADING_JUNK
-            or (
-                seg_facet == "person"
-                and (
-                    words[0].rstrip(".") in _TITLE_WORDS
-                    or (words[0].lower() in lowercase and _capitals_say_nothing(text, m.start))
-                )
-            )
+            or (seg_facet == "person" and _before_a_name(words[0], text, m.start, lowercase))
         ):
             words.pop(0)  # "Although Berm" -> "Berm", "Ms Persson" -> "Persson"
         while len(words) > 1 and (
@@ -681,11 +751,31 @@ def _clean(
         yield name, seg_facet, start, start + len(segment)
 
 
+def _before_a_name(word: str, text: str | None, start: int, lowercase: frozenset[str]) -> bool:
+    """Whether the first word of a person's span stands before the name rather than in it: a
+    title, a common word where capitals say nothing, or a lowercase role ("rookie Emil
+    Bemstrom", "striker X"); a particle ("de Souza") is part of the name."""
+    return (
+        word.rstrip(".") in _TITLE_WORDS
+        or (word.lower() in lowercase and _capitals_say_nothing(text, start))
+        or (word[:1].islower() and word not in _PARTICLES)
+    )
+
+
 def _majority(g: _Group) -> str:
-    """The facet most mentions got; on a tie, person for a name like "Patsy Cline", else the
-    facet of the first mention."""
+    """The facet most mentions got; on a tie, person for a name like "Patsy Cline", and for a
+    one-word name the model calls a person three times or more (two in five mentions at
+    least); else the facet of the first mention."""
     best = max(g.votes.values())
     if g.votes["person"] == best and 2 <= len(g.folded) <= 3 and _looks_like_a_name(g.tokens):
+        return "person"
+    # The model reads a surname alone now as a person, now as an organisation ("Trump's
+    # supporters"); many readings as a person are more than chance.
+    if (
+        len(g.folded) == 1
+        and g.votes["person"] >= max(3, 0.4 * g.count)
+        and _looks_like_a_name(g.tokens)
+    ):
         return "person"
     if g.votes[g.first_facet] == best:
         return g.first_facet
@@ -782,6 +872,8 @@ def entity_candidates(
     for g in groups.values():
         g.type = g.alias.type if g.alias else _majority(g)
         g.place = None if g.alias else find_place(g.name) or _state_after_city(g, text)
+        if g.place is None and g.alias is None:
+            g.place = _official_name(g.name)
     _link_acronyms(groups, text)
     _type_from_name(groups)
     _split_brands(groups, lowercase, text)
@@ -792,12 +884,15 @@ def entity_candidates(
     _link_surnames(groups)
     _link_short_names(groups, "organization")
     _link_short_names(groups, "location")
+    _link_place_prefixes(groups)
     _link_organisation_variants(groups)
     _type_from_gazetteer_and_context(groups, text)
+    # Listed with a person who has a common first name: lists of products and brands hold
+    # none, lists of people do ("Pieter van der Berg, Kevin O'Donnell and ...").
     people = sorted(
         s
         for g in groups.values()
-        if g.type == "person" and (len(g.folded) > 1 or g.linked or g.recovered)
+        if g.type == "person" and len(g.folded) > 1 and g.folded[0] in first_names()
         for s in g.spans
     )
     ctx = _context(groups, text)
@@ -808,6 +903,7 @@ def entity_candidates(
         vouched = g.type == "person" and (
             g.linked
             or bool(g.recovered)
+            or any(_titled(f, g) for f in g.forms)  # "Queen Elizabeth": the title is a cue
             or (
                 text is not None
                 and any(
@@ -914,7 +1010,9 @@ def _type_from_name(groups: dict[str, _Group]) -> None:
         words = g.tokens
         if g.alias or len(words) < 2:
             continue
-        if g.place is not None or words[-1] in _VENUE_WORDS:
+        if words[0] == "Air" and g.place is None and words[-1] not in _VENUE_WORDS:
+            g.type = "organization"  # "Air Astana", "Air India": airlines bear a place's name
+        elif g.place is not None or words[-1] in _VENUE_WORDS:
             g.type = "location"
         elif any(w in _ORG_WORDS for w in words) or words[-1] in _ORG_LAST_WORDS:
             g.type = "organization"
@@ -922,7 +1020,7 @@ def _type_from_name(groups: dict[str, _Group]) -> None:
             g.type = "location"
         elif words[-1] in _EVENT_LAST_WORDS:
             g.type = "event"
-        elif words[-1] in _MODEL_LAST_WORDS and g.type in ("person", "organization"):
+        elif words[-1] in _MODEL_LAST_WORDS and g.type in _RULE_TYPES:
             g.type = "product"  # "Nintendo Switch Lite", "DJI Mavic Mini", "iPhone 11 Pro Max"
 
 
@@ -1175,7 +1273,7 @@ def _link_surnames(groups: dict[str, _Group]) -> None:
         is_person = short.type == "person" or short.votes["person"] > 0
         if not is_person and short.place is not None and short.place.major:
             continue
-        targets = [f for f in full if f.folded[-n:] == words]
+        targets = [f for f in full if _bare_name(f)[-n:] == words]
         if not is_person and short.votes["organization"] >= 2:
             # A name the model reads as an organisation again and again joins a "person" only
             # when that person has a common first name: "Recent Samsung" on a title-case line
@@ -1189,6 +1287,15 @@ def _link_surnames(groups: dict[str, _Group]) -> None:
             _merge(groups.pop(short.key), targets[0])
         elif targets:
             short.type, short.person_part = "person", True
+
+
+def _bare_name(g: _Group) -> tuple[str, ...]:
+    """The folded words of a person's name without a generational suffix: news shortens
+    "Patrick Carlineo Jr." to "Carlineo", never to "Jr."."""
+    words = g.folded
+    while len(words) > 1 and words[-1].rstrip(".,") in _NAME_SUFFIXES:
+        words = words[:-1]
+    return words
 
 
 def _link_initials(groups: dict[str, _Group]) -> None:
@@ -1282,6 +1389,29 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
             _merge(groups.pop(short.key), targets[0])
 
 
+def _link_place_prefixes(groups: dict[str, _Group]) -> None:
+    """A place of several words no gazetteer knows that opens exactly one longer such place of
+    the article ("San Francisco Bay" in a headline, "San Francisco Bay Area" in the text) is
+    that place named short: a second facet value for one place is a wrong one."""
+    unknown = [
+        g
+        for g in groups.values()
+        if g.type == "location" and g.place is None and not g.alias and len(g.folded) > 1
+    ]
+    for short in sorted(unknown, key=lambda g: len(g.folded)):
+        n = len(short.folded)
+        longer = [
+            g
+            for g in unknown
+            if g is not short
+            and g.key in groups
+            and len(g.folded) > n
+            and g.folded[:n] == short.folded
+        ]
+        if short.key in groups and len(longer) == 1:
+            _merge(groups.pop(short.key), longer[0])
+
+
 # Kinds of government body that US and British news name both ways: "Justice Department"
 # and "Department of Justice".
 _BODY_WORDS = _words("Department Ministry Office Agency Bureau Commission Committee Council")
@@ -1368,6 +1498,9 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
             continue
         if g.place.kind == "city" and g.votes["person"] == g.count >= 2:
             continue  # "Bush" said twice: the model's reading of every mention beats a town's
+        if g.place.kind == "city" and any(_titled(f, g) for f in g.forms):
+            g.type = "person"  # "Queen Elizabeth": a title names a person, not a town
+            continue
         if g.place.kind != "city" or g.place.population >= _STRONG_TOWN or g.votes["location"]:
             g.type = "location"
         elif g.name.isupper() and _opens_a_line(g, text):
@@ -1416,10 +1549,11 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
             if len(g.tokens) == 1:
                 # "in X" says little of a name the model reads as an organisation ("in the
                 # Senate", "in Congress") unless the gazetteer knows a town of that name;
-                # "the town of X" says it all.
+                # "the town of X" says it all, and so does a US state after it ("Holmdel,
+                # NJ"): that is how US news writes a town.
                 weak = g.type == "organization" and g.place is None
                 if any(
-                    _PLACE_NOUN_OF.search(text[max(0, s - _CONTEXT) : s])
+                    (_PLACE_NOUN_OF.search(text[max(0, s - _CONTEXT) : s]) or _state_after(text, e))
                     if weak
                     else _place_context(text, s, e, places)
                     for s, e in g.spans
@@ -1436,6 +1570,8 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
         if g.place is None and _looks_like_a_name(words) and _quoted_by_surname(text, words):
             g.type = "person"
     _complete_lone_names(groups, text, cued)
+    _short_product_names(groups)
+    _demonyms(groups)
     _plural_teams(groups, text)
     _people_typed_as_places(groups, text)
     _brands_typed_as_people(groups)
@@ -1455,6 +1591,46 @@ def _brands_typed_as_people(groups: dict[str, _Group]) -> None:
         inner = [i for i in range(1, len(word)) if word[i].isupper() and word[i - 1].islower()]
         if inner and not _NAME_PREFIX.fullmatch(word[: inner[0]]):
             g.type = "organization"
+
+
+_DEMONYM_ENDINGS = ("ites", "ians", "ers", "ans")
+
+
+def _demonyms(groups: dict[str, _Group]) -> None:
+    """A one-word "person" or "place" that is a known place with a demonym's ending
+    ("Delhiites", "Londoners", "Parisians") names the people of that place, a group the facets
+    leave out."""
+    for g in groups.values():
+        if g.type not in ("person", "location") or g.alias or g.place or len(g.tokens) != 1:
+            continue
+        if g.linked or g.recovered:
+            continue
+        for ending in _DEMONYM_ENDINGS:
+            stem = g.name.removesuffix(ending)
+            if stem != g.name and len(stem) > 2 and find_place(stem) is not None:
+                g.type = "group"
+                break
+
+
+def _short_product_names(groups: dict[str, _Group]) -> None:
+    """A "place" no gazetteer knows whose name starts or ends a product's name of the article
+    ("Echo Dot" of "Amazon Echo Dot", "Brydge Pro" of "Brydge Pro Keyboard") is that product,
+    named short: a place is not named inside a product's name. So is a "person" of several
+    words that does not start with a common first name ("Nintendo Switch" of "Nintendo
+    Switch Lite"); "Tony Hawk" of "Tony Hawk's Pro Skater" stays a person."""
+    products = [g.folded for g in groups.values() if g.type == "product"]
+    for g in groups.values():
+        if g.alias or g.place:
+            continue
+        if g.type == "location" and g.tokens[-1] in _VENUE_WORDS:
+            continue
+        if g.type == "person" and (len(g.folded) < 2 or g.folded[0] in first_names()):
+            continue
+        if g.type not in ("location", "person"):
+            continue
+        n = len(g.folded)
+        if any(len(p) > n and g.folded in (p[:n], p[-n:]) for p in products):
+            g.type = "product"
 
 
 def _people_typed_as_places(groups: dict[str, _Group], text: str) -> None:
@@ -1502,8 +1678,14 @@ def _plural_teams(groups: dict[str, _Group], text: str) -> None:
 
 
 def _looks_like_a_name(words: list[str]) -> bool:
+    """Every word "Xxxx", letters only, no organisation or place word; in a name of several
+    words a hyphen joins two such parts ("Eva-Marie Persson", "Jo-Wilfried Tsonga")."""
     return (
-        all(w.isalpha() and w[0].isupper() and w[1:].islower() for w in words)
+        all(
+            p.isalpha() and p[0].isupper() and p[1:].islower()
+            for w in words
+            for p in (w.split("-") if len(words) > 1 else [w])
+        )
         and not any(w in _ORG_WORDS or w in _PLACE_WORDS for w in words)
         and (len(words) == 1 or words[-1] not in _ORG_LAST_WORDS)  # "San Francisco Chronicle"
     )
@@ -1555,6 +1737,10 @@ def _complete_lone_names(groups: dict[str, _Group], text: str, cued: set[str]) -
         word = g.name
         if not _looks_like_a_name([word]):
             continue
+        if _written_in_lowercase(text, word) and not any(
+            _person_context(text, s, e) for s, e in g.spans
+        ):
+            continue  # a common noun ("Switch", "Max") is no surname without a cue
         found: set[str] = set()
         for start, _ in _word_spans(text, word):
             if _is_headline_line(_line_at(text, start, start)):
@@ -1664,6 +1850,14 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
             return True  # datelines: "GOTHENBURG", "YAKIMA"
         if any(w[:1].islower() and w not in _PARTICLES for w in words):
             return True
+        if any(w.startswith("@") for w in words):
+            return True  # "Twitter @Spacedotcom": a handle, not a person's name
+        if text is not None and all(_is_credit(text, s, e) for s, e in g.spans):
+            return True  # the article's own reporters and photographers are no subjects
+        if g.person_part and not g.linked:
+            # A surname (or first name) that several people of the article share names one
+            # of them, not a further person: a facet of its own would count one person twice.
+            return True
     if text is None:
         return False
     if (
@@ -1691,6 +1885,16 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         and not _named_in_running_text(text, g)
     ):
         return True
+    # The headline (``ner_text``'s first line, a blank line after it) names what the article
+    # tells; a person or place it names that the article never mentions is a teaser's, a
+    # pun's or a product's.
+    headline_end = text.find("\n\n")
+    if (
+        g.type in ("person", "location")
+        and "\n" not in text[:headline_end]
+        and all(e <= headline_end for _, e in g.spans)
+    ):
+        return True
     if capitals and g.place is None and all(_is_heading(text, s, e) for s, e in g.spans):
         return True  # a section label on a line of its own: "NEWS", "ARTS & ENTERTAINMENT"
     if g.place is None and f"{name}." in _AP_STATES:
@@ -1707,6 +1911,8 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         return False
     if person and any(_person_context(text, s, e) for s, e in g.spans):
         return False  # "Rose said" stays, even if prices rose
+    if person and any(_titled(f, g) for f in g.forms):
+        return False  # "Queen Elizabeth", "Mr Persson": the title the name lost says it all
     if _written_in_lowercase(text, name):
         return True  # a common noun capitalised at the start of a sentence: "Lava", "Budget"
     if person:
@@ -1717,6 +1923,41 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         mid_sentence = any(not _SENTENCE_START.search(text[max(0, s - 5) : s]) for s, _ in g.spans)
         return g.count < 2 or not mid_sentence
     return False
+
+
+# Credits name the article's makers: "Reporting by X", "Photo: X", "By X" opening a line,
+# "X, BBC diplomatic correspondent" as a line of its own.
+_CREDIT_BEFORE = re.compile(
+    r"(?:\b(?:[Rr]eporting|[Ee]diting|[Ww]ritten|[Ii]llustrat(?:ed|ions?)|[Pp]hoto(?:graph)?s?|"
+    r"[Pp]hotographed|[Ii]mages?|[Cc]redit|[Vv]ideo|[Gg]raphics?)(?:\s+by|:)|^\s*[Bb]y)\s+$"
+)
+_CREDIT_AFTER = re.compile(
+    r"^\s*[,|–—-]\s*(?:[\w&'’.-]+\s+){0,4}(?:correspondent|reporter|editor|writer|"
+    r"photographer|columnist|contributor|[Cc]orrespondent|[Rr]eporter|[Ee]ditor|[Ww]riter|"
+    r"[Pp]hotographer|[Cc]olumnist|[Cc]ontributor)s?\.?\s*$"
+)
+
+
+def _is_credit(text: str, start: int, end: int) -> bool:
+    """Whether the mention at (start, end) credits the article's reporter, editor or
+    photographer rather than naming someone the story is about."""
+    line_start = text.rfind("\n", 0, start) + 1
+    if _CREDIT_BEFORE.search(text[max(line_start, start - 30) : start]):
+        return True
+    line_end = text.find("\n", end)
+    rest = text[end : line_end if line_end >= 0 else len(text)]
+    return not text[line_start:start].strip() and _CREDIT_AFTER.match(rest) is not None
+
+
+def _titled(form: str, g: _Group) -> bool:
+    """Whether a mention as written is the name of ``g`` after a person's title ("Queen
+    Elizabeth", "Dr. X"); "General Santos", a city, keeps its first word in its name."""
+    words = normalize_name(form).split()
+    return (
+        len(words) > 1
+        and words[0].rstrip(".") in _TITLE_WORDS
+        and tuple(fold(w) for w in words[1:]) == g.folded
+    )
 
 
 _NUMBER_BEFORE = re.compile(r"\d\s?$")

@@ -440,7 +440,8 @@ def apply_site_rule(
         if dates.modified and dates.modified[:10] < found[:10]:
             dates = replace(dates, modified=None, modified_source=None)
     siterules.drop_nodes(tree, rule)
-    return siterules.kept_tree(tree, rule) or tree, dates
+    kept = siterules.kept_tree(tree, rule)
+    return (tree if kept is None else kept), dates
 
 
 def clean_page(

@@ -124,11 +124,11 @@ _ORG_WORDS = _words(
     Banque Museo Musée Fundación Asociación Ministerio Stiftung Verband Verein Gesellschaft"""
 )
 # Last words of the names of clubs, media and newspapers ("Dick Clark Productions", "San
-# Francisco Chronicle", "Argus Leader").
+# Francisco Chronicle"). Not "Leader": it ends titles ("Majority Leader") as often as papers.
 _ORG_LAST_WORDS = _words(
     """United FC AFC Productions Studios Records Entertainment Media Pictures Publishing
     Publishers Press Times Post Herald Journal Gazette Tribune Chronicle Telegraph Observer
-    Courier Examiner Inquirer Sentinel Leader Bulletin"""
+    Courier Examiner Inquirer Sentinel Bulletin"""
 )
 # Words that make a multi-word name a place as its last word, or as its first before "of".
 _PLACE_WORDS = _words(
@@ -1260,12 +1260,13 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
         ]
         if facet == "organization" and short.type == "organization":
             # A company named alone is the company, not the short form of a longer name that
-            # starts with it and has no organisation word: that is its product, service or
-            # division ("Apple" and "Apple Watch", "NBA" and "NBA League Pass"), named less
-            # often than the company. A full name says what it is ("Corvid Quantum
-            # Technologies"), ends with the short name ("Cascade Valley Eagles"), or comes
-            # first and as often: news introduces a company by its full name, then shortens it.
-            full = [
+            # starts with it and has no organisation word ("Apple" and "Apple Watch", "NBA"
+            # and "NBA League Pass"): the two stay apart. A full name says what it is
+            # ("Corvid Quantum Technologies"), ends with the short name ("Cascade Valley
+            # Eagles"), or comes first and as often: news introduces a company by its full
+            # name, then shortens it. The longer name keeps its own type (it may be a
+            # division, a service or the full name of a company as well as a product).
+            targets = [
                 g
                 for g in targets
                 if _has_org_word(g.tokens)
@@ -1273,11 +1274,6 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
                 or g.folded[-1] == word
                 or (g.first < short.first and g.count >= short.count)
             ]
-            for g in targets:
-                if g not in full and g.count < short.count and not g.alias and not g.place:
-                    g.type, g.product = "product", short.name
-                    short.products += 1
-            targets = full
         if len(targets) == 1:
             _merge(groups.pop(short.key), targets[0])
 

@@ -181,6 +181,40 @@ def test_products_are_neither_people_nor_organisations_and_name_their_brand():
         assert got.get(product) not in ("person", "organization"), (product, got)
 
 
+def test_a_company_named_alone_is_not_the_short_form_of_a_longer_name_it_starts():
+    # The longer name comes first (a headline) and as often, yet the lone name is the
+    # company; the longer name is not made a product either (a service, a division).
+    text = (
+        "Spotify Wrapped is out\n\nSpotify said on Monday that Spotify Wrapped had more "
+        "users. Spotify expects more."
+    )
+    got = resolve(
+        text,
+        ("Spotify Wrapped", "ORG"),
+        ("Spotify", "ORG"),
+        ("Spotify Wrapped", "ORG"),
+        ("Spotify", "ORG"),
+    )
+    assert got["Spotify"] == "organization"
+    assert got["Spotify Wrapped"] == "organization"
+
+
+def test_a_company_named_alone_more_often_than_a_person_like_name_it_starts_keeps_it():
+    text = (
+        "Apple sold more Apple Watches this year. Apple said the watch sold well, and Apple "
+        "plans a new one."
+    )
+    got = resolve(
+        text,
+        ("Apple", "ORG"),
+        ("Apple Watches", "PERSON"),
+        ("Apple", "ORG"),
+        ("Apple", "ORG"),
+    )
+    assert got["Apple"] == "organization"
+    assert got.get("Apple Watches") not in ("person", "organization"), got
+
+
 def test_a_bracketed_acronym_is_the_name_before_it():
     text = (
         "The California Public Utilities Commission (CPUC) opened an inquiry. "

@@ -1092,6 +1092,11 @@ def _link_companies_typed_as_people(groups: dict[str, _Group]) -> None:
             continue
         if short.type == "person" or (short.place is not None and short.place.major):
             continue
+        if short.count > g.count:
+            # News names a company alone more often than its products: "Apple" named more
+            # often than "Apple Watches" is the company, and the longer name its product.
+            g.type = "product"
+            continue
         g.type = "organization"
         _merge(groups.pop(short.key), g)
         singles.pop(fold(words[0]))
@@ -1261,18 +1266,16 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
         if facet == "organization" and short.type == "organization":
             # A company named alone is the company, not the short form of a longer name that
             # starts with it and has no organisation word ("Apple" and "Apple Watch", "NBA"
-            # and "NBA League Pass"): the two stay apart. A full name says what it is
-            # ("Corvid Quantum Technologies"), ends with the short name ("Cascade Valley
-            # Eagles"), or comes first and as often: news introduces a company by its full
-            # name, then shortens it. The longer name keeps its own type (it may be a
-            # division, a service or the full name of a company as well as a product).
+            # and "NBA League Pass", even when a headline names the longer one first): the
+            # two stay apart. A full name says what it is ("Corvid Quantum Technologies") or
+            # ends with the short name ("Cascade Valley Eagles"). The longer name keeps its
+            # own type (a division, a service or a product).
             targets = [
                 g
                 for g in targets
                 if _has_org_word(g.tokens)
                 or (g.alias is not None and g.alias.type == "organization")
                 or g.folded[-1] == word
-                or (g.first < short.first and g.count >= short.count)
             ]
         if len(targets) == 1:
             _merge(groups.pop(short.key), targets[0])

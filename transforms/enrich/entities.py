@@ -1270,13 +1270,19 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
             # two stay apart. A full name says what it is ("Corvid Quantum Technologies") or
             # ends with the short name ("Cascade Valley Eagles"). The longer name keeps its
             # own type (a division, a service or a product).
-            targets = [
+            full = [
                 g
                 for g in targets
                 if _has_org_word(g.tokens)
                 or (g.alias is not None and g.alias.type == "organization")
                 or g.folded[-1] == word
             ]
+            for g in targets:
+                if g not in full:
+                    # Named after a company of the article: its product or service, or a part
+                    # of it; no person (a person's name does not start with a company's).
+                    g.product = short.name
+            targets = full
         if len(targets) == 1:
             _merge(groups.pop(short.key), targets[0])
 
@@ -1432,7 +1438,9 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
         words = g.tokens
         if g.type != "organization" or g.alias or g.key in cued or not 2 <= len(words) <= 3:
             continue
-        if g.place is None and _looks_like_a_name(words) and _quoted_by_surname(text, words):
+        if g.place is not None or g.product or not _looks_like_a_name(words):
+            continue
+        if _quoted_by_surname(text, words):
             g.type = "person"
     _complete_lone_names(groups, text, cued)
     _plural_teams(groups, text)
@@ -1870,7 +1878,7 @@ FEATURES: tuple[str, ...] = (
     "shared_first_word",  # log(1 + other names with its first word)
     # The page: on a deals or review page most capitalised names are products and specs.
     "page_prices",  # log(1 + prices and shopping words in the text)
-    "page_products",  # share of the article's names that are products
+    "page_products",  # share of the article's names that are products or named after a brand
 )
 
 _TITLE_WORDS = _words(
@@ -1973,7 +1981,9 @@ def _context(groups: dict[str, _Group], text: str | None) -> _Context:
         g.folded[-1] for g in groups.values() if g.type == "person" and len(g.folded) > 1
     )
     prices = math.log1p(len(_PRICE.findall(body)))
-    product_share = sum(g.type == "product" for g in groups.values()) / max(1, len(groups))
+    product_share = sum(g.type == "product" or bool(g.product) for g in groups.values()) / max(
+        1, len(groups)
+    )
     return _Context(
         body, lowercase, first_line_end, first_words, singles, surnames, prices, product_share
     )

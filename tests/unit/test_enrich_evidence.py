@@ -215,6 +215,22 @@ def test_a_company_named_alone_more_often_than_a_person_like_name_it_starts_keep
     assert got.get("Apple Watches") not in ("person", "organization"), got
 
 
+def test_shows_and_award_ceremonies_are_events_not_organisations():
+    text = (
+        "The Farnborough Air Show opened on Monday, a week after the Country Music Awards. "
+        "The Big East Conference said it would move its games."
+    )
+    got = resolve(
+        text,
+        ("The Farnborough Air Show", "ORG"),
+        ("the Country Music Awards", "ORG"),
+        ("The Big East Conference", "ORG"),
+    )
+    assert got.get("Farnborough Air Show") != "organization"
+    assert got.get("Country Music Awards") != "organization"
+    assert got["Big East Conference"] == "organization"  # a league
+
+
 def test_a_bracketed_acronym_is_the_name_before_it():
     text = (
         "The California Public Utilities Commission (CPUC) opened an inquiry. "

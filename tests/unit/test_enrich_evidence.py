@@ -231,6 +231,23 @@ def test_shows_and_award_ceremonies_are_events_not_organisations():
     assert got["Big East Conference"] == "organization"  # a league
 
 
+def test_a_list_read_as_one_organisation_is_its_names():
+    text = (
+        "Streaming rivals CBS All Access, Disney and Netflix are cutting prices; Disney said "
+        "so on Monday. Lowe's Companies, Inc. reported sales."
+    )
+    got = resolve(
+        text,
+        ("CBS All Access, Disney", "ORG"),
+        ("Netflix", "ORG"),
+        ("Disney", "ORG"),
+        ("Lowe's Companies, Inc.", "ORG"),
+    )
+    assert got["Disney"] == got["CBS All Access"] == "organization"
+    assert not any("," in name for name in got)  # the legal form is no name of its own
+    assert "Inc" not in got
+
+
 def test_a_bracketed_acronym_is_the_name_before_it():
     text = (
         "The California Public Utilities Commission (CPUC) opened an inquiry. "

@@ -623,6 +623,8 @@ def _segments(text: str, facet: str) -> Iterable[tuple[str, str]]:
             lines += [owner, owned[0]]
         else:
             lines.append(line)
+    if facet == "organization":
+        lines = [part for line in lines for part in _comma_list(line)]
     for line in lines:
         parts = line.split(" and ")
         if (
@@ -635,6 +637,18 @@ def _segments(text: str, facet: str) -> Iterable[tuple[str, str]]:
             yield parts[1], "location"
         else:
             yield line, facet
+
+
+def _comma_list(line: str) -> list[str]:
+    """The names of a list the model read as one organisation ("CBS All Access, Disney"):
+    an organisation's name holds a comma only before a legal form ("Lowe's Companies, Inc.")
+    or in a list of its own fields ("Ministry of Trade, Industry and Energy")."""
+    parts = line.split(", ")
+    if len(parts) < 2 or " and " in line or "&" in line:
+        return [line]
+    if any(not p[:1].isupper() or _LEGAL_SUFFIX.match(", " + p) for p in parts):
+        return [line]
+    return parts
 
 
 def _clean(

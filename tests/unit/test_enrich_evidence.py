@@ -286,6 +286,16 @@ def test_an_unknown_place_that_nothing_places_is_an_organisation():
     assert got["Saemangeum"] == got["Uncasville"] == got["Connecticut"] == "location"
 
 
+def test_an_unknown_place_with_no_sign_of_an_organisation_is_no_facet():
+    text = (
+        "The probe will orbit Europa for a year. Its makers, Airbus, Thales and Vexlon, "
+        "will share the data."
+    )
+    got = resolve(text, ("Europa", "LOC"), ("Airbus", "ORG"), ("Thales", "ORG"), ("Vexlon", "GPE"))
+    assert "Europa" not in got  # neither a place the text places nor an organisation
+    assert got["Vexlon"] == "organization"  # listed with organisations
+
+
 def test_a_function_word_opening_a_sentence_is_no_first_name():
     text = "Once Trump took office, the talks stopped. Trump said nothing."
     assert resolve(text, ("Trump", "PERSON"), ("Trump", "PERSON")) == {"Trump": "person"}

@@ -1399,23 +1399,26 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     for g in groups.values():
         if g.type != "location" or g.alias or g.place or len(g.tokens) != 1:
             continue
-        # A one-word "place" no gazetteer knows, that speaks ("Netflix said"), is written
-        # like a brand ("WeWork") or has no word of place around it ("in X", "at X", "from
-        # X", "X-based"), is an organisation (the typer drops those that are neither).
+        # A one-word "place" no gazetteer knows, that speaks ("Netflix said") or is written
+        # like a brand ("WeWork"), is an organisation. One with no word of place around it
+        # ("in X", "at X", "from X", "X-based") is no place either, but an organisation only
+        # with a sign of one: the model reads it so once, or it is listed with organisations
+        # ("Marvel, Lucasfilm and Pixar"). Otherwise it is no facet: a planet, a festival, a
+        # region the model took for a state ("Earth", "Diwali", "Caribbean").
         inner_capital = any(a.islower() and b.isupper() for a, b in pairwise(g.name))
         speaks = any(_PERSON_AFTER.match(text[e : e + _CONTEXT]) for _, e in g.spans)
-        if (
-            inner_capital
-            or speaks
-            or not any(
-                _PLACE_BEFORE.search(text[max(0, s - _CONTEXT) : s])
-                or _AT_FROM_BEFORE.search(text[max(0, s - _CONTEXT) : s])
-                or _BASED_AFTER.match(text[e : e + 20])
-                or _in_a_region(text, e)
-                for s, e in g.spans
-            )
-        ):
+        if inner_capital or speaks:
             g.type = "organization"
+        elif not any(
+            _PLACE_BEFORE.search(text[max(0, s - _CONTEXT) : s])
+            or _AT_FROM_BEFORE.search(text[max(0, s - _CONTEXT) : s])
+            or _BASED_AFTER.match(text[e : e + 20])
+            or _in_a_region(text, e)
+            for s, e in g.spans
+        ):
+            orgs = _spans_of_type(groups, "organization")
+            listed = any(_listed_with(text, s, e, orgs) for s, e in g.spans)
+            g.type = "organization" if g.votes["organization"] or listed else "unplaced"
     orgs = _spans_of_type(groups, "organization")
     cued: set[str] = set()
     for g in groups.values():

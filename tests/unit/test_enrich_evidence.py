@@ -215,6 +215,23 @@ def test_a_company_named_alone_more_often_than_a_person_like_name_it_starts_keep
     assert got.get("Apple Watches") not in ("person", "organization"), got
 
 
+def test_a_person_is_no_short_form_of_a_name_after_a_company():
+    text = (
+        "Acme cut prices on Monday. Okonkwo said she was pleased. Acme said the Acme Okonkwo "
+        "line sold well, and Acme agreed."
+    )
+    got = resolve(
+        text,
+        ("Acme", "ORG"),
+        ("Okonkwo", "PERSON"),
+        ("Acme", "ORG"),
+        ("Acme Okonkwo", "ORG"),
+        ("Acme", "ORG"),
+    )
+    assert got["Acme"] == "organization"
+    assert got["Okonkwo"] == "person"
+
+
 def test_shows_and_award_ceremonies_are_events_not_organisations():
     text = (
         "The Farnborough Air Show opened on Monday, a week after the Country Music Awards. "

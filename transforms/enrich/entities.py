@@ -1278,7 +1278,10 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
         targets = [
             g
             for g in groups.values()
-            if g.type == facet and len(g.folded) > 1 and word in (g.folded[0], g.folded[-1])
+            if g.type == facet
+            and len(g.folded) > 1
+            and word in (g.folded[0], g.folded[-1])
+            and not g.product  # named after another company: "Watch" is no short "Apple Watch"
         ]
         if facet == "organization" and short.type == "organization":
             # A company named alone is the company, not the short form of a longer name that

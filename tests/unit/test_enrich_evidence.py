@@ -265,6 +265,22 @@ def test_a_list_read_as_one_organisation_is_its_names():
     assert "Inc" not in got
 
 
+def test_an_acronym_of_lowercase_words_opening_a_sentence_is_no_organisation():
+    text = (
+        "Many adults are affected.\nBinge eating disorder (BED) is common. BED is treated "
+        "with therapy, the World Health Organization (WHO) says."
+    )
+    got = resolve(
+        text,
+        ("BED", "ORG"),
+        ("BED", "ORG"),
+        ("the World Health Organization", "ORG"),
+        ("WHO", "ORG"),
+    )
+    assert "BED" not in got
+    assert got["World Health Organization"] == "organization"
+
+
 def test_a_bracketed_acronym_is_the_name_before_it():
     text = (
         "The California Public Utilities Commission (CPUC) opened an inquiry. "

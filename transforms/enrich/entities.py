@@ -1750,13 +1750,17 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
 
 
 _NUMBER_BEFORE = re.compile(r"\d\s?$")
-_LOWER_WORDS_BEFORE = re.compile(r"((?:[a-z][\w'’-]* ){1,6})\($")
+# Lowercase words before a bracket; the first may be capitalised as a sentence's first word.
+_LOWER_WORDS_BEFORE = re.compile(
+    r"((?:(?:^|(?<=[.!?:] )|(?<=\n))[A-Z][\w'’-]* )?(?:[a-z][\w'’-]* ){1,6})\($"
+)
 
 
 def _is_lowercase_expansion(text: str, start: int, acronym: str) -> bool:
     """Whether the acronym at ``start`` follows its expansion in lowercase words: news writes
     the names of organisations capitalised, so "binge eating disorder (BED)" or "hypersensitivity
-    pneumonitis (HP)" names a common thing."""
+    pneumonitis (HP)" names a common thing, even when a sentence opens with it ("Binge eating
+    disorder (BED) is ...")."""
     found = _LOWER_WORDS_BEFORE.search(text[max(0, start - 80) : start])
     return found is not None and _is_acronym_of(acronym, found.group(1).split()[-len(acronym) :])
 

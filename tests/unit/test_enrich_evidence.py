@@ -265,6 +265,22 @@ def test_a_list_read_as_one_organisation_is_its_names():
     assert "Inc" not in got
 
 
+def test_an_organisation_opens_with_a_capital_and_capitalises_all_but_small_words():
+    text = (
+        "Officers of the state Department of Public Safety said the National Society for the "
+        "Prevention of Cruelty to Children would help. Tickets for Super fun nights sold out."
+    )
+    got = resolve(
+        text,
+        ("state Department of Public Safety", "ORG"),
+        ("National Society for the Prevention of Cruelty to Children", "ORG"),
+        ("Super fun", "ORG"),
+    )
+    assert got["Department of Public Safety"] == "organization"
+    assert got["National Society for the Prevention of Cruelty to Children"] == "organization"
+    assert "Super fun" not in got and "state Department of Public Safety" not in got
+
+
 def test_an_acronym_of_lowercase_words_opening_a_sentence_is_no_organisation():
     text = (
         "Many adults are affected.\nBinge eating disorder (BED) is common. BED is treated "

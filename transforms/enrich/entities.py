@@ -684,6 +684,14 @@ def _clean(
             )
         ):
             words.pop(0)  # "Although Berm" -> "Berm", "Ms Persson" -> "Persson"
+        while (
+            seg_facet == "organization"
+            and len(words) > 1
+            and words[0].isalpha()
+            and words[0].islower()
+            and words[0] not in _PARTICLES
+        ):
+            words.pop(0)  # "state Department of Public Safety": a name opens with a capital
         while len(words) > 1 and (
             (words[-1][:1].islower() and words[-1] not in _PARTICLES)
             or _SCORE.match(words[-1])
@@ -1694,6 +1702,11 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
             return True  # datelines: "GOTHENBURG", "YAKIMA"
         if any(w[:1].islower() and w not in _PARTICLES for w in words):
             return True
+    if g.type == "organization" and any(
+        w.isalpha() and w.islower() and w not in _PARTICLES and w not in _TITLE_CASE_SMALL
+        for w in words[1:]
+    ):
+        return True  # "Super fun": an organisation capitalises all but its small words ("to", "of")
     if text is None:
         return False
     if (

@@ -181,6 +181,122 @@ def test_products_are_neither_people_nor_organisations_and_name_their_brand():
         assert got.get(product) not in ("person", "organization"), (product, got)
 
 
+def test_a_company_named_alone_is_not_the_short_form_of_a_longer_name_it_starts():
+    # The longer name comes first (a headline) and as often, yet the lone name is the
+    # company, and the longer one (a service, a division, a product) is no person.
+    text = (
+        "Spotify Wrapped is out\n\nSpotify said on Monday that Spotify Wrapped had more "
+        "users. Spotify expects more."
+    )
+    got = resolve(
+        text,
+        ("Spotify Wrapped", "ORG"),
+        ("Spotify", "ORG"),
+        ("Spotify Wrapped", "ORG"),
+        ("Spotify", "ORG"),
+    )
+    assert got["Spotify"] == "organization"
+    assert got.get("Spotify Wrapped") != "person"
+
+
+def test_a_company_named_alone_more_often_than_a_person_like_name_it_starts_keeps_it():
+    text = (
+        "Apple sold more Apple Watches this year. Apple said the watch sold well, and Apple "
+        "plans a new one."
+    )
+    got = resolve(
+        text,
+        ("Apple", "ORG"),
+        ("Apple Watches", "PERSON"),
+        ("Apple", "ORG"),
+        ("Apple", "ORG"),
+    )
+    assert got["Apple"] == "organization"
+    assert got.get("Apple Watches") not in ("person", "organization"), got
+
+
+def test_a_person_is_no_short_form_of_a_name_after_a_company():
+    text = (
+        "Acme cut prices on Monday. Okonkwo said she was pleased. Acme said the Acme Okonkwo "
+        "line sold well, and Acme agreed."
+    )
+    got = resolve(
+        text,
+        ("Acme", "ORG"),
+        ("Okonkwo", "PERSON"),
+        ("Acme", "ORG"),
+        ("Acme Okonkwo", "ORG"),
+        ("Acme", "ORG"),
+    )
+    assert got["Acme"] == "organization"
+    assert got["Okonkwo"] == "person"
+
+
+def test_shows_and_award_ceremonies_are_events_not_organisations():
+    text = (
+        "The Farnborough Air Show opened on Monday, a week after the Country Music Awards. "
+        "The Big East Conference said it would move its games."
+    )
+    got = resolve(
+        text,
+        ("The Farnborough Air Show", "ORG"),
+        ("the Country Music Awards", "ORG"),
+        ("The Big East Conference", "ORG"),
+    )
+    assert got.get("Farnborough Air Show") != "organization"
+    assert got.get("Country Music Awards") != "organization"
+    assert got["Big East Conference"] == "organization"  # a league
+
+
+def test_a_list_read_as_one_organisation_is_its_names():
+    text = (
+        "Streaming rivals CBS All Access, Disney and Netflix are cutting prices; Disney said "
+        "so on Monday. Lowe's Companies, Inc. reported sales."
+    )
+    got = resolve(
+        text,
+        ("CBS All Access, Disney", "ORG"),
+        ("Netflix", "ORG"),
+        ("Disney", "ORG"),
+        ("Lowe's Companies, Inc.", "ORG"),
+    )
+    assert got["Disney"] == got["CBS All Access"] == "organization"
+    assert not any("," in name for name in got)  # the legal form is no name of its own
+    assert "Inc" not in got
+
+
+def test_an_organisation_opens_with_a_capital_and_capitalises_all_but_small_words():
+    text = (
+        "Officers of the state Department of Public Safety said the National Society for the "
+        "Prevention of Cruelty to Children would help. Tickets for Super fun nights sold out."
+    )
+    got = resolve(
+        text,
+        ("state Department of Public Safety", "ORG"),
+        ("National Society for the Prevention of Cruelty to Children", "ORG"),
+        ("Super fun", "ORG"),
+    )
+    assert got["Department of Public Safety"] == "organization"
+    assert got["National Society for the Prevention of Cruelty to Children"] == "organization"
+    assert "Super fun" not in got and "state Department of Public Safety" not in got
+
+
+def test_an_acronym_of_lowercase_words_opening_a_sentence_is_no_organisation():
+    text = (
+        "Many adults are affected.\nBinge eating disorder (BED) is common. BED is treated "
+        "with therapy, the World Health Organization (WHO) says."
+    )
+    got = resolve(
+        text,
+        ("BED", "ORG"),
+        ("BED", "ORG"),
+        ("the World Health Organization", "ORG"),
+        ("WHO", "ORG"),
+    )
+    assert "BED" not in got
+    assert got["World Health Organization"] == "organization"
+
+
 def test_a_bracketed_acronym_is_the_name_before_it():
     text = (
         "The California Public Utilities Commission (CPUC) opened an inquiry. "
@@ -217,6 +333,16 @@ def test_an_unknown_place_that_nothing_places_is_an_organisation():
     )
     assert got["Spotify"] == "organization"
     assert got["Saemangeum"] == got["Uncasville"] == got["Connecticut"] == "location"
+
+
+def test_an_unknown_place_with_no_sign_of_an_organisation_is_no_facet():
+    text = (
+        "The probe will orbit Europa for a year. Its makers, Airbus, Thales and Vexlon, "
+        "will share the data."
+    )
+    got = resolve(text, ("Europa", "LOC"), ("Airbus", "ORG"), ("Thales", "ORG"), ("Vexlon", "GPE"))
+    assert "Europa" not in got  # neither a place the text places nor an organisation
+    assert got["Vexlon"] == "organization"  # listed with organisations
 
 
 def test_a_function_word_opening_a_sentence_is_no_first_name():

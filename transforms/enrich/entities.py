@@ -124,11 +124,11 @@ _ORG_WORDS = _words(
     Banque Museo Musée Fundación Asociación Ministerio Stiftung Verband Verein Gesellschaft"""
 )
 # Last words of the names of clubs, media and newspapers ("Dick Clark Productions", "San
-# Francisco Chronicle", "Argus Leader").
+# Francisco Chronicle"). Not "Leader": it ends titles ("Majority Leader") as often as papers.
 _ORG_LAST_WORDS = _words(
     """United FC AFC Productions Studios Records Entertainment Media Pictures Publishing
     Publishers Press Times Post Herald Journal Gazette Tribune Chronicle Telegraph Observer
-    Courier Examiner Inquirer Sentinel Leader Bulletin"""
+    Courier Examiner Inquirer Sentinel Bulletin"""
 )
 # Words that make a multi-word name a place as its last word, or as its first before "of".
 _PLACE_WORDS = _words(
@@ -148,9 +148,12 @@ _VENUE_WORDS = _words(
 # Last words of product and model names (a size, a tier, an edition), which end no name of a
 # person or an organisation.
 _MODEL_LAST_WORDS = _words("Lite Mini Pro Max Plus Ultra Edition Deluxe Bundle")
+# Last words of the names of events (not entities): contests, gatherings, shows and their
+# prizes ("Dubai Air Show", "American Music Awards"). Not "Conference" or "Tour": they end the
+# names of leagues too ("Big East Conference", "PGA Tour").
 _EVENT_LAST_WORDS = _words(
     "Marathon Festival Cup Championship Championships Olympics Games Summit Week Expo "
-    "Tournament Prix"
+    "Tournament Prix Show Awards Ceremony Parade Concert"
 )
 
 # Context cues, read in the article text around a mention.
@@ -677,6 +680,8 @@ def _segments(text: str, facet: str) -> Iterable[tuple[str, str]]:
             lines += [owner, owned[0]]
         else:
             lines.append(line)
+    if facet == "organization":
+        lines = [part for line in lines for part in _comma_list(line)]
     # A comma between names in one span lists them ("Mueller, Stormy", "Paris, France"):
     # no name of a person, an organisation or a place is a list of plain names.
     listed: list[str] = []
@@ -710,6 +715,18 @@ def _major_place(name: str) -> bool:
     return place is not None and place.major
 
 
+def _comma_list(line: str) -> list[str]:
+    """The names of a list the model read as one organisation ("CBS All Access, Disney"):
+    an organisation's name holds a comma only before a legal form ("Lowe's Companies, Inc.")
+    or in a list of its own fields ("Ministry of Trade, Industry and Energy")."""
+    parts = line.split(", ")
+    if len(parts) < 2 or " and " in line or "&" in line:
+        return [line]
+    if any(not p[:1].isupper() or _LEGAL_SUFFIX.match(", " + p) for p in parts):
+        return [line]
+    return parts
+
+
 def _clean(
     m: Mention, text: str | None = None, lowercase: frozenset[str] = frozenset()
 ) -> Iterable[tuple[str, str, int, int]]:
@@ -737,6 +754,14 @@ def _clean(
             or (seg_facet == "person" and _before_a_name(words[0], text, m.start, lowercase))
         ):
             words.pop(0)  # "Although Berm" -> "Berm", "Ms Persson" -> "Persson"
+        while (
+            seg_facet == "organization"
+            and len(words) > 1
+            and words[0].isalpha()
+            and words[0].islower()
+            and words[0] not in _PARTICLES
+        ):
+            words.pop(0)  # "state Department of Public Safety": a name opens with a capital
         while len(words) > 1 and (
             (words[-1][:1].islower() and words[-1] not in _PARTICLES)
             or _SCORE.match(words[-1])
@@ -1190,6 +1215,11 @@ def _link_companies_typed_as_people(groups: dict[str, _Group]) -> None:
             continue
         if short.type == "person" or (short.place is not None and short.place.major):
             continue
+        if short.count > g.count:
+            # News names a company alone more often than its products: "Apple" named more
+            # often than "Apple Watches" is the company, and the longer name its product.
+            g.type = "product"
+            continue
         g.type = "organization"
         _merge(groups.pop(short.key), g)
         singles.pop(fold(words[0]))
@@ -1363,27 +1393,30 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
         targets = [
             g
             for g in groups.values()
-            if g.type == facet and len(g.folded) > 1 and word in (g.folded[0], g.folded[-1])
+            if g.type == facet
+            and len(g.folded) > 1
+            and word in (g.folded[0], g.folded[-1])
+            and not g.product  # named after another company: "Watch" is no short "Apple Watch"
         ]
         if facet == "organization" and short.type == "organization":
             # A company named alone is the company, not the short form of a longer name that
-            # starts with it and has no organisation word: that is its product, service or
-            # division ("Apple" and "Apple Watch", "NBA" and "NBA League Pass"), named less
-            # often than the company. A full name says what it is ("Corvid Quantum
-            # Technologies"), ends with the short name ("Cascade Valley Eagles"), or comes
-            # first and as often: news introduces a company by its full name, then shortens it.
+            # starts with it and has no organisation word ("Apple" and "Apple Watch", "NBA"
+            # and "NBA League Pass", even when a headline names the longer one first): the
+            # two stay apart. A full name says what it is ("Corvid Quantum Technologies") or
+            # ends with the short name ("Cascade Valley Eagles"). The longer name keeps its
+            # own type (a division, a service or a product).
             full = [
                 g
                 for g in targets
                 if _has_org_word(g.tokens)
                 or (g.alias is not None and g.alias.type == "organization")
                 or g.folded[-1] == word
-                or (g.first < short.first and g.count >= short.count)
             ]
             for g in targets:
-                if g not in full and g.count < short.count and not g.alias and not g.place:
-                    g.type, g.product = "product", short.name
-                    short.products += 1
+                if g not in full:
+                    # Named after a company of the article: its product or service, or a part
+                    # of it; no person (a person's name does not start with a company's).
+                    g.product = short.name
             targets = full
         if len(targets) == 1:
             _merge(groups.pop(short.key), targets[0])
@@ -1510,23 +1543,26 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     for g in groups.values():
         if g.type != "location" or g.alias or g.place or len(g.tokens) != 1:
             continue
-        # A one-word "place" no gazetteer knows, that speaks ("Netflix said"), is written
-        # like a brand ("WeWork") or has no word of place around it ("in X", "at X", "from
-        # X", "X-based"), is an organisation (the typer drops those that are neither).
+        # A one-word "place" no gazetteer knows, that speaks ("Netflix said") or is written
+        # like a brand ("WeWork"), is an organisation. One with no word of place around it
+        # ("in X", "at X", "from X", "X-based") is no place either, but an organisation only
+        # with a sign of one: the model reads it so once, or it is listed with organisations
+        # ("Marvel, Lucasfilm and Pixar"). Otherwise it is no facet: a planet, a festival, a
+        # region the model took for a state ("Earth", "Diwali", "Caribbean").
         inner_capital = any(a.islower() and b.isupper() for a, b in pairwise(g.name))
         speaks = any(_PERSON_AFTER.match(text[e : e + _CONTEXT]) for _, e in g.spans)
-        if (
-            inner_capital
-            or speaks
-            or not any(
-                _PLACE_BEFORE.search(text[max(0, s - _CONTEXT) : s])
-                or _AT_FROM_BEFORE.search(text[max(0, s - _CONTEXT) : s])
-                or _BASED_AFTER.match(text[e : e + 20])
-                or _in_a_region(text, e)
-                for s, e in g.spans
-            )
-        ):
+        if inner_capital or speaks:
             g.type = "organization"
+        elif not any(
+            _PLACE_BEFORE.search(text[max(0, s - _CONTEXT) : s])
+            or _AT_FROM_BEFORE.search(text[max(0, s - _CONTEXT) : s])
+            or _BASED_AFTER.match(text[e : e + 20])
+            or _in_a_region(text, e)
+            for s, e in g.spans
+        ):
+            orgs = _spans_of_type(groups, "organization")
+            listed = any(_listed_with(text, s, e, orgs) for s, e in g.spans)
+            g.type = "organization" if g.votes["organization"] or listed else "unplaced"
     orgs = _spans_of_type(groups, "organization")
     cued: set[str] = set()
     for g in groups.values():
@@ -1567,7 +1603,9 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
         words = g.tokens
         if g.type != "organization" or g.alias or g.key in cued or not 2 <= len(words) <= 3:
             continue
-        if g.place is None and _looks_like_a_name(words) and _quoted_by_surname(text, words):
+        if g.place is not None or g.product or not _looks_like_a_name(words):
+            continue
+        if _quoted_by_surname(text, words):
             g.type = "person"
     _complete_lone_names(groups, text, cued)
     _short_product_names(groups)
@@ -1858,6 +1896,11 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
             # A surname (or first name) that several people of the article share names one
             # of them, not a further person: a facet of its own would count one person twice.
             return True
+    if g.type == "organization" and any(
+        w.isalpha() and w.islower() and w not in _PARTICLES and w not in _TITLE_CASE_SMALL
+        for w in words[1:]
+    ):
+        return True  # "Super fun": an organisation capitalises all but its small words ("to", "of")
     if text is None:
         return False
     if (
@@ -1961,13 +2004,17 @@ def _titled(form: str, g: _Group) -> bool:
 
 
 _NUMBER_BEFORE = re.compile(r"\d\s?$")
-_LOWER_WORDS_BEFORE = re.compile(r"((?:[a-z][\w'’-]* ){1,6})\($")
+# Lowercase words before a bracket; the first may be capitalised as a sentence's first word.
+_LOWER_WORDS_BEFORE = re.compile(
+    r"((?:(?:^|(?<=[.!?:] )|(?<=\n))[A-Z][\w'’-]* )?(?:[a-z][\w'’-]* ){1,6})\($"
+)
 
 
 def _is_lowercase_expansion(text: str, start: int, acronym: str) -> bool:
     """Whether the acronym at ``start`` follows its expansion in lowercase words: news writes
     the names of organisations capitalised, so "binge eating disorder (BED)" or "hypersensitivity
-    pneumonitis (HP)" names a common thing."""
+    pneumonitis (HP)" names a common thing, even when a sentence opens with it ("Binge eating
+    disorder (BED) is ...")."""
     found = _LOWER_WORDS_BEFORE.search(text[max(0, start - 80) : start])
     return found is not None and _is_acronym_of(acronym, found.group(1).split()[-len(acronym) :])
 
@@ -2112,7 +2159,7 @@ FEATURES: tuple[str, ...] = (
     "shared_first_word",  # log(1 + other names with its first word)
     # The page: on a deals or review page most capitalised names are products and specs.
     "page_prices",  # log(1 + prices and shopping words in the text)
-    "page_products",  # share of the article's names that are products
+    "page_products",  # share of the article's names that are products or named after a brand
 )
 
 _TITLE_WORDS = _words(
@@ -2215,7 +2262,9 @@ def _context(groups: dict[str, _Group], text: str | None) -> _Context:
         g.folded[-1] for g in groups.values() if g.type == "person" and len(g.folded) > 1
     )
     prices = math.log1p(len(_PRICE.findall(body)))
-    product_share = sum(g.type == "product" for g in groups.values()) / max(1, len(groups))
+    product_share = sum(g.type == "product" or bool(g.product) for g in groups.values()) / max(
+        1, len(groups)
+    )
     return _Context(
         body, lowercase, first_line_end, first_words, singles, surnames, prices, product_share
     )

@@ -64,7 +64,9 @@ def archive_batches(
             )
         run.counts.unchanged += sum(1 for r in records if r.url in done)
         records = [r for r in records if r.url not in done]
-    return pipeline.batches("archive", records, run.settings.batch_size)
+    return pipeline.batches(
+        "archive", records, run.settings.batch_size, pipeline.cpu_parallelism(run.settings)
+    )
 
 
 @flow(

@@ -1095,8 +1095,10 @@ def _link_acronyms(groups: dict[str, _Group], text: str | None) -> None:
                 break
 
 
+@lru_cache(maxsize=4)
 def _lowercase_words(text: str | None) -> frozenset[str]:
-    """The words the text writes in lowercase somewhere: common words, not names."""
+    """The words the text writes in lowercase somewhere: common words, not names. Cached: the
+    rules of one article ask for it several times (the junk filter once per word of a name)."""
     return frozenset(re.findall(r"\b[a-z][a-z'’-]*\b", text or ""))
 
 
@@ -2254,7 +2256,7 @@ class _Context:
 
 def _context(groups: dict[str, _Group], text: str | None) -> _Context:
     body = text or ""
-    lowercase = frozenset(w for w in re.findall(r"\b[a-z][a-z'’-]*\b", body))
+    lowercase = _lowercase_words(body)
     first_line_end = body.find("\n") if "\n" in body else len(body)
     first_words = Counter(g.folded[0] for g in groups.values() if len(g.folded) > 1)
     singles = frozenset(g.folded[0] for g in groups.values() if len(g.folded) == 1)

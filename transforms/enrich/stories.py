@@ -93,11 +93,11 @@ def minhash(shingles: Collection[bytes]) -> np.ndarray:
     permutation, minimum per permutation; what datasketch's ``MinHash.update_batch`` gives with
     the same seed and scheme (``tests/unit/test_stories.py`` checks it). uint32 arithmetic wraps,
     which is the modulo the scheme means."""
-    hashes = np.fromiter(
-        (int.from_bytes(hashlib.sha1(item).digest()[:4], "little") for item in shingles),
-        dtype=np.uint32,
-        count=len(shingles),
-    )
+    # The digests joined and read as little-endian uint32, every fifth (a SHA-1 digest is five
+    # of them): the first four bytes of each, without a Python int per shingle.
+    sha1 = hashlib.sha1
+    joined = b"".join([sha1(item).digest() for item in shingles])
+    hashes = np.frombuffer(joined, dtype="<u4")[::5].astype(np.uint32)
     s1, m1, s2, m2 = _FMIX32
     hashes ^= hashes >> s1
     hashes *= m1

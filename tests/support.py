@@ -15,7 +15,7 @@ from newsflow import es_local
 from newsflow.cli import DEMO_CORPUS
 from newsflow.corpus_server import serve_directory
 from newsflow.settings import Settings
-from newsflow.transforms.enrich.entities import ALIASES_PATH
+from newsflow.transforms.enrich.entities import ALIASES_PATH, Mention, group_mentions
 
 EMPTY_PAGE = (
     b"<!doctype html><html><head><title>Nothing</title></head><body><nav>Home</nav></body></html>"
@@ -181,3 +181,14 @@ def news_site(pages: list[str], delay: float = 0.0) -> Iterator[NewsSite]:
     with serve_directory(DEMO_CORPUS, handler_class=site.handler()) as base_url:
         site.base_url = base_url
         yield site
+
+
+def resolve(text: str, *spans: tuple[str, str]) -> dict[str, str]:
+    """Canonical name -> facet type, for mentions given as (text as written, spaCy label);
+    each is located at its first occurrence in ``text`` at or after the previous one."""
+    mentions, at = [], 0
+    for written, label in spans:
+        start = text.index(written, at)
+        mentions.append(Mention(written, label, start))
+        at = start + 1
+    return {e.name: e.type for e in group_mentions(mentions, text)}

@@ -241,24 +241,7 @@ def fill_published_day(client: Elasticsearch, index: str) -> int:
                 "if_primary_term": hit["_primary_term"],
             }
 
-    written = 0
-    for ok, item in streaming_bulk(
-        client,
-        actions(),
-        chunk_size=1000,
-        raise_on_error=False,
-        max_retries=5,
-        initial_backoff=1,
-        max_backoff=30,
-    ):
-        info = next(iter(item.values()))
-        if ok:
-            written += 1
-        elif info.get("status") != 409:
-            raise IndexSetupError(
-                f"filling published_day in {index} failed for {info.get('_id')}: "
-                f"{info.get('error')}"
-            )
+    written = _write_unless_conflict(client, actions(), f"filling published_day in {index}")
     client.indices.refresh(index=index)
     return written
 
@@ -391,10 +374,19 @@ def _copy(
                 "version_type": "external_gte",
             }
 
+    return _write_unless_conflict(client, actions(), f"copying into {target}")
+
+
+def _write_unless_conflict(
+    client: Elasticsearch, actions: Iterator[dict[str, Any]], what: str
+) -> int:
+    """Send conditional writes (``if_seq_no`` or an external version) in bulk; returns the
+    documents written. A version conflict means a newer copy won, which is what the condition
+    is for; any other refusal stops the work with the document's id and the cluster's reason."""
     written = 0
     for ok, item in streaming_bulk(
         client,
-        actions(),
+        actions,
         chunk_size=1000,
         raise_on_error=False,
         max_retries=5,
@@ -405,9 +397,7 @@ def _copy(
         if ok:
             written += 1
         elif info.get("status") != 409:
-            raise IndexSetupError(
-                f"copy into {target} rejected {info.get('_id')}: {info.get('error')}"
-            )
+            raise IndexSetupError(f"{what} failed for {info.get('_id')}: {info.get('error')}")
     return written
 
 

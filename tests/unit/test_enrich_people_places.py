@@ -8,18 +8,8 @@ from, so the rule is pinned down without depending on what the model does.
 
 from __future__ import annotations
 
-from newsflow.transforms.enrich.entities import Mention, entity_candidates, group_mentions
-
-
-def resolve(text: str, *spans: tuple[str, str]) -> dict[str, str]:
-    """Canonical name -> facet type, for mentions given as (text as written, spaCy label);
-    each is located at its first occurrence in ``text`` at or after the previous one."""
-    mentions, at = [], 0
-    for written, label in spans:
-        start = text.index(written, at)
-        mentions.append(Mention(written, label, start))
-        at = start + 1
-    return {e.name: e.type for e in group_mentions(mentions, text)}
+from newsflow.transforms.enrich.entities import Mention, entity_candidates
+from tests.support import resolve
 
 
 def people(got: dict[str, str]) -> set[str]:

@@ -87,9 +87,7 @@ def backfill(
         since,
         until,
     )
-    size, parallel = settings.batch_size, pipeline.cpu_parallelism(settings)
-    work = pipeline.batches("web", urls, size, parallel) + pipeline.batches(
-        "warc", pages, size, parallel
-    )
+    size = settings.batch_size
+    work = pipeline.batches("web", urls, size) + pipeline.batches("warc", pages, size)
     pipeline.process(run, work, backfill=True)
     return pipeline.finish_run(run, already_indexed=already, outside_range=outside)

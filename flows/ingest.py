@@ -66,10 +66,8 @@ def ingest(
         settings.index,
         run.concrete_index,
     )
-    size, parallel = settings.batch_size, pipeline.cpu_parallelism(settings)
-    work = pipeline.batches("web", found.urls, size, parallel) + pipeline.batches(
-        "warc", found.pages, size, parallel
-    )
+    size = settings.batch_size
+    work = pipeline.batches("web", found.urls, size) + pipeline.batches("warc", found.pages, size)
     pipeline.process(run, work, backfill=backfill)
     state.EsCrawlState(run.client, settings.index).save(
         found.states_to_save(f.url for f in counts.failures if f.stage == "fetch")

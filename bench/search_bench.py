@@ -476,23 +476,38 @@ def timed(call: Callable[[], Any]) -> float:
     return time.perf_counter() - started
 
 
-def measure(client: Elasticsearch, alias: str, n: int, warmup: int) -> list[Timing]:
+def alternate(
+    names: tuple[str, str],
+    pair: Callable[[int], tuple[Callable[[], Any], Callable[[], Any]]],
+    n: int,
+    warmup: int,
+) -> list[Timing]:
+    """Time the two calls ``pair(i)`` gives, one after the other, for each of ``warmup + n``
+    rounds: alternating request by request puts both under the same load and cache state."""
     before = load()
-    default, plain = [], []
+    samples: tuple[list[float], list[float]] = ([], [])
     for i in range(warmup + n):
+        for kept, call in zip(samples, pair(i), strict=True):
+            took = timed(call)
+            if i >= warmup:
+                kept.append(took)
+    after = f"{before} -> {load()}"
+    return [Timing(name, kept, after) for name, kept in zip(names, samples, strict=True)]
+
+
+def measure(client: Elasticsearch, alias: str, n: int, warmup: int) -> list[Timing]:
+    """(a) the API's default search against (b) the plain request, alternating."""
+
+    def pair(i: int) -> tuple[Callable[[], Any], Callable[[], Any]]:
         query, since = variant(i)
         req = default_request(query, since=since)
         body = plain_body(query, since)
-        a = timed(lambda: run_search(client, alias, req))  # noqa: B023
-        b = timed(lambda: client.search(index=alias, **body))  # noqa: B023
-        if i >= warmup:
-            default.append(a)
-            plain.append(b)
-    after = f"{before} -> {load()}"
-    return [
-        Timing("(a) default /search", default, after),
-        Timing("(b) plain ES request", plain, after),
-    ]
+        return (
+            lambda: run_search(client, alias, req),
+            lambda: client.search(index=alias, **body),
+        )
+
+    return alternate(("(a) default /search", "(b) plain ES request"), pair, n, warmup)
 
 
 def measure_alone(name: str, calls: list[Callable[[], Any]], n: int, warmup: int) -> Timing:
@@ -583,25 +598,18 @@ def serve(port: int) -> None:
 
 def measure_http(client: Elasticsearch, alias: str, base: str, n: int, warmup: int) -> list[Timing]:
     """The default search in this process and over HTTP, alternating request by request."""
-    before = load()
-    inside, over_http = [], []
     with httpx.Client(base_url=base, timeout=60) as http:
-        for i in range(warmup + n):
+
+        def pair(i: int) -> tuple[Callable[[], Any], Callable[[], Any]]:
             query, since = variant(i)
             req = default_request(query, since=since)
-            a = timed(lambda: run_search(client, alias, req))  # noqa: B023
-            started = time.perf_counter()
-            answer = http.get("/search", params=api_params(query, since))
-            c = time.perf_counter() - started
-            answer.raise_for_status()
-            if i >= warmup:
-                inside.append(a)
-                over_http.append(c)
-    after = f"{before} -> {load()}"
-    return [
-        Timing("default, in process", inside, after),
-        Timing("default over HTTP", over_http, after),
-    ]
+            params = api_params(query, since)
+            return (
+                lambda: run_search(client, alias, req),
+                lambda: http.get("/search", params=params).raise_for_status(),
+            )
+
+        return alternate(("default, in process", "default over HTTP"), pair, n, warmup)
 
 
 async def http_throughput(base: str, total: int, max_seconds: float = 120) -> tuple[float, str]:

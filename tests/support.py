@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
@@ -16,10 +17,34 @@ from newsflow.cli import DEMO_CORPUS
 from newsflow.corpus_server import serve_directory
 from newsflow.settings import Settings
 from newsflow.transforms.enrich.entities import ALIASES_PATH, Mention, group_mentions
+from newsflow.transforms.models import Article
 
 EMPTY_PAGE = (
     b"<!doctype html><html><head><title>Nothing</title></head><body><nav>Home</nav></body></html>"
 )
+
+
+def make_article(url: str, body: str = "b", *, title: str = "t", **fields: object) -> Article:
+    """An article as the clean step gives it, from ``url`` with ``body`` and nothing else known
+    unless ``fields`` says (``published``, ``final_url``, ``fetched_at``...)."""
+    values: dict[str, object] = {
+        "url": url,
+        "canonical_url": fields.get("final_url") or url,
+        "title": title,
+        "body": body,
+        "authors": [],
+        "published": None,
+        "site_name": None,
+        "source": "example.org",
+        "language": "en",
+        "tags": [],
+        "section": None,
+        "description": None,
+        "image": None,
+        "fetched_at": datetime(2026, 11, 1, tzinfo=UTC),
+        "word_count": len(body.split()),
+    }
+    return Article(**(values | fields))  # type: ignore[arg-type]
 
 
 def load_manifest() -> dict[str, dict]:

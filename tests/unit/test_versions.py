@@ -18,8 +18,8 @@ from newsflow.store.archive import ArchiveRecord
 from newsflow.transforms import versions
 from newsflow.transforms.batch.documents import to_document
 from newsflow.transforms.enrich.entities import ModelNotInstalled
-from newsflow.transforms.models import Article, EnrichedArticle
-from tests.support import alias_table
+from newsflow.transforms.models import EnrichedArticle
+from tests.support import alias_table, make_article
 
 MODEL = Settings().spacy_model
 
@@ -146,35 +146,16 @@ def test_a_host_s_rule_is_part_of_the_clean_version_of_that_host_only(tmp_path, 
     assert versions.pipeline_version(MODEL, None, rules, A) == f"clean-{after[A]}+enrich-{enrich}"
 
 
-def _article(url: str, *, final_url: str | None = None) -> Article:
-    """A minimal article fetched from ``url`` (served by ``final_url`` after redirects)."""
-    return Article(
-        url=url,
-        final_url=final_url,
-        canonical_url=final_url or url,
-        title="t",
-        body="Ministers met in Oslo.",
-        authors=[],
-        published=None,
-        site_name=None,
-        source="s",
-        language="en",
-        tags=[],
-        section=None,
-        description=None,
-        image=None,
-        fetched_at=datetime(2026, 10, 10, tzinfo=UTC),
-        word_count=4,
-    )
-
-
 def test_a_rule_change_moves_the_document_version_of_its_host_only(tmp_path, fresh_versions):
     rules = _rules_file(tmp_path / "rules.yaml", "harbour.example:\n  drop: .promo\n")
 
     def document_versions() -> dict[str, str]:
         return {
             url: to_document(
-                EnrichedArticle(_article(url), []), "run", model_name=MODEL, site_rules_path=rules
+                EnrichedArticle(make_article(url), []),
+                "run",
+                model_name=MODEL,
+                site_rules_path=rules,
             )["pipeline_version"]
             for url in (A, B, C)
         }
@@ -189,7 +170,7 @@ def test_a_rule_change_moves_the_document_version_of_its_host_only(tmp_path, fre
 def test_the_rule_of_the_host_that_served_the_page_names_the_version(tmp_path, fresh_versions):
     # A redirect to another host: the clean step used the rule of the host the page came from.
     rules = _rules_file(tmp_path / "rules.yaml", "harbour.example:\n  drop: .promo\n")
-    article = _article("https://feeds.example/x", final_url=A)
+    article = make_article("https://feeds.example/x", final_url=A)
     doc = to_document(EnrichedArticle(article, []), "run", model_name=MODEL, site_rules_path=rules)
     assert doc["pipeline_version"] == versions.pipeline_version(MODEL, None, rules, A)
     assert doc["pipeline_version"] != versions.pipeline_version(MODEL, None, rules)

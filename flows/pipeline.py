@@ -162,10 +162,11 @@ def transform_task(
     settings: Settings,
     run_id: str,
     pool: Executor | None,
+    parts: int = 1,
 ) -> TransformResult:
-    """Clean and enrich a batch (enrich only for articles), in a worker process when there is
-    a pool."""
-    return run_transform(pages, settings, run_id, pool)
+    """Clean and enrich a batch (enrich only for articles), in worker processes when there is
+    a pool (``parts`` of it at once)."""
+    return run_transform(pages, settings, run_id, pool, parts)
 
 
 class _BulkOptions(TypedDict):

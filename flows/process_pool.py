@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from newsflow.settings import Settings
+from newsflow.transforms.batch import spool
 from newsflow.transforms.batch.spool import SpooledPages
 from newsflow.transforms.batch.transform import (
     TransformResult,
+    merge_results,
     transform_batch,
     use_caches,
     warm_up,
@@ -183,12 +185,13 @@ def run_transform(
     settings: Settings,
     run_id: str,
     pool: Executor | None,
+    parts: int = 1,
 ) -> TransformResult:
     """Clean and enrich a batch (pages, or a spool file of them), in a worker process when
-    there is a pool."""
+    there is a pool; cut into ``parts`` that the pool's workers share, so that a run's last
+    batch, or a run of one batch, keeps every worker busy."""
     work = functools.partial(
         transform_batch,
-        pages,
         model_name=settings.spacy_model,
         min_body_chars=settings.min_body_chars,
         run_id=run_id,
@@ -196,8 +199,9 @@ def run_transform(
         site_rules_path=settings.site_rules,
     )
     if pool is not None:
-        return pool.submit(work).result()
+        futures = [pool.submit(work, part) for part in spool.split(pages, parts)]
+        return merge_results([future.result() for future in futures])
     # In this process (one batch, or Prefect's and Dask's workers): the gazetteer and the
     # language model from the cache, not parsed again (a no-op once this process has them).
     use_caches(settings.cache_dir)
-    return work()
+    return work(pages)

@@ -120,7 +120,13 @@ class CpuStage:
     def submit(self, task: Task, pages: list[Page] | SpooledPages, settings: Settings, run_id: str):
         if self.pages_in_hand and isinstance(pages, SpooledPages):
             pages = spool.read(pages)  # the same cache key: the digest is of the pages
-        parameters = {"pages": pages, "settings": settings, "run_id": run_id, "pool": self.pool}
+        parameters = {
+            "pages": pages,
+            "settings": settings,
+            "run_id": run_id,
+            "pool": self.pool,
+            "parts": self.workers if self.pool is not None else 1,
+        }
         if self.runner is None:
             return task.submit(**parameters)  # the flow's thread pool; the work goes to the pool
         future = self.runner.submit(task, parameters=parameters)

@@ -91,3 +91,19 @@ def test_a_writer_interrupted_by_an_error_removes_its_file(tmp_path):
         writer.add(0, _pages(1)[0])
         raise RuntimeError("fetch task cancelled")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_batch_split_into_parts_reads_back_whole_and_in_order(tmp_path):
+    pages = _pages(7)
+    # Written as downloads end, with their places in the batch of URLs (failed ones missing).
+    with spool.SpoolWriter(tmp_path) as writer:
+        for index, page in sorted(zip((1, 3, 4, 8, 9, 11, 12), pages, strict=True), reverse=True):
+            writer.add(index, page)
+        batch = writer.close()
+    parts = spool.split(batch, 3)
+    assert [p.count for p in parts] == [2, 2, 3]
+    assert [page for part in parts for page in spool.read(part)] == pages
+    # Pages held in memory are cut the same way; never more parts than pages.
+    assert spool.split(pages, 3) == [pages[:2], pages[2:4], pages[4:]]
+    assert [spool.read(p) for p in spool.split(batch, 9)] == [[page] for page in pages]
+    assert spool.split(batch, 1) == [replace(batch, positions=range(7))]

@@ -5,9 +5,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+from concurrent.futures import Executor
+from datetime import UTC, datetime
 
-from newsflow.flows.process_pool import cpu_pool
+from newsflow.cli import DEMO_CORPUS
+from newsflow.flows.process_pool import cpu_pool, run_transform
 from newsflow.settings import Settings
+from newsflow.transforms.batch import spool
+from newsflow.transforms.models import Page
 
 
 def _loaded(names: tuple[str, ...]) -> dict[str, bool]:
@@ -57,3 +62,44 @@ def test_a_worker_started_ahead_serves_a_one_batch_run_and_is_ended_when_not_tak
     # Without a worker started ahead, one batch stays in the flow's process.
     with cpu_stage(settings, batches=1) as stage:
         assert stage.pool is None
+
+
+class _Counting(Executor):
+    """A pool that counts the tasks it is handed."""
+
+    def __init__(self, pool: Executor) -> None:
+        self.pool, self.submitted = pool, 0
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.submitted += 1
+        return self.pool.submit(fn, *args, **kwargs)
+
+
+def test_the_workers_share_a_batch_and_make_the_documents_one_process_makes(tmp_path):
+    """A run's last batch (or its only one) is cut into a part per worker, so no core idles
+    while one worker finishes it; the parts give the documents the whole batch gives."""
+    settings = Settings()
+    fetched = datetime(2026, 11, 26, tzinfo=UTC)
+    pages = [
+        Page(
+            f"https://ledger.example/{p.name}",
+            f"https://ledger.example/{p.name}",
+            p.read_text(encoding="utf-8"),
+            "utf-8",
+            fetched,
+        )
+        for p in sorted((DEMO_CORPUS / "daily-ledger").glob("*.html"))
+    ]
+    batch = spool.spool(pages, tmp_path)
+    alone = run_transform(batch, settings, "run-1", None)
+    with cpu_pool(2, settings.spacy_model) as pool:
+        counting = _Counting(pool)
+        shared = run_transform(batch, settings, "run-1", counting, parts=2)
+    assert counting.submitted == 2
+
+    def without_time(result):
+        return [{k: v for k, v in d.items() if k != "indexed_at"} for d in result.documents]
+
+    assert len(alone.documents) == len(pages)
+    assert without_time(shared) == without_time(alone)
+    assert shared.cleaned == alone.cleaned and set(shared.times) == set(alone.times)

@@ -10,13 +10,14 @@ process holds only the pages still downloading, never a whole batch.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import pickle
 import shutil
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,11 +30,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class SpooledPages:
-    """A batch of pages in a spool file: where, how many, and a digest of their URLs and HTML."""
+    """A batch of pages in a spool file: where, how many, and a digest of their URLs and HTML;
+    ``positions``: only the pages at those positions in reading order (a part, ``split``)."""
 
     path: str
     count: int
     digest: str
+    positions: range | None = None
 
 
 def _page_part(page: Page) -> bytes:
@@ -119,7 +122,22 @@ def read(batch: SpooledPages | Sequence[Page]) -> list[Page]:
             except EOFError:
                 break
     records.sort(key=itemgetter(0))
-    return [page for _, page in records]
+    part = range(len(records)) if batch.positions is None else batch.positions
+    return [page for _, page in records[part.start : part.stop]]
+
+
+def split(
+    batch: SpooledPages | Sequence[Page] | Sequence[Article], parts: int
+) -> list[SpooledPages | Sequence[Page] | Sequence[Article]]:
+    """A batch cut into at most ``parts`` contiguous parts of near-equal size, in order, so
+    that several workers can share it (a spool file's parts name the pages each one reads)."""
+    total = count(batch)
+    parts = max(1, min(parts, total))
+    bounds = [total * i // parts for i in range(parts + 1)]
+    ranges = [range(start, stop) for start, stop in itertools.pairwise(bounds)]
+    if isinstance(batch, SpooledPages):
+        return [replace(batch, count=len(r), positions=r) for r in ranges]
+    return [batch[r.start : r.stop] for r in ranges]
 
 
 def discard(batch: SpooledPages | Sequence[Page]) -> None:
@@ -128,7 +146,7 @@ def discard(batch: SpooledPages | Sequence[Page]) -> None:
         Path(batch.path).unlink(missing_ok=True)
 
 
-def count(batch: SpooledPages | Sequence[Page]) -> int:
+def count(batch: SpooledPages | Sequence[Page] | Sequence[Article]) -> int:
     return batch.count if isinstance(batch, SpooledPages) else len(batch)
 
 

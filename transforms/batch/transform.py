@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +53,19 @@ class TransformResult:
     times: dict[str, StageTime] = field(default_factory=dict)
     # Pages that are not articles (index pages, live blogs...): counted as skipped, not failed.
     skips: list[Failure] = field(default_factory=list)
+
+
+def merge_results(parts: Sequence[TransformResult]) -> TransformResult:
+    """One batch's result from the results of its parts (``spool.split``), in their order."""
+    merged = TransformResult()
+    for part in parts:
+        merged.documents += part.documents
+        merged.failures += part.failures
+        merged.skips += part.skips
+        merged.cleaned += part.cleaned
+        for stage, spent in part.times.items():
+            merged.times.setdefault(stage, StageTime()).add(spent)
+    return merged
 
 
 def transform_pages(

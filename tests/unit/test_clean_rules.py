@@ -188,6 +188,21 @@ def test_tag_list_under_a_tags_heading_is_dropped():
     assert clean_lines(text) == "\n".join(PROSE)
 
 
+def test_news_keywords_add_to_the_tags_what_they_lack():
+    paras = "".join(f"<p>{p}</p>" for p in PROSE)
+    head = (
+        "<meta name='keywords' content='strike, harbour'>"
+        "<meta name='news_keywords' content='Harbour, Ingrid Dahl,  port  authority'>"
+    )
+    html = page_html(f"<article><h1>{HEADLINE}</h1>{paras}</article>").replace(
+        "<head>", f"<head>{head}"
+    )
+    page = Page(URL, URL, html, "utf-8", datetime.now(UTC))
+    result = clean_page(page)
+    assert isinstance(result, Article), result
+    assert result.tags == ["strike, harbour", "Ingrid Dahl", "port authority"]
+
+
 def test_bylines_and_datelines_are_short_lines_not_sentences():
     assert is_byline("By Jane Doe | Reuters")
     assert is_byline("Publicado por: Clarissa Borba - Categoria: Saúde")

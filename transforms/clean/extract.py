@@ -317,6 +317,32 @@ _SECTION_META = XPath(
     smart_strings=False,
 )
 MAX_TERMS = 20  # more than this is a tag cloud, not the post's tags
+_NEWS_KEYWORDS = XPath(
+    "//head/meta[translate(@name, 'NEWSKYWORD', 'newskyword')='news_keywords']/@content",
+    smart_strings=False,
+)
+
+
+def news_keywords(tree: HtmlElement) -> list[str]:
+    """The terms of ``<meta name="news_keywords">``, the key people, places and topics a news
+    site lists for an article (Google News' tag, which trafilatura does not read, unlike
+    "keywords"): often the one place the page writes in full a person its text calls "Mr. X"
+    or "X". None past ``MAX_TERMS`` (a tag cloud)."""
+    terms = [
+        " ".join(term.split())
+        for content in _NEWS_KEYWORDS(tree)
+        for term in content.split(",")
+        if term.strip()
+    ]
+    terms = list(dict.fromkeys(terms))
+    return terms if len(terms) <= MAX_TERMS else []
+
+
+def with_news_keywords(tags: list[str], keywords: list[str]) -> list[str]:
+    """``tags`` and the news keywords none of them names already (case ignored; a tag may
+    list several terms, comma-separated, as trafilatura gives "keywords")."""
+    seen = {t.strip().casefold() for tag in tags for t in tag.split(",")}
+    return [*tags, *(k for k in keywords if k.casefold() not in seen)]
 
 
 def link_terms(tree: HtmlElement) -> tuple[list[str], list[str]]:
@@ -385,6 +411,7 @@ def page_metadata(tree: HtmlElement, url: str) -> PageMeta:
     if not categories or not tags:
         linked = link_terms(tree)
         categories, tags = categories or linked[0], tags or linked[1]
+    tags = with_news_keywords(tags, news_keywords(tree))
     publisher = _name_of(article.get("publisher")) if article else None
     blocked = [site, publisher]
     authors = clean_authors(structured_authors(article), blocked)

@@ -36,6 +36,10 @@ quotation; texts, offsets and antecedents use the original paragraph.
    a paragraph, the speaker of the paragraph before. A quotation with a verb but no speaker
    that can be named (“…,” an official said) keeps ``None``; one without any attribution is
    left out.
+4. A person named by one word only ("Mr. Okafor said") is the one full name of the page's
+   key terms (its tags: "news_keywords", "keywords", "article:tag") that ends in it; if none
+   or several do, the quotation is left out: news names in full whom it quotes, and a lone
+   word is a surname whose person the page does not say, or no person at all.
 """
 
 from __future__ import annotations
@@ -221,6 +225,7 @@ _APPOSITION = re.compile(r",\s+(?:the|a|an|[\w'-]+'s)\s+((?:[\w-]+\s+){0,3}[\w-]
 # A given name right before a surname: capitalised letters, hyphenated parts ("Eva-Marie").
 _GIVEN_BEFORE = re.compile(r"(?<![\w.'’-])([A-Z][a-z]+(?:-[A-Z][a-z]+)?) $")
 _ENDS_SENTENCE = re.compile(r"[.!?…][\"”’')\]]*$")
+_NAME_WORD = re.compile(r"^[A-Z][\w.'’-]*$")  # a capitalised word of a name, no digits first
 _SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])|\n")
 
 
@@ -534,6 +539,7 @@ class _Context:
 
     body: str
     entities: Sequence[Entity]
+    keywords: Sequence[str] = ()  # the page's own key terms (its tags), comma-separated runs
     resolved: list[_Mention] = field(default_factory=list)  # pronouns read so far (``note``)
 
     @cached_property
@@ -633,6 +639,43 @@ class _Context:
             full = f"{word} {self.body[at : at + len(name)]}"
             found.setdefault(fold_text(full), full)
         return next(iter(found.values())) if len(found) == 1 else name
+
+    @cached_property
+    def keyword_names(self) -> frozenset[str]:
+        """The page's key terms that are written as a person's full name: two to four words,
+        each capitalised ("Boris Johnson"; not "climate change", "EU")."""
+        out = set()
+        for run in self.keywords:
+            for term in re.split(r"[,;|]", run):
+                words = term.split()
+                if 2 <= len(words) <= 4 and all(_NAME_WORD.match(w) for w in words):
+                    out.add(" ".join(words))
+        return frozenset(out)
+
+    def completed(self, name: str | None) -> str | None:
+        """A speaker as the page names it in full: a one-word name (not an organisation's)
+        that the body never writes after a given name is the one full name of the page's key
+        terms that ends in it; news sites list the people of an article by full name in its
+        keywords ("news_keywords", "article:tag") even when its text, after the headline or a
+        first mention elsewhere, calls them "Mr. X" or "X" only. Otherwise ``name``."""
+        if name is None or len(name.split()) != 1 or name in self.org_names:
+            return name
+        name = self.full_name(name)
+        if len(name.split()) != 1:
+            return name
+        folded = fold_text(name)
+        found = {k for k in self.keyword_names if fold_text(_surname(k) or "") == folded}
+        return found.pop() if len(found) == 1 else name
+
+    def half_named(self, name: str | None) -> bool:
+        """Whether ``name`` is a person named by one word only (a person of the entities or a
+        name they lack read as a person's, not an organisation's): one the page never names in
+        full (``completed``). An acronym ("NASA") is an organisation's."""
+        if name is None or len(name.split()) != 1 or name in self.org_names or name.isupper():
+            return False
+        return name in self.person_names or any(
+            m.name == name and m.kind == "person" for m in self.resolved
+        )
 
     @cached_property
     def person_names(self) -> frozenset[str]:
@@ -1143,9 +1186,10 @@ def attribute(
         if not said.attributed and k == 0 and opens:
             # A paragraph that opens with a quotation goes on from the last.
             said = carried.get() if isinstance(carried, _Deferred) else carried
-        if said.attributed:
+        speaker = ctx.completed(said.speaker)
+        if said.attributed and not ctx.half_named(speaker):
             text = _clean_text(para.text[span.start : span.end])
-            out.append(Quote(text=text, speaker=said.speaker, offset=para.offset + span.start))
+            out.append(Quote(text=text, speaker=speaker, offset=para.offset + span.start))
         previous = said
     return out, previous
 
@@ -1299,6 +1343,7 @@ def extract_quotes(
     entities: Sequence[Sequence[Entity]],
     model_name: str,
     batch_size: int = 64,
+    keywords: Sequence[Sequence[str]] | None = None,
 ) -> list[list[Quote]]:
     """Quotes of each body, parsing only the paragraphs that hold quotation marks (batched
     across all bodies) and, for one that opens with a quotation of no one, the paragraph
@@ -1314,7 +1359,7 @@ def extract_quotes(
         item.doc = doc
     for i, plan in enumerate(plans):
         body = bodies[i] or ""
-        ctx = _Context(body, entities[i])
+        ctx = _Context(body, entities[i], keywords[i] if keywords is not None else ())
         last, last_at = _UNSAID, -1
         for item in plan:
             previous = item.para.previous
@@ -1340,7 +1385,12 @@ def with_quotes(
     yields no quotes, logged, rather than a failed batch."""
     bodies = [item.article.body[:max_chars] for item in items]
     try:
-        found = extract_quotes(bodies, [item.entities for item in items], model_name)
+        found = extract_quotes(
+            bodies,
+            [item.entities for item in items],
+            model_name,
+            keywords=[item.article.tags for item in items],
+        )
     except (ParserUnavailable, OSError) as exc:
         log.warning("no quotes extracted with model %r: %s", model_name, exc)
         return list(items)

@@ -284,3 +284,12 @@ def test_only_a_list_of_people_vouches_for_a_name_in_it():
     text = "Pieter van der Berg, Kevin O'Donnell and DeShawn Carter spoke."
     got = vouched(text, ("Pieter van der Berg", "PERSON"), ("Kevin O'Donnell", "PERSON"))
     assert got["Pieter van der Berg"] is True
+
+
+def test_a_number_after_a_persons_name_is_no_part_of_it():
+    # A result line or a table puts a count after the name; no person's name ends in one.
+    text = "Scoring: Jonas Brodin 2 goals, Emil Bemstrom 1."
+    got = resolve(text, ("Jonas Brodin 2 goals", "PERSON"), ("Emil Bemstrom 1", "PERSON"))
+    assert people(got) == {"Jonas Brodin", "Emil Bemstrom"}
+    # An organisation may end with a number: only a person's name is cut.
+    assert resolve("Channel 4 said so.", ("Channel 4", "ORG")) == {"Channel 4": "organization"}

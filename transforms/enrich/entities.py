@@ -766,6 +766,9 @@ def _clean(
             (words[-1][:1].islower() and words[-1] not in _PARTICLES)
             or _SCORE.match(words[-1])
             or words[-1].lower() in _PARTICLES
+            # A person's name never ends with a number: the one after it is a score, a count
+            # or an age of a result line or a table ("Jane Doe 2", "Jane Doe 1 goal").
+            or (seg_facet == "person" and words[-1].isdigit())
         ):
             words.pop()  # "Pacific island" -> "Pacific", "Chile 3-0" -> "Chile"
         name = _EDGE_PUNCT.sub("", " ".join(words))

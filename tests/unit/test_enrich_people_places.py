@@ -293,3 +293,34 @@ def test_a_number_after_a_persons_name_is_no_part_of_it():
     assert people(got) == {"Jonas Brodin", "Emil Bemstrom"}
     # An organisation may end with a number: only a person's name is cut.
     assert resolve("Channel 4 said so.", ("Channel 4", "ORG")) == {"Channel 4": "organization"}
+
+
+def test_a_name_listed_with_people_is_a_person():
+    # Players of a result line bear first names no census list holds; the model often reads
+    # them as teams. A list joins things of one kind.
+    text = (
+        "Jonathan Huberdeau, Colton Sceviour and Mike Hoffman also scored. "
+        "Eric Robinson and Boone Jenner scored for the Blue Jackets."
+    )
+    got = resolve(
+        text,
+        ("Jonathan Huberdeau", "PERSON"),
+        ("Colton Sceviour", "ORG"),
+        ("Mike Hoffman", "PERSON"),
+        ("Eric Robinson", "PERSON"),
+        ("Boone Jenner", "ORG"),
+        ("Blue Jackets", "ORG"),
+    )
+    assert {"Colton Sceviour", "Boone Jenner"} <= people(got)
+    assert "Blue Jackets" not in people(got)
+    # Not listed, or listed only with a surname ("at 2134 Caldwell Place, Harris said"), it
+    # stays what the model says.
+    alone = "The deal with Boone Jenner closed. Mike Hoffman left."
+    got = resolve(alone, ("Boone Jenner", "ORG"), ("Mike Hoffman", "PERSON"))
+    assert got["Boone Jenner"] == "organization"
+
+
+def test_a_hyphenated_given_name_opens_with_a_first_name():
+    text = "The teams were tied after Jo-Wilfried Tsonga cruised past Uchiyama 6-2, 6-1."
+    got = resolve(text, ("Jo-Wilfried Tsonga", "ORG"))
+    assert people(got) == {"Jo-Wilfried Tsonga"}

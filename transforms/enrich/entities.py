@@ -915,6 +915,7 @@ def entity_candidates(
     _link_place_prefixes(groups)
     _link_organisation_variants(groups)
     _type_from_gazetteer_and_context(groups, text)
+    _people_listed_with_people(groups, text, lowercase)
     # Listed with a person who has a common first name: lists of products and brands hold
     # none, lists of people do ("Pieter van der Berg, Kevin O'Donnell and ...").
     people = sorted(
@@ -1271,7 +1272,10 @@ def _people_by_first_name(groups: dict[str, _Group], lowercase: frozenset[str]) 
             continue  # a product by the model's label only: by a brand, g.product is set
         if g.alias or g.place:
             continue
-        if g.folded[0] not in names or not _looks_like_a_name(words) or g.product:
+        # A hyphenated given name opens with a given name: "Jo-Wilfried", "Anne-Marie".
+        if g.folded[0].replace("-", " ").split()[0] not in names:
+            continue
+        if not _looks_like_a_name(words) or g.product:
             continue
         if (place := find_place(words[0])) is not None and place.major:
             continue  # "Cleveland Browns", "Jordan Times": a team or a paper of a place
@@ -1280,6 +1284,44 @@ def _people_by_first_name(groups: dict[str, _Group], lowercase: frozenset[str]) 
         if any(w.lower() in lowercase or find_place(w) is not None for w in words[1:]):
             continue
         g.type = "person"
+
+
+def _people_listed_with_people(
+    groups: dict[str, _Group], text: str | None, lowercase: frozenset[str]
+) -> None:
+    """A name of two or three words shaped like a person's that the model typed otherwise
+    ("Colton Sceviour", "Boone Jenner") is a person when the text lists it with people: a list
+    joins things of one kind ("Eric Robinson and Boone Jenner also scored"), and players of a
+    result line or guests of a report often bear first names no census list holds. A word of
+    an organisation, a venue or an event, or one the text writes in lowercase, says otherwise."""
+    if text is None:
+        return
+    candidates = [
+        g
+        for g in groups.values()
+        if g.type in ("organization", "product", "location")
+        and 2 <= len(g.tokens) <= 3
+        and g.count <= 2
+        and not (g.alias or g.place or g.product or g.linked)
+        and _looks_like_a_name(g.tokens)
+        and not _has_org_word(g.tokens)
+        and g.tokens[-1] not in _VENUE_WORDS
+        and g.tokens[-1] not in _EVENT_LAST_WORDS
+        and not any(w.lower() in lowercase for w in g.tokens)
+    ]
+    changed = True
+    while changed:  # "A, B and C": C follows from B once B is a person
+        changed = False
+        people = sorted(  # full names only: "Harris said" after an address is no list
+            (s, e)
+            for g in groups.values()
+            if g.type == "person" and len(g.tokens) > 1 and _looks_like_a_name(g.tokens)
+            for s, e in g.spans
+            if " " in text[s:e].strip()
+        )
+        for g in candidates:
+            if g.type != "person" and any(_listed_with(text, s, e, people) for s, e in g.spans):
+                g.type, changed = "person", True
 
 
 def _link_surnames(groups: dict[str, _Group]) -> None:

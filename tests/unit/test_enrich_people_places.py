@@ -324,3 +324,18 @@ def test_a_hyphenated_given_name_opens_with_a_first_name():
     text = "The teams were tied after Jo-Wilfried Tsonga cruised past Uchiyama 6-2, 6-1."
     got = resolve(text, ("Jo-Wilfried Tsonga", "ORG"))
     assert people(got) == {"Jo-Wilfried Tsonga"}
+
+
+def test_a_place_a_reader_or_a_company_owns_is_a_thing():
+    text = "Stream from your Echo Dot. Logitech's Zone Vibe costs less than Logitech's Zone Center."
+    got = resolve(
+        text,
+        ("Echo Dot", "FAC"),
+        ("Logitech", "ORG"),
+        ("Zone Vibe", "LOC"),
+        ("Logitech", "ORG"),
+        ("Zone Center", "FAC"),
+    )
+    assert places(got) == {"Zone Center"}  # a venue word keeps a place
+    # Unowned, the model's place stays one.
+    assert places(resolve("They flew to Zone Vibe.", ("Zone Vibe", "GPE"))) == {"Zone Vibe"}

@@ -916,6 +916,7 @@ def entity_candidates(
     _link_organisation_variants(groups)
     _type_from_gazetteer_and_context(groups, text)
     _people_listed_with_people(groups, text, lowercase)
+    _owned_things_are_no_places(groups, text)
     # Listed with a person who has a common first name: lists of products and brands hold
     # none, lists of people do ("Pieter van der Berg, Kevin O'Donnell and ...").
     people = sorted(
@@ -1322,6 +1323,36 @@ def _people_listed_with_people(
         for g in candidates:
             if g.type != "person" and any(_listed_with(text, s, e, people) for s, e in g.spans):
                 g.type, changed = "person", True
+
+
+_OWNER_BEFORE = re.compile(r"\b(?:[Yy]our|[Mm]y|[Oo]ur|[Hh]is|[Hh]er|[Tt]heir)\s+$")
+_OWNED_AFTER = re.compile(r"['’]s?\s+$")
+
+
+def _owned_things_are_no_places(groups: dict[str, _Group], text: str | None) -> None:
+    """A "place" no gazetteer knows that a reader or a company owns ("your Echo Dot",
+    "Amazon's Echo Buds") is a thing, a product: no one writes "your" before a place's name,
+    and a company owns products, not places. A place or venue word keeps a place ("Amazon's
+    Seattle Center"), and so does the gazetteer ("Russia's Crimea")."""
+    if text is None:
+        return
+    companies = {e for g in groups.values() if g.type == "organization" for _, e in g.spans}
+    for g in groups.values():
+        if g.type != "location" or g.alias or g.place or g.linked:
+            continue
+        if any(w in _PLACE_WORDS or w in _VENUE_WORDS for w in g.tokens):
+            continue
+        if any(_owned(text, s, companies) for s, _ in g.spans):
+            g.type = "product"
+
+
+def _owned(text: str, start: int, companies: set[int]) -> bool:
+    """Whether the name at ``start`` follows "your", "their"... or an organisation's "'s"
+    (``companies``: where the article's organisations' mentions end)."""
+    if _OWNER_BEFORE.search(text[max(0, start - _CONTEXT) : start]):
+        return True
+    found = _OWNED_AFTER.search(text[max(0, start - 4) : start])
+    return found is not None and start - len(found.group(0)) in companies
 
 
 def _link_surnames(groups: dict[str, _Group]) -> None:

@@ -339,3 +339,12 @@ def test_a_place_a_reader_or_a_company_owns_is_a_thing():
     assert places(got) == {"Zone Center"}  # a venue word keeps a place
     # Unowned, the model's place stays one.
     assert places(resolve("They flew to Zone Vibe.", ("Zone Vibe", "GPE"))) == {"Zone Vibe"}
+
+
+def test_a_word_in_ing_opening_a_sentence_is_no_part_of_a_name():
+    text = "Following Jane Fonda's arrest, protests grew. Regarding Sam Smith, no one spoke."
+    got = resolve(text, ("Following Jane Fonda's", "PERSON"), ("Regarding Sam Smith", "PERSON"))
+    assert people(got) == {"Jane Fonda", "Sam Smith"}
+    # A common given name in -ing is a name.
+    got = resolve("Sterling Brown scored twice.", ("Sterling Brown", "PERSON"))
+    assert people(got) == {"Sterling Brown"}

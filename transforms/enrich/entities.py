@@ -782,11 +782,19 @@ def _clean(
 def _before_a_name(word: str, text: str | None, start: int, lowercase: frozenset[str]) -> bool:
     """Whether the first word of a person's span stands before the name rather than in it: a
     title, a common word where capitals say nothing, or a lowercase role ("rookie Emil
-    Bemstrom", "striker X"); a particle ("de Souza") is part of the name."""
+    Bemstrom", "striker X"); a particle ("de Souza") is part of the name. A word in -ing
+    opening a sentence is a participle or a preposition ("Following", "Regarding"), not a
+    given name unless a common one ("Sterling", "Irving")."""
     return (
         word.rstrip(".") in _TITLE_WORDS
         or (word.lower() in lowercase and _capitals_say_nothing(text, start))
         or (word[:1].islower() and word not in _PARTICLES)
+        or (
+            len(word) > 5
+            and word.endswith("ing")
+            and fold(word) not in first_names()
+            and _capitals_say_nothing(text, start)
+        )
     )
 
 

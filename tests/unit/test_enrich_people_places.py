@@ -348,3 +348,9 @@ def test_a_word_in_ing_opening_a_sentence_is_no_part_of_a_name():
     # A common given name in -ing is a name.
     got = resolve("Sterling Brown scored twice.", ("Sterling Brown", "PERSON"))
     assert people(got) == {"Sterling Brown"}
+
+
+def test_a_firm_named_after_its_founder_is_an_organisation():
+    text = "With Optilli, Balmond Studio creates an illusion. Peter Koros Design built the frame."
+    got = resolve(text, ("Balmond Studio", "PERSON"), ("Peter Koros Design", "PERSON"))
+    assert got == {"Balmond Studio": "organization", "Peter Koros Design": "organization"}

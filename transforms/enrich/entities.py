@@ -925,6 +925,7 @@ def entity_candidates(
     _type_from_gazetteer_and_context(groups, text)
     _people_listed_with_people(groups, text, lowercase)
     _owned_things_are_no_places(groups, text)
+    _firms_named_after_people(groups)
     # Listed with a person who has a common first name: lists of products and brands hold
     # none, lists of people do ("Pieter van der Berg, Kevin O'Donnell and ...").
     people = sorted(
@@ -1331,6 +1332,24 @@ def _people_listed_with_people(
         for g in candidates:
             if g.type != "person" and any(_listed_with(text, s, e, people) for s, e in g.spans):
                 g.type, changed = "person", True
+
+
+# Last words of the names of firms named after their founders ("Balmond Studio", "Peter
+# Koros Design", "Skidmore, Owings & Merrill Architects"): no person's name ends with one.
+_FIRM_LAST_WORDS = _words(
+    """Studio Studios Design Designs Architects Architecture Partners Associates Consulting
+    Consultants Motors Brands Gallery Bakery Restaurant Cafe Café Farms Winery Brewery Realty
+    Construction Logistics Solutions Ventures Advisors Interiors Photography Films Foods"""
+)
+
+
+def _firms_named_after_people(groups: dict[str, _Group]) -> None:
+    """A "person" of several words whose last word names a trade ("Balmond Studio", "Peter
+    Koros Design") is the firm of that person: a person's name ends with a surname."""
+    firms = _FIRM_LAST_WORDS
+    for g in groups.values():
+        if g.type == "person" and not g.alias and len(g.tokens) > 1 and g.tokens[-1] in firms:
+            g.type = "organization"
 
 
 _OWNER_BEFORE = re.compile(r"\b(?:[Yy]our|[Mm]y|[Oo]ur|[Hh]is|[Hh]er|[Tt]heir)\s+$")

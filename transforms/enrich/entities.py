@@ -1303,7 +1303,8 @@ def _people_listed_with_people(
     ("Colton Sceviour", "Boone Jenner") is a person when the text lists it with people: a list
     joins things of one kind ("Eric Robinson and Boone Jenner also scored"), and players of a
     result line or guests of a report often bear first names no census list holds. A word of
-    an organisation, a venue or an event, or one the text writes in lowercase, says otherwise."""
+    an organisation, a venue or an event, or one the text writes in lowercase, says otherwise,
+    and so does the model reading it so three times or more ("Eastern Michigan")."""
     if text is None:
         return
     candidates = [

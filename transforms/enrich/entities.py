@@ -766,6 +766,9 @@ def _clean(
             (words[-1][:1].islower() and words[-1] not in _PARTICLES)
             or _SCORE.match(words[-1])
             or words[-1].lower() in _PARTICLES
+            # A person's name never ends with a number: the one after it is a score, a count
+            # or an age of a result line or a table ("Jane Doe 2", "Jane Doe 1 goal").
+            or (seg_facet == "person" and words[-1].isdigit())
         ):
             words.pop()  # "Pacific island" -> "Pacific", "Chile 3-0" -> "Chile"
         name = _EDGE_PUNCT.sub("", " ".join(words))
@@ -779,11 +782,19 @@ def _clean(
 def _before_a_name(word: str, text: str | None, start: int, lowercase: frozenset[str]) -> bool:
     """Whether the first word of a person's span stands before the name rather than in it: a
     title, a common word where capitals say nothing, or a lowercase role ("rookie Emil
-    Bemstrom", "striker X"); a particle ("de Souza") is part of the name."""
+    Bemstrom", "striker X"); a particle ("de Souza") is part of the name. A word in -ing
+    opening a sentence is a participle or a preposition ("Following", "Regarding"), not a
+    given name unless a common one ("Sterling", "Irving")."""
     return (
         word.rstrip(".") in _TITLE_WORDS
         or (word.lower() in lowercase and _capitals_say_nothing(text, start))
         or (word[:1].islower() and word not in _PARTICLES)
+        or (
+            len(word) > 5
+            and word.endswith("ing")
+            and fold(word) not in first_names()
+            and _capitals_say_nothing(text, start)
+        )
     )
 
 
@@ -912,6 +923,9 @@ def entity_candidates(
     _link_place_prefixes(groups)
     _link_organisation_variants(groups)
     _type_from_gazetteer_and_context(groups, text)
+    _people_listed_with_people(groups, text, lowercase)
+    _owned_things_are_no_places(groups, text)
+    _firms_named_after_people(groups)
     # Listed with a person who has a common first name: lists of products and brands hold
     # none, lists of people do ("Pieter van der Berg, Kevin O'Donnell and ...").
     people = sorted(
@@ -1268,7 +1282,10 @@ def _people_by_first_name(groups: dict[str, _Group], lowercase: frozenset[str]) 
             continue  # a product by the model's label only: by a brand, g.product is set
         if g.alias or g.place:
             continue
-        if g.folded[0] not in names or not _looks_like_a_name(words) or g.product:
+        # A hyphenated given name opens with a given name: "Jo-Wilfried", "Anne-Marie".
+        if g.folded[0].replace("-", " ").split()[0] not in names:
+            continue
+        if not _looks_like_a_name(words) or g.product:
             continue
         if (place := find_place(words[0])) is not None and place.major:
             continue  # "Cleveland Browns", "Jordan Times": a team or a paper of a place
@@ -1277,6 +1294,93 @@ def _people_by_first_name(groups: dict[str, _Group], lowercase: frozenset[str]) 
         if any(w.lower() in lowercase or find_place(w) is not None for w in words[1:]):
             continue
         g.type = "person"
+
+
+def _people_listed_with_people(
+    groups: dict[str, _Group], text: str | None, lowercase: frozenset[str]
+) -> None:
+    """A name of two or three words shaped like a person's that the model typed otherwise
+    ("Colton Sceviour", "Boone Jenner") is a person when the text lists it with people: a list
+    joins things of one kind ("Eric Robinson and Boone Jenner also scored"), and players of a
+    result line or guests of a report often bear first names no census list holds. A word of
+    an organisation, a venue or an event, or one the text writes in lowercase, says otherwise,
+    and so does the model reading it so three times or more ("Eastern Michigan")."""
+    if text is None:
+        return
+    candidates = [
+        g
+        for g in groups.values()
+        if g.type in ("organization", "product", "location")
+        and 2 <= len(g.tokens) <= 3
+        and g.count <= 2
+        and not (g.alias or g.place or g.product or g.linked)
+        and _looks_like_a_name(g.tokens)
+        and not _has_org_word(g.tokens)
+        and g.tokens[-1] not in _VENUE_WORDS
+        and g.tokens[-1] not in _EVENT_LAST_WORDS
+        and not any(w.lower() in lowercase for w in g.tokens)
+    ]
+    changed = True
+    while changed:  # "A, B and C": C follows from B once B is a person
+        changed = False
+        people = sorted(  # full names only: "Harris said" after an address is no list
+            (s, e)
+            for g in groups.values()
+            if g.type == "person" and len(g.tokens) > 1 and _looks_like_a_name(g.tokens)
+            for s, e in g.spans
+            if " " in text[s:e].strip()
+        )
+        for g in candidates:
+            if g.type != "person" and any(_listed_with(text, s, e, people) for s, e in g.spans):
+                g.type, changed = "person", True
+
+
+# Last words of the names of firms named after their founders ("Balmond Studio", "Peter
+# Koros Design", "Skidmore, Owings & Merrill Architects"): no person's name ends with one.
+_FIRM_LAST_WORDS = _words(
+    """Studio Studios Design Designs Architects Architecture Partners Associates Consulting
+    Consultants Motors Brands Gallery Bakery Restaurant Cafe Café Farms Winery Brewery Realty
+    Construction Logistics Solutions Ventures Advisors Interiors Photography Films Foods"""
+)
+
+
+def _firms_named_after_people(groups: dict[str, _Group]) -> None:
+    """A "person" of several words whose last word names a trade ("Balmond Studio", "Peter
+    Koros Design") is the firm of that person: a person's name ends with a surname."""
+    firms = _FIRM_LAST_WORDS
+    for g in groups.values():
+        if g.type == "person" and not g.alias and len(g.tokens) > 1 and g.tokens[-1] in firms:
+            g.type = "organization"
+
+
+_OWNER_BEFORE = re.compile(r"\b(?:[Yy]our|[Mm]y|[Oo]ur|[Hh]is|[Hh]er|[Tt]heir)\s+$")
+_OWNED_AFTER = re.compile(r"['’]s?\s+$")
+
+
+def _owned_things_are_no_places(groups: dict[str, _Group], text: str | None) -> None:
+    """A "place" no gazetteer knows that a reader or a company owns ("your Echo Dot",
+    "Amazon's Echo Buds") is a thing, a product: no one writes "your" before a place's name,
+    and a company owns products, not places. A place or venue word keeps a place ("Amazon's
+    Seattle Center"), and so does the gazetteer ("Russia's Crimea")."""
+    if text is None:
+        return
+    companies = {e for g in groups.values() if g.type == "organization" for _, e in g.spans}
+    for g in groups.values():
+        if g.type != "location" or g.alias or g.place or g.linked:
+            continue
+        if any(w in _PLACE_WORDS or w in _VENUE_WORDS for w in g.tokens):
+            continue
+        if any(_owned(text, s, companies) for s, _ in g.spans):
+            g.type = "product"
+
+
+def _owned(text: str, start: int, companies: set[int]) -> bool:
+    """Whether the name at ``start`` follows "your", "their"... or an organisation's "'s"
+    (``companies``: where the article's organisations' mentions end)."""
+    if _OWNER_BEFORE.search(text[max(0, start - _CONTEXT) : start]):
+        return True
+    found = _OWNED_AFTER.search(text[max(0, start - 4) : start])
+    return found is not None and start - len(found.group(0)) in companies
 
 
 def _link_surnames(groups: dict[str, _Group]) -> None:

@@ -1615,6 +1615,33 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     _plural_teams(groups, text)
     _people_typed_as_places(groups, text)
     _brands_typed_as_people(groups)
+    _technical_acronyms(groups)
+
+
+# Acronyms of common things, not of bodies: parts and specs of computers, phones and cars,
+# materials, measures, scores and job titles. News writes them in capitals like the acronym of
+# an organisation, and the model reads them so on review and deals pages ("the CPU", "USB-C
+# ports", "AWD"). A general list of technical terms, not of any page's names.
+_TECHNICAL_ACRONYMS = _words(
+    """CPU GPU NPU RAM ROM SSD HDD USB HDMI LED LCD OLED AMOLED LTE GSM SIM NFC GPS VPN API SDK
+    PDF URL HTML HTTP HTTPS DNS DVD PC OS UI UX AI AR VR FPS HDR UHD RGB DPI PPI DDR DRAM
+    NAND BIOS SATA SMS MMS QR PIN ATM OTP WAN LAN AWD RWD FWD EV EVS SUV MPG MPH RPM PET PVC
+    BPA DNA RNA MRI ICU CBD THC PPE TD RBI ERA MVP IPO ETF GDP CPI ROI APR CEO CFO COO CTO"""
+)
+
+
+def _technical_acronyms(groups: dict[str, _Group]) -> None:
+    """A one-word "organization" that is the acronym of a common thing ("CPU", "USB", "AWD",
+    "RAM") is no organisation, unless a longer organisation name of the article abbreviates
+    to it: a technical term is no body, and news spells out the bodies it abbreviates."""
+    longer = [g.tokens for g in groups.values() if g.type == "organization" and len(g.tokens) > 1]
+    for g in groups.values():
+        if g.type != "organization" or g.alias or len(g.tokens) != 1:
+            continue
+        if g.name not in _TECHNICAL_ACRONYMS:
+            continue
+        if not any(_is_acronym_of(g.name, words) for words in longer):
+            g.type = "term"
 
 
 _NAME_PREFIX = re.compile(r"Mc|Mac|De|Di|Da|Du|La|Le|Van|Von|O['’]|D['’]")

@@ -678,6 +678,8 @@ def _segments(text: str, facet: str) -> Iterable[tuple[str, str]]:
             # "NASA’s Office of the Inspector General", "India’s Supreme Court": the owner and
             # what it owns are two names.
             lines += [owner, owned[0]]
+        elif owned and _owner_named(owner) and owned[0][:1].isupper():
+            lines.append(owner)  # "the Vox Media’s Code Media": its event, series or campaign
         else:
             lines.append(line)
     if facet == "organization":
@@ -706,6 +708,18 @@ def _segments(text: str, facet: str) -> Iterable[tuple[str, str]]:
             yield parts[1], "location"
         else:
             yield line, facet
+
+
+def _owner_named(owner: str) -> bool:
+    """Whether the part before a possessive is a name of its own: capitalised, or after "the"
+    an organisation's name of two words or more that says what it is ("the Vox Media’s", "the
+    Washington Healthcare Authority’s"); "the Women’s", "the People’s" open the names of
+    organisations ("the People’s Liberation Army") more than they name an owner."""
+    if not owner[:1].isupper():
+        bare = _LEADING_THE.sub("", owner)
+        words = bare.split()
+        return bare != owner and bare[:1].isupper() and len(words) > 1 and _has_org_word(words)
+    return True
 
 
 def _major_place(name: str) -> bool:

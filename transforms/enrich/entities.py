@@ -1628,6 +1628,7 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     _demonyms(groups)
     _plural_teams(groups, text)
     _people_typed_as_places(groups, text)
+    _people_listed_as_organisations(groups, text)
     _brands_typed_as_people(groups)
     _technical_acronyms(groups)
 
@@ -1732,6 +1733,40 @@ def _people_typed_as_places(groups: dict[str, _Group], text: str) -> None:
         if g.folded[0] in names or any(
             _listed_with(text, s, e, people) or _person_context(text, s, e) for s, e in g.spans
         ):
+            g.type = "person"
+
+
+_CUT_NAME_BEFORE = re.compile(r"[A-Z][\w'’-]* $")
+
+
+def _people_listed_as_organisations(groups: dict[str, _Group], text: str) -> None:
+    """An "organization" of two or three words shaped like a person's name, with no word the
+    text writes in lowercase and not opening with a major place, is a person when it is
+    listed with a person who has a common first name ("Eric Robinson and Boone Jenner also scored"):
+    news lists people with people, and companies with companies."""
+    names = first_names()
+    people = sorted(
+        s
+        for g in groups.values()
+        if g.type == "person" and len(g.folded) > 1 and g.folded[0] in names
+        for s in g.spans
+    )
+    lowercase = _lowercase_words(text)
+    for g in groups.values():
+        words = g.tokens
+        if g.type != "organization" or g.alias or g.place or g.product or g.linked:
+            continue
+        if not 2 <= len(words) <= 3 or not _looks_like_a_name(words):
+            continue
+        if any(w.lower() in lowercase for w in words):
+            continue
+        if (place := find_place(words[0])) is not None and place.major:
+            continue  # "Cleveland Browns": a team of a place
+        if any(_NUMBER_BEFORE.search(text[max(0, s - 8) : s]) for s, _ in g.spans):
+            continue  # "2134 Caldwell Place": an address
+        if any(_CUT_NAME_BEFORE.search(text[max(0, s - _CONTEXT) : s]) for s, _ in g.spans):
+            continue  # "Kim Cheol Hwan" read as "Cheol Hwan": the model cut the name
+        if any(_listed_with(text, s, e, people) for s, e in g.spans):
             g.type = "person"
 
 

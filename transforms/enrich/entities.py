@@ -2006,6 +2006,18 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         and not _named_in_running_text(text, g)
     ):
         return True
+    # A heading, a label or a listing's line (a product, a venue and a date) capitalises its
+    # words as a headline does: a name only such lines write, and no sentence, is not
+    # confirmed either. A line of names separated by commas lists them, and a result line
+    # names two teams: their names stand.
+    if (
+        g.type == "organization"
+        and g.place is None
+        and not g.linked
+        and all(_is_label_line(_line_at(text, s, e)) for s, e in g.spans)
+        and not _named_in_prose(text, g)
+    ):
+        return True
     # The headline (``ner_text``'s first line, a blank line after it) names what the article
     # tells; a person or place it names that the article never mentions is a teaser's, a
     # pun's or a product's.
@@ -2118,6 +2130,22 @@ def _named_in_running_text(text: str, g: _Group) -> bool:
     for name in g.names:
         for start, end in _word_spans(text, name):
             if not _is_headline_line(_line_at(text, start, end)):
+                return True
+    return False
+
+
+def _is_label_line(line: str) -> bool:
+    """A line of capitalised words that is no list of names (at most two commas) and no
+    result line: a heading, a label, a listing's line."""
+    return _is_capitalised_line(line) and line.count(",") <= 2 and not _SCORE_LINE.match(line)
+
+
+def _named_in_prose(text: str, g: _Group) -> bool:
+    """Whether a name of ``g`` is written on a line of running text: not a line of
+    capitalised words (a headline, a list of names, products or results)."""
+    for name in g.names:
+        for start, end in _word_spans(text, name):
+            if not _is_capitalised_line(_line_at(text, start, end)):
                 return True
     return False
 

@@ -920,7 +920,7 @@ def entity_candidates(
     _link_companies_typed_as_people(groups)
     _link_people_typed_as_companies(groups, text, lowercase)
     _people_by_first_name(groups, lowercase)
-    _link_surnames(groups)
+    _link_surnames(groups, text)
     _link_short_names(groups, "organization")
     _link_short_names(groups, "location")
     _link_place_prefixes(groups)
@@ -1293,7 +1293,7 @@ def _people_by_first_name(groups: dict[str, _Group], lowercase: frozenset[str]) 
         g.type = "person"
 
 
-def _link_surnames(groups: dict[str, _Group]) -> None:
+def _link_surnames(groups: dict[str, _Group], text: str | None = None) -> None:
     """Merge a partial name into the one person of the article it abbreviates.
 
     A partial name is the last word(s) of a full name ("Putin", "van der Berg") or, if the model
@@ -1320,10 +1320,12 @@ def _link_surnames(groups: dict[str, _Group]) -> None:
         if not is_person and short.place is not None and short.place.major:
             continue
         targets = [f for f in full if _bare_name(f)[-n:] == words]
-        if not is_person and short.votes["organization"] >= 2:
+        spoken = text is not None and any(_person_context(text, s, e) for s, e in short.spans)
+        if not is_person and short.votes["organization"] >= 2 and not spoken:
             # A name the model reads as an organisation again and again joins a "person" only
-            # when that person has a common first name: "Recent Samsung" on a title-case line
-            # is no person whose surname is Samsung.
+            # when that person has a common first name, or the text speaks of it as of a
+            # person ("Prakash said" after "Aseem Prakash"): "Recent Samsung" on a title-case
+            # line is no person whose surname is Samsung.
             targets = [f for f in targets if f.folded[0] in first_names()]
         if is_person and n == 1:
             targets += [f for f in full if f.folded[0] == words[0] and f not in targets]

@@ -1514,7 +1514,10 @@ def _link_organisation_variants(groups: dict[str, _Group]) -> None:
             if g is short or g.key not in groups or len(g.folded) <= n:
                 continue
             core = [w for w, t in zip(g.folded, g.tokens, strict=True) if not _has_org_word([t])]
-            if acronym and _is_acronym_of(short.name, g.tokens):
+            if acronym and (
+                _is_acronym_of(short.name, g.tokens)
+                or _is_acronym_of(short.name, _without_place(g.tokens))
+            ):
                 longer.append(g)
             elif "of" in g.folded[: len(g.folded) - n]:
                 continue  # "Founder of Ceres Robotics" names a part or a person of it
@@ -1522,6 +1525,16 @@ def _link_organisation_variants(groups: dict[str, _Group]) -> None:
                 longer.append(g)
         if len(longer) == 1:
             _merge(groups.pop(short.key), longer[0])
+
+
+def _without_place(words: list[str]) -> list[str]:
+    """A name less the major place that opens it ("Public Utilities Commission" of "California
+    Public Utilities Commission"), or the name when none does: news drops the place from the
+    acronym of a body when the story is in that place ("PUC" and "CPUC")."""
+    for n in (2, 1):
+        if len(words) > n + 1 and _major_place(" ".join(words[:n])):
+            return words[n:]
+    return words
 
 
 def _has_org_word(words: list[str]) -> bool:

@@ -1413,7 +1413,7 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
             for g in groups.values()
             if g.type == facet
             and len(g.folded) > 1
-            and word in (g.folded[0], g.folded[-1])
+            and word in (g.folded[0], _last_word(g))
             and not g.product  # named after another company: "Watch" is no short "Apple Watch"
         ]
         if facet == "organization" and short.type == "organization":
@@ -1428,7 +1428,7 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
                 for g in targets
                 if _has_org_word(g.tokens)
                 or (g.alias is not None and g.alias.type == "organization")
-                or g.folded[-1] == word
+                or _last_word(g) == word
             ]
             for g in targets:
                 if g not in full:
@@ -1438,6 +1438,18 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
             targets = full
         if len(targets) == 1:
             _merge(groups.pop(short.key), targets[0])
+
+
+_COMPANY_ABBREVIATIONS = _words("co cos")
+
+
+def _last_word(g: _Group) -> str:
+    """The last word of a name before "Co." ("Disney" of "Walt Disney Co."): a company's
+    legal form, as "Inc." is, and not how news shortens its name."""
+    words = g.folded
+    if len(words) > 2 and words[-1] in _COMPANY_ABBREVIATIONS:
+        return words[-2]
+    return words[-1]
 
 
 def _link_place_prefixes(groups: dict[str, _Group]) -> None:

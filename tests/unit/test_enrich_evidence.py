@@ -419,3 +419,107 @@ def test_the_real_model_on_a_deals_article():
     for product in ("Apple Watch", "Apple AirPods Pro", "Nintendo Switch Lite", "Off Apple"):
         assert product not in named, facets
     assert "Minnesota" in facets["location"]
+
+
+# --------------------------------------------------------------------------- organisations
+
+
+def test_a_common_technical_acronym_is_no_organisation():
+    text = (
+        "The laptop has a faster CPU and two USB ports, and the CPU stays cool. "
+        "The Centre for Public Understanding (CPU) praised it; the CPU said so on Monday."
+    )
+    got = resolve(text, ("CPU", "ORG"), ("USB", "ORG"), ("CPU", "ORG"))
+    assert "CPU" not in got and "USB" not in got
+    # An organisation the text spells out keeps its acronym.
+    spelled = resolve(
+        text,
+        ("CPU", "ORG"),
+        ("The Centre for Public Understanding", "ORG"),
+        ("CPU", "ORG"),
+        ("CPU", "ORG"),
+    )
+    assert spelled == {"Centre for Public Understanding": "organization"}
+
+
+def test_the_organisation_before_a_possessive_after_the_is_named_alone():
+    text = (
+        "Iger spoke at the Vox Media’s Code Media conference. Soldiers of the People’s "
+        "Liberation Army marched."
+    )
+    got = resolve(
+        text, ("the Vox Media’s Code Media", "ORG"), ("the People’s Liberation Army", "ORG")
+    )
+    assert got.get("Vox Media") == "organization"
+    assert "Code Media" not in got and "Vox Media’s Code Media" not in got
+    assert "People" not in got and "Liberation Army" not in got
+
+
+def test_a_person_shaped_organisation_listed_with_people_is_a_person():
+    text = (
+        "Eric Robinson and Boone Jenner also scored for Columbus. Police searched a garage "
+        "behind 2134 Caldwell Place, Eric Robinson said."
+    )
+    got = resolve(
+        text,
+        ("Eric Robinson", "PERSON"),
+        ("Boone Jenner", "ORG"),
+        ("Caldwell Place", "ORG"),
+        ("Eric Robinson", "PERSON"),
+    )
+    assert got["Boone Jenner"] == "person"
+    assert got.get("Caldwell Place") != "person"  # after a house number: an address
+
+
+def test_an_organisation_only_label_lines_write_is_not_confirmed():
+    text = (
+        "Band announces summer tour\n\nThe band will play twelve shows this summer.\n"
+        "Tickets go on sale Friday through Live Nation, the band said.\n"
+        "Presale: Citi Cardmembers – Starting Tuesday\n"
+        "Sponsors: Pepsi, Delta, Verizon, Marriott\n"
+        "Bruins 5, Devils 1"
+    )
+    got = resolve(
+        text,
+        ("Live Nation", "ORG"),
+        ("Citi Cardmembers", "ORG"),
+        ("Pepsi", "ORG"),
+        ("Delta", "ORG"),
+        ("Verizon", "ORG"),
+        ("Marriott", "ORG"),
+    )
+    assert "Citi Cardmembers" not in got
+    assert got["Live Nation"] == "organization"
+    # A list of names and a result line still name organisations.
+    assert {"Pepsi", "Verizon", "Marriott", "Bruins", "Devils"} <= set(got)
+
+
+def test_a_surname_spoken_of_as_a_person_joins_the_person_despite_the_model():
+    text = (
+        "Aseem Prakash studies air pollution. “It can be solved,” Prakash said. "
+        "“It needs political will,” Prakash said."
+    )
+    got = resolve(text, ("Aseem Prakash", "PERSON"), ("Prakash", "ORG"), ("Prakash", "ORG"))
+    assert got == {"Aseem Prakash": "person"}
+
+
+def test_an_acronym_may_leave_out_the_major_place_opening_the_name():
+    text = (
+        "The California Public Utilities Commission will review the blackouts. The PUC said "
+        "PG&E must report. Aides of the Obama National Security Council and the NSC met."
+    )
+    got = resolve(
+        text,
+        ("The California Public Utilities Commission", "ORG"),
+        ("PUC", "ORG"),
+        ("the Obama National Security Council", "ORG"),
+        ("NSC", "ORG"),
+    )
+    assert "PUC" not in got and got["California Public Utilities Commission"] == "organization"
+    assert got["NSC"] == "organization"  # Obama, Japan, is no major place
+
+
+def test_a_company_named_with_co_and_alone_is_one_organisation():
+    text = "Disney shares rose. The Walt Disney Co. said on Monday that Disney would grow."
+    got = resolve(text, ("Disney", "ORG"), ("The Walt Disney Co.", "ORG"), ("Disney", "ORG"))
+    assert got == {"Walt Disney Co": "organization"}

@@ -237,6 +237,20 @@ def test_shows_and_award_ceremonies_are_events_not_organisations():
     assert got["Big East Conference"] == "organization"  # a league
 
 
+def test_prizes_votes_and_inductions_are_events_not_organisations():
+    text = (
+        "The Doobie Brothers hope the Rock Hall Induction brings a tour; the Fan Vote closes on "
+        "Friday, and the Public Award goes to a newcomer."
+    )
+    got = resolve(
+        text,
+        ("the Rock Hall Induction", "ORG"),
+        ("the Fan Vote", "ORG"),
+        ("the Public Award", "ORG"),
+    )
+    assert "organization" not in got.values()
+
+
 def test_a_list_read_as_one_organisation_is_its_names():
     text = (
         "Streaming rivals CBS All Access, Disney and Netflix are cutting prices; Disney said "

@@ -148,12 +148,13 @@ _VENUE_WORDS = _words(
 # Last words of product and model names (a size, a tier, an edition), which end no name of a
 # person or an organisation.
 _MODEL_LAST_WORDS = _words("Lite Mini Pro Max Plus Ultra Edition Deluxe Bundle")
-# Last words of the names of events (not entities): contests, gatherings, shows and their
-# prizes ("Dubai Air Show", "American Music Awards"). Not "Conference" or "Tour": they end the
-# names of leagues too ("Big East Conference", "PGA Tour").
+# Last words of the names of events (not entities): contests, gatherings, shows, votes and
+# their prizes ("Dubai Air Show", "American Music Awards", "Nobel Prize", "Fan Vote"). Not
+# "Conference" or "Tour": they end the names of leagues too ("Big East Conference", "PGA Tour").
 _EVENT_LAST_WORDS = _words(
     "Marathon Festival Cup Championship Championships Olympics Games Summit Week Expo "
-    "Tournament Prix Show Awards Ceremony Parade Concert"
+    "Tournament Prix Show Awards Ceremony Parade Concert Award Prize Medal Trophy Series "
+    "Induction Election Debate Vote"
 )
 
 # Context cues, read in the article text around a mention.

@@ -320,6 +320,20 @@ def test_the_two_sides_of_a_possessive_are_two_names():
     assert got == {"India": "location", "Supreme Court": "organization"}
 
 
+def test_an_office_a_possessive_owns_is_one_name_with_it():
+    text = (
+        "A Bartholomew County Sheriff’s Department canine alerted officers. "
+        "NASA’s Office of the Inspector General reviewed it."
+    )
+    got = resolve(
+        text,
+        ("Bartholomew County Sheriff’s Department", "GPE"),
+        ("NASA’s Office of the Inspector General", "ORG"),
+    )
+    assert got["Bartholomew County Sheriff’s Department"] == "organization"
+    assert got["Office of the Inspector General"] == "organization"
+
+
 def test_a_name_also_written_in_the_plural_is_a_product():
     text = "The iPhone sold well; iPhones made up half of sales at Verizon, Verizon said."
     got = resolve(text, ("iPhone", "ORG"), ("iPhones", "ORG"), ("Verizon", "ORG"))

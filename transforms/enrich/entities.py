@@ -675,6 +675,8 @@ def _segments(text: str, facet: str) -> Iterable[tuple[str, str]]:
         owner, *owned = _INNER_POSSESSIVE.split(line, maxsplit=1)
         if facet == "person":  # "Jeff Bezos’s Blue Origin" -> "Jeff Bezos"
             lines.append(owner)
+        elif owned and _OWNED_BODY.match(owned[0]):
+            lines.append(line)  # "Sheriff’s Department", "Magistrate’s Court": one name
         elif owned and owner[:1].isupper() and owned[0][:1].isupper():
             # "NASA’s Office of the Inspector General", "India’s Supreme Court": the owner and
             # what it owns are two names.
@@ -709,6 +711,12 @@ def _segments(text: str, facet: str) -> Iterable[tuple[str, str]]:
             yield parts[1], "location"
         else:
             yield line, facet
+
+
+# What a possessive owns when it is part of one name: the office of a title holder
+# ("Sheriff’s Department", "Magistrates’ Court", "Governor’s Office") or a body named after
+# the people it serves ("Children’s Hospital").
+_OWNED_BODY = re.compile(r"^(?:Court|Department|Office|Hospital)$")
 
 
 def _owner_named(owner: str) -> bool:

@@ -334,6 +334,12 @@ def test_an_office_a_possessive_owns_is_one_name_with_it():
     assert got["Office of the Inspector General"] == "organization"
 
 
+def test_a_role_the_model_took_into_an_organisation_is_dropped():
+    text = "Thomas Lee, Founder of Ceres Robotics, said Ceres Robotics would bid."
+    got = resolve(text, ("Founder of Ceres Robotics", "ORG"), ("Ceres Robotics", "ORG"))
+    assert got == {"Ceres Robotics": "organization"}
+
+
 def test_a_name_also_written_in_the_plural_is_a_product():
     text = "The iPhone sold well; iPhones made up half of sales at Verizon, Verizon said."
     got = resolve(text, ("iPhone", "ORG"), ("iPhones", "ORG"), ("Verizon", "ORG"))

@@ -214,6 +214,11 @@ _LEADING_JUNK = _words(
     "Once Even Still Now Why How What Where Until Unless Because Though Whether Unlike Despite "
     "During Without Under Over Like Just Only Instead Perhaps Maybe Indeed"
 )
+# People's roles in an organisation, which the model takes into its name ("Founder of X").
+_ROLES_OF = _words(
+    "founder co-founder ceo president chairman chairwoman chair director head chief members "
+    "member spokesperson spokesman spokeswoman secretary"
+)
 _INNER_POSSESSIVE = re.compile(r"['’]s\s+(?=\w)")
 _SCORE = re.compile(r"^\d+[-–]\d+$")
 _INITIAL = re.compile(r"^(?:[A-Z]\.?)+$")  # "B.", "B", "B.U."
@@ -785,6 +790,13 @@ def _clean(
             and words[0] not in _PARTICLES
         ):
             words.pop(0)  # "state Department of Public Safety": a name opens with a capital
+        if (
+            seg_facet == "organization"
+            and len(words) > 2
+            and words[1] == "of"
+            and words[0].lower() in _ROLES_OF
+        ):
+            words = words[2:]  # "Founder of Ceres Robotics": a person's role at it
         while len(words) > 1 and (
             (words[-1][:1].islower() and words[-1] not in _PARTICLES)
             or _SCORE.match(words[-1])

@@ -557,3 +557,9 @@ def test_a_company_named_with_co_and_alone_is_one_organisation():
     text = "Disney shares rose. The Walt Disney Co. said on Monday that Disney would grow."
     got = resolve(text, ("Disney", "ORG"), ("The Walt Disney Co.", "ORG"), ("Disney", "ORG"))
     assert got == {"Walt Disney Co": "organization"}
+
+
+def test_us_parties_named_by_their_members_are_the_parties():
+    text = "Democrats and Republicans split on the vote; the GOP said it would appeal."
+    got = resolve(text, ("Democrats", "NORP"), ("Republicans", "NORP"), ("GOP", "ORG"))
+    assert got == {"Democratic Party": "organization", "Republican Party": "organization"}

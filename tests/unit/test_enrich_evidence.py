@@ -563,3 +563,9 @@ def test_us_parties_named_by_their_members_are_the_parties():
     text = "Democrats and Republicans split on the vote; the GOP said it would appeal."
     got = resolve(text, ("Democrats", "NORP"), ("Republicans", "NORP"), ("GOP", "ORG"))
     assert got == {"Democratic Party": "organization", "Republican Party": "organization"}
+
+
+def test_an_organisation_ends_before_a_the_that_opens_another_name():
+    text = "Johnston told Billboard the Doobies have been recording. Bank of the West paid."
+    got = resolve(text, ("Billboard the Doobies", "ORG"), ("Bank of the West", "ORG"))
+    assert got == {"Billboard": "organization", "Bank of the West": "organization"}

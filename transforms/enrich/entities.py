@@ -797,6 +797,8 @@ def _clean(
             and words[0].lower() in _ROLES_OF
         ):
             words = words[2:]  # "Founder of Ceres Robotics": a person's role at it
+        if seg_facet == "organization":
+            words = _before_a_second_name(words)
         while len(words) > 1 and (
             (words[-1][:1].islower() and words[-1] not in _PARTICLES)
             or _SCORE.match(words[-1])
@@ -809,6 +811,15 @@ def _clean(
             continue
         start = m.start + max(at, 0)
         yield name, seg_facet, start, start + len(segment)
+
+
+def _before_a_second_name(words: list[str]) -> list[str]:
+    """An organisation's name up to a "the" that follows a name word ("told Billboard the
+    Doobies have"): inside a name "the" follows a small word ("Bank of the West")."""
+    for i in range(1, len(words) - 1):
+        if words[i] == "the" and words[i - 1].lower() not in _TITLE_CASE_SMALL | _PARTICLES:
+            return words[:i]
+    return words
 
 
 def _before_a_name(word: str, text: str | None, start: int, lowercase: frozenset[str]) -> bool:

@@ -569,3 +569,17 @@ def test_an_organisation_ends_before_a_the_that_opens_another_name():
     text = "Johnston told Billboard the Doobies have been recording. Bank of the West paid."
     got = resolve(text, ("Billboard the Doobies", "ORG"), ("Bank of the West", "ORG"))
     assert got == {"Billboard": "organization", "Bank of the West": "organization"}
+
+
+def test_an_organisation_listed_only_with_products_is_a_product():
+    text = "The case fits the Galaxy Buds and Android phones. Samsung, Sony and Apple sell them."
+    got = resolve(
+        text,
+        ("Galaxy Buds", "PRODUCT"),
+        ("Android", "ORG"),
+        ("Samsung", "ORG"),
+        ("Sony", "ORG"),
+        ("Apple", "ORG"),
+    )
+    assert got.get("Android") != "organization"
+    assert got["Samsung"] == got["Sony"] == got["Apple"] == "organization"

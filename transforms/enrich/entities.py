@@ -1690,6 +1690,22 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     _people_listed_as_organisations(groups, text)
     _brands_typed_as_people(groups)
     _technical_acronyms(groups)
+    _products_listed_as_organisations(groups, text)
+
+
+def _products_listed_as_organisations(groups: dict[str, _Group], text: str) -> None:
+    """An "organization" listed with a product of the article and never with an organisation
+    ("iOS and Android devices", "the iPad, Mac and iPhone") is a product: news lists things
+    with things, and companies with companies."""
+    products = _spans_of_type(groups, "product")
+    orgs = _spans_of_type(groups, "organization")
+    for g in groups.values():
+        if g.type != "organization" or g.alias or g.linked or g.place:
+            continue
+        if any(_listed_with(text, s, e, products) for s, e in g.spans) and not any(
+            _listed_with(text, s, e, orgs) for s, e in g.spans
+        ):
+            g.type = "product"
 
 
 # Acronyms of common things, not of bodies: parts and specs of computers, phones and cars,

@@ -583,3 +583,14 @@ def test_an_organisation_listed_only_with_products_is_a_product():
     )
     assert got.get("Android") != "organization"
     assert got["Samsung"] == got["Sony"] == got["Apple"] == "organization"
+
+
+def test_opening_days_and_a_draws_groups_are_no_organisations():
+    text = (
+        "The café opens Sun & Mon from noon. Spain top Group A after beating AT&T Stars, AT&T said."
+    )
+    got = resolve(
+        text, ("Sun & Mon", "ORG"), ("Group A", "ORG"), ("AT&T Stars", "ORG"), ("AT&T", "ORG")
+    )
+    assert "Sun & Mon" not in got and "Group A" not in got
+    assert got["AT&T"] == "organization"

@@ -2026,6 +2026,11 @@ def _is_heading(text: str, start: int, end: int) -> bool:
     return line.strip() == text[start:end].strip()
 
 
+# Weekdays as schedules shorten them, and the groups of a tournament's draw.
+_WEEKDAYS = _words("Mon Tue Tues Wed Thu Thur Thurs Fri Sat Sun")
+_DRAW = re.compile(r"^(?:Group|Pool) [A-H]$")
+
+
 def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()) -> bool:
     """Names that are clearly not what their type says (or no name at all)."""
     if g.type not in FACET_TYPES:
@@ -2049,6 +2054,10 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
             # A surname (or first name) that several people of the article share names one
             # of them, not a further person: a facet of its own would count one person twice.
             return True
+    if g.type == "organization" and all(w in _WEEKDAYS or w in "&-–" for w in words):
+        return True  # "Sun & Mon", "Tue-Sat": opening hours, no organisation
+    if g.type == "organization" and _DRAW.match(name):
+        return True  # "Group A", "Pool B": a tournament's draw
     if g.type == "organization" and any(
         w.isalpha() and w.islower() and w not in _PARTICLES and w not in _TITLE_CASE_SMALL
         for w in words[1:]

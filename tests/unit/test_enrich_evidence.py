@@ -487,6 +487,9 @@ def test_the_organisation_before_a_possessive_after_the_is_named_alone():
     assert got.get("Vox Media") == "organization"
     assert "Code Media" not in got and "Vox Media’s Code Media" not in got
     assert "People" not in got and "Liberation Army" not in got
+    text = "The band is nominated for the Rock and Roll Hall of Fame’s Class of 2020."
+    got = resolve(text, ("the Rock and Roll Hall of Fame’s Class of", "ORG"))
+    assert got == {"Rock and Roll Hall of Fame": "organization"}
 
 
 def test_a_person_shaped_organisation_listed_with_people_is_a_person():

@@ -727,12 +727,18 @@ _OWNED_BODY = re.compile(r"^(?:Court|Department|Office|Hospital)$")
 def _owner_named(owner: str) -> bool:
     """Whether the part before a possessive is a name of its own: capitalised, or after "the"
     an organisation's name of two words or more that says what it is ("the Vox Media’s", "the
-    Washington Healthcare Authority’s"); "the Women’s", "the People’s" open the names of
-    organisations ("the People’s Liberation Army") more than they name an owner."""
+    Washington Healthcare Authority’s") or of four words or more ("the Rock and Roll Hall of
+    Fame’s"); "the Women’s", "the People’s" open the names of organisations ("the People’s
+    Liberation Army") more than they name an owner."""
     if not owner[:1].isupper():
         bare = _LEADING_THE.sub("", owner)
         words = bare.split()
-        return bare != owner and bare[:1].isupper() and len(words) > 1 and _has_org_word(words)
+        return (
+            bare != owner
+            and bare[:1].isupper()
+            and len(words) > 1
+            and (_has_org_word(words) or len(words) > 3)
+        )
     return True
 
 

@@ -148,12 +148,13 @@ _VENUE_WORDS = _words(
 # Last words of product and model names (a size, a tier, an edition), which end no name of a
 # person or an organisation.
 _MODEL_LAST_WORDS = _words("Lite Mini Pro Max Plus Ultra Edition Deluxe Bundle")
-# Last words of the names of events (not entities): contests, gatherings, shows and their
-# prizes ("Dubai Air Show", "American Music Awards"). Not "Conference" or "Tour": they end the
-# names of leagues too ("Big East Conference", "PGA Tour").
+# Last words of the names of events (not entities): contests, gatherings, shows, votes and
+# their prizes ("Dubai Air Show", "American Music Awards", "Nobel Prize", "Fan Vote"). Not
+# "Conference" or "Tour": they end the names of leagues too ("Big East Conference", "PGA Tour").
 _EVENT_LAST_WORDS = _words(
     "Marathon Festival Cup Championship Championships Olympics Games Summit Week Expo "
-    "Tournament Prix Show Awards Ceremony Parade Concert"
+    "Tournament Prix Show Awards Ceremony Parade Concert Award Prize Medal Trophy Series "
+    "Induction Election Debate Vote"
 )
 
 # Context cues, read in the article text around a mention.
@@ -212,6 +213,11 @@ _LEADING_JUNK = _words(
     "Although However But And Or So Yet While When If As After Before Since Meanwhile Then Also "
     "Once Even Still Now Why How What Where Until Unless Because Though Whether Unlike Despite "
     "During Without Under Over Like Just Only Instead Perhaps Maybe Indeed"
+)
+# People's roles in an organisation, which the model takes into its name ("Founder of X").
+_ROLES_OF = _words(
+    "founder co-founder ceo president chairman chairwoman chair director head chief members "
+    "member spokesperson spokesman spokeswoman secretary"
 )
 _INNER_POSSESSIVE = re.compile(r"['’]s\s+(?=\w)")
 _SCORE = re.compile(r"^\d+[-–]\d+$")
@@ -674,10 +680,14 @@ def _segments(text: str, facet: str) -> Iterable[tuple[str, str]]:
         owner, *owned = _INNER_POSSESSIVE.split(line, maxsplit=1)
         if facet == "person":  # "Jeff Bezos’s Blue Origin" -> "Jeff Bezos"
             lines.append(owner)
+        elif owned and _OWNED_BODY.match(owned[0]):
+            lines.append(line)  # "Sheriff’s Department", "Magistrate’s Court": one name
         elif owned and owner[:1].isupper() and owned[0][:1].isupper():
             # "NASA’s Office of the Inspector General", "India’s Supreme Court": the owner and
             # what it owns are two names.
             lines += [owner, owned[0]]
+        elif owned and _owner_named(owner) and owned[0][:1].isupper():
+            lines.append(owner)  # "the Vox Media’s Code Media": its event, series or campaign
         else:
             lines.append(line)
     if facet == "organization":
@@ -706,6 +716,30 @@ def _segments(text: str, facet: str) -> Iterable[tuple[str, str]]:
             yield parts[1], "location"
         else:
             yield line, facet
+
+
+# What a possessive owns when it is part of one name: the office of a title holder
+# ("Sheriff’s Department", "Magistrates’ Court", "Governor’s Office") or a body named after
+# the people it serves ("Children’s Hospital").
+_OWNED_BODY = re.compile(r"^(?:Court|Department|Office|Hospital)$")
+
+
+def _owner_named(owner: str) -> bool:
+    """Whether the part before a possessive is a name of its own: capitalised, or after "the"
+    an organisation's name of two words or more that says what it is ("the Vox Media’s", "the
+    Washington Healthcare Authority’s") or of four words or more ("the Rock and Roll Hall of
+    Fame’s"); "the Women’s", "the People’s" open the names of organisations ("the People’s
+    Liberation Army") more than they name an owner."""
+    if not owner[:1].isupper():
+        bare = _LEADING_THE.sub("", owner)
+        words = bare.split()
+        return (
+            bare != owner
+            and bare[:1].isupper()
+            and len(words) > 1
+            and (_has_org_word(words) or len(words) > 3)
+        )
+    return True
 
 
 def _major_place(name: str) -> bool:
@@ -762,6 +796,15 @@ def _clean(
             and words[0] not in _PARTICLES
         ):
             words.pop(0)  # "state Department of Public Safety": a name opens with a capital
+        if (
+            seg_facet == "organization"
+            and len(words) > 2
+            and words[1] == "of"
+            and words[0].lower() in _ROLES_OF
+        ):
+            words = words[2:]  # "Founder of Ceres Robotics": a person's role at it
+        if seg_facet == "organization":
+            words = _before_a_second_name(words)
         while len(words) > 1 and (
             (words[-1][:1].islower() and words[-1] not in _PARTICLES)
             or _SCORE.match(words[-1])
@@ -777,6 +820,15 @@ def _clean(
             continue
         start = m.start + max(at, 0)
         yield name, seg_facet, start, start + len(segment)
+
+
+def _before_a_second_name(words: list[str]) -> list[str]:
+    """An organisation's name up to a "the" that follows a name word ("told Billboard the
+    Doobies have"): inside a name "the" follows a small word ("Bank of the West")."""
+    for i in range(1, len(words) - 1):
+        if words[i] == "the" and words[i - 1].lower() not in _TITLE_CASE_SMALL | _PARTICLES:
+            return words[:i]
+    return words
 
 
 def _before_a_name(word: str, text: str | None, start: int, lowercase: frozenset[str]) -> bool:
@@ -917,7 +969,7 @@ def entity_candidates(
     _link_companies_typed_as_people(groups)
     _link_people_typed_as_companies(groups, text, lowercase)
     _people_by_first_name(groups, lowercase)
-    _link_surnames(groups)
+    _link_surnames(groups, text)
     _link_short_names(groups, "organization")
     _link_short_names(groups, "location")
     _link_place_prefixes(groups)
@@ -1383,7 +1435,7 @@ def _owned(text: str, start: int, companies: set[int]) -> bool:
     return found is not None and start - len(found.group(0)) in companies
 
 
-def _link_surnames(groups: dict[str, _Group]) -> None:
+def _link_surnames(groups: dict[str, _Group], text: str | None = None) -> None:
     """Merge a partial name into the one person of the article it abbreviates.
 
     A partial name is the last word(s) of a full name ("Putin", "van der Berg") or, if the model
@@ -1410,10 +1462,12 @@ def _link_surnames(groups: dict[str, _Group]) -> None:
         if not is_person and short.place is not None and short.place.major:
             continue
         targets = [f for f in full if _bare_name(f)[-n:] == words]
-        if not is_person and short.votes["organization"] >= 2:
+        spoken = text is not None and any(_person_context(text, s, e) for s, e in short.spans)
+        if not is_person and short.votes["organization"] >= 2 and not spoken:
             # A name the model reads as an organisation again and again joins a "person" only
-            # when that person has a common first name: "Recent Samsung" on a title-case line
-            # is no person whose surname is Samsung.
+            # when that person has a common first name, or the text speaks of it as of a
+            # person ("Prakash said" after "Aseem Prakash"): "Recent Samsung" on a title-case
+            # line is no person whose surname is Samsung.
             targets = [f for f in targets if f.folded[0] in first_names()]
         if is_person and n == 1:
             targets += [f for f in full if f.folded[0] == words[0] and f not in targets]
@@ -1501,7 +1555,7 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
             for g in groups.values()
             if g.type == facet
             and len(g.folded) > 1
-            and word in (g.folded[0], g.folded[-1])
+            and word in (g.folded[0], _last_word(g))
             and not g.product  # named after another company: "Watch" is no short "Apple Watch"
         ]
         if facet == "organization" and short.type == "organization":
@@ -1516,7 +1570,7 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
                 for g in targets
                 if _has_org_word(g.tokens)
                 or (g.alias is not None and g.alias.type == "organization")
-                or g.folded[-1] == word
+                or _last_word(g) == word
             ]
             for g in targets:
                 if g not in full:
@@ -1526,6 +1580,18 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
             targets = full
         if len(targets) == 1:
             _merge(groups.pop(short.key), targets[0])
+
+
+_COMPANY_ABBREVIATIONS = _words("co cos")
+
+
+def _last_word(g: _Group) -> str:
+    """The last word of a name before "Co." ("Disney" of "Walt Disney Co."): a company's
+    legal form, as "Inc." is, and not how news shortens its name."""
+    words = g.folded
+    if len(words) > 2 and words[-1] in _COMPANY_ABBREVIATIONS:
+        return words[-2]
+    return words[-1]
 
 
 def _link_place_prefixes(groups: dict[str, _Group]) -> None:
@@ -1602,7 +1668,10 @@ def _link_organisation_variants(groups: dict[str, _Group]) -> None:
             if g is short or g.key not in groups or len(g.folded) <= n:
                 continue
             core = [w for w, t in zip(g.folded, g.tokens, strict=True) if not _has_org_word([t])]
-            if acronym and _is_acronym_of(short.name, g.tokens):
+            if acronym and (
+                _is_acronym_of(short.name, g.tokens)
+                or _is_acronym_of(short.name, _without_place(g.tokens))
+            ):
                 longer.append(g)
             elif "of" in g.folded[: len(g.folded) - n]:
                 continue  # "Founder of Ceres Robotics" names a part or a person of it
@@ -1610,6 +1679,16 @@ def _link_organisation_variants(groups: dict[str, _Group]) -> None:
                 longer.append(g)
         if len(longer) == 1:
             _merge(groups.pop(short.key), longer[0])
+
+
+def _without_place(words: list[str]) -> list[str]:
+    """A name less the major place that opens it ("Public Utilities Commission" of "California
+    Public Utilities Commission"), or the name when none does: news drops the place from the
+    acronym of a body when the story is in that place ("PUC" and "CPUC")."""
+    for n in (2, 1):
+        if len(words) > n + 1 and _major_place(" ".join(words[:n])):
+            return words[n:]
+    return words
 
 
 def _has_org_word(words: list[str]) -> bool:
@@ -1718,7 +1797,51 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     _demonyms(groups)
     _plural_teams(groups, text)
     _people_typed_as_places(groups, text)
+    _people_listed_as_organisations(groups, text)
     _brands_typed_as_people(groups)
+    _technical_acronyms(groups)
+    _products_listed_as_organisations(groups, text)
+
+
+def _products_listed_as_organisations(groups: dict[str, _Group], text: str) -> None:
+    """An "organization" listed with a product of the article and never with an organisation
+    ("iOS and Android devices", "the iPad, Mac and iPhone") is a product: news lists things
+    with things, and companies with companies."""
+    products = _spans_of_type(groups, "product")
+    orgs = _spans_of_type(groups, "organization")
+    for g in groups.values():
+        if g.type != "organization" or g.alias or g.linked or g.place:
+            continue
+        if any(_listed_with(text, s, e, products) for s, e in g.spans) and not any(
+            _listed_with(text, s, e, orgs) for s, e in g.spans
+        ):
+            g.type = "product"
+
+
+# Acronyms of common things, not of bodies: parts and specs of computers, phones and cars,
+# materials, measures, scores and job titles. News writes them in capitals like the acronym of
+# an organisation, and the model reads them so on review and deals pages ("the CPU", "USB-C
+# ports", "AWD"). A general list of technical terms, not of any page's names.
+_TECHNICAL_ACRONYMS = _words(
+    """CPU GPU NPU RAM ROM SSD HDD USB HDMI LED LCD OLED AMOLED LTE GSM SIM NFC GPS VPN API SDK
+    PDF URL HTML HTTP HTTPS DNS DVD PC OS UI UX AI AR VR FPS HDR UHD RGB DPI PPI DDR DRAM
+    NAND BIOS SATA SMS MMS QR PIN ATM OTP WAN LAN AWD RWD FWD EV EVS SUV MPG MPH RPM PET PVC
+    BPA DNA RNA MRI ICU CBD THC PPE TD RBI ERA MVP IPO ETF GDP CPI ROI APR CEO CFO COO CTO"""
+)
+
+
+def _technical_acronyms(groups: dict[str, _Group]) -> None:
+    """A one-word "organization" that is the acronym of a common thing ("CPU", "USB", "AWD",
+    "RAM") is no organisation, unless a longer organisation name of the article abbreviates
+    to it: a technical term is no body, and news spells out the bodies it abbreviates."""
+    longer = [g.tokens for g in groups.values() if g.type == "organization" and len(g.tokens) > 1]
+    for g in groups.values():
+        if g.type != "organization" or g.alias or len(g.tokens) != 1:
+            continue
+        if g.name not in _TECHNICAL_ACRONYMS:
+            continue
+        if not any(_is_acronym_of(g.name, words) for words in longer):
+            g.type = "term"
 
 
 _NAME_PREFIX = re.compile(r"Mc|Mac|De|Di|Da|Du|La|Le|Van|Von|O['’]|D['’]")
@@ -1795,6 +1918,40 @@ def _people_typed_as_places(groups: dict[str, _Group], text: str) -> None:
         if g.folded[0] in names or any(
             _listed_with(text, s, e, people) or _person_context(text, s, e) for s, e in g.spans
         ):
+            g.type = "person"
+
+
+_CUT_NAME_BEFORE = re.compile(r"[A-Z][\w'’-]* $")
+
+
+def _people_listed_as_organisations(groups: dict[str, _Group], text: str) -> None:
+    """An "organization" of two or three words shaped like a person's name, with no word the
+    text writes in lowercase and not opening with a major place, is a person when it is
+    listed with a person who has a common first name ("Eric Robinson and Boone Jenner also scored"):
+    news lists people with people, and companies with companies."""
+    names = first_names()
+    people = sorted(
+        s
+        for g in groups.values()
+        if g.type == "person" and len(g.folded) > 1 and g.folded[0] in names
+        for s in g.spans
+    )
+    lowercase = _lowercase_words(text)
+    for g in groups.values():
+        words = g.tokens
+        if g.type != "organization" or g.alias or g.place or g.product or g.linked:
+            continue
+        if not 2 <= len(words) <= 3 or not _looks_like_a_name(words):
+            continue
+        if any(w.lower() in lowercase for w in words):
+            continue
+        if (place := find_place(words[0])) is not None and place.major:
+            continue  # "Cleveland Browns": a team of a place
+        if any(_NUMBER_BEFORE.search(text[max(0, s - 8) : s]) for s, _ in g.spans):
+            continue  # "2134 Caldwell Place": an address
+        if any(_CUT_NAME_BEFORE.search(text[max(0, s - _CONTEXT) : s]) for s, _ in g.spans):
+            continue  # "Kim Cheol Hwan" read as "Cheol Hwan": the model cut the name
+        if any(_listed_with(text, s, e, people) for s, e in g.spans):
             g.type = "person"
 
 
@@ -1979,6 +2136,11 @@ def _is_heading(text: str, start: int, end: int) -> bool:
     return line.strip() == text[start:end].strip()
 
 
+# Weekdays as schedules shorten them, and the groups of a tournament's draw.
+_WEEKDAYS = _words("Mon Tue Tues Wed Thu Thur Thurs Fri Sat Sun")
+_DRAW = re.compile(r"^(?:Group|Pool) [A-H]$")
+
+
 def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()) -> bool:
     """Names that are clearly not what their type says (or no name at all)."""
     if g.type not in FACET_TYPES:
@@ -2002,6 +2164,10 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
             # A surname (or first name) that several people of the article share names one
             # of them, not a further person: a facet of its own would count one person twice.
             return True
+    if g.type == "organization" and all(w in _WEEKDAYS or w in "&-–" for w in words):
+        return True  # "Sun & Mon", "Tue-Sat": opening hours, no organisation
+    if g.type == "organization" and _DRAW.match(name):
+        return True  # "Group A", "Pool B": a tournament's draw
     if g.type == "organization" and any(
         w.isalpha() and w.islower() and w not in _PARTICLES and w not in _TITLE_CASE_SMALL
         for w in words[1:]
@@ -2032,6 +2198,18 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         and not g.linked
         and all(_is_headline_line(_line_at(text, s, e)) for s, e in g.spans)
         and not _named_in_running_text(text, g)
+    ):
+        return True
+    # A heading, a label or a listing's line (a product, a venue and a date) capitalises its
+    # words as a headline does: a name only such lines write, and no sentence, is not
+    # confirmed either. A line of names separated by commas lists them, and a result line
+    # names two teams: their names stand.
+    if (
+        g.type == "organization"
+        and g.place is None
+        and not g.linked
+        and all(_is_label_line(_line_at(text, s, e)) for s, e in g.spans)
+        and not _named_in_prose(text, g)
     ):
         return True
     # The headline (``ner_text``'s first line, a blank line after it) names what the article
@@ -2146,6 +2324,22 @@ def _named_in_running_text(text: str, g: _Group) -> bool:
     for name in g.names:
         for start, end in _word_spans(text, name):
             if not _is_headline_line(_line_at(text, start, end)):
+                return True
+    return False
+
+
+def _is_label_line(line: str) -> bool:
+    """A line of capitalised words that is no list of names (at most two commas) and no
+    result line: a heading, a label, a listing's line."""
+    return _is_capitalised_line(line) and line.count(",") <= 2 and not _SCORE_LINE.match(line)
+
+
+def _named_in_prose(text: str, g: _Group) -> bool:
+    """Whether a name of ``g`` is written on a line of running text: not a line of
+    capitalised words (a headline, a list of names, products or results)."""
+    for name in g.names:
+        for start, end in _word_spans(text, name):
+            if not _is_capitalised_line(_line_at(text, start, end)):
                 return True
     return False
 

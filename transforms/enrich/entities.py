@@ -1348,6 +1348,13 @@ def _people_by_first_name(groups: dict[str, _Group], lowercase: frozenset[str]) 
         g.type = "person"
 
 
+_CUT_NAME_BEFORE = re.compile(r"[A-Z][\w'’-]* $")
+
+
+def _major_place_opens(words: Sequence[str]) -> bool:
+    return (place := find_place(words[0])) is not None and place.major
+
+
 def _people_listed_with_people(
     groups: dict[str, _Group], text: str | None, lowercase: frozenset[str]
 ) -> None:
@@ -1356,7 +1363,8 @@ def _people_listed_with_people(
     joins things of one kind ("Eric Robinson and Boone Jenner also scored"), and players of a
     result line or guests of a report often bear first names no census list holds. A word of
     an organisation, a venue or an event, or one the text writes in lowercase, says otherwise,
-    and so does the model reading it so three times or more ("Eastern Michigan")."""
+    and so does the model reading it so three times or more ("Eastern Michigan"), a major place
+    opening it, a number before it or a name word right before it (the model cut it short)."""
     if text is None:
         return
     candidates = [
@@ -1371,6 +1379,13 @@ def _people_listed_with_people(
         and g.tokens[-1] not in _VENUE_WORDS
         and g.tokens[-1] not in _EVENT_LAST_WORDS
         and not any(w.lower() in lowercase for w in g.tokens)
+        and not _major_place_opens(g.tokens)  # "Cleveland Browns": a team of a place
+        and not any(
+            _NUMBER_BEFORE.search(text[max(0, s - 8) : s])  # "2134 Caldwell Place": an address
+            # "Kim Cheol Hwan" read as "Cheol Hwan": the model cut the name short
+            or _CUT_NAME_BEFORE.search(text[max(0, s - _CONTEXT) : s])
+            for s, _ in g.spans
+        )
     ]
     changed = True
     while changed:  # "A, B and C": C follows from B once B is a person
@@ -1797,7 +1812,6 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     _demonyms(groups)
     _plural_teams(groups, text)
     _people_typed_as_places(groups, text)
-    _people_listed_as_organisations(groups, text)
     _brands_typed_as_people(groups)
     _technical_acronyms(groups)
     _products_listed_as_organisations(groups, text)
@@ -1918,40 +1932,6 @@ def _people_typed_as_places(groups: dict[str, _Group], text: str) -> None:
         if g.folded[0] in names or any(
             _listed_with(text, s, e, people) or _person_context(text, s, e) for s, e in g.spans
         ):
-            g.type = "person"
-
-
-_CUT_NAME_BEFORE = re.compile(r"[A-Z][\w'’-]* $")
-
-
-def _people_listed_as_organisations(groups: dict[str, _Group], text: str) -> None:
-    """An "organization" of two or three words shaped like a person's name, with no word the
-    text writes in lowercase and not opening with a major place, is a person when it is
-    listed with a person who has a common first name ("Eric Robinson and Boone Jenner also scored"):
-    news lists people with people, and companies with companies."""
-    names = first_names()
-    people = sorted(
-        s
-        for g in groups.values()
-        if g.type == "person" and len(g.folded) > 1 and g.folded[0] in names
-        for s in g.spans
-    )
-    lowercase = _lowercase_words(text)
-    for g in groups.values():
-        words = g.tokens
-        if g.type != "organization" or g.alias or g.place or g.product or g.linked:
-            continue
-        if not 2 <= len(words) <= 3 or not _looks_like_a_name(words):
-            continue
-        if any(w.lower() in lowercase for w in words):
-            continue
-        if (place := find_place(words[0])) is not None and place.major:
-            continue  # "Cleveland Browns": a team of a place
-        if any(_NUMBER_BEFORE.search(text[max(0, s - 8) : s]) for s, _ in g.spans):
-            continue  # "2134 Caldwell Place": an address
-        if any(_CUT_NAME_BEFORE.search(text[max(0, s - _CONTEXT) : s]) for s, _ in g.spans):
-            continue  # "Kim Cheol Hwan" read as "Cheol Hwan": the model cut the name
-        if any(_listed_with(text, s, e, people) for s, e in g.spans):
             g.type = "person"
 
 

@@ -47,7 +47,7 @@ import sys
 import unicodedata
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import pairwise
@@ -2172,24 +2172,24 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
     # Title case and capitals capitalise every word of a headline, a deal or a listing: there,
     # capitals make no name. Such a line may confirm a name that running text writes too, not
     # create one.
+    # Title case and capitals capitalise every word of a headline, a deal or a listing: there,
+    # capitals make no name. Such a line may confirm a name that running text writes too, not
+    # create one. A heading, a label or a listing's line (a product, a venue and a date)
+    # capitalises its words as a headline does: a name only such lines write, and no sentence,
+    # is not confirmed either. A line of names separated by commas lists them, and a result
+    # line names two teams: their names stand.
     if (
         g.type == "organization"
         and g.place is None
         and not g.linked
-        and all(_is_headline_line(_line_at(text, s, e)) for s, e in g.spans)
-        and not _named_in_running_text(text, g)
-    ):
-        return True
-    # A heading, a label or a listing's line (a product, a venue and a date) capitalises its
-    # words as a headline does: a name only such lines write, and no sentence, is not
-    # confirmed either. A line of names separated by commas lists them, and a result line
-    # names two teams: their names stand.
-    if (
-        g.type == "organization"
-        and g.place is None
-        and not g.linked
-        and all(_is_label_line(_line_at(text, s, e)) for s, e in g.spans)
-        and not _named_in_prose(text, g)
+        and any(
+            all(line_kind(_line_at(text, s, e)) for s, e in g.spans)
+            and not _named_off(text, g, written)
+            for line_kind, written in (
+                (_is_headline_line, _is_headline_line),
+                (_is_label_line, _is_capitalised_line),
+            )
+        )
     ):
         return True
     # The headline (``ner_text``'s first line, a blank line after it) names what the article
@@ -2299,29 +2299,21 @@ _DOMAIN_AFTER = re.compile(r"\.(?:com|org|net|co|io|gov|edu)\b")
 _IN_AT_BEFORE = re.compile(r"\b(?:in|at)\s+(?:[A-Z]{2,5}\s+)?$")
 
 
-def _named_in_running_text(text: str, g: _Group) -> bool:
-    """Whether a name of ``g`` is written on a line that is not in title case or capitals."""
-    for name in g.names:
-        for start, end in _word_spans(text, name):
-            if not _is_headline_line(_line_at(text, start, end)):
-                return True
-    return False
+def _named_off(text: str, g: _Group, kind: Callable[[str], bool]) -> bool:
+    """Whether a name of ``g`` is written on a line not of ``kind``: running text rather than
+    a headline (``_is_headline_line``), prose rather than a line of capitalised words
+    (``_is_capitalised_line``: a headline, a list of names, products or results)."""
+    return any(
+        not kind(_line_at(text, start, end))
+        for name in g.names
+        for start, end in _word_spans(text, name)
+    )
 
 
 def _is_label_line(line: str) -> bool:
     """A line of capitalised words that is no list of names (at most two commas) and no
     result line: a heading, a label, a listing's line."""
     return _is_capitalised_line(line) and line.count(",") <= 2 and not _SCORE_LINE.match(line)
-
-
-def _named_in_prose(text: str, g: _Group) -> bool:
-    """Whether a name of ``g`` is written on a line of running text: not a line of
-    capitalised words (a headline, a list of names, products or results)."""
-    for name in g.names:
-        for start, end in _word_spans(text, name):
-            if not _is_capitalised_line(_line_at(text, start, end)):
-                return True
-    return False
 
 
 def _listed_with(text: str, start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:

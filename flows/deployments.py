@@ -150,7 +150,11 @@ def crash_detection(heartbeat_seconds: int) -> Automation:
 
 def ensure_crash_detection() -> Automation | None:
     """Create, or update in place, ``crash_detection`` on the server in PREFECT_API_URL for
-    this process's heartbeat frequency; None when heartbeats are turned off."""
+    this process's heartbeat frequency; None when heartbeats are turned off.
+
+    One already there as wanted is left alone: an update gives its trigger a new id, and the
+    server forgets the silent runs the old one was timing, which would then never be marked
+    Crashed. The deployments are served again just after a machine died, with its runs silent."""
     seconds = get_current_settings().flows.heartbeat_frequency
     if seconds is None:
         return None
@@ -159,9 +163,17 @@ def ensure_crash_detection() -> Automation | None:
         found = client.read_automations_by_name(name=CRASH_DETECTION)
     if not found:
         return _called_sync(wanted.create())
+    if _same_rule(found[0], wanted):
+        return found[0]
     wanted.id = found[0].id
     _called_sync(wanted.update())
     return wanted
+
+
+def _same_rule(found: Automation, wanted: Automation) -> bool:
+    """True when the automation on the server does what ``wanted`` describes."""
+    fields = {"description", "enabled", "trigger", "actions"}
+    return found.model_dump(include=fields) == wanted.model_dump(include=fields)
 
 
 def serve_deployments(deployments: list[RunnerDeployment]) -> None:

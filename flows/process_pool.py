@@ -23,13 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from newsflow.settings import Settings
+from newsflow.transforms.batch.results import TransformResult
 from newsflow.transforms.batch.spool import SpooledPages
-from newsflow.transforms.batch.transform import (
-    TransformResult,
-    transform_batch,
-    use_caches,
-    warm_up,
-)
 from newsflow.transforms.models import Article, Page
 
 
@@ -37,11 +32,32 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+# The transform code (trafilatura, spaCy's callers, the gazetteer's) is imported by the
+# functions below where they run: in the workers, or in the flow's process only when it
+# transforms a batch itself. The flow's process of a `newsflow run` hands its batches over.
+
+
+def _warm_up(model_name: str, cache_dir: str | Path | None) -> None:
+    """``transform.warm_up``, in the worker that runs it."""
+    from newsflow.transforms.batch.transform import warm_up
+
+    warm_up(model_name, cache_dir)
+
+
+def _transform_batch(
+    batch: list[Page] | SpooledPages | list[Article], **options: Any
+) -> TransformResult:
+    """``transform.transform_batch``, in the process that runs it."""
+    from newsflow.transforms.batch.transform import transform_batch
+
+    return transform_batch(batch, **options)
+
+
 def _new_pool(workers: int, model_name: str, cache_dir: str | Path | None) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=warm_up,
+        initializer=_warm_up,
         initargs=(model_name, cache_dir),
     )
 
@@ -187,7 +203,7 @@ def run_transform(
     """Clean and enrich a batch (pages, or a spool file of them), in a worker process when
     there is a pool."""
     work = functools.partial(
-        transform_batch,
+        _transform_batch,
         pages,
         model_name=settings.spacy_model,
         min_body_chars=settings.min_body_chars,
@@ -199,5 +215,7 @@ def run_transform(
         return pool.submit(work).result()
     # In this process (one batch, or Prefect's and Dask's workers): the gazetteer and the
     # language model from the cache, not parsed again (a no-op once this process has them).
+    from newsflow.transforms.batch.transform import use_caches
+
     use_caches(settings.cache_dir)
     return work()

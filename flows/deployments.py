@@ -35,7 +35,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.deployments.runner import RunnerDeployment
 from prefect.events.actions import ChangeFlowRunState
-from prefect.events.schemas.automations import EventTrigger, Posture
+from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 from prefect.events.schemas.events import ResourceSpecification
 from prefect.schedules import Cron, Interval
 from prefect.settings import get_current_settings
@@ -163,14 +163,13 @@ def ensure_crash_detection() -> Automation | None:
         found = client.read_automations_by_name(name=CRASH_DETECTION)
     if not found:
         return _called_sync(wanted.create())
-    if _same_rule(found[0], wanted):
-        return found[0]
     wanted.id = found[0].id
-    _called_sync(wanted.update())
+    if not _same_rule(found[0], wanted):
+        _called_sync(wanted.update())
     return wanted
 
 
-def _same_rule(found: Automation, wanted: Automation) -> bool:
+def _same_rule(found: AutomationCore, wanted: AutomationCore) -> bool:
     """True when the automation on the server does what ``wanted`` describes."""
     fields = {"description", "enabled", "trigger", "actions"}
     return found.model_dump(include=fields) == wanted.model_dump(include=fields)

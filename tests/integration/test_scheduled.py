@@ -327,7 +327,7 @@ def test_served_deployments_run_on_schedule_and_the_next_run_fetches_nothing(
     env = server.env | {"NEWSFLOW_INDEX": index_alias}
     log = tmp_path / "serve.log"
     started = time.monotonic()
-    with news_site(PAGES[:4]) as site, _serve(server, env, site.sitemap_url, 15, log):
+    with news_site(PAGES[:4]) as site, _serve(server, env, site.sitemap_url, 8, log):
         runs = _completed_runs(server, 2, log)
     print(f"serve: two scheduled runs in {time.monotonic() - started:.0f}s")
     _check_schedule_result(server, es_client, index_alias, site, runs)
@@ -358,7 +358,7 @@ def test_prefect_yaml_deployed_to_a_process_pool_runs_on_a_worker(
             "--name",
             DEPLOYMENT,
             "--interval",
-            "15",
+            "8",
             "--params",
             json.dumps({"sources": [site.sitemap_url]}),
         )
@@ -434,7 +434,7 @@ def test_a_run_whose_process_is_killed_is_crashed_and_the_next_run_completes_it(
     log = tmp_path / "serve.log"
     pages = PAGES[8:20]
     started = time.monotonic()
-    with news_site(pages, delay=1.0) as site, _serve(server, env, site.sitemap_url, 20, log) as sp:
+    with news_site(pages, delay=1.0) as site, _serve(server, env, site.sitemap_url, 10, log) as sp:
         run = _running_run(server, log)
         proc = _wait(lambda: _flow_run_process(sp.pid, run["id"]), 60, "its process", log)
         children = proc.children(recursive=True)
@@ -468,7 +468,7 @@ def test_a_run_whose_machine_dies_is_crashed_by_its_missing_heartbeats(
     pages = PAGES[20:32]
     started = time.monotonic()
     with news_site(pages, delay=1.0) as site:
-        with _serve(server, env, site.sitemap_url, 20, log) as sp:
+        with _serve(server, env, site.sitemap_url, 10, log) as sp:
             run = _running_run(server, log)
             partial = _kill_midway(
                 es_client,
@@ -483,7 +483,7 @@ def test_a_run_whose_machine_dies_is_crashed_by_its_missing_heartbeats(
         site.delay = 0.0  # slow only to keep the killed run going: the next one need not be
         assert server.flow_run(run["id"])["state_type"] == "RUNNING"  # nobody said otherwise
         killed_at = time.monotonic()
-        with _serve(server, env, site.sitemap_url, 20, log):
+        with _serve(server, env, site.sitemap_url, 10, log):
             crashed = _wait(
                 lambda: (r := server.flow_run(run["id"]))["state_type"] == "CRASHED" and r,
                 (MISSED_HEARTBEATS + 2) * HEARTBEAT,

@@ -35,7 +35,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.deployments.runner import RunnerDeployment
 from prefect.events.actions import ChangeFlowRunState
-from prefect.events.schemas.automations import EventTrigger, Posture
+from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 from prefect.events.schemas.events import ResourceSpecification
 from prefect.schedules import Cron, Interval
 from prefect.settings import get_current_settings
@@ -150,7 +150,11 @@ def crash_detection(heartbeat_seconds: int) -> Automation:
 
 def ensure_crash_detection() -> Automation | None:
     """Create, or update in place, ``crash_detection`` on the server in PREFECT_API_URL for
-    this process's heartbeat frequency; None when heartbeats are turned off."""
+    this process's heartbeat frequency; None when heartbeats are turned off.
+
+    One already there as wanted is left alone: an update gives its trigger a new id, and the
+    server forgets the silent runs the old one was timing, which would then never be marked
+    Crashed. The deployments are served again just after a machine died, with its runs silent."""
     seconds = get_current_settings().flows.heartbeat_frequency
     if seconds is None:
         return None
@@ -160,8 +164,15 @@ def ensure_crash_detection() -> Automation | None:
     if not found:
         return _called_sync(wanted.create())
     wanted.id = found[0].id
-    _called_sync(wanted.update())
+    if not _same_rule(found[0], wanted):
+        _called_sync(wanted.update())
     return wanted
+
+
+def _same_rule(found: AutomationCore, wanted: AutomationCore) -> bool:
+    """True when the automation on the server does what ``wanted`` describes."""
+    fields = {"description", "enabled", "trigger", "actions"}
+    return found.model_dump(include=fields) == wanted.model_dump(include=fields)
 
 
 def serve_deployments(deployments: list[RunnerDeployment]) -> None:

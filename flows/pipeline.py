@@ -39,8 +39,8 @@ from newsflow.store.client import check_cluster, make_client
 from newsflow.transforms import versions
 from newsflow.transforms.batch import spool
 from newsflow.transforms.batch.report import summary_markdown
+from newsflow.transforms.batch.results import StageTime, Timer, TransformResult
 from newsflow.transforms.batch.spool import SpooledPages
-from newsflow.transforms.batch.transform import StageTime, Timer, TransformResult
 from newsflow.transforms.clean.siterules import load_rules
 from newsflow.transforms.enrich.stories import StoryClusters
 from newsflow.transforms.fetch import download

@@ -24,14 +24,8 @@ from typing import Any
 
 from newsflow.settings import Settings
 from newsflow.transforms.batch import spool
+from newsflow.transforms.batch.results import TransformResult, merge_results
 from newsflow.transforms.batch.spool import SpooledPages
-from newsflow.transforms.batch.transform import (
-    TransformResult,
-    merge_results,
-    transform_batch,
-    use_caches,
-    warm_up,
-)
 from newsflow.transforms.models import Article, Page
 
 
@@ -39,11 +33,32 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+# The transform code (trafilatura, spaCy's callers, the gazetteer's) is imported by the
+# functions below where they run: in the workers, or in the flow's process only when it
+# transforms a batch itself. The flow's process of a `newsflow run` hands its batches over.
+
+
+def _warm_up(model_name: str, cache_dir: str | Path | None) -> None:
+    """``transform.warm_up``, in the worker that runs it."""
+    from newsflow.transforms.batch.transform import warm_up
+
+    warm_up(model_name, cache_dir)
+
+
+def _transform_batch(
+    batch: list[Page] | SpooledPages | list[Article], **options: Any
+) -> TransformResult:
+    """``transform.transform_batch``, in the process that runs it."""
+    from newsflow.transforms.batch.transform import transform_batch
+
+    return transform_batch(batch, **options)
+
+
 def _new_pool(workers: int, model_name: str, cache_dir: str | Path | None) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=warm_up,
+        initializer=_warm_up,
         initargs=(model_name, cache_dir),
     )
 
@@ -191,7 +206,7 @@ def run_transform(
     there is a pool; cut into ``parts`` that the pool's workers share, so that a run's last
     batch, or a run of one batch, keeps every worker busy."""
     work = functools.partial(
-        transform_batch,
+        _transform_batch,
         model_name=settings.spacy_model,
         min_body_chars=settings.min_body_chars,
         run_id=run_id,
@@ -203,5 +218,7 @@ def run_transform(
         return merge_results([future.result() for future in futures])
     # In this process (one batch, or Prefect's and Dask's workers): the gazetteer and the
     # language model from the cache, not parsed again (a no-op once this process has them).
+    from newsflow.transforms.batch.transform import use_caches
+
     use_caches(settings.cache_dir)
     return work(pages)

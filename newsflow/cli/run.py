@@ -112,16 +112,17 @@ def run(
         raise fail(
             "no sources: pass --source or set NEWSFLOW_SOURCES / sources in the config file", 2
         )
-    from newsflow.transforms.sources.discover import SourcesFileError, specs_from_args
-
-    try:  # a sources file with a mistake is said here, before anything runs
-        specs_from_args(sources)
-    except SourcesFileError as exc:
-        raise fail(str(exc), 2) from exc
     from newsflow.flows.process_pool import start_workers
 
-    # A worker loads the model while Prefect is imported and the flow run starts.
+    # A worker loads the model while the sources are checked, Prefect is imported and the
+    # flow run starts; a mistake found before the flow ends it.
     with start_workers(settings):
+        from newsflow.transforms.sources.discover import SourcesFileError, specs_from_args
+
+        try:  # a sources file with a mistake is said here, before anything runs
+            specs_from_args(sources)
+        except SourcesFileError as exc:
+            raise fail(str(exc), 2) from exc
         # A wrong password or CA is said in one line here, not as tracebacks from the flow.
         client(settings)
         summary, link = run_ingest(settings, sources, backfill)

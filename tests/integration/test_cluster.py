@@ -33,7 +33,8 @@ from tests.support import running_local_es
 
 pytestmark = pytest.mark.own_nodes
 
-TOTAL = 30_000
+# Enough for the load to run on well after the kill: searches are counted meanwhile.
+TOTAL = 12_000
 
 
 @pytest.fixture(scope="module")

@@ -134,3 +134,35 @@ def test_the_prefect_server_accepts_the_deployments(prefect_harness):
             assert stored.parameters == parameters
             assert [s.schedule.cron for s in stored.schedules] == ([cron] if cron else [])
             assert stored.global_concurrency_limit.limit == 1  # one run at a time
+
+
+def test_crash_detection_installed_again_keeps_the_runs_it_times(prefect_harness):
+    """`flows serve` installs the crash detection at every start: the same rule is left as it
+    is, since an update gives its trigger a new id and the server drops the silent runs the
+    old one was timing; another heartbeat frequency replaces it."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    def installed() -> list[tuple[str, float]]:
+        with get_client(sync_client=True) as client:
+            found = client._client.post("/automations/filter", json={}).json()
+        return [
+            (a["trigger"]["id"], a["trigger"]["within"])
+            for a in found
+            if a["name"] == deployments.CRASH_DETECTION
+        ]
+
+    try:
+        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 30}):
+            deployments.ensure_crash_detection()
+            [(trigger, within)] = installed()
+            deployments.ensure_crash_detection()
+            assert installed() == [(trigger, within)] and within == 90
+        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 60}):
+            deployments.ensure_crash_detection()
+        [(other, within)] = installed()
+        assert other != trigger and within == 180
+    finally:
+        with get_client(sync_client=True) as client:
+            for automation in client.read_automations_by_name(deployments.CRASH_DETECTION):
+                client.delete_automation(automation.id)

@@ -37,7 +37,7 @@ def own_node(own_es_state: Path) -> Iterator[Settings]:
 
 @pytest.mark.own_nodes
 def test_a_node_restarted_mid_load_loses_nothing(own_node: Settings):
-    total = 30_000
+    total = 10_000
     client = make_client(own_node)
     alias = f"test-{uuid.uuid4().hex[:10]}"
     ensure_index(client, alias)

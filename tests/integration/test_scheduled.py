@@ -43,6 +43,7 @@ NEWSFLOW, PREFECT = str(BIN / "newsflow"), str(BIN / "prefect")
 PAGES = sorted(p.relative_to(DEMO_CORPUS).as_posix() for p in DEMO_CORPUS.glob("*/*.html"))
 # Prefect's least heartbeat period; the crash detection waits MISSED_HEARTBEATS of them.
 HEARTBEAT = 30
+POLL = 2
 DEPLOYMENT = "ingest/scheduled"
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 RETRIED = {429, 503}
@@ -114,6 +115,12 @@ def prefect_server(
         "NEWSFLOW_CPU_WORKERS": "1",  # two cores shared with the server and the node
         "PREFECT_HOME": str(state_dir / "prefect"),
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT),
+        # A due run is started within POLL seconds by `flows serve` and by a worker, and a run
+        # held back by the deployment's concurrency limit is tried again as soon (all 10-30 s
+        # by default, which the tests would spend waiting).
+        "PREFECT_RUNNER_POLL_FREQUENCY": str(POLL),
+        "PREFECT_WORKER_QUERY_SECONDS": str(POLL),
+        "PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS": str(POLL),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_CLI_PROMPT": "false",
     }
@@ -320,7 +327,7 @@ def test_served_deployments_run_on_schedule_and_the_next_run_fetches_nothing(
     env = server.env | {"NEWSFLOW_INDEX": index_alias}
     log = tmp_path / "serve.log"
     started = time.monotonic()
-    with news_site(PAGES[:4]) as site, _serve(server, env, site.sitemap_url, 15, log):
+    with news_site(PAGES[:4]) as site, _serve(server, env, site.sitemap_url, 8, log):
         runs = _completed_runs(server, 2, log)
     print(f"serve: two scheduled runs in {time.monotonic() - started:.0f}s")
     _check_schedule_result(server, es_client, index_alias, site, runs)
@@ -351,7 +358,7 @@ def test_prefect_yaml_deployed_to_a_process_pool_runs_on_a_worker(
             "--name",
             DEPLOYMENT,
             "--interval",
-            "15",
+            "8",
             "--params",
             json.dumps({"sources": [site.sitemap_url]}),
         )
@@ -427,11 +434,12 @@ def test_a_run_whose_process_is_killed_is_crashed_and_the_next_run_completes_it(
     log = tmp_path / "serve.log"
     pages = PAGES[8:20]
     started = time.monotonic()
-    with news_site(pages, delay=1.0) as site, _serve(server, env, site.sitemap_url, 20, log) as sp:
+    with news_site(pages, delay=1.0) as site, _serve(server, env, site.sitemap_url, 10, log) as sp:
         run = _running_run(server, log)
         proc = _wait(lambda: _flow_run_process(sp.pid, run["id"]), 60, "its process", log)
         children = proc.children(recursive=True)
         partial = _kill_midway(es_client, index_alias, len(pages), run, server, proc.kill, log)
+        site.delay = 0.0  # slow only to keep the killed run going: the next one need not be
         crashed = _wait(
             lambda: (r := server.flow_run(run["id"]))["state_type"] == "CRASHED" and r,
             60,
@@ -453,13 +461,14 @@ def test_a_run_whose_machine_dies_is_crashed_by_its_missing_heartbeats(
 ):
     """SIGKILL the serving process with the flow run's (a machine or container gone): nothing
     is left to report the crash, the run's heartbeats stop, and the project's automation marks
-    it Crashed; served again, the next scheduled run finishes the work."""
+    it Crashed, also when the deployments are served again at once (a restarted container,
+    which installs the automation again); the next scheduled run then finishes the work."""
     env = server.env | {"NEWSFLOW_INDEX": index_alias, "NEWSFLOW_BATCH_SIZE": "2"}
     log = tmp_path / "serve.log"
     pages = PAGES[20:32]
     started = time.monotonic()
     with news_site(pages, delay=1.0) as site:
-        with _serve(server, env, site.sitemap_url, 20, log) as sp:
+        with _serve(server, env, site.sitemap_url, 10, log) as sp:
             run = _running_run(server, log)
             partial = _kill_midway(
                 es_client,
@@ -471,20 +480,22 @@ def test_a_run_whose_machine_dies_is_crashed_by_its_missing_heartbeats(
                 log,
             )
             sp.wait(timeout=30)
+        site.delay = 0.0  # slow only to keep the killed run going: the next one need not be
         assert server.flow_run(run["id"])["state_type"] == "RUNNING"  # nobody said otherwise
         killed_at = time.monotonic()
-        crashed = _wait(
-            lambda: (r := server.flow_run(run["id"]))["state_type"] == "CRASHED" and r,
-            (MISSED_HEARTBEATS + 2) * HEARTBEAT,
-            "the silent run marked Crashed",
-            log,
-        )
-        print(
-            f"heartbeats: {partial} of {len(pages)} indexed, marked Crashed "
-            f"{time.monotonic() - killed_at:.0f}s after the kill: {crashed['state']['message']}"
-        )
-        assert "heartbeat" in crashed["state"]["message"]
-        with _serve(server, env, site.sitemap_url, 20, log):
+        with _serve(server, env, site.sitemap_url, 10, log):
+            crashed = _wait(
+                lambda: (r := server.flow_run(run["id"]))["state_type"] == "CRASHED" and r,
+                (MISSED_HEARTBEATS + 2) * HEARTBEAT,
+                "the silent run marked Crashed",
+                log,
+            )
+            print(
+                f"heartbeats: {partial} of {len(pages)} indexed, marked Crashed "
+                f"{time.monotonic() - killed_at:.0f}s after the kill: "
+                f"{crashed['state']['message']}"
+            )
+            assert "heartbeat" in crashed["state"]["message"]
             _check_completed_after_crash(
                 server, es_client, index_alias, site, crashed, partial, log
             )

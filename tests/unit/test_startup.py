@@ -34,6 +34,21 @@ def test_the_extract_path_imports_neither_prefect_nor_scipy():
     assert not modules & {"prefect", "datasketch", "scipy"}
 
 
+def test_newsflow_run_starts_its_worker_before_importing_the_transform_code():
+    # `newsflow run` imports the pool to start a worker at once; the worker loads the clean
+    # and enrich code, which the flow's process, handing its batches over, does not need.
+    code = "import json, sys, newsflow.flows.process_pool; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    modules = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert "newsflow.flows.process_pool" in modules
+    assert not modules & {
+        "newsflow.transforms.batch.transform",
+        "newsflow.transforms.clean.extract",
+        "newsflow.transforms.enrich.entities",
+        "trafilatura",
+    }
+
+
 # The console script as pip writes it, with what a command leaves behind: a thread still
 # working, an exit handler of its own (as Prefect's and logging's), output not yet flushed,
 # and an object whose finaliser only a full interpreter teardown would run.

@@ -5,67 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsflow.transforms.batch import spool
 from newsflow.transforms.batch.documents import to_document
+from newsflow.transforms.batch.results import Timer, TransformResult
 from newsflow.transforms.batch.spool import SpooledPages
 from newsflow.transforms.clean.extract import Skipped, clean_pages, load_language_model
 from newsflow.transforms.clean.siterules import load_rules
 from newsflow.transforms.enrich.entities import enrich_articles, gazetteer, load_model
 from newsflow.transforms.enrich.quotes import ParserUnavailable, load_parser
 from newsflow.transforms.models import Article, Failure, Page
-
-
-@dataclass
-class StageTime:
-    """Seconds a stage spent, on the CPU (of its thread or process) and on the wall clock."""
-
-    cpu: float = 0.0
-    wall: float = 0.0
-
-    def add(self, other: StageTime) -> None:
-        self.cpu += other.cpu
-        self.wall += other.wall
-
-
-class Timer:
-    """Laps of thread CPU time and wall time."""
-
-    def __init__(self) -> None:
-        self.cpu, self.wall = time.thread_time(), time.perf_counter()
-
-    def lap(self) -> StageTime:
-        cpu, wall = time.thread_time(), time.perf_counter()
-        spent = StageTime(cpu - self.cpu, wall - self.wall)
-        self.cpu, self.wall = cpu, wall
-        return spent
-
-
-@dataclass
-class TransformResult:
-    documents: list[dict] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
-    cleaned: int = 0
-    times: dict[str, StageTime] = field(default_factory=dict)
-    # Pages that are not articles (index pages, live blogs...): counted as skipped, not failed.
-    skips: list[Failure] = field(default_factory=list)
-
-
-def merge_results(parts: Sequence[TransformResult]) -> TransformResult:
-    """One batch's result from the results of its parts (``spool.split``), in their order."""
-    merged = TransformResult()
-    for part in parts:
-        merged.documents += part.documents
-        merged.failures += part.failures
-        merged.skips += part.skips
-        merged.cleaned += part.cleaned
-        for stage, spent in part.times.items():
-            merged.times.setdefault(stage, StageTime()).add(spent)
-    return merged
 
 
 def transform_pages(

@@ -1339,7 +1339,7 @@ def _people_by_first_name(groups: dict[str, _Group], lowercase: frozenset[str]) 
             continue
         if not _looks_like_a_name(words) or g.product:
             continue
-        if (place := find_place(words[0])) is not None and place.major:
+        if _major_place_opens(words):
             continue  # "Cleveland Browns", "Jordan Times": a team or a paper of a place
         if _has_org_word(words) or words[-1] in _VENUE_WORDS or words[-1] in _EVENT_LAST_WORDS:
             continue
@@ -1352,6 +1352,7 @@ _CUT_NAME_BEFORE = re.compile(r"[A-Z][\w'’-]* $")
 
 
 def _major_place_opens(words: Sequence[str]) -> bool:
+    """Whether a major place (a country, a big city) opens the name: a team's or a paper's."""
     return (place := find_place(words[0])) is not None and place.major
 
 

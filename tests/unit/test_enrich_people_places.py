@@ -354,3 +354,14 @@ def test_a_firm_named_after_its_founder_is_an_organisation():
     text = "With Optilli, Balmond Studio creates an illusion. Peter Koros Design built the frame."
     got = resolve(text, ("Balmond Studio", "PERSON"), ("Peter Koros Design", "PERSON"))
     assert got == {"Balmond Studio": "organization", "Peter Koros Design": "organization"}
+
+
+def test_a_players_deed_names_a_person_the_model_missed():
+    text = (
+        "Wild 4, Sabres 1: Zach Parise scored twice and Minnesota beat Buffalo. Linus Ullmark "
+        "stopped 22 shots. Aleksander Barkov and Brett Connolly each had a goal. New Jersey "
+        "scored late."
+    )
+    got = resolve(text, ("Minnesota", "GPE"), ("Linus Ullmark", "FAC"), ("New Jersey", "GPE"))
+    assert people(got) == {"Zach Parise", "Linus Ullmark", "Aleksander Barkov", "Brett Connolly"}
+    assert places(got) == {"Minnesota", "New Jersey"}

@@ -494,6 +494,38 @@ _TEAM = r"[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}"
 _SCORE_LINE = re.compile(rf"^({_TEAM}) (\d{{1,3}}), ({_TEAM}) (\d{{1,3}})\b", re.MULTILINE)
 
 
+# What a player does in a match report ("Zach Parise scored twice", "Tuukka Rask made 25
+# saves", "Barkov and Connolly each had a goal"): deeds of people, which a team does not "make"
+# saves or "have" assists. The model often misses the names of such result paragraphs.
+_DEED = re.compile(
+    r" (?:each )?(?:scored|made \d+ saves|stopped \d+ (?:shots|saves)|had (?:a|an|two|three|"
+    r"\d+) (?:goals?|assists?|points|rebounds|saves|touchdowns?)|threw for|rushed for)\b"
+)
+_NAME_WORD = r"[A-Z][a-z]+(?:[-'’][A-Z][a-z]+)?"
+_FULL_NAME = rf"{_NAME_WORD}(?: {_NAME_WORD}){{1,2}}"
+# The name that does the deed, or two joined by "and" ("X and Y each had a goal").
+_DOER = re.compile(rf"(?<![\w.'’-])({_FULL_NAME})(?: and ({_FULL_NAME}))?$")
+
+
+def _deed_doers(text: str) -> list[tuple[str, int]]:
+    """Names of two or three words right before a player's deed (``_DEED``), with their
+    offsets: no place, no organisation or place word, no function word opening them."""
+    found: list[tuple[str, int]] = []
+    for deed in _DEED.finditer(text):
+        doer = _DOER.search(text[max(0, deed.start() - 2 * _CONTEXT) : deed.start()])
+        if doer is None:
+            continue
+        base = max(0, deed.start() - 2 * _CONTEXT)
+        for i in (1, 2):
+            name = doer.group(i)
+            words = name.split() if name else []
+            if not words or words[0] in _NOT_FIRST_NAMES or words[0] in _LEADING_JUNK:
+                continue
+            if _looks_like_a_name(words) and find_place(name) is None:
+                found.append((name, base + doer.start(i)))
+    return found
+
+
 @lru_cache(maxsize=1)
 def _us_states() -> dict[str, str]:
     """Postal code -> name of the US states (GeoNames), and the AP abbreviations too."""
@@ -599,6 +631,21 @@ def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention
             if find_place(team) is None and team not in _LEADING_JUNK:
                 extra.append(Mention(team, "ORG", found.start(i)))
                 taken.add(found.span(i))
+    # A player's deed names a person, whatever the model read there ("Linus Ullmark stopped
+    # 22 shots" typed as a facility): the name replaces the model's mentions inside it.
+    doers = [(s, s + len(name)) for name, s in _deed_doers(text)]
+    mentions = [
+        m
+        for m in mentions
+        if not any(s <= m.start and m.start + len(m.text) <= e for s, e in doers)
+        or m.label == "PERSON"
+    ]
+    people = [(m.start, m.start + len(m.text)) for m in mentions if m.label == "PERSON"]
+    extra += [
+        Mention(text[s:e], "PERSON", s)
+        for s, e in doers
+        if not any(a < e and s < b for a, b in people)
+    ]
     scores = [(m.start(), m.end()) for m in _SCORE_LINE.finditer(text)]
     mentions = [
         m for m in mentions if not any(s <= m.start < e for s, e in scores) or m.label == "PERSON"

@@ -365,3 +365,21 @@ def test_a_players_deed_names_a_person_the_model_missed():
     got = resolve(text, ("Minnesota", "GPE"), ("Linus Ullmark", "FAC"), ("New Jersey", "GPE"))
     assert people(got) == {"Zach Parise", "Linus Ullmark", "Aleksander Barkov", "Brett Connolly"}
     assert places(got) == {"Minnesota", "New Jersey"}
+
+
+def test_a_place_that_wins_a_match_is_a_team():
+    text = (
+        "Eastern Michigan rolled past Northern Illinois, 45-17, on Tuesday. Minnesota (9-0) "
+        "plays next. The storm hit Dekalb, and Chicago beat its heat record."
+    )
+    got = resolve(
+        text,
+        ("Eastern Michigan", "LOC"),
+        ("Northern Illinois", "LOC"),
+        ("Minnesota", "GPE"),
+        ("Dekalb", "GPE"),
+        ("Chicago", "GPE"),
+    )
+    teams = {"Eastern Michigan", "Northern Illinois", "Minnesota"}
+    assert {n for n, t in got.items() if t == "organization"} == teams
+    assert "Chicago" in places(got)

@@ -1859,6 +1859,7 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     _short_product_names(groups)
     _demonyms(groups)
     _plural_teams(groups, text)
+    _teams_named_by_places(groups, text)
     _people_typed_as_places(groups, text)
     _brands_typed_as_people(groups)
     _technical_acronyms(groups)
@@ -2004,6 +2005,38 @@ def _plural_teams(groups: dict[str, _Group], text: str) -> None:
             for s, e in g.spans
         ):
             g.type = "organization"
+
+
+_WIN = (
+    r"(?:beat|beats|defeated|defeats|routed|routs|rolled past|rolls past|edged|edges|topped|"
+    r"tops|downed|downs|blanked|blanks|upset|upsets|stunned|stuns|held off|holds off|"
+    r"outlasted|outlasts|crushed|crushes|thrashed|thrashes|lost to|loses to|fell to|falls to)"
+)
+_RESULT_AFTER = re.compile(rf"^ {_WIN} (?:[A-Z][\w.'’-]* ){{0,3}}[A-Z][\w.'’-]*,? \d{{1,3}}[-–]\d")
+_RESULT_BEFORE = re.compile(rf"[A-Z][\w.'’-]* {_WIN} $")
+_SCORE_AFTER = re.compile(r"^,? \d{1,3}[-–]\d{1,3}\b")
+_RECORD_AFTER = re.compile(r"^ \(\d{1,2}-\d{1,2}(?:-\d{1,2})?(?:, \d{1,2}-\d{1,2})?\)")
+
+
+def _teams_named_by_places(groups: dict[str, _Group], text: str) -> None:
+    """A "place" that wins or loses a match ("Eastern Michigan rolled past Northern Illinois,
+    45-17") or has a season record after it ("Minnesota (9-0)") is a team named after its
+    town, state or school: sports news names teams so, and a place plays no match."""
+    for g in groups.values():
+        if g.type != "location" or g.alias or (g.place and g.place.kind == "country"):
+            continue
+        if any(_plays_a_match(text, s, e) for s, e in g.spans):
+            g.type = "organization"
+
+
+def _plays_a_match(text: str, start: int, end: int) -> bool:
+    """Whether the name at ``start:end`` wins or loses a scored match or has a record."""
+    after, before = text[end : end + 2 * _CONTEXT], text[max(0, start - _CONTEXT) : start]
+    return bool(
+        _RESULT_AFTER.match(after)
+        or _RECORD_AFTER.match(after)
+        or (_RESULT_BEFORE.search(before) and _SCORE_AFTER.match(after))
+    )
 
 
 def _looks_like_a_name(words: list[str]) -> bool:

@@ -383,3 +383,19 @@ def test_a_place_that_wins_a_match_is_a_team():
     teams = {"Eastern Michigan", "Northern Illinois", "Minnesota"}
     assert {n for n, t in got.items() if t == "organization"} == teams
     assert "Chicago" in places(got)
+
+
+def test_a_courts_district_or_a_leagues_division_is_no_place():
+    text = (
+        "The U.S. attorney for the Southern District of New York spoke in Manhattan. The team "
+        "leads the West Division. Hotels in the Central District were full."
+    )
+    got = resolve(
+        text,
+        ("the Southern District", "LOC"),
+        ("New York", "GPE"),
+        ("Manhattan", "GPE"),
+        ("the West Division", "GPE"),
+        ("the Central District", "LOC"),
+    )
+    assert places(got) == {"New York", "Manhattan", "Central District"}

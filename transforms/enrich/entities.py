@@ -2197,6 +2197,14 @@ def _is_heading(text: str, start: int, end: int) -> bool:
     return line.strip() == text[start:end].strip()
 
 
+# A court's district ("the Southern District of New York") and a league's or an army's
+# division ("the West Division") are named by a compass word: they are the jurisdiction of an
+# office or a part of an organisation, not a place where a story happens, and the place they
+# cover is named with them.
+_JURISDICTION = re.compile(
+    r"^(?:Northern|Southern|Eastern|Western|Middle|Central|North|South|East|West) "
+    r"(?:District|Division)$"
+)
 # Weekdays as schedules shorten them, and the groups of a tournament's draw.
 _WEEKDAYS = _words("Mon Tue Tues Wed Thu Thur Thurs Fri Sat Sun")
 _DRAW = re.compile(r"^(?:Group|Pool) [A-H]$")
@@ -2281,6 +2289,13 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         g.type in ("person", "location")
         and "\n" not in text[:headline_end]
         and all(e <= headline_end for _, e in g.spans)
+    ):
+        return True
+    # "Central District" is also a town's quarter: a court's district is "of" its state.
+    if (
+        g.type == "location"
+        and _JURISDICTION.match(name)
+        and (words[-1] == "Division" or all(text[e : e + 4] == " of " for _, e in g.spans))
     ):
         return True
     if capitals and g.place is None and all(_is_heading(text, s, e) for s, e in g.spans):

@@ -399,3 +399,19 @@ def test_a_courts_district_or_a_leagues_division_is_no_place():
         ("the Central District", "LOC"),
     )
     assert places(got) == {"New York", "Manhattan", "Central District"}
+
+
+def test_a_place_named_only_inside_a_longer_name_is_no_place():
+    text = (
+        "The New York State Attorney General is investigating. Fans saw the Oklahoma City "
+        "Thunder play. Texas Gov. Greg Abbott spoke in Boston Monday."
+    )
+    got = resolve(
+        text,
+        ("New York State", "GPE"),
+        ("Oklahoma City", "GPE"),
+        ("Texas", "GPE"),
+        ("Greg Abbott", "PERSON"),
+        ("Boston", "GPE"),
+    )
+    assert places(got) == {"Texas", "Boston"}

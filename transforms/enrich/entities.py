@@ -2197,6 +2197,23 @@ def _is_heading(text: str, start: int, end: int) -> bool:
     return line.strip() == text[start:end].strip()
 
 
+# A capitalised word right after a place's name, that is no title before a person's name
+# ("Texas Gov. Greg Abbott") nor a day or a month ("in Boston Monday").
+_CAPITAL_WORD_AFTER = re.compile(
+    r"^ (?!(?:Gov|Sen|Rep|Governor|Senator|Mayor|President|Premier|Monday|Tuesday|Wednesday|"
+    r"Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June|July|August|"
+    r"September|October|November|December)\b)[A-Z][a-z]+\b"
+)
+
+
+def _opens_a_longer_name(text: str, end: int) -> bool:
+    """Whether the place that ends at ``end`` opens a longer name the model cut short: a team
+    ("Oklahoma City Thunder"), an office ("New York State Attorney General"), a venue
+    ("Hollywood Casino Amphitheatre"). A place named only so is not named by the article: the
+    guidelines list the team, office or venue, not the place whose name they bear."""
+    return bool(_CAPITAL_WORD_AFTER.match(text[end : end + _CONTEXT]))
+
+
 # A court's district ("the Southern District of New York") and a league's or an army's
 # division ("the West Division") are named by a compass word: they are the jurisdiction of an
 # office or a part of an organisation, not a place where a story happens, and the place they
@@ -2290,6 +2307,8 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         and "\n" not in text[:headline_end]
         and all(e <= headline_end for _, e in g.spans)
     ):
+        return True
+    if g.type == "location" and all(_opens_a_longer_name(text, e) for _, e in g.spans):
         return True
     # "Central District" is also a town's quarter: a court's district is "of" its state.
     if (

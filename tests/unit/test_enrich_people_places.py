@@ -440,3 +440,20 @@ def test_a_venues_old_name_or_town_in_a_listing_is_part_of_its_name():
         "Mountain View",
     } <= places(got)
     assert "Shoreline Amphitheatre at Mountain View" not in places(got)
+
+
+def test_a_name_before_the_kind_of_thing_it_is_is_no_place():
+    text = (
+        "The tablet has a Liquid Retina display. Blue Origin's New Glenn vehicles fly from "
+        "Cape Canaveral. The Times Square display drew crowds in Texas."
+    )
+    got = resolve(
+        text,
+        ("Liquid Retina", "LOC"),
+        ("Blue Origin's", "ORG"),
+        ("New Glenn", "GPE"),
+        ("Cape Canaveral", "GPE"),
+        ("Times Square", "FAC"),
+        ("Texas", "GPE"),
+    )
+    assert places(got) == {"Cape Canaveral", "Times Square", "Texas"}

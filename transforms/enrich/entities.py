@@ -1031,6 +1031,7 @@ def entity_candidates(
     _type_from_gazetteer_and_context(groups, text)
     _people_listed_with_people(groups, text, lowercase)
     _owned_things_are_no_places(groups, text)
+    _things_named_before_their_kind(groups, text)
     _firms_named_after_people(groups)
     # Listed with a person who has a common first name: lists of products and brands hold
     # none, lists of people do ("Pieter van der Berg, Kevin O'Donnell and ...").
@@ -1493,6 +1494,32 @@ def _owned_things_are_no_places(groups: dict[str, _Group], text: str | None) -> 
         if any(w in _PLACE_WORDS or w in _VENUE_WORDS for w in g.tokens):
             continue
         if any(_owned(text, s, companies) for s, _ in g.spans):
+            g.type = "product"
+
+
+# Common nouns of made things, which a product's or a programme's name comes before
+# ("Liquid Retina display", "New Glenn vehicles", "the Mars-Moon program").
+_THING_AFTER = re.compile(
+    r"^ (?:display|screen|set|vehicles?|rockets?|missions?|spacecraft|probe|satellites?|"
+    r"controllers?|console|app|apps|phones?|tablet|laptop|camera|headphones|speakers?|"
+    r"edition|model|variant|engines?|capsule|lander|rover|telescope|film|movie|album|song|"
+    r"game|feature|assistant|program|programme|software|chip|processor)\b"
+)
+
+
+def _things_named_before_their_kind(groups: dict[str, _Group], text: str | None) -> None:
+    """A "place" no gazetteer knows that the text names right before the kind of thing it is
+    ("the Liquid Retina display", "Blue Origin's New Glenn vehicles") is a product: a place's
+    name comes before what happens there, not before a made thing's kind. A place or venue
+    word keeps a place."""
+    if text is None:
+        return
+    for g in groups.values():
+        if g.type != "location" or g.alias or g.place or g.linked:
+            continue
+        if any(w in _PLACE_WORDS or w in _VENUE_WORDS for w in g.tokens):
+            continue
+        if any(_THING_AFTER.match(text[e : e + 20]) for _, e in g.spans):
             g.type = "product"
 
 

@@ -457,3 +457,19 @@ def test_a_name_before_the_kind_of_thing_it_is_is_no_place():
         ("Texas", "GPE"),
     )
     assert places(got) == {"Cape Canaveral", "Times Square", "Texas"}
+
+
+def test_a_place_named_only_before_a_players_role_is_a_team():
+    text = (
+        "Kosmos was co-founded by Barcelona soccer player Gerard Pique. Madrid coach Ancelotti "
+        "spoke. Fans filled the streets of Madrid."
+    )
+    got = resolve(
+        text,
+        ("Barcelona", "GPE"),
+        ("Gerard Pique", "PERSON"),
+        ("Madrid", "GPE"),
+        ("Madrid", "GPE"),
+    )
+    assert got["Barcelona"] == "organization"
+    assert places(got) == {"Madrid"}

@@ -2049,17 +2049,26 @@ _WIN = (
 _RESULT_AFTER = re.compile(rf"^ {_WIN} (?:[A-Z][\w.'’-]* ){{0,3}}[A-Z][\w.'’-]*,? \d{{1,3}}[-–]\d")
 _RESULT_BEFORE = re.compile(rf"[A-Z][\w.'’-]* {_WIN} $")
 _SCORE_AFTER = re.compile(r"^,? \d{1,3}[-–]\d{1,3}\b")
+_TEAM_ROLE_AFTER = re.compile(
+    r"^ (?:(?:soccer|football|basketball|baseball|hockey|rugby|cricket) )?(?:player|players|"
+    r"striker|midfielder|defender|goalkeeper|keeper|coach|manager|forward|quarterback|"
+    r"pitcher|goaltender)\b"
+)
 _RECORD_AFTER = re.compile(r"^ \(\d{1,2}-\d{1,2}(?:-\d{1,2})?(?:, \d{1,2}-\d{1,2})?\)")
 
 
 def _teams_named_by_places(groups: dict[str, _Group], text: str) -> None:
     """A "place" that wins or loses a match ("Eastern Michigan rolled past Northern Illinois,
     45-17") or has a season record after it ("Minnesota (9-0)") is a team named after its
-    town, state or school: sports news names teams so, and a place plays no match."""
+    town, state or school: sports news names teams so, and a place plays no match. So is one
+    the text only ever names before a player's or a coach's role ("Barcelona soccer player",
+    "Athletic Bilbao keeper"): a place has no players; a place named elsewhere stays one."""
     for g in groups.values():
         if g.type != "location" or g.alias or (g.place and g.place.kind == "country"):
             continue
-        if any(_plays_a_match(text, s, e) for s, e in g.spans):
+        if any(_plays_a_match(text, s, e) for s, e in g.spans) or all(
+            _TEAM_ROLE_AFTER.match(text[e : e + _CONTEXT]) for _, e in g.spans
+        ):
             g.type = "organization"
 
 

@@ -473,3 +473,8 @@ def test_a_place_named_only_before_a_players_role_is_a_team():
     )
     assert got["Barcelona"] == "organization"
     assert places(got) == {"Madrid"}
+
+
+def test_a_models_tier_word_is_no_first_name():
+    text = "Deals today.\n\nThe iPhone 11 Pro Max wasn't supposed to blow us away, but it did."
+    assert people(resolve(text, ("Max", "PERSON"))) == set()

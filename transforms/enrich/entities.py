@@ -2165,6 +2165,7 @@ def _complete_lone_names(groups: dict[str, _Group], text: str, cued: set[str]) -
                     token in _NOT_FIRST_NAMES
                     or token in _LEADING_JUNK  # "Once Trump took office"
                     or token.lower() in lowercase  # "Are Following Trump" in a headline
+                    or token in _MODEL_LAST_WORDS  # a model's tier: "iPhone 11 Pro Max"
                     or not _looks_like_a_name(token.split("-"))  # "Eva-Marie" is one too
                     or len(first) == 2
                 ):

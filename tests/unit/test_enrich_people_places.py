@@ -478,3 +478,12 @@ def test_a_place_named_only_before_a_players_role_is_a_team():
 def test_a_models_tier_word_is_no_first_name():
     text = "Deals today.\n\nThe iPhone 11 Pro Max wasn't supposed to blow us away, but it did."
     assert people(resolve(text, ("Max", "PERSON"))) == set()
+
+
+def test_a_result_in_sets_names_two_players():
+    text = (
+        "Canada reached the final after Vasek Pospisil edged Reilly Opelka 7-6 (5), 7-6 (7). "
+        "Real Madrid beat Atletico Madrid 2-1."
+    )
+    got = resolve(text, ("Canada", "GPE"), ("Vasek Pospisil", "ORG"), ("Reilly Opelka", "PERSON"))
+    assert people(got) == {"Vasek Pospisil", "Reilly Opelka"}

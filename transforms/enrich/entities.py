@@ -514,23 +514,35 @@ _FULL_NAME = rf"{_NAME_WORD}(?: {_NAME_WORD}){{1,2}}"
 _DOER = re.compile(rf"(?<![\w.'’-])({_FULL_NAME})(?: and ({_FULL_NAME}))?$")
 
 
+# A result in sets ("Vasek Pospisil edged Reilly Opelka 7-6 (5), 7-6 (7)") opposes two
+# players: tennis and its kin count sets, team sports goals or points.
+_SETS_RESULT = re.compile(
+    rf"(?<![\w.'’-])({_FULL_NAME}) (?:beat|defeated|edged|topped|downed|upset|stunned|"
+    rf"outlasted|routed|crushed|swept) ({_FULL_NAME}),? \d-\d(?: \(\d+\))?, \d-\d"
+)
+
+
 def _deed_doers(text: str) -> list[tuple[str, int]]:
-    """Names of two or three words right before a player's deed (``_DEED``), with their
-    offsets: no place, no organisation or place word, no function word opening them."""
+    """Names right before a player's deed (``_DEED``) or on either side of a result in sets,
+    with their offsets."""
     found: list[tuple[str, int]] = []
+    for result in _SETS_RESULT.finditer(text):
+        found += [(result.group(i), result.start(i)) for i in (1, 2)]
     for deed in _DEED.finditer(text):
-        doer = _DOER.search(text[max(0, deed.start() - 2 * _CONTEXT) : deed.start()])
-        if doer is None:
-            continue
         base = max(0, deed.start() - 2 * _CONTEXT)
-        for i in (1, 2):
-            name = doer.group(i)
-            words = name.split() if name else []
-            if not words or words[0] in _NOT_FIRST_NAMES or words[0] in _LEADING_JUNK:
-                continue
-            if _looks_like_a_name(words) and find_place(name) is None:
-                found.append((name, base + doer.start(i)))
-    return found
+        doer = _DOER.search(text[base : deed.start()])
+        if doer is not None:
+            found += [(doer.group(i), base + doer.start(i)) for i in (1, 2) if doer.group(i)]
+    return [(name, start) for name, start in found if _a_players_name(name)]
+
+
+def _a_players_name(name: str) -> bool:
+    """Two or three words shaped like a person's name: no place, no organisation or place
+    word, no function word or title opening them."""
+    words = name.split()
+    if words[0] in _NOT_FIRST_NAMES or words[0] in _LEADING_JUNK:
+        return False
+    return _looks_like_a_name(words) and find_place(name) is None
 
 
 @lru_cache(maxsize=1)

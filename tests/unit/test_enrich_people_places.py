@@ -354,3 +354,136 @@ def test_a_firm_named_after_its_founder_is_an_organisation():
     text = "With Optilli, Balmond Studio creates an illusion. Peter Koros Design built the frame."
     got = resolve(text, ("Balmond Studio", "PERSON"), ("Peter Koros Design", "PERSON"))
     assert got == {"Balmond Studio": "organization", "Peter Koros Design": "organization"}
+
+
+def test_a_players_deed_names_a_person_the_model_missed():
+    text = (
+        "Wild 4, Sabres 1: Zach Parise scored twice and Minnesota beat Buffalo. Linus Ullmark "
+        "stopped 22 shots. Aleksander Barkov and Brett Connolly each had a goal. New Jersey "
+        "scored late."
+    )
+    got = resolve(text, ("Minnesota", "GPE"), ("Linus Ullmark", "FAC"), ("New Jersey", "GPE"))
+    assert people(got) == {"Zach Parise", "Linus Ullmark", "Aleksander Barkov", "Brett Connolly"}
+    assert places(got) == {"Minnesota", "New Jersey"}
+
+
+def test_a_place_that_wins_a_match_is_a_team():
+    text = (
+        "Eastern Michigan rolled past Northern Illinois, 45-17, on Tuesday. Minnesota (9-0) "
+        "plays next. The storm hit Dekalb, and Chicago beat its heat record."
+    )
+    got = resolve(
+        text,
+        ("Eastern Michigan", "LOC"),
+        ("Northern Illinois", "LOC"),
+        ("Minnesota", "GPE"),
+        ("Dekalb", "GPE"),
+        ("Chicago", "GPE"),
+    )
+    teams = {"Eastern Michigan", "Northern Illinois", "Minnesota"}
+    assert {n for n, t in got.items() if t == "organization"} == teams
+    assert "Chicago" in places(got)
+
+
+def test_a_courts_district_or_a_leagues_division_is_no_place():
+    text = (
+        "The U.S. attorney for the Southern District of New York spoke in Manhattan. The team "
+        "leads the West Division. Hotels in the Central District were full."
+    )
+    got = resolve(
+        text,
+        ("the Southern District", "LOC"),
+        ("New York", "GPE"),
+        ("Manhattan", "GPE"),
+        ("the West Division", "GPE"),
+        ("the Central District", "LOC"),
+    )
+    assert places(got) == {"New York", "Manhattan", "Central District"}
+
+
+def test_a_place_named_only_inside_a_longer_name_is_no_place():
+    text = (
+        "The New York State Attorney General is investigating. Fans saw the Oklahoma City "
+        "Thunder play. Texas Gov. Greg Abbott spoke in Boston Monday."
+    )
+    got = resolve(
+        text,
+        ("New York State", "GPE"),
+        ("Oklahoma City", "GPE"),
+        ("Texas", "GPE"),
+        ("Greg Abbott", "PERSON"),
+        ("Boston", "GPE"),
+    )
+    assert places(got) == {"Texas", "Boston"}
+
+
+def test_a_venues_old_name_or_town_in_a_listing_is_part_of_its_name():
+    text = (
+        "June 23 -- Veterans United Home Loans Amphitheater at Virginia Beach, Virginia Beach, "
+        "VA\nJuly 24 -- Hollywood Casino Amphitheatre - Chicago, Tinley Park, IL\n"
+        "The band plays Shoreline Amphitheatre at Mountain View, CA in September."
+    )
+    got = resolve(
+        text,
+        ("Virginia Beach", "GPE"),
+        ("Virginia Beach", "GPE"),
+        ("Chicago", "GPE"),
+        ("Tinley Park", "GPE"),
+        ("Mountain View", "GPE"),
+    )
+    assert {
+        "Veterans United Home Loans Amphitheater at Virginia Beach",
+        "Virginia Beach",
+        "Hollywood Casino Amphitheatre - Chicago",
+        "Tinley Park",
+        "Shoreline Amphitheatre",
+        "Mountain View",
+    } <= places(got)
+    assert "Shoreline Amphitheatre at Mountain View" not in places(got)
+
+
+def test_a_name_before_the_kind_of_thing_it_is_is_no_place():
+    text = (
+        "The tablet has a Liquid Retina display. Blue Origin's New Glenn vehicles fly from "
+        "Cape Canaveral. The Times Square display drew crowds in Texas."
+    )
+    got = resolve(
+        text,
+        ("Liquid Retina", "LOC"),
+        ("Blue Origin's", "ORG"),
+        ("New Glenn", "GPE"),
+        ("Cape Canaveral", "GPE"),
+        ("Times Square", "FAC"),
+        ("Texas", "GPE"),
+    )
+    assert places(got) == {"Cape Canaveral", "Times Square", "Texas"}
+
+
+def test_a_place_named_only_before_a_players_role_is_a_team():
+    text = (
+        "Kosmos was co-founded by Barcelona soccer player Gerard Pique. Madrid coach Ancelotti "
+        "spoke. Fans filled the streets of Madrid."
+    )
+    got = resolve(
+        text,
+        ("Barcelona", "GPE"),
+        ("Gerard Pique", "PERSON"),
+        ("Madrid", "GPE"),
+        ("Madrid", "GPE"),
+    )
+    assert got["Barcelona"] == "organization"
+    assert places(got) == {"Madrid"}
+
+
+def test_a_models_tier_word_is_no_first_name():
+    text = "Deals today.\n\nThe iPhone 11 Pro Max wasn't supposed to blow us away, but it did."
+    assert people(resolve(text, ("Max", "PERSON"))) == set()
+
+
+def test_a_result_in_sets_names_two_players():
+    text = (
+        "Canada reached the final after Vasek Pospisil edged Reilly Opelka 7-6 (5), 7-6 (7). "
+        "Real Madrid beat Atletico Madrid 2-1."
+    )
+    got = resolve(text, ("Canada", "GPE"), ("Vasek Pospisil", "ORG"), ("Reilly Opelka", "PERSON"))
+    assert people(got) == {"Vasek Pospisil", "Reilly Opelka"}

@@ -486,12 +486,63 @@ _VENUE_LAST = sorted(
         "Auditorium Coliseum Speedway Ballpark"
     )
 )
-_VENUE = re.compile(rf"(?<![\w&'’.-])(?:[A-Z][\w&'’.-]*\s){{1,5}}(?:{'|'.join(_VENUE_LAST)})\b")
+_VENUE = re.compile(
+    rf"(?<![\w&'’.-])(?:[A-Z][\w&'’.-]*\s){{1,5}}(?:{'|'.join(_VENUE_LAST)})\b"
+    # A venue named for a sponsor keeps its old name after "at" ("Coastal Credit Union Music
+    # Park at Walnut Creek"), and a chain's venue its town after a dash ("Hollywood Casino
+    # Amphitheatre - Chicago"): both are part of the venue's name when a listing's "Town, ST"
+    # still follows it ("Shoreline Amphitheatre at Mountain View, CA" names the town).
+    r"(?:(?: at| [-–]) (?:[A-Z][\w'’.-]*)(?: [A-Z][\w'’.-]*){0,2}(?=,[^,\n]+, [A-Z]{2}\b))?"
+)
 
 
 # A result line of sports news opens a line (or follows a colon): "Bruins 5, Devils 1:".
 _TEAM = r"[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}"
 _SCORE_LINE = re.compile(rf"^({_TEAM}) (\d{{1,3}}), ({_TEAM}) (\d{{1,3}})\b", re.MULTILINE)
+
+
+# What a player does in a match report ("Zach Parise scored twice", "Tuukka Rask made 25
+# saves", "Barkov and Connolly each had a goal"): deeds of people, which a team does not "make"
+# saves or "have" assists. The model often misses the names of such result paragraphs.
+_DEED = re.compile(
+    r" (?:each )?(?:scored|made \d+ saves|stopped \d+ (?:shots|saves)|had (?:a|an|two|three|"
+    r"\d+) (?:goals?|assists?|points|rebounds|saves|touchdowns?)|threw for|rushed for)\b"
+)
+_NAME_WORD = r"[A-Z][a-z]+(?:[-'’][A-Z][a-z]+)?"
+_FULL_NAME = rf"{_NAME_WORD}(?: {_NAME_WORD}){{1,2}}"
+# The name that does the deed, or two joined by "and" ("X and Y each had a goal").
+_DOER = re.compile(rf"(?<![\w.'’-])({_FULL_NAME})(?: and ({_FULL_NAME}))?$")
+
+
+# A result in sets ("Vasek Pospisil edged Reilly Opelka 7-6 (5), 7-6 (7)") opposes two
+# players: tennis and its kin count sets, team sports goals or points.
+_SETS_RESULT = re.compile(
+    rf"(?<![\w.'’-])({_FULL_NAME}) (?:beat|defeated|edged|topped|downed|upset|stunned|"
+    rf"outlasted|routed|crushed|swept) ({_FULL_NAME}),? \d-\d(?: \(\d+\))?, \d-\d"
+)
+
+
+def _deed_doers(text: str) -> list[tuple[str, int]]:
+    """Names right before a player's deed (``_DEED``) or on either side of a result in sets,
+    with their offsets."""
+    found: list[tuple[str, int]] = []
+    for result in _SETS_RESULT.finditer(text):
+        found += [(result.group(i), result.start(i)) for i in (1, 2)]
+    for deed in _DEED.finditer(text):
+        base = max(0, deed.start() - 2 * _CONTEXT)
+        doer = _DOER.search(text[base : deed.start()])
+        if doer is not None:
+            found += [(doer.group(i), base + doer.start(i)) for i in (1, 2) if doer.group(i)]
+    return [(name, start) for name, start in found if _a_players_name(name)]
+
+
+def _a_players_name(name: str) -> bool:
+    """Two or three words shaped like a person's name: no place, no organisation or place
+    word, no function word or title opening them."""
+    words = name.split()
+    if words[0] in _NOT_FIRST_NAMES or words[0] in _LEADING_JUNK:
+        return False
+    return _looks_like_a_name(words) and find_place(name) is None
 
 
 @lru_cache(maxsize=1)
@@ -599,6 +650,21 @@ def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention
             if find_place(team) is None and team not in _LEADING_JUNK:
                 extra.append(Mention(team, "ORG", found.start(i)))
                 taken.add(found.span(i))
+    # A player's deed names a person, whatever the model read there ("Linus Ullmark stopped
+    # 22 shots" typed as a facility): the name replaces the model's mentions inside it.
+    doers = [(s, s + len(name)) for name, s in _deed_doers(text)]
+    mentions = [
+        m
+        for m in mentions
+        if not any(s <= m.start and m.start + len(m.text) <= e for s, e in doers)
+        or m.label == "PERSON"
+    ]
+    people = [(m.start, m.start + len(m.text)) for m in mentions if m.label == "PERSON"]
+    extra += [
+        Mention(text[s:e], "PERSON", s)
+        for s, e in doers
+        if not any(a < e and s < b for a, b in people)
+    ]
     scores = [(m.start(), m.end()) for m in _SCORE_LINE.finditer(text)]
     mentions = [
         m for m in mentions if not any(s <= m.start < e for s, e in scores) or m.label == "PERSON"
@@ -977,6 +1043,7 @@ def entity_candidates(
     _type_from_gazetteer_and_context(groups, text)
     _people_listed_with_people(groups, text, lowercase)
     _owned_things_are_no_places(groups, text)
+    _things_named_before_their_kind(groups, text)
     _firms_named_after_people(groups)
     # Listed with a person who has a common first name: lists of products and brands hold
     # none, lists of people do ("Pieter van der Berg, Kevin O'Donnell and ...").
@@ -1442,6 +1509,32 @@ def _owned_things_are_no_places(groups: dict[str, _Group], text: str | None) -> 
             g.type = "product"
 
 
+# Common nouns of made things, which a product's or a programme's name comes before
+# ("Liquid Retina display", "New Glenn vehicles", "the Mars-Moon program").
+_THING_AFTER = re.compile(
+    r"^ (?:display|screen|set|vehicles?|rockets?|missions?|spacecraft|probe|satellites?|"
+    r"controllers?|console|app|apps|phones?|tablet|laptop|camera|headphones|speakers?|"
+    r"edition|model|variant|engines?|capsule|lander|rover|telescope|film|movie|album|song|"
+    r"game|feature|assistant|program|programme|software|chip|processor)\b"
+)
+
+
+def _things_named_before_their_kind(groups: dict[str, _Group], text: str | None) -> None:
+    """A "place" no gazetteer knows that the text names right before the kind of thing it is
+    ("the Liquid Retina display", "Blue Origin's New Glenn vehicles") is a product: a place's
+    name comes before what happens there, not before a made thing's kind. A place or venue
+    word keeps a place."""
+    if text is None:
+        return
+    for g in groups.values():
+        if g.type != "location" or g.alias or g.place or g.linked:
+            continue
+        if any(w in _PLACE_WORDS or w in _VENUE_WORDS for w in g.tokens):
+            continue
+        if any(_THING_AFTER.match(text[e : e + 20]) for _, e in g.spans):
+            g.type = "product"
+
+
 def _owned(text: str, start: int, companies: set[int]) -> bool:
     """Whether the name at ``start`` follows "your", "their"... or an organisation's "'s"
     (``companies``: where the article's organisations' mentions end)."""
@@ -1812,6 +1905,7 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     _short_product_names(groups)
     _demonyms(groups)
     _plural_teams(groups, text)
+    _teams_named_by_places(groups, text)
     _people_typed_as_places(groups, text)
     _brands_typed_as_people(groups)
     _technical_acronyms(groups)
@@ -1959,6 +2053,47 @@ def _plural_teams(groups: dict[str, _Group], text: str) -> None:
             g.type = "organization"
 
 
+_WIN = (
+    r"(?:beat|beats|defeated|defeats|routed|routs|rolled past|rolls past|edged|edges|topped|"
+    r"tops|downed|downs|blanked|blanks|upset|upsets|stunned|stuns|held off|holds off|"
+    r"outlasted|outlasts|crushed|crushes|thrashed|thrashes|lost to|loses to|fell to|falls to)"
+)
+_RESULT_AFTER = re.compile(rf"^ {_WIN} (?:[A-Z][\w.'’-]* ){{0,3}}[A-Z][\w.'’-]*,? \d{{1,3}}[-–]\d")
+_RESULT_BEFORE = re.compile(rf"[A-Z][\w.'’-]* {_WIN} $")
+_SCORE_AFTER = re.compile(r"^,? \d{1,3}[-–]\d{1,3}\b")
+_TEAM_ROLE_AFTER = re.compile(
+    r"^ (?:(?:soccer|football|basketball|baseball|hockey|rugby|cricket) )?(?:player|players|"
+    r"striker|midfielder|defender|goalkeeper|keeper|coach|manager|forward|quarterback|"
+    r"pitcher|goaltender)\b"
+)
+_RECORD_AFTER = re.compile(r"^ \(\d{1,2}-\d{1,2}(?:-\d{1,2})?(?:, \d{1,2}-\d{1,2})?\)")
+
+
+def _teams_named_by_places(groups: dict[str, _Group], text: str) -> None:
+    """A "place" that wins or loses a match ("Eastern Michigan rolled past Northern Illinois,
+    45-17") or has a season record after it ("Minnesota (9-0)") is a team named after its
+    town, state or school: sports news names teams so, and a place plays no match. So is one
+    the text only ever names before a player's or a coach's role ("Barcelona soccer player",
+    "Athletic Bilbao keeper"): a place has no players; a place named elsewhere stays one."""
+    for g in groups.values():
+        if g.type != "location" or g.alias or (g.place and g.place.kind == "country"):
+            continue
+        if any(_plays_a_match(text, s, e) for s, e in g.spans) or all(
+            _TEAM_ROLE_AFTER.match(text[e : e + _CONTEXT]) for _, e in g.spans
+        ):
+            g.type = "organization"
+
+
+def _plays_a_match(text: str, start: int, end: int) -> bool:
+    """Whether the name at ``start:end`` wins or loses a scored match or has a record."""
+    after, before = text[end : end + 2 * _CONTEXT], text[max(0, start - _CONTEXT) : start]
+    return bool(
+        _RESULT_AFTER.match(after)
+        or _RECORD_AFTER.match(after)
+        or (_RESULT_BEFORE.search(before) and _SCORE_AFTER.match(after))
+    )
+
+
 def _looks_like_a_name(words: list[str]) -> bool:
     """Every word "Xxxx", letters only, no organisation or place word; in a name of several
     words a hyphen joins two such parts ("Eva-Marie Persson", "Jo-Wilfried Tsonga")."""
@@ -2042,6 +2177,7 @@ def _complete_lone_names(groups: dict[str, _Group], text: str, cued: set[str]) -
                     token in _NOT_FIRST_NAMES
                     or token in _LEADING_JUNK  # "Once Trump took office"
                     or token.lower() in lowercase  # "Are Following Trump" in a headline
+                    or token in _MODEL_LAST_WORDS  # a model's tier: "iPhone 11 Pro Max"
                     or not _looks_like_a_name(token.split("-"))  # "Eva-Marie" is one too
                     or len(first) == 2
                 ):
@@ -2117,6 +2253,31 @@ def _is_heading(text: str, start: int, end: int) -> bool:
     return line.strip() == text[start:end].strip()
 
 
+# A capitalised word right after a place's name, that is no title before a person's name
+# ("Texas Gov. Greg Abbott") nor a day or a month ("in Boston Monday").
+_CAPITAL_WORD_AFTER = re.compile(
+    r"^ (?!(?:Gov|Sen|Rep|Governor|Senator|Mayor|President|Premier|Monday|Tuesday|Wednesday|"
+    r"Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June|July|August|"
+    r"September|October|November|December)\b)[A-Z][a-z]+\b"
+)
+
+
+def _opens_a_longer_name(text: str, end: int) -> bool:
+    """Whether the place that ends at ``end`` opens a longer name the model cut short: a team
+    ("Oklahoma City Thunder"), an office ("New York State Attorney General"), a venue
+    ("Hollywood Casino Amphitheatre"). A place named only so is not named by the article: the
+    guidelines list the team, office or venue, not the place whose name they bear."""
+    return bool(_CAPITAL_WORD_AFTER.match(text[end : end + _CONTEXT]))
+
+
+# A court's district ("the Southern District of New York") and a league's or an army's
+# division ("the West Division") are named by a compass word: they are the jurisdiction of an
+# office or a part of an organisation, not a place where a story happens, and the place they
+# cover is named with them.
+_JURISDICTION = re.compile(
+    r"^(?:Northern|Southern|Eastern|Western|Middle|Central|North|South|East|West) "
+    r"(?:District|Division)$"
+)
 # Weekdays as schedules shorten them, and the groups of a tournament's draw.
 _WEEKDAYS = _words("Mon Tue Tues Wed Thu Thur Thurs Fri Sat Sun")
 _DRAW = re.compile(r"^(?:Group|Pool) [A-H]$")
@@ -2201,6 +2362,15 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         g.type in ("person", "location")
         and "\n" not in text[:headline_end]
         and all(e <= headline_end for _, e in g.spans)
+    ):
+        return True
+    if g.type == "location" and all(_opens_a_longer_name(text, e) for _, e in g.spans):
+        return True
+    # "Central District" is also a town's quarter: a court's district is "of" its state.
+    if (
+        g.type == "location"
+        and _JURISDICTION.match(name)
+        and (words[-1] == "Division" or all(text[e : e + 4] == " of " for _, e in g.spans))
     ):
         return True
     if capitals and g.place is None and all(_is_heading(text, s, e) for s, e in g.spans):

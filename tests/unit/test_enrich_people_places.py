@@ -417,31 +417,6 @@ def test_a_place_named_only_inside_a_longer_name_is_no_place():
     assert places(got) == {"Texas", "Boston"}
 
 
-def test_a_venues_old_name_or_town_in_a_listing_is_part_of_its_name():
-    text = (
-        "June 23 -- Veterans United Home Loans Amphitheater at Virginia Beach, Virginia Beach, "
-        "VA\nJuly 24 -- Hollywood Casino Amphitheatre - Chicago, Tinley Park, IL\n"
-        "The band plays Shoreline Amphitheatre at Mountain View, CA in September."
-    )
-    got = resolve(
-        text,
-        ("Virginia Beach", "GPE"),
-        ("Virginia Beach", "GPE"),
-        ("Chicago", "GPE"),
-        ("Tinley Park", "GPE"),
-        ("Mountain View", "GPE"),
-    )
-    assert {
-        "Veterans United Home Loans Amphitheater at Virginia Beach",
-        "Virginia Beach",
-        "Hollywood Casino Amphitheatre - Chicago",
-        "Tinley Park",
-        "Shoreline Amphitheatre",
-        "Mountain View",
-    } <= places(got)
-    assert "Shoreline Amphitheatre at Mountain View" not in places(got)
-
-
 def test_a_name_before_the_kind_of_thing_it_is_is_no_place():
     text = (
         "The tablet has a Liquid Retina display. Blue Origin's New Glenn vehicles fly from "

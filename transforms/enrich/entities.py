@@ -486,14 +486,7 @@ _VENUE_LAST = sorted(
         "Auditorium Coliseum Speedway Ballpark"
     )
 )
-_VENUE = re.compile(
-    rf"(?<![\w&'’.-])(?:[A-Z][\w&'’.-]*\s){{1,5}}(?:{'|'.join(_VENUE_LAST)})\b"
-    # A venue named for a sponsor keeps its old name after "at" ("Coastal Credit Union Music
-    # Park at Walnut Creek"), and a chain's venue its town after a dash ("Hollywood Casino
-    # Amphitheatre - Chicago"): both are part of the venue's name when a listing's "Town, ST"
-    # still follows it ("Shoreline Amphitheatre at Mountain View, CA" names the town).
-    r"(?:(?: at| [-–]) (?:[A-Z][\w'’.-]*)(?: [A-Z][\w'’.-]*){0,2}(?=,[^,\n]+, [A-Z]{2}\b))?"
-)
+_VENUE = re.compile(rf"(?<![\w&'’.-])(?:[A-Z][\w&'’.-]*\s){{1,5}}(?:{'|'.join(_VENUE_LAST)})\b")
 
 
 # A result line of sports news opens a line (or follows a colon): "Bruins 5, Devils 1:".

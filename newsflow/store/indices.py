@@ -153,9 +153,11 @@ def ensure_index(
             client.indices.put_alias(index=current, name=alias, is_write_index=True)
         else:
             client.indices.create(index=current, aliases={alias: {"is_write_index": True}})
+    # One read of the mapping for both: restoring changes no field the upgrade reads.
+    mapping = read_mapping(client, current)
     # A backfill's refreshes first: the upgrade fills documents it finds by searching.
-    restore_after_backfill(client, current)
-    upgrade_mapping(client, current, used)
+    restore_after_backfill(client, current, dict(mapping.get("_meta", {})))
+    upgrade_mapping(client, current, used, mapping)
     return current
 
 
@@ -170,21 +172,24 @@ def _missing_fields(wanted: dict[str, Any], have: dict[str, Any]) -> bool:
     return False
 
 
-def upgrade_mapping(client: Elasticsearch, index: str, spec: dict[str, Any]) -> bool:
+def upgrade_mapping(
+    client: Elasticsearch, index: str, spec: dict[str, Any], mapping: dict[str, Any] | None = None
+) -> bool:
     """Add the fields of a newer mapping version to an existing index, in place, and fill the
     ones older documents lack (``fill_published_day``) as ``migrate`` does.
 
     New fields are all a new version usually brings, and Elasticsearch accepts them on a live
     index; a change to an existing field cannot be made in place and needs ``newsflow index
     migrate``. The new version number is recorded only once the documents are filled, so an
-    upgrade that stops half-way is finished by the next call. Returns whether the index was
-    upgraded."""
-    current = mapping_version(client, index) or 0
+    upgrade that stops half-way is finished by the next call. ``mapping``: the index's
+    mapping when the caller has just read it. Returns whether the index was upgraded."""
+    mapping = read_mapping(client, index) if mapping is None else mapping
+    current = mapping.get("_meta", {}).get("mapping_version") or 0
     if current > spec["mapping_version"]:
         return False
     # Same version number may still lack a field added during development: putting the same
     # properties again is a no-op for Elasticsearch, so compare what is there instead.
-    have = client.indices.get_mapping(index=index)[index]["mappings"].get("properties", {})
+    have = mapping.get("properties", {})
     if current == spec["mapping_version"] and not _missing_fields(
         spec["template"]["mappings"]["properties"], have
     ):
@@ -246,25 +251,32 @@ def fill_published_day(client: Elasticsearch, index: str) -> int:
     return written
 
 
+def read_mapping(client: Elasticsearch, index: str) -> dict[str, Any]:
+    """The mapping of the concrete index ``index`` (its ``properties`` and ``_meta``)."""
+    return client.indices.get_mapping(index=index)[index]["mappings"]
+
+
 def mapping_version(client: Elasticsearch, index: str) -> int | None:
-    meta = client.indices.get_mapping(index=index)[index]["mappings"].get("_meta", {})
-    return meta.get("mapping_version")
+    return read_mapping(client, index).get("_meta", {}).get("mapping_version")
 
 
 # --- Backfill mode -------------------------------------------------------------------------
 
 
 def _meta(client: Elasticsearch, index: str) -> dict[str, Any]:
-    return client.indices.get_mapping(index=index)[index]["mappings"].get("_meta", {})
+    return read_mapping(client, index).get("_meta", {})
 
 
 BACKFILL_REFRESH_TIMEOUT = 300  # seconds
 
 
-def restore_after_backfill(client: Elasticsearch, index: str) -> bool:
+def restore_after_backfill(
+    client: Elasticsearch, index: str, meta: dict[str, Any] | None = None
+) -> bool:
     """Put back the refresh interval saved by a backfill that did not finish (a killed run).
-    Returns True when something was restored."""
-    meta = _meta(client, index)
+    ``meta``: a copy of the index's ``_meta`` when the caller has just read it. Returns True
+    when something was restored."""
+    meta = _meta(client, index) if meta is None else meta
     saved = meta.get("backfill_saved_refresh_interval")
     if saved is None:
         return False

@@ -237,6 +237,32 @@ def test_backfill_turns_refresh_off_and_restores_it_even_when_the_load_fails(
     assert es_client.count(index=index_alias)["count"] == 3  # the final refresh happened
 
 
+def test_ensure_index_reads_the_mapping_once_and_still_finishes_a_killed_backfill(
+    es_client: Elasticsearch, index_alias: str, monkeypatch
+):
+    index = ensure_index(es_client, index_alias)
+    # What a backfill killed before its end leaves: refreshes off, the interval it saved.
+    meta = indices.read_mapping(es_client, index).get("_meta", {})
+    meta |= {"backfill_saved_refresh_interval": "5s"}
+    es_client.indices.put_mapping(index=index, meta=meta)
+    es_client.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
+    reads: list[dict] = []
+    get_mapping = es_client.indices.get_mapping
+
+    def counted(**kwargs):
+        reads.append(kwargs)
+        return get_mapping(**kwargs)
+
+    monkeypatch.setattr(es_client.indices, "get_mapping", counted)
+    assert ensure_index(es_client, index_alias) == index
+    assert len(reads) == 1  # one read for the backfill check and the upgrade check
+    monkeypatch.undo()
+    assert refresh_interval(es_client, index) == "5s"
+    meta = indices.read_mapping(es_client, index)["_meta"]
+    assert "backfill_saved_refresh_interval" not in meta
+    assert meta["mapping_version"] == load_template()["mapping_version"]
+
+
 LOADER = textwrap.dedent(
     """
     import json, sys

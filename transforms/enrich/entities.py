@@ -1423,6 +1423,8 @@ def _firms_named_after_people(groups: dict[str, _Group]) -> None:
 
 _OWNER_BEFORE = re.compile(r"\b(?:[Yy]our|[Mm]y|[Oo]ur|[Hh]is|[Hh]er|[Tt]heir)\s+$")
 _OWNED_AFTER = re.compile(r"['’]s?\s+$")
+# Another name's possessive right before a name: "Apple's AirPower", "NASA's new Hubble".
+_OWNED_BEFORE = re.compile(r"\b[A-Z][\w&.-]*['’]s\s+(?:new\s+|latest\s+|own\s+)?$")
 
 
 def _owned_things_are_no_places(groups: dict[str, _Group], text: str | None) -> None:
@@ -1816,6 +1818,7 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     _brands_typed_as_people(groups)
     _technical_acronyms(groups)
     _products_listed_as_organisations(groups, text)
+    _owned_one_word_names(groups, text)
 
 
 def _products_listed_as_organisations(groups: dict[str, _Group], text: str) -> None:
@@ -1830,6 +1833,20 @@ def _products_listed_as_organisations(groups: dict[str, _Group], text: str) -> N
         if any(_listed_with(text, s, e, products) for s, e in g.spans) and not any(
             _listed_with(text, s, e, orgs) for s, e in g.spans
         ):
+            g.type = "product"
+
+
+def _owned_one_word_names(groups: dict[str, _Group], text: str) -> None:
+    """A one-word "organization" after another name's possessive ("Amazon's Alexa", "Apple's
+    AirPower", "NASA's Hubble") is a product: what a name's "'s" owns is a thing it makes or
+    runs, and news names an organisation on its own, not as another's belonging. Acronyms stay
+    ("NASA's JPL" is a body), and so does a name the alias table knows."""
+    for g in groups.values():
+        if g.type != "organization" or g.alias or g.linked or g.place or len(g.tokens) != 1:
+            continue
+        if g.name.upper() == g.name:
+            continue
+        if any(_OWNED_BEFORE.search(text[max(0, s - _CONTEXT) : s]) for s, _ in g.spans):
             g.type = "product"
 
 
@@ -2149,6 +2166,11 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         return True  # "Sun & Mon", "Tue-Sat": opening hours, no organisation
     if g.type == "organization" and _DRAW.match(name):
         return True  # "Group A", "Pool B": a tournament's draw
+    if g.type == "organization" and not g.linked and _only_after_a_line_break(g):
+        # A line break ends a name: what the model ran on from the next line ("MacBook
+        # Pro\nPros", "AirPods Pro\n- Active") is that line's heading or label, and a name
+        # never written alone is no organisation.
+        return True
     if g.type == "organization" and any(
         w.isalpha() and w.islower() and w not in _PARTICLES and w not in _TITLE_CASE_SMALL
         for w in words[1:]
@@ -2231,6 +2253,13 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         mid_sentence = any(not _SENTENCE_START.search(text[max(0, s - 5) : s]) for s, _ in g.spans)
         return g.count < 2 or not mid_sentence
     return False
+
+
+def _only_after_a_line_break(g: _Group) -> bool:
+    """Whether every mention of ``g`` is the part after a line break of a longer mention."""
+    return bool(g.forms) and all(
+        "\n" in form and g.name not in form.split("\n", 1)[0] for form in g.forms
+    )
 
 
 # Credits name the article's makers: "Reporting by X", "Photo: X", "By X" opening a line,
@@ -2421,6 +2450,9 @@ FEATURES: tuple[str, ...] = (
     "ctx_staff",  # its people or officers: "X spokesperson", "X's CEO", "director at X"
     "ctx_acts",  # a verb of an actor after it: "X announced", "X acquired", "X sued"
     "ctx_indefinite",  # "a X", "an X": a thing, one of many ("an IPO", "a Mac")
+    "ctx_owned",  # after another name's possessive: "Apple's AirPower", "NASA's Hubble"
+    "ctx_thing_after",  # a noun of a device, software or feature after it: "HomeKit support"
+    "ctx_use_before",  # a word of using or buying before it: "works with X", "buy the X"
     "headline",  # share of mentions on a title-case or all-caps line
     "only_headline",  # no mention in running text
     "capitalised_line",  # share of mentions on a line of capitalised words (lists, results)
@@ -2472,6 +2504,20 @@ _ACTS_AFTER = re.compile(
     r"ordered|approved|rejected|banned|partnered|employs|owns|operates)\b"
 )
 _INDEFINITE_BEFORE = re.compile(r"\b(?:a|an|A|An)\s+$")
+# Products and features are owned, used, bought and named with the kind of thing they are;
+# organisations are not (they act, and have staff). General shopping and review words, not one
+# trade's; signs for the typer to weigh, not rules.
+_THING_AFTER = re.compile(
+    r"^(?:['’]s)?\s+(?:app|apps|device|devices|speakers?|headphones|earbuds|laptops?|phones?|"
+    r"tablets?|console|controllers?|chips?|processors?|camera|model|models|versions?|edition|"
+    r"update|software|features?|support|compatibility|integration|ports?|screen|display|"
+    r"keyboard|battery|charger|mode|subscription|accessories|owners|users|hardware|settings)\b"
+)
+_USE_BEFORE = re.compile(
+    r"\b(?:with|on|via|using|use|uses|supports?|support for|compatible with|works with|"
+    r"buy|bought|get|install|download|own|owns|upgrade to|runs?|running|powered by)\s+"
+    r"(?:the\s+|an?\s+|your\s+|their\s+)?$"
+)
 _HEADLINE_WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
 
@@ -2633,6 +2679,9 @@ def _features(
         signs["ctx_staff"] += bool(_STAFF_AFTER.match(after) or _STAFF_BEFORE.search(before))
         signs["ctx_acts"] += bool(_ACTS_AFTER.match(after))
         signs["ctx_indefinite"] += bool(_INDEFINITE_BEFORE.search(before))
+        signs["ctx_owned"] += bool(_OWNED_BEFORE.search(before))
+        signs["ctx_thing_after"] += bool(_THING_AFTER.match(after))
+        signs["ctx_use_before"] += bool(_USE_BEFORE.search(before))
         line = _line_at(text, s, e)
         signs["headline"] += _is_headline_line(line)
         signs["capitalised_line"] += _is_capitalised_line(line)

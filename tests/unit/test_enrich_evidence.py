@@ -581,3 +581,54 @@ def test_opening_days_and_a_draws_groups_are_no_organisations():
     )
     assert "Sun & Mon" not in got and "Group A" not in got
     assert got["AT&T"] == "organization"
+
+
+def test_a_one_word_name_another_name_owns_is_a_product():
+    text = "Amazon's Alexa can now read the news. Amazon said NASA's JPL helped, and Ford sued."
+    got = resolve(
+        text, ("Amazon", "ORG"), ("Alexa", "ORG"), ("Amazon", "ORG"), ("JPL", "ORG"), ("Ford", "ORG")
+    )
+    assert got.get("Alexa") != "organization"
+    assert got["Amazon"] == got["JPL"] == got["Ford"] == "organization"
+
+
+def test_a_name_only_written_after_a_line_break_of_a_mention_is_no_organisation():
+    text = "The MacBook Pro\nPros\nFast and light. Dell\nDell said it would reply."
+    got = resolve(text, ("MacBook Pro\nPros", "ORG"), ("Dell\nDell", "ORG"))
+    assert "Pros" not in got
+    assert got["Dell"] == "organization"
+
+
+def test_a_brand_whose_longer_names_add_only_a_tier_or_a_number_is_a_product_line():
+    text = (
+        "The AirPods Pro beat the AirPods 2; AirPods sell well. Apple Watch and Apple TV "
+        "are Apple's, and Apple said so."
+    )
+    got = resolve(
+        text,
+        ("AirPods Pro", "ORG"),
+        ("AirPods 2", "ORG"),
+        ("AirPods", "ORG"),
+        ("Apple Watch", "ORG"),
+        ("Apple TV", "ORG"),
+        ("Apple", "ORG"),
+    )
+    assert got.get("AirPods") != "organization"
+    assert got["Apple"] == "organization"
+
+
+def test_two_names_run_together_with_and_are_no_organisation():
+    text = (
+        "NASA flew the Falcon Heavy and Starship after the Falcon Heavy test. "
+        "Procter and Gamble said profits rose, and Procter and Gamble announced cuts."
+    )
+    got = resolve(
+        text,
+        ("NASA", "ORG"),
+        ("the Falcon Heavy and Starship", "ORG"),
+        ("the Falcon Heavy", "PRODUCT"),
+        ("Procter and Gamble", "ORG"),
+        ("Procter and Gamble", "ORG"),
+    )
+    assert "Falcon Heavy and Starship" not in got
+    assert got["Procter and Gamble"] == got["NASA"] == "organization"

@@ -1233,12 +1233,31 @@ def _split_brands(
             alone.order[brand] = 0
             alone.type = "organization"
             alone.settle()
-        alone.type = "organization"
+        alone.type = "product" if _product_line(brand, named) else "organization"
         for g in named:
             g.type, g.product = "product", brand
             alone.products += 1
             alone.spans.extend((s, s + len(brand)) for s, _ in g.spans)
             alone.forms.add(brand)
+
+
+# Tier words of a product line's models. Not "Plus": it also names a company's subscription
+# service ("Disney Plus", "ESPN Plus").
+_LINE_TIERS = _MODEL_LAST_WORDS - {"Plus"}
+_GENERATION = re.compile(r"\d{1,4}[A-Za-z]{0,3}")  # "2", "11", "256GB"
+
+
+def _product_line(brand: str, named: list[_Group]) -> bool:
+    """Whether the longer names of ``brand`` all add only a tier or a number to it ("Mac Pro",
+    "AirPods 2", "MacBook 256GB"): then the brand is a product line, not a company. A company's
+    products carry a name of their own after the company's ("Apple Watch", "Dell G3"); a line's
+    models are the line's name with a tier, a generation or a capacity."""
+    return all(
+        len(g.tokens) == 2
+        and g.tokens[0] == brand
+        and (g.tokens[1] in _LINE_TIERS or _GENERATION.fullmatch(g.tokens[1]) is not None)
+        for g in named
+    )
 
 
 # Not a score ("Lakers 110, Celtics 105", "won 3-1"), an age or a share.
@@ -1819,6 +1838,7 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     _technical_acronyms(groups)
     _products_listed_as_organisations(groups, text)
     _owned_one_word_names(groups, text)
+    _lists_run_together(groups)
 
 
 def _products_listed_as_organisations(groups: dict[str, _Group], text: str) -> None:
@@ -1834,6 +1854,19 @@ def _products_listed_as_organisations(groups: dict[str, _Group], text: str) -> N
             _listed_with(text, s, e, orgs) for s, e in g.spans
         ):
             g.type = "product"
+
+
+def _lists_run_together(groups: dict[str, _Group]) -> None:
+    """An "organization" "X and Y" whose X or Y the article also names alone ("the Falcon
+    Heavy and Starship" beside "the Falcon Heavy") is two names the model ran together: news
+    lists names with "and", and a name that holds a whole other name of the article before or
+    after its "and" is such a list ("Procter and Gamble" holds none)."""
+    for g in groups.values():
+        if g.type != "organization" or g.alias or g.linked or " and " not in g.name:
+            continue
+        parts = g.name.split(" and ", 1)
+        if any(fold(p) != g.key and fold(p) in groups for p in parts):
+            g.type = "list"
 
 
 def _owned_one_word_names(groups: dict[str, _Group], text: str) -> None:

@@ -586,7 +586,12 @@ def test_opening_days_and_a_draws_groups_are_no_organisations():
 def test_a_one_word_name_another_name_owns_is_a_product():
     text = "Amazon's Alexa can now read the news. Amazon said NASA's JPL helped, and Ford sued."
     got = resolve(
-        text, ("Amazon", "ORG"), ("Alexa", "ORG"), ("Amazon", "ORG"), ("JPL", "ORG"), ("Ford", "ORG")
+        text,
+        ("Amazon", "ORG"),
+        ("Alexa", "ORG"),
+        ("Amazon", "ORG"),
+        ("JPL", "ORG"),
+        ("Ford", "ORG"),
     )
     assert got.get("Alexa") != "organization"
     assert got["Amazon"] == got["JPL"] == got["Ford"] == "organization"

@@ -637,3 +637,16 @@ def test_two_names_run_together_with_and_are_no_organisation():
     )
     assert "Falcon Heavy and Starship" not in got
     assert got["Procter and Gamble"] == got["NASA"] == "organization"
+
+
+def test_a_name_only_written_before_the_kind_of_thing_it_is_is_a_product():
+    text = "The case fits Android phones. Samsung phones sell, and Samsung said so. BBC features."
+    got = resolve(
+        text,
+        ("Android", "ORG"),
+        ("Samsung", "ORG"),
+        ("Samsung", "ORG"),
+        ("BBC", "ORG"),
+    )
+    assert got.get("Android") != "organization"
+    assert got["Samsung"] == got["BBC"] == "organization"

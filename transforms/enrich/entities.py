@@ -1444,6 +1444,15 @@ _OWNER_BEFORE = re.compile(r"\b(?:[Yy]our|[Mm]y|[Oo]ur|[Hh]is|[Hh]er|[Tt]heir)\s
 _OWNED_AFTER = re.compile(r"['’]s?\s+$")
 # Another name's possessive right before a name: "Apple's AirPower", "NASA's new Hubble".
 _OWNED_BEFORE = re.compile(r"\b[A-Z][\w&.-]*['’]s\s+(?:new\s+|latest\s+|own\s+)?$")
+# The kind of thing a product is, or a part or feature of one, right after a name: "Android
+# phones", "Alexa device", "DualShock controllers". Not "app", "users" or "software": news
+# writes those after a company's name as often ("the BBC app", "Microsoft software").
+_THING_AFTER = re.compile(
+    r"^(?:['’]s)?\s+(?:devices?|speakers?|headphones|earbuds|laptops?|phones?|smartphones?|"
+    r"tablets?|consoles?|controllers?|chips?|processors?|cameras?|features?|compatibility|"
+    r"integration|ports?|screens?|displays?|keyboards?|batter(?:y|ies)|chargers?|mode|"
+    r"accessories|settings|platform|sensors?|remotes?|headsets?|routers?|cables?|adapters?)\b"
+)
 
 
 def _owned_things_are_no_places(groups: dict[str, _Group], text: str | None) -> None:
@@ -1838,6 +1847,7 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     _technical_acronyms(groups)
     _products_listed_as_organisations(groups, text)
     _owned_one_word_names(groups, text)
+    _names_of_a_kind_of_thing(groups, text)
     _lists_run_together(groups)
 
 
@@ -1853,6 +1863,18 @@ def _products_listed_as_organisations(groups: dict[str, _Group], text: str) -> N
         if any(_listed_with(text, s, e, products) for s, e in g.spans) and not any(
             _listed_with(text, s, e, orgs) for s, e in g.spans
         ):
+            g.type = "product"
+
+
+def _names_of_a_kind_of_thing(groups: dict[str, _Group], text: str) -> None:
+    """An "organization" the text only writes before the kind of thing it is ("Android
+    phones", "other Alexa devices", "DualShock controllers") is a product or platform: news
+    names an organisation acting, speaking or owning somewhere, not only as the make of a
+    thing. Acronyms stay ("BBC" before a noun is the broadcaster's)."""
+    for g in groups.values():
+        if g.type != "organization" or g.alias or g.linked or g.name.upper() == g.name:
+            continue
+        if all(_THING_AFTER.match(text[e : e + _CONTEXT]) for _, e in g.spans):
             g.type = "product"
 
 
@@ -2537,15 +2559,8 @@ _ACTS_AFTER = re.compile(
     r"ordered|approved|rejected|banned|partnered|employs|owns|operates)\b"
 )
 _INDEFINITE_BEFORE = re.compile(r"\b(?:a|an|A|An)\s+$")
-# Products and features are owned, used, bought and named with the kind of thing they are;
-# organisations are not (they act, and have staff). General shopping and review words, not one
-# trade's; signs for the typer to weigh, not rules.
-_THING_AFTER = re.compile(
-    r"^(?:['’]s)?\s+(?:app|apps|device|devices|speakers?|headphones|earbuds|laptops?|phones?|"
-    r"tablets?|console|controllers?|chips?|processors?|camera|model|models|versions?|edition|"
-    r"update|software|features?|support|compatibility|integration|ports?|screen|display|"
-    r"keyboard|battery|charger|mode|subscription|accessories|owners|users|hardware|settings)\b"
-)
+# Products are used and bought; organisations act and have staff. General shopping and review
+# words, not one trade's; a sign for the typer to weigh, not a rule.
 _USE_BEFORE = re.compile(
     r"\b(?:with|on|via|using|use|uses|supports?|support for|compatible with|works with|"
     r"buy|bought|get|install|download|own|owns|upgrade to|runs?|running|powered by)\s+"

@@ -650,3 +650,10 @@ def test_a_name_only_written_before_the_kind_of_thing_it_is_is_a_product():
     )
     assert got.get("Android") != "organization"
     assert got["Samsung"] == got["BBC"] == "organization"
+
+
+def test_a_name_before_a_common_noun_of_places_is_a_place():
+    text = "Farmers in the Punjab province burn stubble. Tata Group said Tata Group would help."
+    got = resolve(text, ("Punjab", "ORG"), ("Tata Group", "ORG"), ("Tata Group", "ORG"))
+    assert got["Punjab"] == "location"
+    assert got["Tata Group"] == "organization"

@@ -987,6 +987,9 @@ def entity_candidates(
         for s in g.spans
     )
     ctx = _context(groups, text)
+    # After the page's evidence is read: the typer weighs the share of products that the
+    # rules above find on a page, and was trained on that share.
+    _owned_one_word_names(groups, text)
     by_type = {t: _spans_of_type(groups, t) for t in _RULE_TYPES}
     out = []
     for g in groups.values():
@@ -1846,9 +1849,9 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     _brands_typed_as_people(groups)
     _technical_acronyms(groups)
     _products_listed_as_organisations(groups, text)
-    _owned_one_word_names(groups, text)
     _names_of_a_kind_of_thing(groups, text)
     _lists_run_together(groups)
+    _names_before_a_place_noun(groups, text)
 
 
 def _products_listed_as_organisations(groups: dict[str, _Group], text: str) -> None:
@@ -1878,6 +1881,23 @@ def _names_of_a_kind_of_thing(groups: dict[str, _Group], text: str) -> None:
             g.type = "product"
 
 
+# Common nouns of places that follow a place's name: "Punjab province", "Pangram area".
+_PLACE_NOUN_AFTER = re.compile(
+    r"^ (?:province|region|district|county|area|valley|river|island|peninsula|mountains|canal)\b"
+)
+
+
+def _names_before_a_place_noun(groups: dict[str, _Group], text: str) -> None:
+    """An "organization" the text writes before a common noun of places ("the Punjab
+    province", "in Pangram area") is a place: news names a region by its name and its kind,
+    and no organisation's name takes "province" or "area" after it in lowercase."""
+    for g in groups.values():
+        if g.type != "organization" or g.alias or g.linked:
+            continue
+        if any(_PLACE_NOUN_AFTER.match(text[e : e + _CONTEXT]) for _, e in g.spans):
+            g.type = "location"
+
+
 def _lists_run_together(groups: dict[str, _Group]) -> None:
     """An "organization" "X and Y" whose X or Y the article also names alone ("the Falcon
     Heavy and Starship" beside "the Falcon Heavy") is two names the model ran together: news
@@ -1891,11 +1911,13 @@ def _lists_run_together(groups: dict[str, _Group]) -> None:
             g.type = "list"
 
 
-def _owned_one_word_names(groups: dict[str, _Group], text: str) -> None:
+def _owned_one_word_names(groups: dict[str, _Group], text: str | None) -> None:
     """A one-word "organization" after another name's possessive ("Amazon's Alexa", "Apple's
     AirPower", "NASA's Hubble") is a product: what a name's "'s" owns is a thing it makes or
     runs, and news names an organisation on its own, not as another's belonging. Acronyms stay
     ("NASA's JPL" is a body), and so does a name the alias table knows."""
+    if text is None:
+        return
     for g in groups.values():
         if g.type != "organization" or g.alias or g.linked or g.place or len(g.tokens) != 1:
             continue

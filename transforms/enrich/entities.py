@@ -1881,15 +1881,15 @@ def _names_of_a_kind_of_thing(groups: dict[str, _Group], text: str) -> None:
             g.type = "product"
 
 
-# Common nouns of places that follow a place's name: "Punjab province", "Pangram area".
+# Common nouns of places that follow a place's name: "Sindh province", "Swat valley".
 _PLACE_NOUN_AFTER = re.compile(
     r"^ (?:province|region|district|county|area|valley|river|island|peninsula|mountains|canal)\b"
 )
 
 
 def _names_before_a_place_noun(groups: dict[str, _Group], text: str) -> None:
-    """An "organization" the text writes before a common noun of places ("the Punjab
-    province", "in Pangram area") is a place: news names a region by its name and its kind,
+    """An "organization" the text writes before a common noun of places ("the Sindh
+    province", "in the Swat valley") is a place: news names a region by its name and its kind,
     and no organisation's name takes "province" or "area" after it in lowercase."""
     for g in groups.values():
         if g.type != "organization" or g.alias or g.linked:
@@ -2528,7 +2528,7 @@ FEATURES: tuple[str, ...] = (
     "ctx_acts",  # a verb of an actor after it: "X announced", "X acquired", "X sued"
     "ctx_indefinite",  # "a X", "an X": a thing, one of many ("an IPO", "a Mac")
     "ctx_owned",  # after another name's possessive: "Apple's AirPower", "NASA's Hubble"
-    "ctx_thing_after",  # a noun of a device, software or feature after it: "HomeKit support"
+    "ctx_thing_after",  # the kind of thing it is after it: "Android phones", "Alexa device"
     "ctx_use_before",  # a word of using or buying before it: "works with X", "buy the X"
     "headline",  # share of mentions on a title-case or all-caps line
     "only_headline",  # no mention in running text

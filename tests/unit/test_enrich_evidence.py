@@ -657,3 +657,20 @@ def test_a_name_before_a_common_noun_of_places_is_a_place():
     got = resolve(text, ("Punjab", "ORG"), ("Tata Group", "ORG"), ("Tata Group", "ORG"))
     assert got["Punjab"] == "location"
     assert got["Tata Group"] == "organization"
+
+
+def test_a_long_name_ending_in_a_common_noun_without_a_word_of_bodies_is_no_organisation():
+    text = (
+        "This is the idea behind the Environmental Kuznets Curve, a curve of growth. The "
+        "International Court of Justice ruled, the court said, and the Indiana State Teachers "
+        "Association agreed with the association."
+    )
+    got = resolve(
+        text,
+        ("the Environmental Kuznets Curve", "ORG"),
+        ("International Court of Justice", "ORG"),
+        ("Indiana State Teachers Association", "ORG"),
+    )
+    assert "Environmental Kuznets Curve" not in got
+    assert got["International Court of Justice"] == "organization"
+    assert got["Indiana State Teachers Association"] == "organization"

@@ -1852,6 +1852,7 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     _names_of_a_kind_of_thing(groups, text)
     _lists_run_together(groups)
     _names_before_a_place_noun(groups, text)
+    _long_names_of_things(groups, text)
 
 
 def _products_listed_as_organisations(groups: dict[str, _Group], text: str) -> None:
@@ -1896,6 +1897,28 @@ def _names_before_a_place_noun(groups: dict[str, _Group], text: str) -> None:
             continue
         if any(_PLACE_NOUN_AFTER.match(text[e : e + _CONTEXT]) for _, e in g.spans):
             g.type = "location"
+
+
+# Courts are bodies too, though a "court" is also a place or a game's ground: only for the
+# rule below, which asks whether a long name has a word of bodies.
+_COURT_WORDS = _words("Court Courts Tribunal")
+
+
+def _long_names_of_things(groups: dict[str, _Group], text: str) -> None:
+    """An "organization" of three words or more that ends in a common noun the text also
+    writes in lowercase, with no word of bodies, names a thing, a plan, a dance or a work ("the
+    Environmental Kuznets Curve", "the Fourth Energy Technology Development Plan"): long
+    names of organisations carry a word that says they are bodies ("Council", "Agency",
+    "Court"), short brand names need none."""
+    lowercase = _lowercase_words(text)
+    for g in groups.values():
+        words = g.tokens
+        if g.type != "organization" or g.alias or g.linked or g.place or len(words) < 3:
+            continue
+        if _has_org_word(words) or any(w in _COURT_WORDS for w in words):
+            continue
+        if words[-1].lower() in lowercase:
+            g.type = "work"
 
 
 def _lists_run_together(groups: dict[str, _Group]) -> None:

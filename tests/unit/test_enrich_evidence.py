@@ -581,3 +581,96 @@ def test_opening_days_and_a_draws_groups_are_no_organisations():
     )
     assert "Sun & Mon" not in got and "Group A" not in got
     assert got["AT&T"] == "organization"
+
+
+def test_a_one_word_name_another_name_owns_is_a_product():
+    text = "Amazon's Alexa can now read the news. Amazon said NASA's JPL helped, and Ford sued."
+    got = resolve(
+        text,
+        ("Amazon", "ORG"),
+        ("Alexa", "ORG"),
+        ("Amazon", "ORG"),
+        ("JPL", "ORG"),
+        ("Ford", "ORG"),
+    )
+    assert got.get("Alexa") != "organization"
+    assert got["Amazon"] == got["JPL"] == got["Ford"] == "organization"
+
+
+def test_a_name_only_written_after_a_line_break_of_a_mention_is_no_organisation():
+    text = "The MacBook Pro\nPros\nFast and light. Dell\nDell said it would reply."
+    got = resolve(text, ("MacBook Pro\nPros", "ORG"), ("Dell\nDell", "ORG"))
+    assert "Pros" not in got
+    assert got["Dell"] == "organization"
+
+
+def test_a_brand_whose_longer_names_add_only_a_tier_or_a_number_is_a_product_line():
+    text = (
+        "The AirPods Pro beat the AirPods 2; AirPods sell well. Apple Watch and Apple TV "
+        "are Apple's, and Apple said so."
+    )
+    got = resolve(
+        text,
+        ("AirPods Pro", "ORG"),
+        ("AirPods 2", "ORG"),
+        ("AirPods", "ORG"),
+        ("Apple Watch", "ORG"),
+        ("Apple TV", "ORG"),
+        ("Apple", "ORG"),
+    )
+    assert got.get("AirPods") != "organization"
+    assert got["Apple"] == "organization"
+
+
+def test_two_names_run_together_with_and_are_no_organisation():
+    text = (
+        "NASA flew the Falcon Heavy and Starship after the Falcon Heavy test. "
+        "Procter and Gamble said profits rose, and Procter and Gamble announced cuts."
+    )
+    got = resolve(
+        text,
+        ("NASA", "ORG"),
+        ("the Falcon Heavy and Starship", "ORG"),
+        ("the Falcon Heavy", "PRODUCT"),
+        ("Procter and Gamble", "ORG"),
+        ("Procter and Gamble", "ORG"),
+    )
+    assert "Falcon Heavy and Starship" not in got
+    assert got["Procter and Gamble"] == got["NASA"] == "organization"
+
+
+def test_a_name_only_written_before_the_kind_of_thing_it_is_is_a_product():
+    text = "The case fits Android phones. Samsung phones sell, and Samsung said so. BBC features."
+    got = resolve(
+        text,
+        ("Android", "ORG"),
+        ("Samsung", "ORG"),
+        ("Samsung", "ORG"),
+        ("BBC", "ORG"),
+    )
+    assert got.get("Android") != "organization"
+    assert got["Samsung"] == got["BBC"] == "organization"
+
+
+def test_a_name_before_a_common_noun_of_places_is_a_place():
+    text = "Farmers in the Punjab province burn stubble. Tata Group said Tata Group would help."
+    got = resolve(text, ("Punjab", "ORG"), ("Tata Group", "ORG"), ("Tata Group", "ORG"))
+    assert got["Punjab"] == "location"
+    assert got["Tata Group"] == "organization"
+
+
+def test_a_long_name_ending_in_a_common_noun_without_a_word_of_bodies_is_no_organisation():
+    text = (
+        "This is the idea behind the Environmental Kuznets Curve, a curve of growth. The "
+        "International Court of Justice ruled, the court said, and the Indiana State Teachers "
+        "Association agreed with the association."
+    )
+    got = resolve(
+        text,
+        ("the Environmental Kuznets Curve", "ORG"),
+        ("International Court of Justice", "ORG"),
+        ("Indiana State Teachers Association", "ORG"),
+    )
+    assert "Environmental Kuznets Curve" not in got
+    assert got["International Court of Justice"] == "organization"
+    assert got["Indiana State Teachers Association"] == "organization"

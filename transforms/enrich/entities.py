@@ -1031,7 +1031,6 @@ def entity_candidates(
     _type_from_gazetteer_and_context(groups, text)
     _people_listed_with_people(groups, text, lowercase)
     _owned_things_are_no_places(groups, text)
-    _things_named_before_their_kind(groups, text)
     _firms_named_after_people(groups)
     # Listed with a person who has a common first name: lists of products and brands hold
     # none, lists of people do ("Pieter van der Berg, Kevin O'Donnell and ...").
@@ -1042,6 +1041,10 @@ def entity_candidates(
         for s in g.spans
     )
     ctx = _context(groups, text)
+    # After the page's evidence is read: the typer weighs the share of products that the
+    # rules above find on a page, and was trained on that share.
+    _owned_one_word_names(groups, text)
+    _things_named_before_their_kind(groups, text)
     by_type = {t: _spans_of_type(groups, t) for t in _RULE_TYPES}
     out = []
     for g in groups.values():
@@ -1288,12 +1291,31 @@ def _split_brands(
             alone.order[brand] = 0
             alone.type = "organization"
             alone.settle()
-        alone.type = "organization"
+        alone.type = "product" if _product_line(brand, named) else "organization"
         for g in named:
             g.type, g.product = "product", brand
             alone.products += 1
             alone.spans.extend((s, s + len(brand)) for s, _ in g.spans)
             alone.forms.add(brand)
+
+
+# Tier words of a product line's models. Not "Plus": it also names a company's subscription
+# service ("Disney Plus", "ESPN Plus").
+_LINE_TIERS = _MODEL_LAST_WORDS - {"Plus"}
+_GENERATION = re.compile(r"\d{1,4}[A-Za-z]{0,3}")  # "2", "11", "256GB"
+
+
+def _product_line(brand: str, named: list[_Group]) -> bool:
+    """Whether the longer names of ``brand`` all add only a tier or a number to it ("Mac Pro",
+    "AirPods 2", "MacBook 256GB"): then the brand is a product line, not a company. A company's
+    products carry a name of their own after the company's ("Apple Watch", "Dell G3"); a line's
+    models are the line's name with a tier, a generation or a capacity."""
+    return all(
+        len(g.tokens) == 2
+        and g.tokens[0] == brand
+        and (g.tokens[1] in _LINE_TIERS or _GENERATION.fullmatch(g.tokens[1]) is not None)
+        for g in named
+    )
 
 
 # Not a score ("Lakers 110, Celtics 105", "won 3-1"), an age or a share.
@@ -1478,6 +1500,8 @@ def _firms_named_after_people(groups: dict[str, _Group]) -> None:
 
 _OWNER_BEFORE = re.compile(r"\b(?:[Yy]our|[Mm]y|[Oo]ur|[Hh]is|[Hh]er|[Tt]heir)\s+$")
 _OWNED_AFTER = re.compile(r"['’]s?\s+$")
+# Another name's possessive right before a name: "Apple's AirPower", "NASA's new Hubble".
+_OWNED_BEFORE = re.compile(r"\b[A-Z][\w&.-]*['’]s\s+(?:new\s+|latest\s+|own\s+)?$")
 
 
 def _owned_things_are_no_places(groups: dict[str, _Group], text: str | None) -> None:
@@ -1497,29 +1521,39 @@ def _owned_things_are_no_places(groups: dict[str, _Group], text: str | None) -> 
             g.type = "product"
 
 
-# Common nouns of made things, which a product's or a programme's name comes before
-# ("Liquid Retina display", "New Glenn vehicles", "the Mars-Moon program").
+# The kind of made thing, or a part or feature of one, that a product's or a programme's name
+# comes before: "Android phones", "Alexa device", "the Liquid Retina display", "New Glenn
+# vehicles", "the Mars-Moon program". Not "app", "users", "software" or "game": news writes
+# those after a company's or a team's name as often ("the BBC app", "the Browns game").
 _THING_AFTER = re.compile(
-    r"^ (?:display|screen|set|vehicles?|rockets?|missions?|spacecraft|probe|satellites?|"
-    r"controllers?|console|app|apps|phones?|tablet|laptop|camera|headphones|speakers?|"
-    r"edition|model|variant|engines?|capsule|lander|rover|telescope|film|movie|album|song|"
-    r"game|feature|assistant|program|programme|software|chip|processor)\b"
+    r"^(?:['’]s)?\s+(?:devices?|speakers?|headphones|earbuds|laptops?|phones?|smartphones?|"
+    r"tablets?|consoles?|controllers?|chips?|processors?|cameras?|features?|compatibility|"
+    r"integration|ports?|screens?|displays?|keyboards?|batter(?:y|ies)|chargers?|mode|"
+    r"accessories|settings|platform|sensors?|remotes?|headsets?|routers?|cables?|adapters?|"
+    r"set|vehicles?|rockets?|missions?|spacecraft|probe|satellites?|edition|model|variant|"
+    r"engines?|capsule|lander|rover|telescope|film|movie|album|song|assistant|program|"
+    r"programme)\b"
 )
 
 
 def _things_named_before_their_kind(groups: dict[str, _Group], text: str | None) -> None:
-    """A "place" no gazetteer knows that the text names right before the kind of thing it is
-    ("the Liquid Retina display", "Blue Origin's New Glenn vehicles") is a product: a place's
-    name comes before what happens there, not before a made thing's kind. A place or venue
-    word keeps a place."""
+    """A name the text writes right before the kind of made thing it is is a product: a
+    "place" no gazetteer knows named so once ("the Liquid Retina display": a place's name comes
+    before what happens there, not before a thing's kind; place and venue words keep a place),
+    an "organization" named only so ("Android phones", "other Alexa devices": news names an
+    organisation acting, speaking or owning, not only as the make of a thing; acronyms stay,
+    "BBC" before a noun is the broadcaster's). Run after the page's evidence is read, as the
+    typer was trained on the products the rules before it find."""
     if text is None:
         return
     for g in groups.values():
-        if g.type != "location" or g.alias or g.place or g.linked:
+        if g.alias or g.linked:
             continue
-        if any(w in _PLACE_WORDS or w in _VENUE_WORDS for w in g.tokens):
-            continue
-        if any(_THING_AFTER.match(text[e : e + 20]) for _, e in g.spans):
+        after = [bool(_THING_AFTER.match(text[e : e + _CONTEXT])) for _, e in g.spans]
+        if g.type == "location" and g.place is None and any(after):
+            if not any(w in _PLACE_WORDS or w in _VENUE_WORDS for w in g.tokens):
+                g.type = "product"
+        elif g.type == "organization" and g.name.upper() != g.name and all(after):
             g.type = "product"
 
 
@@ -1898,6 +1932,9 @@ def _type_from_gazetteer_and_context(groups: dict[str, _Group], text: str | None
     _brands_typed_as_people(groups)
     _technical_acronyms(groups)
     _products_listed_as_organisations(groups, text)
+    _lists_run_together(groups)
+    _names_before_a_place_noun(groups, text)
+    _long_names_of_things(groups, text)
 
 
 def _products_listed_as_organisations(groups: dict[str, _Group], text: str) -> None:
@@ -1912,6 +1949,74 @@ def _products_listed_as_organisations(groups: dict[str, _Group], text: str) -> N
         if any(_listed_with(text, s, e, products) for s, e in g.spans) and not any(
             _listed_with(text, s, e, orgs) for s, e in g.spans
         ):
+            g.type = "product"
+
+
+# Common nouns of places that follow a place's name: "Sindh province", "Swat valley".
+_PLACE_NOUN_AFTER = re.compile(
+    r"^ (?:province|region|district|county|area|valley|river|island|peninsula|mountains|canal)\b"
+)
+
+
+def _names_before_a_place_noun(groups: dict[str, _Group], text: str) -> None:
+    """An "organization" the text writes before a common noun of places ("the Sindh
+    province", "in the Swat valley") is a place: news names a region by its name and its kind,
+    and no organisation's name takes "province" or "area" after it in lowercase."""
+    for g in groups.values():
+        if g.type != "organization" or g.alias or g.linked:
+            continue
+        if any(_PLACE_NOUN_AFTER.match(text[e : e + _CONTEXT]) for _, e in g.spans):
+            g.type = "location"
+
+
+# Courts are bodies too, though a "court" is also a place or a game's ground: only for the
+# rule below, which asks whether a long name has a word of bodies.
+_COURT_WORDS = _words("Court Courts Tribunal")
+
+
+def _long_names_of_things(groups: dict[str, _Group], text: str) -> None:
+    """An "organization" of three words or more that ends in a common noun the text also
+    writes in lowercase, with no word of bodies, names a thing, a plan, a dance or a work ("the
+    Environmental Kuznets Curve", "the Fourth Energy Technology Development Plan"): long
+    names of organisations carry a word that says they are bodies ("Council", "Agency",
+    "Court"), short brand names need none."""
+    lowercase = _lowercase_words(text)
+    for g in groups.values():
+        words = g.tokens
+        if g.type != "organization" or g.alias or g.linked or g.place or len(words) < 3:
+            continue
+        if _has_org_word(words) or any(w in _COURT_WORDS for w in words):
+            continue
+        if words[-1].lower() in lowercase:
+            g.type = "work"
+
+
+def _lists_run_together(groups: dict[str, _Group]) -> None:
+    """An "organization" "X and Y" whose X or Y the article also names alone ("the Falcon
+    Heavy and Starship" beside "the Falcon Heavy") is two names the model ran together: news
+    lists names with "and", and a name that holds a whole other name of the article before or
+    after its "and" is such a list ("Procter and Gamble" holds none)."""
+    for g in groups.values():
+        if g.type != "organization" or g.alias or g.linked or " and " not in g.name:
+            continue
+        parts = g.name.split(" and ", 1)
+        if any(fold(p) != g.key and fold(p) in groups for p in parts):
+            g.type = "list"
+
+
+def _owned_one_word_names(groups: dict[str, _Group], text: str | None) -> None:
+    """A one-word "organization" after another name's possessive ("Amazon's Alexa", "Apple's
+    AirPower", "NASA's Hubble") is a product: what a name's "'s" owns is a thing it makes or
+    runs, and news names an organisation on its own, not as another's belonging. Acronyms stay
+    ("NASA's JPL" is a body), and so does a name the alias table knows."""
+    if text is None:
+        return
+    for g in groups.values():
+        if g.type != "organization" or g.alias or g.linked or g.place or len(g.tokens) != 1:
+            continue
+        if g.name.upper() == g.name:
+            continue
+        if any(_OWNED_BEFORE.search(text[max(0, s - _CONTEXT) : s]) for s, _ in g.spans):
             g.type = "product"
 
 
@@ -2298,6 +2403,11 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         return True  # "Sun & Mon", "Tue-Sat": opening hours, no organisation
     if g.type == "organization" and _DRAW.match(name):
         return True  # "Group A", "Pool B": a tournament's draw
+    if g.type == "organization" and not g.linked and _only_after_a_line_break(g):
+        # A line break ends a name: what the model ran on from the next line ("MacBook
+        # Pro\nPros", "AirPods Pro\n- Active") is that line's heading or label, and a name
+        # never written alone is no organisation.
+        return True
     if g.type == "organization" and any(
         w.isalpha() and w.islower() and w not in _PARTICLES and w not in _TITLE_CASE_SMALL
         for w in words[1:]
@@ -2389,6 +2499,13 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         mid_sentence = any(not _SENTENCE_START.search(text[max(0, s - 5) : s]) for s, _ in g.spans)
         return g.count < 2 or not mid_sentence
     return False
+
+
+def _only_after_a_line_break(g: _Group) -> bool:
+    """Whether every mention of ``g`` is the part after a line break of a longer mention."""
+    return bool(g.forms) and all(
+        "\n" in form and g.name not in form.split("\n", 1)[0] for form in g.forms
+    )
 
 
 # Credits name the article's makers: "Reporting by X", "Photo: X", "By X" opening a line,
@@ -2579,6 +2696,9 @@ FEATURES: tuple[str, ...] = (
     "ctx_staff",  # its people or officers: "X spokesperson", "X's CEO", "director at X"
     "ctx_acts",  # a verb of an actor after it: "X announced", "X acquired", "X sued"
     "ctx_indefinite",  # "a X", "an X": a thing, one of many ("an IPO", "a Mac")
+    "ctx_owned",  # after another name's possessive: "Apple's AirPower", "NASA's Hubble"
+    "ctx_thing_after",  # the kind of thing it is after it: "Android phones", "Alexa device"
+    "ctx_use_before",  # a word of using or buying before it: "works with X", "buy the X"
     "headline",  # share of mentions on a title-case or all-caps line
     "only_headline",  # no mention in running text
     "capitalised_line",  # share of mentions on a line of capitalised words (lists, results)
@@ -2630,6 +2750,13 @@ _ACTS_AFTER = re.compile(
     r"ordered|approved|rejected|banned|partnered|employs|owns|operates)\b"
 )
 _INDEFINITE_BEFORE = re.compile(r"\b(?:a|an|A|An)\s+$")
+# Products are used and bought; organisations act and have staff. General shopping and review
+# words, not one trade's; a sign for the typer to weigh, not a rule.
+_USE_BEFORE = re.compile(
+    r"\b(?:with|on|via|using|use|uses|supports?|support for|compatible with|works with|"
+    r"buy|bought|get|install|download|own|owns|upgrade to|runs?|running|powered by)\s+"
+    r"(?:the\s+|an?\s+|your\s+|their\s+)?$"
+)
 _HEADLINE_WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
 
@@ -2791,6 +2918,9 @@ def _features(
         signs["ctx_staff"] += bool(_STAFF_AFTER.match(after) or _STAFF_BEFORE.search(before))
         signs["ctx_acts"] += bool(_ACTS_AFTER.match(after))
         signs["ctx_indefinite"] += bool(_INDEFINITE_BEFORE.search(before))
+        signs["ctx_owned"] += bool(_OWNED_BEFORE.search(before))
+        signs["ctx_thing_after"] += bool(_THING_AFTER.match(after))
+        signs["ctx_use_before"] += bool(_USE_BEFORE.search(before))
         line = _line_at(text, s, e)
         signs["headline"] += _is_headline_line(line)
         signs["capitalised_line"] += _is_capitalised_line(line)

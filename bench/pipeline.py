@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import functools
 import gzip
+import itertools
 import json
 import os
 import re
@@ -179,13 +180,22 @@ class ProcessPeaks:
     """Peak resident memory of this process and each of its descendants, sampled twice a
     second (rusage only knows the largest child)."""
 
-    def __init__(self) -> None:
+    RESCAN = 10  # samples between two listings of the process tree
+
+    def __init__(self, others: dict[int, str] | None = None) -> None:
         import psutil
 
         self._me = psutil.Process()
+        # Processes outside this one's tree whose CPU counts too (pid -> role): the local node.
+        self._others = {pid: psutil.Process(pid) for pid in others or {}}
+        self._other_roles = others or {}
         self.peaks: dict[int, tuple[str, float]] = {}
         self.cpu: dict[int, tuple[str, float]] = {}  # CPU seconds at the last sample
         self.ticks: list[tuple[float, int]] = []  # (monotonic time, machine busy ticks)
+        # (monotonic time, pid -> CPU seconds) at every sample, to cut out the timed part.
+        self.history: list[tuple[float, dict[int, float]]] = []
+        # worker pid -> [(monotonic time, seconds on a core, seconds waiting for one)]
+        self.sched: dict[int, list[tuple[float, float, float]]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -203,11 +213,19 @@ class ProcessPeaks:
         return cmdline[0].rsplit("/", 1)[-1] if cmdline else "?"
 
     def _watch(self) -> None:
+        """Sample every process twice a second; the process tree is listed again every
+        ``RESCAN`` samples only (psutil reads every process of the machine to list it, and this
+        thread's CPU is the flow process's). Its own CPU is its own row, not the flow's."""
         import psutil
 
-        while not self._stop.wait(0.5):
+        tree: list[psutil.Process] = []
+        for sample in itertools.count():
+            if self._stop.wait(0.5):
+                return
             self.ticks.append((time.monotonic(), cpu_ticks()[0]))
-            for proc in [self._me, *self._me.children(recursive=True)]:
+            if sample % self.RESCAN == 0:
+                tree = self._me.children(recursive=True)
+            for proc in [self._me, *tree]:
                 try:
                     mb = proc.memory_info().rss / 2**20
                     known = self.cpu.get(proc.pid)  # an exiting process's cmdline is empty
@@ -220,7 +238,19 @@ class ProcessPeaks:
                     continue
                 if mb > self.peaks.get(proc.pid, ("", 0.0))[1]:
                     self.peaks[proc.pid] = (role, mb)
-                self.cpu[proc.pid] = (role, times.user + times.system)
+                mine = time.thread_time() if proc is self._me else 0.0
+                self.cpu[proc.pid] = (role, times.user + times.system - mine)
+                if proc is self._me:
+                    self.cpu[-1] = ("bench sampler (a thread of flow)", mine)
+            for pid, other in self._others.items():
+                with contextlib.suppress(psutil.Error):
+                    times = other.cpu_times()
+                    self.cpu[pid] = (self._other_roles[pid], times.user + times.system)
+            now = time.monotonic()
+            self.history.append((now, {pid: seconds for pid, (_, seconds) in self.cpu.items()}))
+            for pid, (role, _) in list(self.cpu.items()):
+                if role == "worker" and (sched := _schedstat(pid)) is not None:
+                    self.sched.setdefault(pid, []).append((now, *sched))
 
     def __enter__(self) -> ProcessPeaks:
         self._thread.start()
@@ -236,6 +266,31 @@ class ProcessPeaks:
         start = next((busy for at, busy in self.ticks if at >= moment), now)
         return (now - start) / os.sysconf("SC_CLK_TCK")
 
+    def timed_cpu(self, moment: float) -> list[tuple[str, float]]:
+        """CPU seconds of each process, summed by role, from the first sample at or after
+        ``moment`` to the last: a process started later counts from its start."""
+        start = next((cpu for at, cpu in self.history if at >= moment), {})
+        by_role: dict[str, float] = {}
+        for pid, (role, seconds) in self.cpu.items():
+            by_role[role] = by_role.get(role, 0.0) + seconds - start.get(pid, 0.0)
+        return sorted(by_role.items(), key=lambda item: -item[1])
+
+    def worker_time(self, moment: float) -> dict[str, float]:
+        """Seconds of the workers' lives from ``moment`` (or their start), summed: on a core,
+        runnable but waiting for one (other processes had the cores), and asleep, waiting for
+        work (the pipeline's bubbles). The kernel's per-task counts, so the machine's other
+        load moves time between the first two but not into the third."""
+        totals = {"on a core": 0.0, "waiting for a core": 0.0, "waiting for work": 0.0}
+        for samples in self.sched.values():
+            timed = [sample for sample in samples if sample[0] >= moment]
+            if len(timed) < 2:
+                continue
+            (t0, run0, wait0), (t1, run1, wait1) = timed[0], timed[-1]
+            totals["on a core"] += run1 - run0
+            totals["waiting for a core"] += wait1 - wait0
+            totals["waiting for work"] += (t1 - t0) - (run1 - run0) - (wait1 - wait0)
+        return totals
+
     def table(self) -> list[tuple[str, float]]:
         return sorted(self.peaks.values(), key=lambda item: (item[0] != "flow", item[0]))
 
@@ -248,6 +303,16 @@ class ProcessPeaks:
             seconds -= before.get(pid, 0.0)
             by_role[role] = by_role.get(role, 0.0) + seconds
         return sorted(by_role.items(), key=lambda item: -item[1])
+
+
+def _schedstat(pid: int) -> tuple[float, float] | None:
+    """Seconds a process's main thread has run on a core and waited runnable for one, from
+    the kernel's scheduler counts (None when gone or not kept)."""
+    try:
+        on_cpu, waiting = Path(f"/proc/{pid}/schedstat").read_text().split()[:2]
+    except (OSError, ValueError):
+        return None
+    return int(on_cpu) / 1e9, int(waiting) / 1e9
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -297,16 +362,21 @@ def run_flow(articles: int, workers: int) -> dict:
         listing.write("\n".join(urls) + "\n")
     try:
         ticks_before = cpu_ticks()
-        es_before = _es_cpu_seconds(settings)
-        # The flow process and the corpus site existed before the run (the site read and
-        # rewrote its pages then): only their CPU during the run counts.
+        # The flow process, the corpus site and the local node existed before the run (the
+        # site read and rewrote its pages then): only their CPU during the run counts.
         before = {os.getpid(): sum(os.times()[:2]), site.pid: _cpu_seconds(site.pid)}
-        with ProcessPeaks() as peaks:
+        es_pid = _es_pid(settings)
+        others = {es_pid: "Elasticsearch JVM"} if es_pid is not None else {}
+        if es_pid is not None:
+            before[es_pid] = _cpu_seconds(es_pid)
+        with ProcessPeaks(others) as peaks:
             summary = ingest([listing.name], settings, backfill=True)
-            # The flow's own seconds leave out Prefect's start; so does this CPU figure.
-            flow_cpu = peaks.busy_since(time.monotonic() - summary["seconds"])
+            # The flow's own seconds leave out Prefect's start; so do these CPU figures.
+            timed_from = time.monotonic() - summary["seconds"]
+            flow_cpu = peaks.busy_since(timed_from)
+        timed_cpu = peaks.timed_cpu(timed_from)
+        worker_time = peaks.worker_time(timed_from)
         machine = machine_since(ticks_before)
-        es_after = _es_cpu_seconds(settings)
         indexed_now = client.count(index=settings.index)["count"]
     finally:
         _drop_bench_index(client, settings.index)
@@ -325,13 +395,11 @@ def run_flow(articles: int, workers: int) -> dict:
         **machine,
         "peak_rss_mb": peak_rss_mb(),
         "process_peaks_mb": peaks.table(),
-        "process_cpu_s": peaks.cpu_table(before)
-        + (
-            [("Elasticsearch JVM (this run)", es_after - es_before)]
-            if es_before is not None and es_after is not None
-            else []
-        ),
+        "process_cpu_s": peaks.cpu_table(before),
         "machine_cpu_flow_s": flow_cpu,
+        # The timed part only, every process of the run and the local node by role.
+        "timed_cpu_s": timed_cpu,
+        "worker_time_s": worker_time,
     }
 
 
@@ -627,6 +695,23 @@ def _quality_lines(quality: dict) -> list[str]:
     return lines
 
 
+def core_time_rows(flow: dict, cores: int, limit_ms: float) -> list[tuple[str, float]]:
+    """Every core second of the flow's timed part (cores x its wall seconds), by where it
+    went: each process of the run and the local node by role, the rest of the machine's
+    processes (other work on a shared box), and idle cores (the pipeline's bubbles: start,
+    end, waits between stages). The first row is the part the CPU limit cannot skip."""
+    ours = [(role, seconds) for role, seconds in flow["timed_cpu_s"] if seconds > 0.005]
+    busy = flow["machine_cpu_flow_s"]
+    total = cores * flow["seconds"]
+    return [
+        ("of which the CPU limit (extract + NER)", limit_ms * flow["indexed"] / 1000),
+        *ours,
+        ("other processes on the machine", busy - sum(seconds for _, seconds in ours)),
+        ("idle cores", total - busy),
+        (f"all {cores} cores over the run", total),
+    ]
+
+
 def _memory_rows(small: dict, big: dict) -> list[tuple[str, float, float]]:
     """Peak memory of two runs side by side: the flow process, the largest worker, and the
     pipeline's processes together (the corpus site left out: it stands in for the web)."""
@@ -646,21 +731,23 @@ def _memory_rows(small: dict, big: dict) -> list[tuple[str, float, float]]:
     ]
 
 
-def _es_proc(settings: Settings, name: str) -> str | None:
-    """A /proc file of the local node's JVM, or None when there is no local node."""
+def _es_pid(settings: Settings) -> int | None:
+    """The local node's JVM, or None when there is no local node."""
     pid_file = settings.state_dir / "elasticsearch" / "elasticsearch.pid"
     try:
-        return Path(f"/proc/{pid_file.read_text().strip()}/{name}").read_text()
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if Path(f"/proc/{pid}").exists() else None
+
+
+def _es_proc(settings: Settings, name: str) -> str | None:
+    """A /proc file of the local node's JVM, or None when there is no local node."""
+    pid = _es_pid(settings)
+    try:
+        return Path(f"/proc/{pid}/{name}").read_text() if pid is not None else None
     except OSError:
         return None
-
-
-def _es_cpu_seconds(settings: Settings) -> float | None:
-    stat = _es_proc(settings, "stat")
-    if stat is None:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def _es_peak_mb(settings: Settings) -> float | None:
@@ -806,6 +893,18 @@ def main() -> None:
         f"server running: {cli['indexed']} indexed in {cli['seconds']:.1f}s, "
         f"{cli['rate']:.2f} articles/s, {cli['rate'] / limit_rate:.2f} of it"
     )
+    if flow.get("timed_cpu_s"):
+        print(
+            f"\nwhere the core seconds of the timed run went ({flow['seconds']:.1f}s on {cores} "
+            "cores; per indexed article, the limit's share first)"
+        )
+        for role, seconds in core_time_rows(flow, cores, limit["extract_ms"] + limit["ner_ms"]):
+            per_article = seconds / max(flow["indexed"], 1) * 1000
+            print(f"  {role:<40}{seconds:>8.1f} s{per_article:>8.1f} ms/article")
+        print("  the workers' lives (main thread, from the kernel's scheduler counts):")
+        for state, seconds in flow.get("worker_time_s", {}).items():
+            per_article = seconds / max(flow["indexed"], 1) * 1000
+            print(f"    {state:<38}{seconds:>8.1f} s{per_article:>8.1f} ms/article")
     quality = _one("quality")
     print("\nquality of the same code (unchanged by the speed work?)")
     print("\n".join(_quality_lines(quality)))

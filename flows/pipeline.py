@@ -282,8 +282,12 @@ class BatchPipeline:
             self.flow_run.times["fetch"].add(spent)
             if pages:
                 # No local name for the future: it would keep the last batch's result alive.
+                last = i + 1 == len(work)
                 self.transforming.append(
-                    (pages, self.cpu.submit(transform_task, pages, self.settings, run_id))
+                    (
+                        pages,
+                        self.cpu.submit(transform_task, pages, self.settings, run_id, last=last),
+                    )
                 )
             del pages  # only the spool file (or the batch in hand) holds them now
             while len(self.transforming) > self.cpu.workers:

@@ -105,6 +105,10 @@ def worker_losses(
     return WorkerLosses(tuple(workers), len(lost))
 
 
+# Parts per worker of a run's last batch (``CpuStage.parts``).
+LAST_BATCH_PARTS = 4
+
+
 @dataclass
 class CpuStage:
     """How transform batches are submitted, and how many run at once."""
@@ -117,7 +121,17 @@ class CpuStage:
     pages_in_hand: bool = False
     dask_keys: set[str] = field(default_factory=set)  # this run's transform tasks on Dask
 
-    def submit(self, task: Task, pages: list[Page] | SpooledPages, settings: Settings, run_id: str):
+    def submit(
+        self,
+        task: Task,
+        pages: list[Page] | SpooledPages,
+        settings: Settings,
+        run_id: str,
+        *,
+        last: bool = False,
+    ):
+        """Submit a batch's transform; ``last``: the run's last batch, which the pool's
+        workers share in smaller parts (``parts``)."""
         if self.pages_in_hand and isinstance(pages, SpooledPages):
             pages = spool.read(pages)  # the same cache key: the digest is of the pages
         parameters = {
@@ -125,7 +139,7 @@ class CpuStage:
             "settings": settings,
             "run_id": run_id,
             "pool": self.pool,
-            "parts": self.workers if self.pool is not None else 1,
+            "parts": self.parts(last),
         }
         if self.runner is None:
             return task.submit(**parameters)  # the flow's thread pool; the work goes to the pool
@@ -137,6 +151,17 @@ class CpuStage:
             assert isinstance(wrapped, DaskFuture)
             self.dask_keys.add(str(wrapped.key))
         return future
+
+    def parts(self, last: bool = False) -> int:
+        """How many parts a batch is cut into for the pool's workers to share: one each, and
+        ``LAST_BATCH_PARTS`` each for the run's last batch. The workers take parts as they
+        come free, so they finish their last ones at different times, up to one part apart;
+        the run ends when the later one does, the other core idle meanwhile. Smaller parts at
+        the end bound that wait; smaller parts throughout would cost each part's fixed work
+        (its spool read, its result's pickle) for no gain."""
+        if self.pool is None:
+            return 1
+        return self.workers * (LAST_BATCH_PARTS if last else 1)
 
     def worker_losses(self) -> WorkerLosses:
         """The Dask workers lost while they held this run's batches (none for other runners);

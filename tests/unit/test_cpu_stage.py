@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from newsflow.flows.runners import CpuStage, WorkerLosses, worker_losses
+from newsflow.flows.runners import LAST_BATCH_PARTS, CpuStage, WorkerLosses, worker_losses
 from newsflow.settings import Settings
 from newsflow.transforms.batch import spool
 from newsflow.transforms.models import Page
@@ -81,3 +81,17 @@ def test_worker_losses_count_this_runs_batches_held_by_workers_that_left():
 def test_no_dask_no_losses():
     assert CpuStage("workers", 2).worker_losses() == WorkerLosses()
     assert CpuStage("dask", 2).worker_losses() == WorkerLosses()  # nothing submitted yet
+
+
+def test_the_runs_last_batch_is_shared_in_smaller_parts():
+    # The workers finish their last parts up to a part apart: smaller ones at the end bound
+    # the time one core idles while the other ends the run.
+    pool = object()  # any executor: only its presence matters here
+    stage = CpuStage("workers", 2, pool=pool)
+    task = _RecordingTask()
+    stage.submit(task, _pages(), Settings(), "run-1")  # type: ignore[arg-type]
+    assert task.parameters["parts"] == 2
+    stage.submit(task, _pages(), Settings(), "run-1", last=True)  # type: ignore[arg-type]
+    assert task.parameters["parts"] == 2 * LAST_BATCH_PARTS > 2
+    # Without a pool the batch is transformed whole where the task runs.
+    assert CpuStage("workers", 1).parts(last=True) == 1

@@ -76,7 +76,8 @@ def _fake_home(settings: Settings) -> None:
     (config / "elasticsearch.keystore").write_bytes(b"the single node's own")
 
 
-def test_a_single_node_keeps_its_layout_and_discovers_no_one(tmp_path):
+def test_a_single_node_keeps_its_layout_and_discovers_no_one(tmp_path, monkeypatch):
+    monkeypatch.delenv("NEWSFLOW_LOCAL_ES_TRANSPORT_PORT", raising=False)
     settings = Settings(state_dir=tmp_path, local_es_port=9333)
     node = es_local.paths(settings)
     root = tmp_path / "elasticsearch"

@@ -123,10 +123,11 @@ _ORG_WORDS = _words(
     University Airlines Airways Instituto Institut Universidad Université Universität Banco
     Banque Museo Musée Fundación Asociación Ministerio Stiftung Verband Verein Gesellschaft"""
 )
-# Last words of the names of clubs, media and newspapers ("Dick Clark Productions", "San
-# Francisco Chronicle"). Not "Leader": it ends titles ("Majority Leader") as often as papers.
+# Last words of the names of clubs, media, newspapers and carriers ("Dick Clark Productions",
+# "San Francisco Chronicle", "Delta Air Lines"). Not "Leader": it ends titles ("Majority
+# Leader") as often as papers; not "Line": it ends railways and borders.
 _ORG_LAST_WORDS = _words(
-    """United FC AFC Productions Studios Records Entertainment Media Pictures Publishing
+    """United FC AFC Lines Productions Studios Records Entertainment Media Pictures Publishing
     Publishers Press Times Post Herald Journal Gazette Tribune Chronicle Telegraph Observer
     Courier Examiner Inquirer Sentinel Bulletin"""
 )
@@ -502,11 +503,17 @@ _FULL_NAME = rf"{_NAME_WORD}(?: {_NAME_WORD}){{1,2}}"
 _DOER = re.compile(rf"(?<![\w.'’-])({_FULL_NAME})(?: and ({_FULL_NAME}))?$")
 
 
+# The verbs of a match's result, between its winner and its loser (or loser and winner).
+_WIN = (
+    r"(?:beat|beats|defeated|defeats|routed|routs|rolled past|rolls past|edged|edges|topped|"
+    r"tops|downed|downs|blanked|blanks|upset|upsets|stunned|stuns|held off|holds off|"
+    r"outlasted|outlasts|crushed|crushes|thrashed|thrashes|swept|sweeps|lost to|loses to|"
+    r"fell to|falls to)"
+)
 # A result in sets ("Vasek Pospisil edged Reilly Opelka 7-6 (5), 7-6 (7)") opposes two
 # players: tennis and its kin count sets, team sports goals or points.
 _SETS_RESULT = re.compile(
-    rf"(?<![\w.'’-])({_FULL_NAME}) (?:beat|defeated|edged|topped|downed|upset|stunned|"
-    rf"outlasted|routed|crushed|swept) ({_FULL_NAME}),? \d-\d(?: \(\d+\))?, \d-\d"
+    rf"(?<![\w.'’-])({_FULL_NAME}) {_WIN} ({_FULL_NAME}),? \d-\d(?: \(\d+\))?, \d-\d"
 )
 
 
@@ -2146,11 +2153,6 @@ def _plural_teams(groups: dict[str, _Group], text: str) -> None:
             g.type = "organization"
 
 
-_WIN = (
-    r"(?:beat|beats|defeated|defeats|routed|routs|rolled past|rolls past|edged|edges|topped|"
-    r"tops|downed|downs|blanked|blanks|upset|upsets|stunned|stuns|held off|holds off|"
-    r"outlasted|outlasts|crushed|crushes|thrashed|thrashes|lost to|loses to|fell to|falls to)"
-)
 _RESULT_AFTER = re.compile(rf"^ {_WIN} (?:[A-Z][\w.'’-]* ){{0,3}}[A-Z][\w.'’-]*,? \d{{1,3}}[-–]\d")
 _RESULT_BEFORE = re.compile(rf"[A-Z][\w.'’-]* {_WIN} $")
 _SCORE_AFTER = re.compile(r"^,? \d{1,3}[-–]\d{1,3}\b")

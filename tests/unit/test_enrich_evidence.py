@@ -674,3 +674,19 @@ def test_a_long_name_ending_in_a_common_noun_without_a_word_of_bodies_is_no_orga
     assert "Environmental Kuznets Curve" not in got
     assert got["International Court of Justice"] == "organization"
     assert got["Indiana State Teachers Association"] == "organization"
+
+
+def test_a_name_only_ever_written_alone_in_quotation_marks_is_a_title():
+    text = (
+        "Disney+ opens with classic fare, including “Mary Poppins” and “Bambi.” "
+        "Julie Andrews said she was delighted. Critics praised “Frozen Planet”, "
+        'and "Harold Lloyd" ran too.'
+    )
+    got = resolve(
+        text,
+        ("Mary Poppins", "PERSON"),
+        ("Julie Andrews", "PERSON"),
+        ("Frozen Planet", "ORG"),
+        ("Harold Lloyd", "PERSON"),
+    )
+    assert got == {"Julie Andrews": "person"}

@@ -1052,6 +1052,7 @@ def entity_candidates(
     # rules above find on a page, and was trained on that share.
     _owned_one_word_names(groups, text)
     _things_named_before_their_kind(groups, text)
+    _quoted_titles(groups, text)
     by_type = {t: _spans_of_type(groups, t) for t in _RULE_TYPES}
     out = []
     for g in groups.values():
@@ -1562,6 +1563,26 @@ def _things_named_before_their_kind(groups: dict[str, _Group], text: str | None)
                 g.type = "product"
         elif g.type == "organization" and g.name.upper() != g.name and all(after):
             g.type = "product"
+
+
+_OPEN_QUOTE = re.compile(r"[\"“‘]$")
+_CLOSE_QUOTE = re.compile(r"^[.,!?]?[\"”’]")
+
+
+def _quoted_titles(groups: dict[str, _Group], text: str | None) -> None:
+    """A "person" or "organization" that every mention writes alone between quotation marks
+    ("classic Disney fare, including “Mary Poppins” and “Bambi.”") is the title of a work:
+    news quotes the titles of films, books and songs, and names people and bodies plainly."""
+    if text is None:
+        return
+    for g in groups.values():
+        if g.type not in ("person", "organization") or g.alias or g.linked or g.recovered:
+            continue
+        if all(
+            _OPEN_QUOTE.search(text[max(0, s - 1) : s]) and _CLOSE_QUOTE.match(text[e : e + 2])
+            for s, e in g.spans
+        ):
+            g.type = "work"
 
 
 def _owned(text: str, start: int, companies: set[int]) -> bool:

@@ -70,6 +70,7 @@ RULES = (
     "_firms_named_after_people",
     "_owned_one_word_names",
     "_things_named_before_their_kind",
+    "_quoted_titles",
     "_is_junk",
     "load_typer",
 )

@@ -1265,7 +1265,7 @@ def _split_brands(
     """A name made of a brand and product words ("Apple Watch", "Nintendo Switch Lite", "Dell
     G3 15") is a product when its brand is also named alone or heads another product name of
     the article: products are neither people nor organisations, and each of their mentions
-    names the brand, a company the article is about.
+    names the brand, a company the article is about when it also names it alone.
 
     People share first names but are rarely named by them alone, so a name the model calls a
     person needs both: another product name with its first word, and a product word.
@@ -1291,14 +1291,14 @@ def _split_brands(
             continue
         if alone is not None and alone.type == "person" and len({g.key for g in named}) < 2:
             continue  # "Taylor said": a first name, not a brand
-        if alone is None and len({g.key for g in named}) < 2:
-            continue
         if alone is None:
-            alone = groups[key] = _Group(key=key, first_facet="organization")
-            alone.names[brand] = 0
-            alone.order[brand] = 0
-            alone.type = "organization"
-            alone.settle()
+            # A brand the article never names alone is no facet of its own: a facet value is
+            # a name the text writes ("Galaxy" of "Galaxy S10" and "Galaxy Note" is a line,
+            # not a company), and its product names stay products.
+            if len({g.key for g in named}) >= 2:
+                for g in named:
+                    g.type, g.product = "product", brand
+            continue
         alone.type = "product" if _product_line(brand, named) else "organization"
         for g in named:
             g.type, g.product = "product", brand

@@ -46,6 +46,8 @@ from newsflow.transforms.enrich.stories import StoryClusters
 from newsflow.transforms.fetch import download
 from newsflow.transforms.models import Article, Failure, Page, StageCounts
 
+runners.end_runs_without_waiting_for_heartbeats()  # before any flow of newsflow runs
+
 # The CLI listens here to draw progress on a terminal; nothing else depends on it.
 progress_log = logging.getLogger("newsflow.progress")
 

@@ -23,7 +23,6 @@ import ctypes
 import functools
 import gc
 import hashlib
-import inspect
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -32,7 +31,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from prefect import Task, flow_engine
+from prefect import Task
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 
@@ -217,25 +216,6 @@ class RunLogger(logging.LoggerAdapter):
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
         kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
         return msg, kwargs
-
-
-@functools.cache
-def end_runs_without_waiting_for_heartbeats() -> bool:
-    """Let a flow run end once its final state is set, without waiting on its heartbeat thread
-    (True when applied; False if this Prefect's engine has no such switch).
-
-    Prefect's sync engine sends a flow run's heartbeats from a daemon thread that sleeps in
-    one-second steps, and joins it when the run ends: every run waited for the rest of the
-    step under way, up to a second, whatever its length (the async engine does not join). The
-    thread looks at its stop flag before each heartbeat and stops on a final state, so not
-    joining it sends no heartbeat after the run; one the engine would have waited for ends
-    within the second, or with the process. Called when the flows are imported, before any
-    run (a served or worker-run flow imports them too)."""
-    send = flow_engine._send_heartbeats
-    if "join_on_exit" not in inspect.signature(send).parameters:
-        return False
-    flow_engine._send_heartbeats = functools.partial(send, join_on_exit=False)
-    return True
 
 
 # glibc's mallopt parameters (malloc.h).

@@ -127,3 +127,39 @@ def test_a_flow_run_ends_without_waiting_for_its_heartbeat_thread():
     thread.join(timeout=5)
     assert not thread.is_alive()
     assert engine.beats == 1
+
+
+# A flow run's parameters as each of newsflow's flows records them, in a fresh interpreter.
+RECORDED_PARAMETERS = """
+import json, sys
+from pathlib import Path
+from newsflow.flows.backfill import backfill
+from newsflow.flows.ingest import ingest
+from newsflow.flows.maintenance import maintenance
+from newsflow.flows.reprocess import reprocess
+from newsflow.settings import Settings
+
+settings = Settings(es_password="secret", aliases_path=Path("aliases.json"), index="news")
+calls = [
+    (ingest, {"sources": ["a.txt", "https://example.org/"], "settings": settings, "backfill": True}),
+    (backfill, {"sources": None, "since": "2026-01-01", "until": None, "settings": settings}),
+    (reprocess, {"since": None, "source": "example.org", "limit": 5, "force": False}),
+    (maintenance, {"retry_dead_letters": True, "reenrich_limit": None, "settings": settings}),
+]
+recorded = [flow.serialize_parameters(parameters) for flow, parameters in calls]
+imported = "fastapi" in sys.modules
+from fastapi.encoders import jsonable_encoder  # what Prefect's own Flow records
+expected = [{k: jsonable_encoder(v) for k, v in parameters.items()} for _, parameters in calls]
+print(json.dumps({"imported": imported, "same": recorded == expected, "recorded": recorded}))
+"""
+
+
+def test_flow_runs_record_their_parameters_as_prefect_does_without_importing_fastapi():
+    done = subprocess.run(
+        [sys.executable, "-c", RECORDED_PARAMETERS], capture_output=True, text=True, check=True
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["same"], result["recorded"]
+    assert not result["imported"]
+    settings = result["recorded"][0]["settings"]
+    assert settings["es_password"] == "**********" and settings["index"] == "news"

@@ -2,7 +2,8 @@
 
 - ``flow``: Prefect's ``@flow``, making a ``JsonParametersFlow``, whose run parameters are
   recorded without importing FastAPI;
-- ``end_runs_without_waiting_for_heartbeats``: a run ends once its final state is set.
+- ``end_runs_without_waiting_for_heartbeats``: a run ends once its final state is set (for
+  every flow run of the process: the switch is the engine's own).
 
 Both keep what Prefect records and sends (parameters, states, heartbeats); they only take away
 work that a short run paid for nothing.

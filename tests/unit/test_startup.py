@@ -141,7 +141,7 @@ from newsflow.settings import Settings
 
 settings = Settings(es_password="secret", aliases_path=Path("aliases.json"), index="news")
 calls = [
-    (ingest, {"sources": ["a.txt", "https://example.org/"], "settings": settings, "backfill": True}),
+    (ingest, {"sources": ["a.txt", "https://a.example/"], "settings": settings, "backfill": True}),
     (backfill, {"sources": None, "since": "2026-01-01", "until": None, "settings": settings}),
     (reprocess, {"since": None, "source": "example.org", "limit": 5, "force": False}),
     (maintenance, {"retry_dead_letters": True, "reenrich_limit": None, "settings": settings}),

@@ -15,10 +15,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from newsflow.flows import pipeline
+from newsflow.flows.engine import flow
 from newsflow.flows.ingest import discover_task
 from newsflow.flows.reprocess import parse_since
 from newsflow.settings import Settings
@@ -49,8 +49,7 @@ def in_range(
 @flow(
     name="backfill",
     log_prints=False,
-    # Prefect's flow() takes TaskRunner[PrefectFuture[Any]], which no runner is (prefect#16938).
-    task_runner=ThreadPoolTaskRunner(max_workers=16),  # type: ignore[arg-type]
+    task_runner=ThreadPoolTaskRunner(max_workers=16),
 )
 def backfill(
     sources: list[str] | None = None,

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
+from prefect import task
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from newsflow.flows import pipeline, runners
+from newsflow.flows.engine import flow
 from newsflow.options import fetch_options
 from newsflow.settings import Settings
 from newsflow.store import state
@@ -43,8 +44,7 @@ def discover_task(source_list: list[str], settings: Settings) -> Discovered:
 @flow(
     name="ingest",
     log_prints=False,
-    # Prefect's flow() takes TaskRunner[PrefectFuture[Any]], which no runner is (prefect#16938).
-    task_runner=ThreadPoolTaskRunner(max_workers=16),  # type: ignore[arg-type]
+    task_runner=ThreadPoolTaskRunner(max_workers=16),
 )
 def ingest(
     sources: list[str] | None = None, settings: Settings | None = None, backfill: bool = False

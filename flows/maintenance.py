@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
+from prefect import task
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from newsflow.flows import pipeline
+from newsflow.flows.engine import flow
 from newsflow.settings import Settings
 from newsflow.store import articles, indices, load
 from newsflow.store.archive import Archive, ArchiveError, ArchiveRecord
@@ -65,8 +66,7 @@ def reenrich_stale(run: pipeline.Run, limit: int | None) -> dict[str, int]:
 @flow(
     name="maintenance",
     log_prints=False,
-    # Prefect's flow() takes TaskRunner[PrefectFuture[Any]], which no runner is (prefect#16938).
-    task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]
+    task_runner=ThreadPoolTaskRunner(max_workers=4),
 )
 def maintenance(
     retry_dead_letters: bool = True,

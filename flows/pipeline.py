@@ -30,7 +30,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.utilities.annotations import quote
 
-from newsflow.flows import runners
+from newsflow.flows import engine, runners
 from newsflow.flows.process_pool import run_transform
 from newsflow.options import fetch_options
 from newsflow.settings import Settings
@@ -45,6 +45,8 @@ from newsflow.transforms.clean.siterules import load_rules
 from newsflow.transforms.enrich.stories import StoryClusters
 from newsflow.transforms.fetch import download
 from newsflow.transforms.models import Article, Failure, Page, StageCounts
+
+engine.end_runs_without_waiting_for_heartbeats()  # before any flow of newsflow runs
 
 # The CLI listens here to draw progress on a terminal; nothing else depends on it.
 progress_log = logging.getLogger("newsflow.progress")

@@ -14,10 +14,10 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
 
-from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from newsflow.flows import pipeline
+from newsflow.flows.engine import flow
 from newsflow.settings import Settings
 from newsflow.store import articles
 from newsflow.store.archive import Archive, ArchiveRecord
@@ -70,8 +70,7 @@ def archive_batches(
 @flow(
     name="reprocess",
     log_prints=False,
-    # Prefect's flow() takes TaskRunner[PrefectFuture[Any]], which no runner is (prefect#16938).
-    task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]
+    task_runner=ThreadPoolTaskRunner(max_workers=4),
 )
 def reprocess(
     since: str | None = None,

@@ -5,8 +5,11 @@ console script ends: threads and exit handlers first, then out without the teard
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -85,3 +88,78 @@ def test_the_console_script_ends_threads_and_handlers_then_skips_the_teardown(st
     # The thread is waited for, then the command's handler runs, the output is flushed, and
     # the process exits before Python frees its objects one by one.
     assert done.stdout == "outputthread done\nhandler ran\n"
+
+
+class _Engine:
+    """The part of Prefect's flow run engine its heartbeat thread uses."""
+
+    heartbeat_seconds = 30
+    flow_run = None  # no state to look at: the thread beats until told to stop
+    logger = logging.getLogger("test-heartbeats")
+
+    def __init__(self) -> None:
+        self.beats = 0
+
+    def _build_heartbeat_event_template(self) -> tuple[None, None]:
+        return None, None
+
+    def _emit_flow_run_heartbeat(self, resource: object, related: object) -> None:
+        self.beats += 1
+
+
+def test_a_flow_run_ends_without_waiting_for_its_heartbeat_thread():
+    # newsflow's flows switch the wait off when imported.
+    from prefect import flow_engine
+
+    import newsflow.flows.pipeline  # noqa: F401
+
+    engine = _Engine()
+    before = set(threading.enumerate())
+    with flow_engine._send_heartbeats(engine):
+        (thread,) = set(threading.enumerate()) - before
+        deadline = time.monotonic() + 10
+        while not engine.beats and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert engine.beats == 1  # and now it sleeps, in one-second steps
+    # The run's end did not wait for the step under way...
+    assert thread.is_alive()
+    # ...and the thread stops at the end of it, with no heartbeat after the run.
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert engine.beats == 1
+
+
+# A flow run's parameters as each of newsflow's flows records them, in a fresh interpreter.
+RECORDED_PARAMETERS = """
+import json, sys
+from pathlib import Path
+from newsflow.flows.backfill import backfill
+from newsflow.flows.ingest import ingest
+from newsflow.flows.maintenance import maintenance
+from newsflow.flows.reprocess import reprocess
+from newsflow.settings import Settings
+
+settings = Settings(es_password="secret", aliases_path=Path("aliases.json"), index="news")
+calls = [
+    (ingest, {"sources": ["a.txt", "https://a.example/"], "settings": settings, "backfill": True}),
+    (backfill, {"sources": None, "since": "2026-01-01", "until": None, "settings": settings}),
+    (reprocess, {"since": None, "source": "example.org", "limit": 5, "force": False}),
+    (maintenance, {"retry_dead_letters": True, "reenrich_limit": None, "settings": settings}),
+]
+recorded = [flow.serialize_parameters(parameters) for flow, parameters in calls]
+imported = "fastapi" in sys.modules
+from fastapi.encoders import jsonable_encoder  # what Prefect's own Flow records
+expected = [{k: jsonable_encoder(v) for k, v in parameters.items()} for _, parameters in calls]
+print(json.dumps({"imported": imported, "same": recorded == expected, "recorded": recorded}))
+"""
+
+
+def test_flow_runs_record_their_parameters_as_prefect_does_without_importing_fastapi():
+    done = subprocess.run(
+        [sys.executable, "-c", RECORDED_PARAMETERS], capture_output=True, text=True, check=True
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["same"], result["recorded"]
+    assert not result["imported"]
+    settings = result["recorded"][0]["settings"]
+    assert settings["es_password"] == "**********" and settings["index"] == "news"

@@ -191,6 +191,15 @@ def test_a_company_named_alone_is_not_the_short_form_of_a_longer_name_it_starts(
     assert got.get("Spotify Wrapped") != "person"
 
 
+@pytest.mark.parametrize("longer", ["NBA League Pass", "NBA Rules Committee"])
+def test_a_body_is_no_short_form_of_a_service_or_unit_named_after_it(longer):
+    # "League" and "Committee" are words of bodies, but a name that only holds one before its
+    # last word names a service, and a unit is another body than its parent.
+    text = f"The NBA said {longer} will change. {longer} starts in March, the NBA said."
+    got = resolve(text, ("NBA", "ORG"), (longer, "ORG"), (longer, "ORG"), ("NBA", "ORG"))
+    assert got.get("NBA") == "organization", got
+
+
 def test_a_company_named_alone_more_often_than_a_person_like_name_it_starts_keeps_it():
     text = (
         "Apple sold more Apple Watches this year. Apple said the watch sold well, and Apple "

@@ -1727,7 +1727,7 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
             full = [
                 g
                 for g in targets
-                if _has_org_word(g.tokens)
+                if _ends_with_org_word(g.tokens)
                 or (g.alias is not None and g.alias.type == "organization")
                 or _last_word(g) == word
             ]
@@ -1740,6 +1740,10 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
         if len(targets) == 1:
             _merge(groups.pop(short.key), targets[0])
 
+
+# Last words of a body's own units ("House Science Committee", "Apple's Health Division"):
+# a unit named after its parent is another facet value than the parent, not its full name.
+_UNIT_WORDS = _words("Committee Subcommittee Department Division Office Bureau Unit Panel Caucus")
 
 _COMPANY_ABBREVIATIONS = _words("co cos")
 
@@ -1852,6 +1856,13 @@ def _without_place(words: list[str]) -> list[str]:
 
 def _has_org_word(words: list[str]) -> bool:
     return any(w in _ORG_WORDS for w in words) or words[-1] in _ORG_LAST_WORDS
+
+
+def _ends_with_org_word(words: list[str]) -> bool:
+    """Whether a name ends with a word that says it is a body ("Corvid Quantum Technologies"),
+    other than a unit's: "NBA League Pass" and "House Science Committee" are a service and a
+    unit named after a body, not its full name."""
+    return words[-1] not in _UNIT_WORDS and _has_org_word(words[-1:])
 
 
 def _spans_of_type(groups: dict[str, _Group], facet: str) -> list[tuple[int, int]]:

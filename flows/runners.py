@@ -269,8 +269,9 @@ def young_heap_only() -> Iterator[None]:
 
     The flow process holds ~400,000 long-lived objects (Prefect, pydantic, the client) before
     its first batch; frozen, a full collection costs 3-7 ms instead of ~270 ms, so one can run
-    after every batch (``release_batch_memory``). Unfrozen when the run ends."""
-    gc.collect()
+    after every batch (``release_batch_memory``). Unfrozen when the run ends. Frozen as they
+    are, without a full collection first: that collection would cost every run, a one-page run
+    too, what freezing saves, and the few cycles already garbage only wait for the run's end."""
     gc.freeze()
     try:
         yield

@@ -37,6 +37,33 @@ def test_the_extract_path_imports_neither_prefect_nor_scipy():
     assert not modules & {"prefect", "datasketch", "scipy"}
 
 
+# What the flow process of `newsflow run` imports and does with stories: it reads the workers'
+# signatures back, clusters them and indexes their keys, and computes none.
+FLOW_PATH = """
+import json, sys
+import newsflow.cli.run, newsflow.flows.ingest
+from newsflow.transforms.enrich.stories import StoryClusters, StoryMember, assign_documents
+docs = [{"id": f"d{i}", "url": f"https://example.com/{i}", "story_signature": SIGNATURE,
+         "story_bands": BANDS} for i in range(2)]
+clusters = StoryClusters()
+assignments = clusters.assign([StoryMember.from_source(d) for d in docs])
+print(json.dumps([sorted({name.split(".")[0] for name in sys.modules}),
+                  [a.story_id for a in assignments]]))
+"""
+
+
+def test_the_flow_process_compares_signatures_without_importing_numpy():
+    from newsflow.transforms.enrich.stories import signature
+
+    sig = signature(" ".join(f"word{i}" for i in range(40)))
+    assert sig is not None
+    code = FLOW_PATH.replace("SIGNATURE", repr(sig.encode())).replace("BANDS", repr(sig.bands))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    modules, story_ids = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "numpy" not in modules and "prefect" in modules
+    assert story_ids == ["d0", "d0"]  # two copies of one signature: one story
+
+
 def test_newsflow_run_starts_its_worker_before_importing_the_transform_code():
     # `newsflow run` imports the pool to start a worker at once; the worker loads the clean
     # and enrich code, which the flow's process, handing its batches over, does not need.

@@ -5,12 +5,13 @@ a sentence dropped or added. Each body becomes a set of word 5-grams (NFKC, case
 and dateline lines above the first paragraph and short credit lines below the last left out),
 summarised by a MinHash signature (128 permutations, fixed seed, datasketch 2's ``affine32``
 scheme computed here in numpy, so the same text gives the same signature on every machine and
-the same values datasketch gives). LSH banding (32 bands of 4 rows) turns the
-signature into band keys ``b<band>:<hash>`` plus one exact key ``x:<hash>`` of the normalised
-text. The keys are indexed (``story_bands``), so one terms query finds the candidates of a new
-article among earlier runs; a candidate joins only when the estimated Jaccard similarity of the
-signatures (kept in ``_source``, not indexed) reaches ``THRESHOLD`` — band collisions alone
-would merge different stories on the same topic.
+the same values datasketch gives; only computing a signature needs numpy, so the flow process,
+which reads signatures and compares them, never imports it). LSH banding (32 bands of 4 rows)
+turns the signature into band keys ``b<band>:<hash>`` plus one exact key ``x:<hash>`` of the
+normalised text. The keys are indexed (``story_bands``), so one terms query finds the candidates
+of a new article among earlier runs; a candidate joins only when the estimated Jaccard
+similarity of the signatures (kept in ``_source``, not indexed) reaches ``THRESHOLD`` — band
+collisions alone would merge different stories on the same topic.
 
 A story keeps the id it got first (the first copy's document id), so it is stable across runs;
 its lead is the earliest copy by published date, then fetched_at, then URL.
@@ -24,14 +25,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import struct
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 SHINGLE_WORDS = 5
 NUM_PERM = 128
@@ -70,8 +73,10 @@ def story_key(body: str) -> str:
     return hashlib.sha1(" ".join(story_words(body)).encode("utf-8")).hexdigest()[:16]
 
 
-# MurmurHash3's 32-bit finalizer, which datasketch's affine32 scheme applies to each input hash.
-_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
+# A signature's values: numpy's uint32 where computed, plain ints where read back (``decode``).
+HashValues: TypeAlias = "np.ndarray | Sequence[int]"
+_BAND = struct.Struct(f"<{ROWS}I")
+_SIGNATURE = struct.Struct(f"<{NUM_PERM}I")
 
 
 @lru_cache(maxsize=1)
@@ -81,6 +86,8 @@ def _permutations() -> tuple[np.ndarray, np.ndarray]:
 
     Computed here rather than taken from datasketch: importing it imports scipy, over a second
     of every command's start-up for twenty lines of arithmetic."""
+    import numpy as np
+
     gen = np.random.RandomState(SEED)
     a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
     b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
@@ -95,10 +102,13 @@ def minhash(shingles: Collection[bytes]) -> np.ndarray:
     which is the modulo the scheme means."""
     # The digests joined and read as little-endian uint32, every fifth (a SHA-1 digest is five
     # of them): the first four bytes of each, without a Python int per shingle.
+    import numpy as np
+
     sha1 = hashlib.sha1
     joined = b"".join([sha1(item).digest() for item in shingles])
     hashes = np.frombuffer(joined, dtype="<u4")[::5].astype(np.uint32)
-    s1, m1, s2, m2 = _FMIX32
+    # MurmurHash3's 32-bit finalizer, which the affine32 scheme applies to each input hash.
+    s1, m1, s2, m2 = (np.uint32(v) for v in (16, 0x85EBCA6B, 13, 0xC2B2AE35))
     hashes ^= hashes >> s1
     hashes *= m1
     hashes ^= hashes >> s2
@@ -120,21 +130,18 @@ class StorySignature:
         return base64.b64encode(self.hashvalues.astype("<u4").tobytes()).decode("ascii")
 
     @staticmethod
-    def decode(text: str) -> np.ndarray:
+    def decode(text: str) -> tuple[int, ...]:
         """Hash values from ``encode``; ``ValueError`` when they are not a signature."""
         raw = base64.b64decode(text, validate=True)
-        if len(raw) != 4 * NUM_PERM:
-            raise ValueError(f"story signature of {len(raw)} bytes, expected {4 * NUM_PERM}")
-        return np.frombuffer(raw, dtype="<u4").astype(np.uint32)
+        if len(raw) != _SIGNATURE.size:
+            raise ValueError(f"story signature of {len(raw)} bytes, expected {_SIGNATURE.size}")
+        return _SIGNATURE.unpack(raw)
 
 
-def band_keys(hashvalues: np.ndarray) -> list[str]:
-    """LSH band keys ``b<band>:<12 hex>`` of a signature."""
-    values = hashvalues.astype("<u4")
-    return [
-        f"b{i:02d}:{hashlib.sha1(values[i * ROWS : (i + 1) * ROWS].tobytes()).hexdigest()[:12]}"
-        for i in range(BANDS)
-    ]
+def band_keys(hashvalues: HashValues) -> list[str]:
+    """LSH band keys ``b<band>:<12 hex>`` of a signature (its little-endian uint32 bytes)."""
+    bands = (_BAND.pack(*hashvalues[i * ROWS : (i + 1) * ROWS]) for i in range(BANDS))
+    return [f"b{i:02d}:{hashlib.sha1(band).hexdigest()[:12]}" for i, band in enumerate(bands)]
 
 
 def signature(body: str) -> StorySignature | None:
@@ -149,9 +156,9 @@ def signature(body: str) -> StorySignature | None:
     return StorySignature(values, (exact, *band_keys(values)))
 
 
-def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+def jaccard(a: HashValues, b: HashValues) -> float:
     """MinHash estimate of the Jaccard similarity of two shingle sets."""
-    return float(np.count_nonzero(a == b)) / len(a)
+    return sum(1 for x, y in zip(a, b, strict=True) if x == y) / len(a)
 
 
 def lead_key(published: str | None, fetched_at: str | None, url: str) -> tuple:
@@ -178,7 +185,7 @@ class StoryMember:
 
     doc_id: str
     story_id: str
-    hashvalues: np.ndarray | None
+    hashvalues: HashValues | None
     bands: tuple[str, ...]
     key: tuple  # lead_key
     lead: bool = False  # the flag the index holds (or will hold) for it

@@ -49,7 +49,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache, partial
 from itertools import pairwise
 from pathlib import Path
 
@@ -989,7 +989,8 @@ class Candidate:
 
     ``names`` is its facet value as a person, an organisation and a place (a person's fullest
     name, the gazetteer's name of a place, the alias table's name); ``rule_type`` is the type the
-    hand rules give it, ``junk`` whether their junk filter drops it.
+    hand rules give it, ``junk`` whether their junk filter drops it. ``features`` (the typer's
+    evidence) is read from the text when first asked for: the typer checks only some names.
     """
 
     names: dict[str, str]
@@ -997,10 +998,15 @@ class Candidate:
     junk: bool
     alias: str  # the alias table's type, or ""
     vouched: bool  # the text itself says it is a person ("X said", "Mr X", listed with people)
-    features: dict[str, float]
+    evidence: Callable[[], dict[str, float]] = field(repr=False, compare=False)
     spans: tuple[tuple[int, int], ...]
     forms: frozenset[str]
     written: tuple[str, ...]  # its names as the text writes them
+
+    @cached_property
+    def features(self) -> dict[str, float]:
+        """The evidence the typer reads about the name (``FEATURES``)."""
+        return self.evidence()
 
 
 def entity_candidates(
@@ -1076,7 +1082,7 @@ def entity_candidates(
                 junk=junk,
                 alias=g.alias.type if g.alias else "",
                 vouched=vouched,
-                features=_features(g, junk, ctx, by_type.get(g.type, [])),
+                evidence=partial(_features, g, junk, ctx, by_type.get(g.type, [])),
                 spans=tuple(g.spans),
                 forms=frozenset(g.forms),
                 written=tuple(g.names),

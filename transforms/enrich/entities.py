@@ -251,8 +251,10 @@ def load_model(name: str):
     return subset(shared, [p for p in shared.pipe_names if p not in _NOT_NEEDED])
 
 
+@lru_cache(maxsize=65_536)
 def normalize_name(text: str) -> str:
-    """Surface form of a mention -> the name it stands for (possessives, 'the', quotes, spacing)."""
+    """Surface form of a mention -> the name it stands for (possessives, 'the', quotes, spacing).
+    Cached: an article writes most names several times, and the rules ask again."""
     name = _SPACES.sub(" ", text).strip()
     for _ in range(2):  # "“Kyiv’s”" needs the quotes off before the possessive, and again after
         name = _EDGE_PUNCT.sub("", _LEADING_THE.sub("", _POSSESSIVE.sub("", name)))
@@ -639,7 +641,8 @@ def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention
         if len(name) > 3 and found.span(1) not in taken and find_place(name) is not None:
             extra.append(Mention(name, "GPE", found.start(1)))
     # A result line names two teams: "Bruins 5, Devils 1", "Blue Jackets 5, Canadiens 2".
-    for found in _SCORE_LINE.finditer(text):
+    score_lines = list(_SCORE_LINE.finditer(text))
+    for found in score_lines:
         for i in (1, 3):
             team = found.group(i)
             if find_place(team) is None and team not in _LEADING_JUNK:
@@ -660,7 +663,7 @@ def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention
         for s, e in doers
         if not any(a < e and s < b for a, b in people)
     ]
-    scores = [(m.start(), m.end()) for m in _SCORE_LINE.finditer(text)]
+    scores = [(m.start(), m.end()) for m in score_lines]
     mentions = [
         m for m in mentions if not any(s <= m.start < e for s, e in scores) or m.label == "PERSON"
     ]
@@ -1627,8 +1630,11 @@ def _link_surnames(groups: dict[str, _Group], text: str | None = None) -> None:
         if not is_person and short.place is not None and short.place.major:
             continue
         targets = [f for f in full if _bare_name(f)[-n:] == words]
-        spoken = text is not None and any(_person_context(text, s, e) for s, e in short.spans)
-        if not is_person and short.votes["organization"] >= 2 and not spoken:
+        if (
+            not is_person
+            and short.votes["organization"] >= 2
+            and not (text is not None and any(_person_context(text, s, e) for s, e in short.spans))
+        ):
             # A name the model reads as an organisation again and again joins a "person" only
             # when that person has a common first name, or the text speaks of it as of a
             # person ("Prakash said" after "Aseem Prakash"): "Recent Samsung" on a title-case

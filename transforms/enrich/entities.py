@@ -2345,8 +2345,9 @@ def _org_context(text: str, start: int, end: int, orgs: list[tuple[int, int]]) -
     if _ORG_AFTER.match(after) or _ORG_BEFORE.search(text[max(0, start - _CONTEXT) : start]):
         return True
     # "Gavi, the Vaccine Alliance": one organisation named twice; but "Scott Strenfel,
-    # PG&E's principal meteorologist" is a person and their employer.
-    return any(
+    # PG&E's principal meteorologist" is a person and their employer. The apposition opens
+    # with the comma right after the name: without one, no organisation need be looked at.
+    return text[end : end + 1] == "," and any(
         os_ >= end
         and _APPOSITION.match(text[end:os_])
         and not _POSSESSIVE_AFTER.match(text[oe : oe + 3])

@@ -49,7 +49,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache, partial
 from itertools import pairwise
 from pathlib import Path
 
@@ -251,8 +251,10 @@ def load_model(name: str):
     return subset(shared, [p for p in shared.pipe_names if p not in _NOT_NEEDED])
 
 
+@lru_cache(maxsize=65_536)
 def normalize_name(text: str) -> str:
-    """Surface form of a mention -> the name it stands for (possessives, 'the', quotes, spacing)."""
+    """Surface form of a mention -> the name it stands for (possessives, 'the', quotes, spacing).
+    Cached: an article writes most names several times, and the rules ask again."""
     name = _SPACES.sub(" ", text).strip()
     for _ in range(2):  # "“Kyiv’s”" needs the quotes off before the possessive, and again after
         name = _EDGE_PUNCT.sub("", _LEADING_THE.sub("", _POSSESSIVE.sub("", name)))
@@ -639,7 +641,8 @@ def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention
         if len(name) > 3 and found.span(1) not in taken and find_place(name) is not None:
             extra.append(Mention(name, "GPE", found.start(1)))
     # A result line names two teams: "Bruins 5, Devils 1", "Blue Jackets 5, Canadiens 2".
-    for found in _SCORE_LINE.finditer(text):
+    score_lines = list(_SCORE_LINE.finditer(text))
+    for found in score_lines:
         for i in (1, 3):
             team = found.group(i)
             if find_place(team) is None and team not in _LEADING_JUNK:
@@ -660,7 +663,7 @@ def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention
         for s, e in doers
         if not any(a < e and s < b for a, b in people)
     ]
-    scores = [(m.start(), m.end()) for m in _SCORE_LINE.finditer(text)]
+    scores = [(m.start(), m.end()) for m in score_lines]
     mentions = [
         m for m in mentions if not any(s <= m.start < e for s, e in scores) or m.label == "PERSON"
     ]
@@ -989,7 +992,8 @@ class Candidate:
 
     ``names`` is its facet value as a person, an organisation and a place (a person's fullest
     name, the gazetteer's name of a place, the alias table's name); ``rule_type`` is the type the
-    hand rules give it, ``junk`` whether their junk filter drops it.
+    hand rules give it, ``junk`` whether their junk filter drops it. ``features`` (the typer's
+    evidence) is read from the text when first asked for: the typer checks only some names.
     """
 
     names: dict[str, str]
@@ -997,10 +1001,15 @@ class Candidate:
     junk: bool
     alias: str  # the alias table's type, or ""
     vouched: bool  # the text itself says it is a person ("X said", "Mr X", listed with people)
-    features: dict[str, float]
+    evidence: Callable[[], dict[str, float]] = field(repr=False, compare=False)
     spans: tuple[tuple[int, int], ...]
     forms: frozenset[str]
     written: tuple[str, ...]  # its names as the text writes them
+
+    @cached_property
+    def features(self) -> dict[str, float]:
+        """The evidence the typer reads about the name (``FEATURES``)."""
+        return self.evidence()
 
 
 def entity_candidates(
@@ -1076,7 +1085,7 @@ def entity_candidates(
                 junk=junk,
                 alias=g.alias.type if g.alias else "",
                 vouched=vouched,
-                features=_features(g, junk, ctx, by_type.get(g.type, [])),
+                evidence=partial(_features, g, junk, ctx, by_type.get(g.type, [])),
                 spans=tuple(g.spans),
                 forms=frozenset(g.forms),
                 written=tuple(g.names),
@@ -1624,8 +1633,11 @@ def _link_surnames(groups: dict[str, _Group], text: str | None = None) -> None:
         if not is_person and short.place is not None and short.place.major:
             continue
         targets = [f for f in full if _bare_name(f)[-n:] == words]
-        spoken = text is not None and any(_person_context(text, s, e) for s, e in short.spans)
-        if not is_person and short.votes["organization"] >= 2 and not spoken:
+        if (
+            not is_person
+            and short.votes["organization"] >= 2
+            and not (text is not None and any(_person_context(text, s, e) for s, e in short.spans))
+        ):
             # A name the model reads as an organisation again and again joins a "person" only
             # when that person has a common first name, or the text speaks of it as of a
             # person ("Prakash said" after "Aseem Prakash"): "Recent Samsung" on a title-case
@@ -2336,8 +2348,9 @@ def _org_context(text: str, start: int, end: int, orgs: list[tuple[int, int]]) -
     if _ORG_AFTER.match(after) or _ORG_BEFORE.search(text[max(0, start - _CONTEXT) : start]):
         return True
     # "Gavi, the Vaccine Alliance": one organisation named twice; but "Scott Strenfel,
-    # PG&E's principal meteorologist" is a person and their employer.
-    return any(
+    # PG&E's principal meteorologist" is a person and their employer. The apposition opens
+    # with the comma right after the name: without one, no organisation need be looked at.
+    return text[end : end + 1] == "," and any(
         os_ >= end
         and _APPOSITION.match(text[end:os_])
         and not _POSSESSIVE_AFTER.match(text[oe : oe + 3])

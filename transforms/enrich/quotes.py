@@ -384,6 +384,7 @@ def _windows(line: str) -> list[tuple[int, str]]:
 # --------------------------------------------------------------------------- names
 
 
+@lru_cache(maxsize=4096)
 def _fold_char(char: str) -> str:
     base = unicodedata.normalize("NFKD", char)[:1] or char
     low = base.lower()
@@ -828,16 +829,31 @@ def _comma_verb(doc, close, spans: Sequence[_Span]):
     return None
 
 
-def _speech_verb(doc, span: _Span, spans: Sequence[_Span], comma: bool):
+@dataclass(frozen=True)
+class _Verbs:
+    """The speech verbs of a paragraph's parse outside its quotations, and the tokens that
+    open its quotations: the same for each quotation of the paragraph, so read once."""
+
+    verbs: list
+    starts: list[int]
+
+
+def _paragraph_verbs(doc, spans: Sequence[_Span]) -> _Verbs:
+    return _Verbs(
+        [t for t in doc if _is_speech_verb(t) and not _inside(t, spans)],
+        _quote_starts(doc, spans),
+    )
+
+
+def _speech_verb(doc, span: _Span, spans: Sequence[_Span], comma: bool, found: _Verbs):
     """The speech verb of a quotation: after it in its sentence (or just after), else before
     it in its sentence. A participle after it ("…", saying ...) yields to a verb before it: the
-    main clause reports the quotation."""
+    main clause reports the quotation. ``found``: the paragraph's ``_paragraph_verbs``."""
     close = doc.char_span(span.outer_end - 1, span.outer_end, alignment_mode="expand")
     open_ = doc.char_span(span.outer_start, span.outer_start + 1, alignment_mode="expand")
     if close is None or open_ is None:
         return None
-    verbs = [t for t in doc if _is_speech_verb(t) and not _inside(t, spans)]
-    starts = _quote_starts(doc, spans)
+    verbs, starts = found.verbs, found.starts
     after = [
         v
         for v in verbs
@@ -1147,15 +1163,16 @@ def attribute(
     and who speaks last in it. ``carried``: who spoke last in the paragraph before, which a
     paragraph opening with a quotation continues."""
     masked = [m for _, m in pairs]
+    found = _paragraph_verbs(doc, masked) if doc is not None and pairs else None
     out: list[Quote] = []
     previous = _UNSAID
     opens = bool(_OPENS.match(para.text))
     for k, (span, mspan) in enumerate(pairs):
         said = _UNSAID
         pos = para.offset + span.outer_start
-        if doc is not None:
+        if doc is not None and found is not None:
             comma = para.text[span.start : span.end].rstrip().endswith(",")
-            verb = _speech_verb(doc, mspan, masked, comma)
+            verb = _speech_verb(doc, mspan, masked, comma, found)
             if verb is not None:
                 head = _subject_head(verb)
                 at = para.offset + _unmasked(head.idx, pairs) if head is not None else pos

@@ -120,4 +120,11 @@ def load_typer(known: Sequence[str], path: str | Path | None = None) -> Typer:
 
     Raises ``OSError`` when the file is missing, ``ValueError`` when it does not fit the code.
     """
-    return _load(str(Path(path or TYPER_PATH).resolve()), tuple(known))
+    if path is None:  # the enrich step's call, once per article: no path to resolve each time
+        return _load_default(tuple(known))
+    return _load(str(Path(path).resolve()), tuple(known))
+
+
+@lru_cache(maxsize=4)
+def _load_default(known: tuple[str, ...]) -> Typer:
+    return _load(str(TYPER_PATH.resolve()), known)

@@ -65,22 +65,6 @@ def test_a_town_of_a_major_size_is_still_a_place_whatever_the_model_said():
     }
 
 
-def test_a_name_the_model_places_every_time_is_a_place_whatever_word_it_holds():
-    text = (
-        "Settlers live in the West Bank. Troops left the West Bank on Monday. The Bank of "
-        "Israel raised rates."
-    )
-    got = resolve(
-        text, ("the West Bank", "GPE"), ("the West Bank", "GPE"), ("The Bank of Israel", "ORG")
-    )
-    assert got["West Bank"] == "location"
-    assert got["Bank of Israel"] == "organization"  # the word still names the bank
-    # One place reading is not enough against the word: "Bank" still makes it a body.
-    assert resolve("Funds went to West Bank.", ("West Bank", "GPE")) == {
-        "West Bank": "organization"
-    }
-
-
 # --------------------------------------------------------------------------- people
 
 

@@ -1180,10 +1180,7 @@ def _type_from_name(groups: dict[str, _Group]) -> None:
             g.type = "organization"  # "Air Astana", "Air India": airlines bear a place's name
         elif g.place is not None or words[-1] in _VENUE_WORDS:
             g.type = "location"
-        elif _has_org_word(words) and not g.votes["location"] == g.count >= 2:
-            # A word of bodies names a body ("Bank of Israel"), unless the model reads every
-            # one of several mentions as a place: words like "Bank" and "Union" name regions
-            # too ("West Bank"), and the model's agreement over the article is the evidence.
+        elif any(w in _ORG_WORDS for w in words) or words[-1] in _ORG_LAST_WORDS:
             g.type = "organization"
         elif words[-1] in _PLACE_WORDS or (words[0] in _PLACE_WORDS and words[1] == "of"):
             g.type = "location"

@@ -1163,14 +1163,14 @@ def attribute(
     and who speaks last in it. ``carried``: who spoke last in the paragraph before, which a
     paragraph opening with a quotation continues."""
     masked = [m for _, m in pairs]
-    found = _paragraph_verbs(doc, masked) if doc is not None and pairs else None
+    found = _paragraph_verbs(doc, masked) if doc is not None else None
     out: list[Quote] = []
     previous = _UNSAID
     opens = bool(_OPENS.match(para.text))
     for k, (span, mspan) in enumerate(pairs):
         said = _UNSAID
         pos = para.offset + span.outer_start
-        if doc is not None and found is not None:
+        if found is not None:
             comma = para.text[span.start : span.end].rstrip().endswith(",")
             verb = _speech_verb(doc, mspan, masked, comma, found)
             if verb is not None:

@@ -300,6 +300,15 @@ class BatchPipeline:
             self._finish_transform()
         while self.loading:
             self._finish_load()
+        # A lead demoted while its own document was still loading is demoted now that it is in.
+        left = stories.apply_demotions(self.flow_run.client, self.settings.index, self.clusters)
+        if left:
+            self.flow_run.logger.warning(
+                "%d story leads of run %s not demoted (not indexed or changed meanwhile); "
+                "the next run over them sets them",
+                left,
+                run_id,
+            )
 
     def _finish_transform(self) -> None:
         batch, future = self.transforming.popleft()

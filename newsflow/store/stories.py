@@ -46,7 +46,7 @@ def assign_stories(
         # Degraded, not failed: this batch is clustered against this run only.
         log.warning("story lookup in %s failed, batch clustered within the run: %s", alias, exc)
     assign_documents(clusters, documents)
-    _apply_demotions(client, alias, clusters)
+    apply_demotions(client, alias, clusters)
 
 
 def _lookup(client: Elasticsearch, alias: str, bands: set[str], size: int) -> list[StoryMember]:
@@ -63,13 +63,14 @@ def _lookup(client: Elasticsearch, alias: str, bands: set[str], size: int) -> li
     return found
 
 
-def _apply_demotions(client: Elasticsearch, alias: str, clusters: StoryClusters) -> None:
+def apply_demotions(client: Elasticsearch, alias: str, clusters: StoryClusters) -> int:
     """Set ``story_lead: false`` on indexed leads that are leads no more, with the
     ``content_hash`` of the document that makes, so that a re-run which computes the same
     document finds it unchanged. Each update applies only to the version read; a lead not
-    indexed yet (still loading in this run) or changed meanwhile is retried on the next call."""
+    indexed yet (still loading in this run) or changed meanwhile is retried on the next call,
+    so a run calls this once more after its last load. Returns how many are still pending."""
     if not clusters.pending_demotions:
-        return
+        return 0
     try:
         found = client.mget(index=alias, ids=sorted(clusters.pending_demotions))["docs"]
         operations: list[dict[str, Any]] = []
@@ -90,10 +91,11 @@ def _apply_demotions(client: Elasticsearch, alias: str, clusters: StoryClusters)
         )
     except (ApiError, TransportError) as exc:
         log.warning("story leads in %s not updated, retried with the next batch: %s", alias, exc)
-        return
+        return len(clusters.pending_demotions)
     for item in items:
         info = item["update"]
         if info.get("status") in (200, 201):
             clusters.pending_demotions.discard(info["_id"])
         elif info.get("status") not in (404, 409):  # gone or changed meanwhile: next call
             log.warning("story lead of %s not updated: %s", info.get("_id"), info.get("error"))
+    return len(clusters.pending_demotions)

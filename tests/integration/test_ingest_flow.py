@@ -219,3 +219,20 @@ def test_pages_that_cannot_be_archived_are_indexed_and_counted_in_the_summary(
     assert summary["indexed"] == 3 and summary["failures"] == []
     assert summary["archive_failed"] == 3
     assert summary["archive_error"].startswith("archive write failed")
+
+
+def test_each_story_has_one_lead(corpus_run, corpus_settings, es_client):
+    """Copies of one story arrive in different batches, and a later batch can take the lead
+    from a copy that is still loading: after the run, the index holds one lead per story."""
+    es_client.indices.refresh(index=corpus_settings.index)
+    hits = es_client.search(
+        index=corpus_settings.index,
+        size=1000,
+        source=["story_id", "story_lead"],
+        query={"match_all": {}},
+    )["hits"]["hits"]
+    leads: Counter = Counter()
+    for hit in hits:
+        leads[hit["_source"]["story_id"]] += hit["_source"]["story_lead"]
+    assert len(leads) < len(hits)  # the demo corpus has copies of one wire story
+    assert set(leads.values()) == {1}, {s: n for s, n in leads.items() if n != 1}

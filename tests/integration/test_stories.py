@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,13 @@ from elasticsearch import Elasticsearch
 from newsflow.cli import DEMO_CORPUS
 from newsflow.flows.ingest import ingest
 from newsflow.settings import Settings
+from newsflow.store.indices import ensure_index
+from newsflow.store.load import load_documents
 from newsflow.store.search import entity_profile
-from newsflow.transforms.batch.documents import content_hash, document_id
-from newsflow.transforms.enrich.stories import story_bands_query
+from newsflow.store.stories import apply_demotions, assign_stories
+from newsflow.transforms.batch.documents import content_hash, document_id, to_document
+from newsflow.transforms.enrich.stories import StoryClusters, story_bands_query
+from newsflow.transforms.models import Article, EnrichedArticle
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -147,3 +152,57 @@ def test_quotes_are_searchable_by_text_and_speaker_and_in_the_entity_profile(
     texts = [q["text"] for q in profile["quotes"]]
     assert any(t.startswith("Our members are not against new technology") for t in texts)
     assert {q["speaker"] for q in profile["quotes"]} == {"Anders Lindgren"}
+
+
+def _wire_document(url: str, published: str) -> dict:
+    """An index document of the wire story at ``url``, as a run's transform step makes it."""
+    article = Article(
+        url=url,
+        canonical_url=url,
+        title="Dockworkers strike at Gothenburg",
+        body="\n".join(PARAS),
+        authors=[],
+        published=published,
+        site_name="Test Times",
+        source="test.example",
+        language="en",
+        tags=[],
+        section=None,
+        description=None,
+        image=None,
+        fetched_at=datetime(2026, 10, 15, tzinfo=UTC),
+        word_count=len(WIRE.split()),
+    )
+    return to_document(EnrichedArticle(article, []), "run-1", model_name=Settings().spacy_model)
+
+
+def test_a_lead_demoted_while_it_was_still_loading_is_demoted_once_it_is_in(
+    es_client: Elasticsearch, index_alias: str
+):
+    """A later batch can take the lead from a copy the loader has not indexed yet (the batches
+    of a run load while the next ones are clustered): the run's last call demotes it, so the
+    index never keeps two leads of one story and a re-run finds both copies unchanged."""
+    ensure_index(es_client, index_alias)
+    clusters = StoryClusters()
+    later = _wire_document("https://b.example/strike", "2026-10-15")
+    earlier = _wire_document("https://a.example/strike", "2026-10-14")
+    assign_stories(es_client, index_alias, [later], clusters)
+    assert later["story_lead"] is True
+    # The next batch is clustered before the first one is loaded: the demotion finds nothing.
+    assign_stories(es_client, index_alias, [earlier], clusters)
+    assert earlier["story_lead"] is True and earlier["story_id"] == later["story_id"]
+    assert clusters.pending_demotions == {later["id"]}
+    loaded = load_documents(es_client, index_alias, [later, earlier], "run-1")
+    assert loaded.indexed == 2
+    assert es_client.get(index=index_alias, id=later["id"])["_source"]["story_lead"] is True
+
+    assert apply_demotions(es_client, index_alias, clusters) == 0
+    stored = es_client.get(index=index_alias, id=later["id"])["_source"]
+    assert stored["story_lead"] is False
+    assert stored["content_hash"] == content_hash(stored)
+    # A re-run that makes the same two documents writes neither again.
+    es_client.indices.refresh(index=index_alias)  # as a run does after its last load
+    again = [_wire_document(d["url"], d["published"]) for d in (later, earlier)]
+    assign_stories(es_client, index_alias, again, StoryClusters())
+    assert [d["story_lead"] for d in again] == [False, True]
+    assert load_documents(es_client, index_alias, again, "run-2").unchanged == 2

@@ -704,3 +704,23 @@ def test_a_name_only_ever_written_alone_in_quotation_marks_is_a_title():
         ("Harold Lloyd", "PERSON"),
     )
     assert got == {"Julie Andrews": "person"}
+
+
+def test_a_name_only_ever_written_inside_a_quoted_title_is_part_of_the_title():
+    titles = "The band closed with “Takin’ It to the Streets” and “Streets of Philadelphia.” "
+    got = resolve(
+        titles + "Singer Michael McDonald joined them.",
+        ("Streets", "ORG"),
+        ("Philadelphia", "GPE"),
+        ("Michael McDonald", "PERSON"),
+    )
+    assert got == {"Michael McDonald": "person"}
+    # Named in speech as well (sentence case, not a title): a place of the story.
+    got = resolve(
+        titles + "“We love playing for Philadelphia fans,” said Tom Johnston.",
+        ("Streets", "ORG"),
+        ("Philadelphia", "GPE"),
+        ("Philadelphia", "GPE"),
+        ("Tom Johnston", "PERSON"),
+    )
+    assert got == {"Philadelphia": "location", "Tom Johnston": "person"}

@@ -1576,21 +1576,46 @@ def _things_named_before_their_kind(groups: dict[str, _Group], text: str | None)
 
 _OPEN_QUOTE = re.compile(r"[\"“‘]$")
 _CLOSE_QUOTE = re.compile(r"^[.,!?]?[\"”’]")
+# Words between double quotation marks, on one line ("’" is an apostrophe as often as a quote).
+_QUOTATION = re.compile(r"[\"“]([^\"“”\n]{1,80}?)[\"”]")
+_QUOTED_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+
+
+def _title_quotations(text: str) -> list[tuple[int, int]]:
+    """Where the text quotes a title: up to ten words between double quotation marks, each
+    word of four letters or more capitalised (“Takin’ It to the Streets”). Speech is written
+    in sentence case, the titles of songs, films and books in title case."""
+    spans = []
+    for m in _QUOTATION.finditer(text):
+        words = _QUOTED_WORD.findall(m.group(1))
+        long = [w for w in words if len(w) >= 4]
+        if len(words) <= 10 and long and all(w[0].isupper() for w in long):
+            spans.append(m.span(1))
+    return spans
 
 
 def _quoted_titles(groups: dict[str, _Group], text: str | None) -> None:
-    """A "person" or "organization" that every mention writes alone between quotation marks
-    ("classic Disney fare, including “Mary Poppins” and “Bambi.”") is the title of a work:
-    news quotes the titles of films, books and songs, and names people and bodies plainly."""
+    """A name that every mention writes inside a quoted title is part of the title of a
+    work, not a facet: alone between quotation marks ("classic Disney fare, including “Mary
+    Poppins” and “Bambi.”") or among its words (“Takin’ It to the Streets”). News quotes the
+    titles of films, books and songs, and names people, bodies and places plainly."""
     if text is None:
         return
+    titles: list[tuple[int, int]] | None = None
     for g in groups.values():
-        if g.type not in ("person", "organization") or g.alias or g.linked or g.recovered:
+        if g.type not in ("person", "organization", "location") or g.alias or g.linked:
             continue
-        if all(
+        if g.recovered:
+            continue
+        if g.type != "location" and all(
             _OPEN_QUOTE.search(text[max(0, s - 1) : s]) and _CLOSE_QUOTE.match(text[e : e + 2])
             for s, e in g.spans
         ):
+            g.type = "work"
+            continue
+        if titles is None:
+            titles = _title_quotations(text)
+        if titles and all(any(a <= s and e <= b for a, b in titles) for s, e in g.spans):
             g.type = "work"
 
 

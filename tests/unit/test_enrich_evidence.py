@@ -13,6 +13,7 @@ import json
 
 import pytest
 
+from newsflow.transforms.enrich.companies import listed_company_names, without_legal_form
 from newsflow.transforms.enrich.entities import (
     FEATURES,
     Mention,
@@ -724,3 +725,36 @@ def test_a_name_only_ever_written_inside_a_quoted_title_is_part_of_the_title():
         ("Tom Johnston", "PERSON"),
     )
     assert got == {"Philadelphia": "location", "Tom Johnston": "person"}
+
+
+def test_legal_forms_come_off_listed_names_and_business_words_stay():
+    assert without_legal_form("Netflix, Inc.") == "Netflix"
+    assert without_legal_form("Lockheed Martin Corporation") == "Lockheed Martin"
+    assert without_legal_form("Koninklijke Philips N.V.") == "Koninklijke Philips"
+    assert without_legal_form("Match Group, Inc.") == "Match Group"
+    names = listed_company_names()
+    assert {"Lockheed Martin", "Netflix", "Best Buy"} <= names
+    assert len(names) > 1_000
+
+
+def test_a_listed_company_the_model_reads_as_a_person_or_an_unknown_place_is_a_company():
+    text = (
+        "The team led by Blue Origin includes Draper, Lockheed Martin and Northrop Grumman. "
+        "Netflix raised prices. Analysts expect Netflix to gain subscribers in Phoenix. "
+        "Harrison Ford starred; Ford was praised."
+    )
+    got = resolve(
+        text,
+        ("Lockheed Martin", "PERSON"),
+        ("Northrop Grumman", "PERSON"),
+        ("Netflix", "GPE"),
+        ("Netflix", "GPE"),
+        ("Phoenix", "GPE"),
+        ("Harrison Ford", "PERSON"),
+        ("Ford", "PERSON"),
+    )
+    assert got["Lockheed Martin"] == got["Northrop Grumman"] == "organization"
+    assert got["Netflix"] == "organization"
+    assert got["Phoenix"] == "location"  # a known place keeps its type
+    assert got["Harrison Ford"] == "person"  # "Ford" is his surname here, not the carmaker
+    assert "Ford" not in got

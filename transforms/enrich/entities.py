@@ -54,6 +54,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from newsflow.resources import MAPPINGS_DIR
+from newsflow.transforms.enrich.companies import listed_company_names
 from newsflow.transforms.enrich.quotes import with_quotes
 from newsflow.transforms.enrich.typer import NEVER, Thresholds, Typer, load_typer
 from newsflow.transforms.models import FACET_TYPES, Article, EnrichedArticle, Entity
@@ -1048,6 +1049,7 @@ def entity_candidates(
     _people_listed_with_people(groups, text, lowercase)
     _owned_things_are_no_places(groups, text)
     _firms_named_after_people(groups)
+    _listed_companies(groups)
     # Listed with a person who has a common first name: lists of products and brands hold
     # none, lists of people do ("Pieter van der Berg, Kevin O'Donnell and ...").
     people = sorted(
@@ -1512,6 +1514,30 @@ def _firms_named_after_people(groups: dict[str, _Group]) -> None:
     firms = _FIRM_LAST_WORDS
     for g in groups.values():
         if g.type == "person" and not g.alias and len(g.tokens) > 1 and g.tokens[-1] in firms:
+            g.type = "organization"
+
+
+@lru_cache(maxsize=1)
+def _listed_keys() -> frozenset[str]:
+    return frozenset(fold(name) for name in listed_company_names())
+
+
+def _listed_companies(groups: dict[str, _Group]) -> None:
+    """A name the rules call a person ("Lockheed Martin", "Best Buy"; one word only when it
+    is no part of a person's name of the article), a place no gazetteer knows ("Netflix"),
+    or a product line named alone, that is the name of a listed company (``companies.py``)
+    is that company: the model misreads companies named like people and companies it has
+    not seen, and the stock indices list them. A known place keeps its type ("Phoenix",
+    "Orange"), as does a name of the alias table."""
+    listed = _listed_keys()
+    for g in groups.values():
+        if g.alias or g.place is not None or fold(g.name) not in listed:
+            continue
+        if (
+            (g.type == "person" and (len(g.tokens) > 1 or not (g.linked or g.person_part)))
+            or g.type in ("location", "unplaced")
+            or (g.type == "product" and not g.product)
+        ):
             g.type = "organization"
 
 

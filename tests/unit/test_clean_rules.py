@@ -8,7 +8,12 @@ import pytest
 from lxml.html import fromstring
 
 import newsflow.transforms.clean.extract as clean
-from newsflow.transforms.clean.extract import RULE_NAMES, clean_page, extract_body
+from newsflow.transforms.clean.extract import (
+    RULE_NAMES,
+    clean_page,
+    extract_body,
+    title_without_site,
+)
 from newsflow.transforms.clean.rules import (
     TAIL_RULES,
     clean_lines,
@@ -223,6 +228,33 @@ def test_headline_matches_the_title_without_the_site_name():
     text = "\n".join([HEADLINE, *PROSE])
     assert clean_lines(text, titles=[f"{HEADLINE} | Example News"]) == "\n".join(PROSE)
     assert clean_lines(text, titles=["Another story"]) == text
+
+
+NOW = datetime(2026, 10, 14, tzinfo=UTC)
+
+
+def test_the_stored_title_loses_the_site_name_around_the_headline():
+    url = "https://www.zdnet.com/article/best-gadgets/"
+    assert title_without_site("Best gadgets of 2019 | ZDNet", "ZDNet", url) == (
+        "Best gadgets of 2019"
+    )
+    # The host names the site when the site name says more ("Inexhibit magazine").
+    assert title_without_site(
+        "Light Festival | Inexhibit", "Inexhibit magazine", "https://inexhibit.com/a"
+    ) == ("Light Festival")
+    site = "LinkNaija | Nigeria's popular news platform"
+    assert title_without_site(f"{site}: Kate Henshaw stuns", site, "https://linknaija.com/a") == (
+        "Kate Henshaw stuns"
+    )
+    assert title_without_site("Deals Are Live, and More -", "IGN", "https://ign.com/a") == (
+        "Deals Are Live, and More"
+    )
+    # A headline whose parts name something else stays whole, as does one that is the host.
+    for title in ("Spider-Man - Far From Home review", "Obama - the years"):
+        assert title_without_site(title, "Daily Planet", "https://obama.org/a") == title
+    site_name = "<meta property='og:site_name' content='Example News'><title>"
+    cleaned = clean_page(Page(URL, URL, article().replace("<title>", site_name), "utf-8", NOW))
+    assert isinstance(cleaned, Article) and cleaned.title == HEADLINE
 
 
 # --- tree rules --------------------------------------------------------------------------------

@@ -383,6 +383,39 @@ class PageMeta:
     free_access: bool | None = None
 
 
+# What sites put between a headline and their own name: "Headline | Site", "Site - Headline".
+_TITLE_SEPARATOR = re.compile(r"\s+(?:[|·»]|::|[-–—])\s+")
+_TRAILING_SEPARATOR = re.compile(r"\s*(?:[|·»]|::|[-–—])\s*$")
+_LEADING_SEPARATOR = re.compile(r"\s*(?:[|·»:]|::|[-–—])\s+")
+
+
+def _squeezed(name: str) -> str:
+    return re.sub(r"\W+", "", name).casefold()
+
+
+def title_without_site(title: str, site: str | None, url: str) -> str:
+    """A page title without the site's own name around the headline ("Best tech gadgets of
+    2019 | ZDNet", "LinkNaija | Nigeria's popular news platform: Kate Henshaw ..."): the name
+    is the site's, not the article's, and would read as an entity of every page. Before the
+    headline, the site name; after it, the site name or its host's name ("Inexhibit" on
+    inexhibit.com), each compared without case, spaces and punctuation."""
+    title = _TRAILING_SEPARATOR.sub("", title)
+    if site and len(title) > len(site):
+        before = _LEADING_SEPARATOR.match(title[len(site) :]) if title.startswith(site) else None
+        if before:
+            return title[len(site) + before.end() :]
+        after = _TRAILING_SEPARATOR.search(title[: -len(site)]) if title.endswith(site) else None
+        if after:
+            return title[: after.start()]
+    host = (urlsplit(url).hostname or "").removeprefix("www.").split(".")[0]
+    parts = _TITLE_SEPARATOR.split(title)
+    if len(parts) > 1 and _squeezed(parts[-1]) in {_squeezed(n) for n in (site, host) if n}:
+        return title[: title.rindex(parts[-1])].rstrip(" |·»:-–—")
+    if len(parts) > 1 and site and _squeezed(parts[0]) == _squeezed(site):
+        return title[len(parts[0]) :].lstrip(" |·»:-–—")
+    return title
+
+
 def page_metadata(tree: HtmlElement, url: str) -> PageMeta:
     """Metadata of a parsed page (the tree is only read).
 
@@ -420,7 +453,7 @@ def page_metadata(tree: HtmlElement, url: str) -> PageMeta:
     if not authors:
         authors = clean_authors(byline_authors(tree), blocked)
     return PageMeta(
-        title=" ".join(title.split()),
+        title=title_without_site(" ".join(title.split()), site, declared or url),
         url=declared,
         site_name=site or None,
         description=(doc.description or "").strip() or None,

@@ -758,3 +758,6 @@ def test_a_listed_company_the_model_reads_as_a_person_or_an_unknown_place_is_a_c
     assert got["Phoenix"] == "location"  # a known place keeps its type
     assert got["Harrison Ford"] == "person"  # "Ford" is his surname here, not the carmaker
     assert "Ford" not in got
+    # A listed name the text places is the place: the Amazon burns, the company does not.
+    rainforest = "Fires are raging in the Amazon, the largest rainforest. The Amazon is burning."
+    assert resolve(rainforest, ("Amazon", "LOC"), ("Amazon", "LOC")) == {"Amazon": "location"}

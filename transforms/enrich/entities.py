@@ -1524,18 +1524,19 @@ def _listed_keys() -> frozenset[str]:
 
 def _listed_companies(groups: dict[str, _Group]) -> None:
     """A name the rules call a person ("Lockheed Martin", "Best Buy"; one word only when it
-    is no part of a person's name of the article), a place no gazetteer knows ("Netflix"),
-    or a product line named alone, that is the name of a listed company (``companies.py``)
-    is that company: the model misreads companies named like people and companies it has
-    not seen, and the stock indices list them. A known place keeps its type ("Phoenix",
-    "Orange"), as does a name of the alias table."""
+    is no part of a person's name of the article), a "place" that neither a gazetteer nor
+    the text places ("Netflix", unplaced), or a product line named alone, that is the name
+    of a listed company (``companies.py``) is that company: the model misreads companies
+    named like people and companies it has not seen, and the stock indices list them. A
+    place keeps its type ("Phoenix", "fires in the Amazon"), as does a name of the alias
+    table."""
     listed = _listed_keys()
     for g in groups.values():
         if g.alias or g.place is not None or fold(g.name) not in listed:
             continue
         if (
             (g.type == "person" and (len(g.tokens) > 1 or not (g.linked or g.person_part)))
-            or g.type in ("location", "unplaced")
+            or g.type == "unplaced"
             or (g.type == "product" and not g.product)
         ):
             g.type = "organization"

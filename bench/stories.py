@@ -162,7 +162,7 @@ def minhash_stories(bodies: list[tuple[str, str]], threshold: float) -> list[str
                 story_id=f"d{n:04d}",
                 hashvalues=None if sig is None else sig.hashvalues,
                 bands=() if sig is None else sig.bands,
-                key=lead_key(None, None, name),
+                key=lead_key(None, name),
             )
         )
     return [a.story_id for a in clusters.assign(members)]

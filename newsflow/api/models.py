@@ -249,7 +249,7 @@ class ArticleResponse(_Model):
     word_count: int | None
     story_id: str | None
     story_lead: bool | None = Field(
-        default=None, description="The earliest copy of its story (published, fetched, URL)."
+        default=None, description="The earliest copy of its story (by published date, then URL)."
     )
     entities: Entities
     mentions: list[Mention] = Field(description="Every entity with its mention count.")

@@ -40,7 +40,7 @@ def _sim(a: str, b: str) -> float:
 def _member(doc_id: str, body: str, published: str | None = None) -> StoryMember:
     sig = signature(body)
     assert sig is not None
-    return StoryMember(doc_id, doc_id, sig.hashvalues, sig.bands, lead_key(published, None, doc_id))
+    return StoryMember(doc_id, doc_id, sig.hashvalues, sig.bands, lead_key(published, doc_id))
 
 
 def test_exact_copy_with_other_case_kicker_dateline_and_credit_line_is_the_same_text():
@@ -80,14 +80,46 @@ def test_clusters_join_copies_keep_other_stories_apart_and_pick_the_earliest_lea
     assert result[0].story_id == "site-a"
 
 
-def test_lead_order_is_deterministic_published_then_fetched_then_url():
-    assert lead_key("2026-10-14", None, "b") < lead_key("2026-10-14T01:00:00+00:00", None, "a")
-    assert lead_key("2026-10-14", "2026-10-15T00:00:00", "b") < lead_key(
-        "2026-10-14", "2026-10-16T00:00:00", "a"
-    )
-    assert lead_key("2026-10-14", None, "a") < lead_key("2026-10-14", None, "b")
-    assert lead_key("2026-10-14", None, "z") < lead_key(None, None, "a")
-    assert lead_key("not a date", None, "a") == lead_key(None, None, "a")
+def test_lead_order_is_deterministic_published_then_url():
+    assert lead_key("2026-10-14", "b") < lead_key("2026-10-14T01:00:00+00:00", "a")
+    assert lead_key("2026-10-14", "a") < lead_key("2026-10-14", "b")
+    assert lead_key("2026-10-14", "z") < lead_key(None, "a")
+    assert lead_key("not a date", "a") == lead_key(None, "a")
+
+
+def _wire_doc(url: str, fetched_at: str) -> dict:
+    sig = signature(WIRE)
+    assert sig is not None
+    return {
+        "id": url,
+        "url": url,
+        "published": "2026-10-14",  # a date alone: copies of one day tie on it
+        "fetched_at": fetched_at,
+        "story_id": url,
+        "story_lead": True,
+        "story_bands": list(sig.bands),
+        "story_signature": sig.encode(),
+    }
+
+
+def test_a_rerun_that_fetches_the_copies_in_another_order_keeps_the_lead():
+    a, b = "https://a.example/strike", "https://b.example/strike"
+    first = [_wire_doc(a, "2026-10-14T10:00:00+00:00"), _wire_doc(b, "2026-10-14T10:01:00+00:00")]
+    clusters = StoryClusters()
+    for doc in first:  # one batch each
+        assign_documents(clusters, [doc])
+    assert [d["story_lead"] for d in first] == [True, False]
+    # The next run finds both indexed, fetches b first, and clusters a's batch first.
+    again = StoryClusters()
+    for doc in first:
+        again.remember(StoryMember.from_source(doc, indexed=True))
+    second = [_wire_doc(a, "2026-10-15T11:01:00+00:00"), _wire_doc(b, "2026-10-15T11:00:00+00:00")]
+    for doc in second:
+        assign_documents(again, [doc])
+    assert [(d["story_id"], d["story_lead"]) for d in second] == [
+        (d["story_id"], d["story_lead"]) for d in first
+    ]
+    assert not again.pending_demotions  # nothing to write again
 
 
 def test_a_later_run_joins_the_indexed_story_and_demotes_a_later_indexed_lead():
@@ -131,7 +163,7 @@ def test_the_demo_wire_story_pages_share_one_story_and_no_other_page_joins():
         page = read_file_page(Path(DEMO_CORPUS / path).resolve().as_uri(), 10**7)
         article = clean_page(page)
         sig = signature(article.body)
-        key = lead_key(meta["published"], None, path)
+        key = lead_key(meta["published"], path)
         members.append(StoryMember(path, path, sig.hashvalues, sig.bands, key))
         stories.append(meta.get("story") or path)
     assigned = [a.story_id for a in StoryClusters().assign(members)]

@@ -14,7 +14,8 @@ similarity of the signatures (kept in ``_source``, not indexed) reaches ``THRESH
 collisions alone would merge different stories on the same topic.
 
 A story keeps the id it got first (the first copy's document id), so it is stable across runs;
-its lead is the earliest copy by published date, then fetched_at, then URL.
+its lead is the earliest copy by published date, then URL: the same copies give the same lead
+in every run (the time a run fetched a copy would move it from run to run).
 
 Everything here is pure: ``signature``, ``StoryClusters`` and the request bodies. The cluster
 I/O (looking up earlier copies, demoting leads) is ``newsflow.store.stories.assign_stories``.
@@ -51,7 +52,7 @@ MAX_WORDS = 20_000  # a huge body: its first words decide, the signature cost st
 _WORD = re.compile(r"\w+")
 # Datelines differ between copies ("GOTHENBURG (Nordic Wire) —" vs "GOTHENBURG, Sweden —").
 _DATELINE = re.compile(r"^[^\n]{0,80}?\s[—–-]{1,2}\s")
-STORY_FIELDS = ("id", "url", "published", "fetched_at", "story_id", "story_lead")
+STORY_FIELDS = ("id", "url", "published", "story_id", "story_lead")
 
 
 def story_words(body: str) -> list[str]:
@@ -161,10 +162,12 @@ def jaccard(a: HashValues, b: HashValues) -> float:
     return sum(1 for x, y in zip(a, b, strict=True) if x == y) / len(a)
 
 
-def lead_key(published: str | None, fetched_at: str | None, url: str) -> tuple:
+def lead_key(published: str | None, url: str) -> tuple:
     """Sort key of a copy: earliest published (a date alone counts as its midnight UTC), then
-    earliest fetched, then URL; copies without a date sort after those with one."""
-    return (*_instant(published), *_instant(fetched_at), url)
+    URL; copies without a date sort after those with one. Not the time a copy was fetched:
+    each run fetches again, and copies published the same day would swap the lead (and be
+    written again) from one run to the next."""
+    return (*_instant(published), url)
 
 
 def _instant(value: str | None) -> tuple[int, float]:
@@ -204,7 +207,7 @@ class StoryMember:
             story_id=source.get("story_id") or source["id"],
             hashvalues=values,
             bands=tuple(source.get("story_bands") or ()),
-            key=lead_key(source.get("published"), source.get("fetched_at"), source["url"]),
+            key=lead_key(source.get("published"), source["url"]),
             lead=bool(source.get("story_lead", True)),
             indexed=indexed,
         )

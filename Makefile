@@ -84,7 +84,7 @@ prefect-stop: install
 prefect-status: install
 	$(BIN)/newsflow prefect status
 
-# Last line: end_to_end_vs_ner_limit=<ratio> end_to_end_vs_naive=<ratio> (about 10 min).
+# Last line: end_to_end_vs_cpu_limit=<x> run500_vs_cpu_limit=<y> end_to_end_vs_naive=<z> (~25 min).
 bench: es-start
 	$(BIN)/python bench/pipeline.py
 

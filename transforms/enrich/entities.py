@@ -1631,7 +1631,7 @@ def _quoted_titles(groups: dict[str, _Group], text: str | None) -> None:
     titles: list[tuple[int, int]] | None = None
     for g in groups.values():
         if g.type not in ("person", "organization", "location") or g.alias or g.linked:
-            continue
+            continue  # a name the alias table or a link vouches for is the entity
         if g.recovered:
             continue
         if g.type != "location" and all(

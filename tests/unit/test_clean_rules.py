@@ -290,22 +290,6 @@ def test_a_container_holding_the_article_is_kept_whatever_its_class():
     assert PROSE[3] in tree.text_content()
 
 
-def test_a_hover_card_in_running_text_goes_but_the_words_it_explains_stay():
-    tree = tree_of(
-        f"<p>{PROSE[0]}</p>"
-        "<p>Rep. <span class='rollover-people'><a href='/people/ao'>Alexandria Ocasio-Cortez</a>"
-        "<span class='rollover-people-block'><a href='/x'>Her latest bill stalls</a> MORE</span>"
-        "</span> (D-N.Y.) spoke, and the <span class='tooltip'>ILA<span class='tip'>"
-        "International Longshoremen's Association</span></span> agreed.</p>"
-        "<div class='popup'><p>Sign up for our alerts</p></div>"
-    )
-    assert prune_boilerplate(tree) == 3
-    text = " ".join(tree.text_content().split())
-    assert "Rep. Alexandria Ocasio-Cortez (D-N.Y.) spoke, and the ILA agreed." in text
-    for gone in ("latest bill", "MORE", "Longshoremen", "Sign up"):
-        assert gone not in text
-
-
 def test_class_words_match_whole_words_only():
     tree = tree_of(
         "<div class='uncommented promotional'>" + "".join(f"<p>{p}</p>" for p in PROSE) + "</div>"

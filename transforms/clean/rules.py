@@ -350,12 +350,6 @@ BOILERPLATE_WORDS = frozenset(
 )
 
 
-# Of those, the words of hover cards: inside running text the card's wrapper also holds the
-# word or name it explains (the trigger), which the sentence needs.
-HOVER_WORDS = frozenset({"tooltip", "popover", "popup", "hovercard", "rollover"})
-_INLINE_TAGS = frozenset({"span", "a", "abbr", "em", "strong", "b", "i", "u", "small", "sup"})
-
-
 @lru_cache(maxsize=8)
 def _hint(words: frozenset[str]) -> re.Pattern[str]:
     """A search for ``words`` anywhere in a lowercased class or id value. A token that is one
@@ -435,39 +429,21 @@ def prune_boilerplate(tree: HtmlElement, words: frozenset[str] = BOILERPLATE_WOR
             doomed.append(el)
             gone.add(el)
     for el in doomed:
-        trigger = _hover_trigger(el)
-        _drop(el, keep=trigger)
+        _drop(el)
     return len(doomed)
 
 
-def _hover_trigger(el: HtmlElement) -> str:
-    """The words a hover card explains, when ``el`` is such a card inline in running text
-    ("Rep. <span class="rollover-people"><a>Alexandria Ocasio-Cortez</a><span>card</span>
-    </span> (D-N.Y.)"): its own leading text, else the text of the link it opens with; "" for
-    any other container."""
-    if el.tag not in _INLINE_TAGS or not any(
-        _names_any(el.get(attr) or "", HOVER_WORDS) for attr in ("class", "id")
-    ):
-        return ""
-    if (el.text or "").strip() or not len(el):
-        return el.text or ""
-    first = el[0]
-    return first.text_content() if first.tag == "a" else ""
-
-
-def _drop(el: HtmlElement, keep: str = "") -> None:
-    """Remove an element but keep the text that follows it (its tail) in place, after the
-    text ``keep`` it leaves behind."""
+def _drop(el: HtmlElement) -> None:
+    """Remove an element but keep the text that follows it (its tail) in place."""
     parent = el.getparent()
     if parent is None:
         return
-    text = keep + (el.tail or "")
-    if text:
+    if el.tail:
         prev = el.getprevious()
         if prev is not None:
-            prev.tail = (prev.tail or "") + text
+            prev.tail = (prev.tail or "") + el.tail
         else:
-            parent.text = (parent.text or "") + text
+            parent.text = (parent.text or "") + el.tail
     parent.remove(el)
 
 

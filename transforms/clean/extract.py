@@ -410,9 +410,9 @@ def title_without_site(title: str, site: str | None, url: str) -> str:
     host = (urlsplit(url).hostname or "").removeprefix("www.").split(".")[0]
     parts = _TITLE_SEPARATOR.split(title)
     if len(parts) > 1 and _squeezed(parts[-1]) in {_squeezed(n) for n in (site, host) if n}:
-        return title[: title.rindex(parts[-1])].rstrip(" |·»:-–—")
+        return _TRAILING_SEPARATOR.sub("", title[: -len(parts[-1])])
     if len(parts) > 1 and site and _squeezed(parts[0]) == _squeezed(site):
-        return title[len(parts[0]) :].lstrip(" |·»:-–—")
+        return _LEADING_SEPARATOR.sub("", title[len(parts[0]) :], count=1)
     return title
 
 

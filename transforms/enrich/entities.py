@@ -1182,7 +1182,7 @@ def _type_from_name(groups: dict[str, _Group]) -> None:
             g.type = "organization"  # "Air Astana", "Air India": airlines bear a place's name
         elif g.place is not None or words[-1] in _VENUE_WORDS:
             g.type = "location"
-        elif any(w in _ORG_WORDS for w in words) or words[-1] in _ORG_LAST_WORDS:
+        elif _has_org_word(words):
             g.type = "organization"
         elif words[-1] in _PLACE_WORDS or (words[0] in _PLACE_WORDS and words[1] == "of"):
             g.type = "location"
@@ -1631,8 +1631,8 @@ def _quoted_titles(groups: dict[str, _Group], text: str | None) -> None:
     titles: list[tuple[int, int]] | None = None
     for g in groups.values():
         if g.type not in ("person", "organization", "location") or g.alias or g.linked:
-            continue  # a name the alias table or a link vouches for is the entity
-        if g.recovered:
+            continue
+        if g.recovered:  # the text gives the name in full: an entity, not a title
             continue
         if g.type != "location" and all(
             _OPEN_QUOTE.search(text[max(0, s - 1) : s]) and _CLOSE_QUOTE.match(text[e : e + 2])

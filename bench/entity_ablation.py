@@ -71,6 +71,7 @@ RULES = (
     "_owned_one_word_names",
     "_things_named_before_their_kind",
     "_quoted_titles",
+    "_listed_companies",
     "_is_junk",
     "load_typer",
 )

@@ -18,9 +18,11 @@ costs a few words, not the article. ``bench/extraction.py --ablate`` measures ea
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 
 from lxml.etree import XPath
 from lxml.html import HtmlElement
@@ -350,18 +352,24 @@ BOILERPLATE_WORDS = frozenset(
 )
 
 
-@lru_cache(maxsize=8)
-def _hint(words: frozenset[str]) -> re.Pattern[str]:
-    """A search for ``words`` anywhere in a lowercased class or id value. A token that is one
-    of them is a substring of the value, so a value without a hit holds none: one search
-    spares most values the split into tokens."""
-    return re.compile("|".join(sorted(map(re.escape, words))))
+def _naming(values: list[str], words: frozenset[str]) -> list[str]:
+    """The class or id values that have one of ``words`` among their tokens, in order.
 
-
-@lru_cache(maxsize=4096)
-def _names_any(value: str, words: frozenset[str]) -> bool:
-    """Whether a class or id value has one of ``words`` among its tokens."""
-    return _hint(words).search(value.lower()) is not None and not words.isdisjoint(_tokens(value))
+    A token that is one of the words is a substring of the lowercased value, so a value
+    without one holds none. The words are looked for once each over all the values joined by
+    NUL (no attribute value holds one, no word crosses it) with ``str.find``, so only the few
+    values with a hit are split into tokens: a page has hundreds of values, most of them ids
+    seen once, too many to test or cache one by one."""
+    lowered = [v.lower() for v in values]
+    starts = list(accumulate((len(low) + 1 for low in lowered), initial=0))
+    joined = "\x00".join(lowered)
+    hits: set[int] = set()
+    for word in words:
+        at = joined.find(word)
+        while at >= 0:
+            hits.add(bisect_right(starts, at) - 1)
+            at = joined.find(word, at + 1)
+    return [values[i] for i in sorted(hits) if not words.isdisjoint(_tokens(str(values[i])))]
 
 
 _KEEP_TAGS = frozenset({"html", "body", "main", "article"})
@@ -410,10 +418,7 @@ def prune_boilerplate(tree: HtmlElement, words: frozenset[str] = BOILERPLATE_WOR
     # Only elements whose class or id names boilerplate become Python objects; they come in
     # document order, a container before what it holds, and what lies inside a container
     # already doomed goes with it.
-    for value in _CLASS_ID(body):
-        # A plain copy of the value for the cache: a smart string would keep its page alive.
-        if not _names_any(str(value), words):
-            continue
+    for value in _naming(_CLASS_ID(body), words):
         el = value.getparent()
         if (
             el in gone

@@ -295,15 +295,21 @@ def quotations(paragraph: str, *, runs_on: bool = False) -> list[_Span]:
 
 
 def mask_quotations(
-    paragraph: str, stand_in: str = QUOTE_STAND_IN, *, runs_on: bool = False
+    paragraph: str,
+    stand_in: str = QUOTE_STAND_IN,
+    *,
+    runs_on: bool = False,
+    spans: Sequence[_Span] | None = None,
 ) -> tuple[str, list[tuple[_Span, _Span]]]:
     """The paragraph with each quotation's words replaced by ``stand_in`` (capitalised like the
     quotation, its final punctuation kept) and, per quotation, its span in the paragraph and in
-    the masked text."""
+    the masked text. ``spans``: the paragraph's ``quotations`` when already found."""
     parts: list[str] = []
     pairs: list[tuple[_Span, _Span]] = []
     pos = shift = 0  # shift: masked offset minus original offset, so far
-    for span in quotations(paragraph, runs_on=runs_on):
+    if spans is None:
+        spans = quotations(paragraph, runs_on=runs_on)
+    for span in spans:
         inner = paragraph[span.start : span.end].rstrip()
         words = stand_in.capitalize() if inner[:1].isupper() else stand_in
         words += inner[-1] if inner[-1:] in _KEPT_PUNCT else ""
@@ -341,21 +347,27 @@ def _paragraphs(body: str) -> list[_Paragraph]:
     return out
 
 
-def _quote_paragraphs(body: str) -> list[_Paragraph]:
-    out: list[_Paragraph] = []
+def _quote_paragraphs(body: str) -> list[tuple[_Paragraph, list[_Span]]]:
+    """The body's paragraphs (long ones in windows) that hold a quotation, each with its
+    ``quotations``, found once here for the masking too."""
+    out: list[tuple[_Paragraph, list[_Span]]] = []
     for para in _paragraphs(body):
         line = para.text
-        if not (_HAS_MARK.search(line) and quotations(line, runs_on=para.runs_on)):
+        if not _HAS_MARK.search(line):
+            continue
+        spans = quotations(line, runs_on=para.runs_on)
+        if not spans:
             continue
         if len(line) <= MAX_PARAGRAPH_CHARS:  # the common case: no second look
-            out.append(para)
+            out.append((para, spans))
         else:
             pieces = _windows(line)
             for k, (at, piece) in enumerate(pieces):
                 runs_on = para.runs_on and k == len(pieces) - 1
-                if quotations(piece, runs_on=runs_on):
+                found = quotations(piece, runs_on=runs_on)
+                if found:
                     previous = para.previous if k == 0 else para.offset + pieces[k - 1][0]
-                    out.append(_Paragraph(para.offset + at, piece, runs_on, previous))
+                    out.append((_Paragraph(para.offset + at, piece, runs_on, previous), found))
         if len(out) >= MAX_QUOTE_PARAGRAPHS:
             break
     return out
@@ -364,7 +376,7 @@ def _quote_paragraphs(body: str) -> list[_Paragraph]:
 def quote_paragraphs(body: str) -> list[tuple[int, str]]:
     """(offset, text) of the body's paragraphs that hold a quotation, long ones cut in windows
     at sentence ends so one parse stays small."""
-    return [(p.offset, p.text) for p in _quote_paragraphs(body)]
+    return [(p.offset, p.text) for p, _ in _quote_paragraphs(body)]
 
 
 def _windows(line: str) -> list[tuple[int, str]]:
@@ -391,12 +403,27 @@ def _fold_char(char: str) -> str:
     return low if len(low) == 1 else base
 
 
+_FOLD_CACHED_CHARS = 200  # names and words: folded again and again, so kept
+
+
 def fold_text(text: str) -> str:
     """``text`` lower-cased, accents off, curly apostrophes straight: one character for one,
-    so offsets in the folded text are offsets in ``text``."""
+    so offsets in the folded text are offsets in ``text``. Short texts (names, words) come
+    from a cache: speaker resolution folds the same few names thousands of times a batch."""
+    if len(text) <= _FOLD_CACHED_CHARS:
+        return _fold_short(text)
+    return _fold(text)
+
+
+def _fold(text: str) -> str:
     table = {ord(c): _fold_char(c) for c in set(text) if not c.isascii() or c.isupper()}
     table[ord("’")] = "'"
     return text.translate(table)
+
+
+@lru_cache(maxsize=8192)
+def _fold_short(text: str) -> str:
+    return _fold(text)
 
 
 def _word_at(text: str, form: str, end: int) -> int:
@@ -602,7 +629,7 @@ class _Context:
     def lowercase(self) -> frozenset[str]:
         """Words the body writes in lowercase: a capitalised one of them opens a sentence or a
         title-case line ("Are Following Trump"), it names no one."""
-        return frozenset(w for w in _LETTERS.findall(self.body) if w.islower())
+        return frozenset(filter(str.islower, _LETTERS.findall(self.body)))
 
     def full_name(self, name: str) -> str:
         """``name`` written in full: a one-word name ("Apte", "Lopez") that the body also gives
@@ -882,11 +909,16 @@ def _bare(verb) -> bool:
 
 
 def _is_speech_verb(token) -> bool:
+    """Whether ``token`` is a speech or naming verb as used (the word first: most tokens are
+    neither, and their dependency need not be read)."""
+    low = token.lower_
+    if low not in SPEECH_VERBS and low not in NAMING_VERBS:
+        return False
     if token.dep_ in _NOUN_DEPS:
         return False
-    if token.lower_ in NAMING_VERBS:
+    if low in NAMING_VERBS:
         return token.dep_ != "acl" and not any(c.dep_ == "auxpass" for c in token.children)
-    return token.lower_ in SPEECH_VERBS
+    return True
 
 
 def _quote_starts(doc, spans: Sequence[_Span]) -> list[int]:
@@ -1327,8 +1359,8 @@ class _Item:
 def _plan(body: str) -> list[_Item]:
     """The body's quotation paragraphs, in order, masked."""
     items = []
-    for para in _quote_paragraphs(body):
-        masked, pairs = mask_quotations(para.text, runs_on=para.runs_on)
+    for para, spans in _quote_paragraphs(body):
+        masked, pairs = mask_quotations(para.text, runs_on=para.runs_on, spans=spans)
         items.append(_Item(para, masked, pairs))
     return items
 
@@ -1354,9 +1386,12 @@ def extract_quotes(
         return out
     parser = load_parser(model_name)
     todo = [item for plan in plans for item in plan if _needs_parse(item.masked, item.pairs)]
-    docs = parser.pipe((item.masked for item in todo), batch_size=batch_size)
-    for item, doc in zip(todo, docs, strict=True):
-        item.doc = doc
+    # Copies of one story (wire copy, a page fetched twice) hold the same paragraphs: each
+    # distinct text is parsed once and its parse, which attribution only reads, is shared.
+    texts = list(dict.fromkeys(item.masked for item in todo))
+    parsed = dict(zip(texts, parser.pipe(texts, batch_size=batch_size), strict=True))
+    for item in todo:
+        item.doc = parsed[item.masked]
     for i, plan in enumerate(plans):
         body = bodies[i] or ""
         ctx = _Context(body, entities[i], keywords[i] if keywords is not None else ())

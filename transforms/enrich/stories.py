@@ -106,7 +106,7 @@ def minhash(shingles: Collection[bytes]) -> np.ndarray:
     import numpy as np
 
     sha1 = hashlib.sha1
-    joined = b"".join([sha1(item).digest() for item in shingles])
+    joined = b"".join([h.digest() for h in map(sha1, shingles)])
     hashes = np.frombuffer(joined, dtype="<u4")[::5].astype(np.uint32)
     # MurmurHash3's 32-bit finalizer, which the affine32 scheme applies to each input hash.
     s1, m1, s2, m2 = (np.uint32(v) for v in (16, 0x85EBCA6B, 13, 0xC2B2AE35))
@@ -150,8 +150,10 @@ def signature(body: str) -> StorySignature | None:
     words = story_words(body)
     if len(words) < MIN_WORDS:
         return None
-    n = SHINGLE_WORDS
-    shingles = {" ".join(words[i : i + n]).encode("utf-8") for i in range(len(words) - n + 1)}
+    # Each run of SHINGLE_WORDS words, joined and encoded by C-level maps over the zipped
+    # word lists (no slice, no Python frame per shingle).
+    grams = zip(*(words[i:] for i in range(SHINGLE_WORDS)))
+    shingles = set(map(str.encode, map(" ".join, grams)))
     values = minhash(shingles)
     exact = "x:" + hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()[:16]
     return StorySignature(values, (exact, *band_keys(values)))

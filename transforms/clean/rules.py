@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
+from typing import TypeVar
 
 from lxml.etree import XPath
 from lxml.html import HtmlElement
@@ -352,7 +353,10 @@ BOILERPLATE_WORDS = frozenset(
 )
 
 
-def _naming(values: list[str], words: frozenset[str]) -> list[str]:
+_Value = TypeVar("_Value", bound=str)  # a plain or an lxml smart string
+
+
+def _naming(values: Sequence[_Value], words: frozenset[str]) -> list[_Value]:
     """The class or id values that have one of ``words`` among their tokens, in order.
 
     A token that is one of the words is a substring of the lowercased value, so a value

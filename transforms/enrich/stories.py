@@ -150,9 +150,10 @@ def signature(body: str) -> StorySignature | None:
     words = story_words(body)
     if len(words) < MIN_WORDS:
         return None
-    # Each run of SHINGLE_WORDS words, joined and encoded by C-level maps over the zipped
-    # word lists (no slice, no Python frame per shingle).
-    grams = zip(*(words[i:] for i in range(SHINGLE_WORDS)))
+    # Each run of SHINGLE_WORDS words: the word list shifted by 0 to n - 1 and zipped (the
+    # shortest shift ends it), joined and encoded by C-level maps (no slice, no Python frame
+    # per shingle).
+    grams = zip(*(words[i:] for i in range(SHINGLE_WORDS)), strict=False)
     shingles = set(map(str.encode, map(" ".join, grams)))
     values = minhash(shingles)
     exact = "x:" + hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()[:16]

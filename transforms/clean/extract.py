@@ -383,10 +383,12 @@ class PageMeta:
     free_access: bool | None = None
 
 
-# What sites put between a headline and their own name: "Headline | Site", "Site - Headline".
-_TITLE_SEPARATOR = re.compile(r"\s+(?:[|·»]|::|[-–—])\s+")
-_TRAILING_SEPARATOR = re.compile(r"\s*(?:[|·»]|::|[-–—])\s*$")
-_LEADING_SEPARATOR = re.compile(r"\s*(?:[|·»:]|::|[-–—])\s+")
+# What sites put between a headline and their own name: "Headline | Site", "Site - Headline"
+# (after a site name opening the title, a colon too: "Site: Headline").
+_SEPARATOR = r"(?:[|·»]|::|[-–—])"
+_TITLE_SEPARATOR = re.compile(rf"\s+{_SEPARATOR}\s+")
+_TRAILING_SEPARATOR = re.compile(rf"\s*{_SEPARATOR}\s*$")
+_LEADING_SEPARATOR = re.compile(rf"\s*(?:{_SEPARATOR}|:)\s+")
 
 
 def _squeezed(name: str) -> str:

@@ -373,6 +373,7 @@ def _naming(values: Sequence[_Value], words: frozenset[str]) -> list[_Value]:
         while at >= 0:
             hits.add(bisect_right(starts, at) - 1)
             at = joined.find(word, at + 1)
+    # A plain copy of each value for _tokens' cache: a smart string would keep its page alive.
     return [values[i] for i in sorted(hits) if not words.isdisjoint(_tokens(str(values[i])))]
 
 

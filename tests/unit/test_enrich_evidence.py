@@ -143,6 +143,52 @@ def test_a_venue_replaces_the_shorter_names_inside_it():
     assert got["Connecticut"] == "location"
 
 
+_TOUR = (
+    "The band's tour picks up in the spring.\n"
+    "June 19 – Charlotte, NC @ PNC Music Pavilion\n"
+    "June 20 – Raleigh, NC @ Coastal Credit Union Music Park at Walnut Creek\n"
+    "June 24 – Bristow, VA @ Jiffy Lube Live\n"
+    "July 19 – Toronto, ON @ Budweiser Stage (Formerly Molson Amphitheatre)\n"
+)
+
+
+def test_an_event_listing_says_what_each_field_is():
+    # What the model makes of such lines: a venue run into the state before it, a venue's
+    # words as a person, a town it does not see.
+    got = resolve(
+        _TOUR,
+        ("NC @ PNC Music Pavilion", "ORG"),
+        ("Raleigh", "GPE"),
+        ("NC @ Coastal Credit Union", "ORG"),
+        ("Walnut Creek", "GPE"),
+        ("Lube Live", "PERSON"),
+        ("Toronto", "GPE"),
+        ("Budweiser Stage", "ORG"),
+    )
+    venues = [
+        "PNC Music Pavilion",
+        "Coastal Credit Union Music Park at Walnut Creek",  # its bank's words make no firm
+        "Jiffy Lube Live",
+        "Budweiser Stage",
+    ]
+    towns = ["Charlotte", "Raleigh", "Bristow", "Toronto"]
+    regions = ["North Carolina", "Virginia", "Ontario"]
+    assert got == dict.fromkeys(venues + towns + regions, "location")
+
+
+def test_dated_lines_are_a_listing_from_three_on():
+    # Two dated lines may be sentences of a schedule; the model's reading stands.
+    two = "\n".join(_TOUR.splitlines()[:3])
+    got = resolve(two, ("NC @ PNC Music Pavilion", "ORG"), ("Raleigh", "GPE"))
+    assert "NC @ PNC Music Pavilion" in got and "Charlotte" not in got
+    assert got["Raleigh"] == "location"
+    # A province after a city is named in any text, as a US state is.
+    assert resolve("She grew up in Halifax, NS, and left.", ("Halifax", "GPE")) == {
+        "Halifax": "location",
+        "Nova Scotia": "location",
+    }
+
+
 def test_a_dateline_in_capitals_is_a_place():
     text = "VIENNA (AP) — Austria's government resigned on Monday."
     got = resolve(text, ("Austria", "GPE"))

@@ -346,7 +346,7 @@ class Place:
     """A place GeoNames knows: its name there, what kind of place, its population (0: unknown)."""
 
     name: str
-    kind: str  # country, continent, us_state or city
+    kind: str  # country, continent, us_state, province (of Canada) or city
     population: int
     alternate: bool = False  # found under another name of the city, not its own
 
@@ -553,18 +553,29 @@ def _us_states() -> dict[str, str]:
     return states | {abbr: states[code] for abbr, code in _AP_STATES.items() if code in states}
 
 
+# Canada's provinces and territories by postal code (GeoNames' cities file has no regions):
+# news and listings write "Toronto, ON" as they write "Tampa, FL".
+_PROVINCES = {
+    "AB": "Alberta", "BC": "British Columbia", "MB": "Manitoba", "NB": "New Brunswick",
+    "NL": "Newfoundland and Labrador", "NS": "Nova Scotia", "NT": "Northwest Territories",
+    "NU": "Nunavut", "ON": "Ontario", "PE": "Prince Edward Island", "QC": "Quebec",
+    "SK": "Saskatchewan", "YT": "Yukon",
+}  # fmt: skip
+
+
 def _state_after_city(g: _Group, text: str | None) -> Place | None:
     """The US state a postal code or an AP abbreviation names where the text writes it after
     a city ("Tampa, FL"); elsewhere "CA" or "Ind." may be anything."""
     states = _us_states()
     state = states.get(g.name) or states.get(f"{g.name}.")  # "Minn." is named "Minn"
-    if state is None or text is None:
+    province = _PROVINCES.get(g.name)
+    if (state is None and province is None) or text is None:
         return None
     for start, _ in g.spans:
         for pattern, back in ((_STATE_AFTER_CITY, 2), (_PARTY_STATE, 2)):
             found = pattern.match(text, max(0, start - back))
             if found is not None and found.start(1) == start:
-                return find_place(state)
+                return find_place(state) if state else Place(province or "", "province", 0)
     return None
 
 
@@ -586,7 +597,11 @@ def _official_name(name: str) -> Place | None:
 def _state_after(text: str, end: int) -> bool:
     """Whether the name ending at ``end`` is followed by a US state's code: "Holmdel, NJ"."""
     found = _STATE_AFTER_CITY.match(text, end)
-    return found is not None and found.start() == end and found.group(1) in _us_states()
+    return (
+        found is not None
+        and found.start() == end
+        and (found.group(1) in _us_states() or found.group(1) in _PROVINCES)
+    )
 
 
 def _in_a_region(text: str, end: int) -> bool:
@@ -622,7 +637,69 @@ def _with_name_tail(m: Mention, text: str) -> Mention:
     return replace(m, text=m.text + tail.group(0)) if tail else m
 
 
-def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention]:
+# A line of an event listing (tour dates, a schedule) opens with its date and a separator:
+# "June 9 – West Palm Beach, FL @ Coral Sky Amphitheatre", "Aug. 8 -- PPL Center, Allentown,
+# PA", "Fri., 10/9: The Forum, Los Angeles, CA".
+_LISTING_LINE = re.compile(
+    r"^(?:(?:Mon|Tue|Tues|Wed|Thu|Thur|Thurs|Fri|Sat|Sun)[a-z]*\.?,? )?"
+    r"(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2}"
+    r"(?:st|nd|rd|th)?|\d{1,2}/\d{1,2}(?:/\d{2,4})?)(?:,? \d{4})?"
+    r"[ \t]*(?:[-–—:|]{1,2}[ \t]*)?(?=[A-Z])(.+)$",
+    re.MULTILINE,
+)
+_LISTING_MIN_LINES = 3  # one dated line with a town is a sentence; three are a listing
+_PARENTHESIS = re.compile(r"\s*\([^)]*\)")
+
+
+def _listing_fields(rest: str, offset: int) -> list[tuple[str, int]]:
+    """The comma-separated fields of a listing line's text after its date, with their offsets;
+    an "@" ends them, and all after it is one field (the venue of "Town, ST @ Venue")."""
+    at = rest.find(" @ ")
+    head, tail = (rest, "") if at < 0 else (rest[:at], rest[at + 3 :])
+    fields, start = [], 0
+    for part in head.split(", "):
+        fields.append((part, offset + start))
+        start += len(part) + 2
+    if tail:
+        fields.append((tail, offset + at + 3))
+    return fields
+
+
+def _listing_places(text: str) -> tuple[list[Mention], list[tuple[int, int]]]:
+    """The towns and venues of an event listing, one line per event: a date, then a venue and
+    "Town, ST" in either order ("June 9 -- Coral Sky Amphitheatre, West Palm Beach, FL", "June 9
+    – West Palm Beach, FL @ Coral Sky Amphitheatre"). The model reads such lines badly (a venue
+    run into the state before it, a town as a person); the listing's shape says what each
+    field is. Returns those mentions and the spans of the lines' fields (the text after each
+    date); nothing unless the text holds at least ``_LISTING_MIN_LINES`` such lines."""
+    regions = set(_us_states()) | set(_PROVINCES)
+    found: list[Mention] = []
+    lines: list[tuple[int, int]] = []
+    for line in _LISTING_LINE.finditer(text):
+        fields = [
+            (name.rstrip(" .;"), start)
+            for raw, start in _listing_fields(line.group(1), line.start(1))
+            if (name := _PARENTHESIS.sub("", raw).strip())
+        ]
+        codes = [i for i, (name, _) in enumerate(fields) if i and name in regions]
+        if len(codes) != 1:
+            continue
+        i = codes[0]
+        town, others = fields[i - 1], fields[: i - 1] + fields[i + 1 :]
+        words = town[0].split()
+        if not 0 < len(words) <= 4 or not all(w[0].isupper() for w in words) or len(others) > 1:
+            continue
+        lines.append(line.span(1))
+        found.append(Mention(town[0], "GPE", town[1]))
+        found += [Mention(name, "FAC", start) for name, start in others if name[:1].isupper()]
+    return (found, lines) if len(lines) >= _LISTING_MIN_LINES else ([], [])
+
+
+def _pattern_mentions(
+    mentions: list[Mention],
+    text: str | None,
+    listing: tuple[list[Mention], list[tuple[int, int]]] = ([], []),
+) -> list[Mention]:
     """Names the model misses but news text writes in fixed patterns, added to its mentions: a
     US state after a city ("Tampa, FL"), a dateline place ("VIENNA (AP) —", when the gazetteer
     knows it) and a venue ("Coral Sky Amphitheatre"), which replaces the model's shorter
@@ -630,12 +707,19 @@ def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention
     if not text:
         return mentions
     mentions = [_with_name_tail(m, text) for m in mentions]
+    # An event listing's towns and venues replace the model's mentions on their spans.
+    listed, fields = listing
+    mentions = [
+        m for m in mentions if not any(m.start < e and s < m.start + len(m.text) for s, e in fields)
+    ]
     states = _us_states()
     taken = {(m.start, m.start + len(m.text)) for m in mentions}
     extra: list[Mention] = []
     for pattern in (_STATE_AFTER_CITY, _PARTY_STATE):
         for found in pattern.finditer(text):
-            if found.group(1) in states and found.span(1) not in taken:
+            if (found.group(1) in states or found.group(1) in _PROVINCES) and (
+                found.span(1) not in taken
+            ):
                 extra.append(Mention(found.group(1), "GPE", found.start(1)))
     for found in _DATELINE.finditer(text):
         name = found.group(1).strip()
@@ -668,7 +752,11 @@ def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention
     mentions = [
         m for m in mentions if not any(s <= m.start < e for s, e in scores) or m.label == "PERSON"
     ]
-    venues = [(v.start(), v.end(), v.group(0)) for v in _VENUE.finditer(text)]
+    venues = [
+        (v.start(), v.end(), v.group(0))
+        for v in _VENUE.finditer(text)
+        if not any(s < v.end() and v.start() < e for s, e in fields)
+    ]
     kept = [
         m
         for m in mentions
@@ -679,7 +767,7 @@ def _pattern_mentions(mentions: list[Mention], text: str | None) -> list[Mention
     # replaces it, so only a place the model found there keeps it from being added.
     places = {(m.start, m.start + len(m.text)) for m in kept}
     extra += [Mention(name, "FAC", s) for s, e, name in venues if (s, e) not in places]
-    return kept + extra
+    return kept + listed + extra
 
 
 # --------------------------------------------------------------------------- grouping
@@ -1027,7 +1115,8 @@ def entity_candidates(
     """
     aliases = load_aliases(aliases_path)
     lowercase = _lowercase_words(text)
-    groups = _group(_pattern_mentions(list(mentions), text), aliases, text, lowercase)
+    listing = _listing_places(text) if text else ([], [])
+    groups = _group(_pattern_mentions(list(mentions), text, listing), aliases, text, lowercase)
     for g in groups.values():
         g.type = g.alias.type if g.alias else _majority(g)
         g.place = None if g.alias else find_place(g.name) or _state_after_city(g, text)
@@ -1065,9 +1154,14 @@ def entity_candidates(
     _things_named_before_their_kind(groups, text)
     _quoted_titles(groups, text)
     by_type = {t: _spans_of_type(groups, t) for t in _RULE_TYPES}
+    # A name only ever written as a field of an event listing is what the listing says it is.
+    listed = {(m.start, m.start + len(m.text)) for m in listing[0]}
     out = []
     for g in groups.values():
-        junk = _is_junk(g, text, people)
+        only_listed = bool(g.spans) and all(s in listed for s in g.spans) and not g.alias
+        if only_listed:
+            g.type = "location"
+        junk = not only_listed and _is_junk(g, text, people)
         vouched = g.type == "person" and (
             g.linked
             or bool(g.recovered)

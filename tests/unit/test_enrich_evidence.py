@@ -104,6 +104,23 @@ def test_written_forms_of_one_name_are_one_person():
     assert list(got.values()) == ["person"] and len(got) == 1
 
 
+def test_a_company_is_no_short_form_of_a_headline_fragment():
+    # The model runs a headline's title-case words into a "name" that ends with the company.
+    text = (
+        "The Early Reviews For Google's Stadia Are Here\n\n"
+        "Stadia, Google's streaming platform, launches today. Google says more games will "
+        "come, and Google has promised a free tier."
+    )
+    got = resolve(
+        text,
+        ("The Early Reviews For Google", "ORG"),
+        ("Google", "ORG"),
+        ("Google", "ORG"),
+        ("Google", "ORG"),
+    )
+    assert got.get("Google") == "organization"
+
+
 def test_title_case_words_and_titles_do_not_make_a_name():
     text = (
         "Why Democrats Are Following Trump Into The Abyss\n\n"

@@ -1130,8 +1130,8 @@ def entity_candidates(
     _link_people_typed_as_companies(groups, text, lowercase)
     _people_by_first_name(groups, lowercase)
     _link_surnames(groups, text)
-    _link_short_names(groups, "organization")
-    _link_short_names(groups, "location")
+    _link_short_names(groups, "organization", text)
+    _link_short_names(groups, "location", text)
     _link_place_prefixes(groups)
     _link_organisation_variants(groups)
     _type_from_gazetteer_and_context(groups, text)
@@ -1857,10 +1857,12 @@ def _link_name_variants(groups: dict[str, _Group]) -> None:
                 _merge(groups.pop(other.key), full)
 
 
-def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
+def _link_short_names(groups: dict[str, _Group], facet: str, text: str | None = None) -> None:
     """Merge a one-word name into the only multi-word organisation (or place) of the article
     that starts or ends with it ("Corvid" -> "Corvid Quantum Technologies", "Eagles" ->
-    "Cascade Valley Eagles", "Sound" -> "Plymouth Sound"), unless it is a place of its own."""
+    "Cascade Valley Eagles", "Sound" -> "Plymouth Sound"), unless it is a place of its own.
+    Not into a longer "name" that only title-case lines write: a headline capitalises every
+    word ("The Early Reviews For Google"), and a name it seems to make is no full name."""
     for short in list(_one_word(groups).values()):
         if short.key not in groups or short.alias or short.place or short.person_part:
             continue
@@ -1874,6 +1876,10 @@ def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
             and len(g.folded) > 1
             and word in (g.folded[0], _last_word(g))
             and not g.product  # named after another company: "Watch" is no short "Apple Watch"
+            and not (
+                text is not None
+                and all(_is_headline_line(_line_at(text, s, e)) for s, e in g.spans)
+            )
         ]
         if facet == "organization" and short.type == "organization":
             # A company named alone is the company, not the short form of a longer name that

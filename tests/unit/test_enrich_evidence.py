@@ -104,6 +104,15 @@ def test_written_forms_of_one_name_are_one_person():
     assert list(got.values()) == ["person"] and len(got) == 1
 
 
+def test_a_listed_company_named_by_a_possessive_is_that_company():
+    # The model reads the founder's name in "Lowe's" as a person, with or without the "'s".
+    text = "Home Depot shares fell. Rival Lowe's was also lower, and Lowe’s reports on Wednesday."
+    assert resolve(text, ("Lowe", "PERSON"), ("Lowe’s", "PERSON")) == {"Lowe's": "organization"}
+    # A person's possessive is no company: "Rob Lowe's film".
+    text = "Lowe starred in the film. Critics liked Lowe's film."
+    assert resolve(text, ("Lowe", "PERSON"), ("Lowe", "PERSON")).get("Lowe's") is None
+
+
 def test_a_company_is_no_short_form_of_a_headline_fragment():
     # The model runs a headline's title-case words into a "name" that ends with the company.
     text = (

@@ -1138,7 +1138,7 @@ def entity_candidates(
     _people_listed_with_people(groups, text, lowercase)
     _owned_things_are_no_places(groups, text)
     _firms_named_after_people(groups)
-    _listed_companies(groups)
+    _listed_companies(groups, text)
     # Listed with a person who has a common first name: lists of products and brands hold
     # none, lists of people do ("Pieter van der Berg, Kevin O'Donnell and ...").
     people = sorted(
@@ -1613,10 +1613,16 @@ def _firms_named_after_people(groups: dict[str, _Group]) -> None:
 
 @lru_cache(maxsize=1)
 def _listed_keys() -> frozenset[str]:
-    return frozenset(fold(name) for name in listed_company_names())
+    return frozenset(_listed_names())
 
 
-def _listed_companies(groups: dict[str, _Group]) -> None:
+@lru_cache(maxsize=1)
+def _listed_names() -> dict[str, str]:
+    """Folded name -> name of the listed companies."""
+    return {fold(name): name for name in listed_company_names()}
+
+
+def _listed_companies(groups: dict[str, _Group], text: str | None = None) -> None:
     """A name the rules call a person ("Lockheed Martin", "Best Buy"; one word only when it
     is no part of a person's name of the article), a "place" that neither a gazetteer nor
     the text places ("Netflix", unplaced), or a product line named alone, that is the name
@@ -1626,7 +1632,26 @@ def _listed_companies(groups: dict[str, _Group]) -> None:
     table."""
     listed = _listed_keys()
     for g in groups.values():
-        if g.alias or g.place is not None or fold(g.name) not in listed:
+        if g.alias or g.place is not None:
+            continue
+        # A company named with its founder's possessive ("Lowe's", "McDonald's"): the model
+        # reads the founder's name before the "'s", on every mention.
+        owned = _listed_names().get(fold(f"{g.name}'s"))
+        if (
+            owned is not None
+            and text is not None
+            and len(g.tokens) == 1
+            and all(
+                text[s:e].endswith(("'s", "’s")) or _POSSESSIVE_AFTER.match(text[e : e + 3])
+                for s, e in g.spans
+            )
+        ):
+            g.type = "organization"
+            g.names[owned] = g.count + 1
+            g.order.setdefault(owned, len(g.order))
+            g.settle()
+            continue
+        if fold(g.name) not in listed:
             continue
         if (
             (g.type == "person" and (len(g.tokens) > 1 or not (g.linked or g.person_part)))

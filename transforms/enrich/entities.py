@@ -2655,9 +2655,6 @@ def _is_junk(g: _Group, text: str | None, people: Sequence[tuple[int, int]] = ()
         return True
     # Title case and capitals capitalise every word of a headline, a deal or a listing: there,
     # capitals make no name. Such a line may confirm a name that running text writes too, not
-    # create one.
-    # Title case and capitals capitalise every word of a headline, a deal or a listing: there,
-    # capitals make no name. Such a line may confirm a name that running text writes too, not
     # create one. A heading, a label or a listing's line (a product, a venue and a date)
     # capitalises its words as a headline does: a name only such lines write, and no sentence,
     # is not confirmed either. A line of names separated by commas lists them, and a result

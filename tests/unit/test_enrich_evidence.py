@@ -113,6 +113,23 @@ def test_a_listed_company_named_by_a_possessive_is_that_company():
     assert resolve(text, ("Lowe", "PERSON"), ("Lowe", "PERSON")).get("Lowe's") is None
 
 
+def test_a_name_with_a_ceo_shares_or_accounts_is_a_company():
+    text = (
+        "Twitter CEO Jack Dorsey spoke on Monday. Later the Twitter account was renamed, and "
+        "a Trump spokesman said Trump would reply."
+    )
+    got = resolve(
+        text,
+        ("Twitter", "PERSON"),
+        ("Jack Dorsey", "PERSON"),
+        ("Twitter", "PERSON"),
+        ("Trump", "PERSON"),
+        ("Trump", "PERSON"),
+    )
+    # People have spokesmen: only what no person has makes a company.
+    assert got == {"Twitter": "organization", "Jack Dorsey": "person", "Trump": "person"}
+
+
 def test_a_company_is_no_short_form_of_a_headline_fragment():
     # The model runs a headline's title-case words into a "name" that ends with the company.
     text = (

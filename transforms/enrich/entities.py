@@ -1139,6 +1139,7 @@ def entity_candidates(
     _owned_things_are_no_places(groups, text)
     _firms_named_after_people(groups)
     _listed_companies(groups, text)
+    _companies_by_what_they_have(groups, text)
     # Listed with a person who has a common first name: lists of products and brands hold
     # none, lists of people do ("Pieter van der Berg, Kevin O'Donnell and ...").
     people = sorted(
@@ -1665,6 +1666,29 @@ _OWNER_BEFORE = re.compile(r"\b(?:[Yy]our|[Mm]y|[Oo]ur|[Hh]is|[Hh]er|[Tt]heir)\s
 _OWNED_AFTER = re.compile(r"['’]s?\s+$")
 # Another name's possessive right before a name: "Apple's AirPower", "NASA's new Hubble".
 _OWNED_BEFORE = re.compile(r"\b[A-Z][\w&.-]*['’]s\s+(?:new\s+|latest\s+|own\s+)?$")
+
+
+# What a company has and a person does not, named right after the company's name: "Twitter
+# CEO Jack Dorsey", "the Twitter account", "Lyft shares". People have spokesmen, supporters
+# and campaigns ("a Trump spokesman"), and a program has an app ("a Node app"), so those
+# words say nothing.
+_COMPANY_HAS_AFTER = re.compile(
+    r"^\s+(?:CEO|chief executive|co-founder|founder|shares|stock|account|accounts|employees)\b"
+)
+
+
+def _companies_by_what_they_have(groups: dict[str, _Group], text: str | None) -> None:
+    """A one-word "person" named right before what only companies have (``_COMPANY_HAS_AFTER``)
+    is a company: the model reads brands named like words ("Twitter", "Square") as people."""
+    if text is None:
+        return
+    for g in groups.values():
+        if g.type != "person" or g.alias or g.place is not None or len(g.tokens) != 1:
+            continue
+        if g.linked or g.person_part:
+            continue
+        if any(_COMPANY_HAS_AFTER.match(text[e : e + _CONTEXT]) for _, e in g.spans):
+            g.type = "organization"
 
 
 def _owned_things_are_no_places(groups: dict[str, _Group], text: str | None) -> None:

@@ -130,6 +130,21 @@ def test_a_name_with_a_ceo_shares_or_accounts_is_a_company():
     assert got == {"Twitter": "organization", "Jack Dorsey": "person", "Trump": "person"}
 
 
+def test_a_team_and_position_before_a_players_name_are_no_part_of_it():
+    text = (
+        "Browns DL Sheldon Richardson said on Monday that he was angry. Tesla CEO Elon Musk "
+        "said nothing. CJ DeBose said he would play."
+    )
+    got = resolve(
+        text,
+        ("Browns DL Sheldon Richardson", "PERSON"),
+        ("Tesla CEO Elon Musk", "PERSON"),
+        ("CJ DeBose", "PERSON"),
+    )
+    assert {"Sheldon Richardson", "Elon Musk", "CJ DeBose"} <= set(got)
+    assert not any(name.startswith(("Browns", "Tesla")) for name in got)
+
+
 def test_a_company_is_no_short_form_of_a_headline_fragment():
     # The model runs a headline's title-case words into a "name" that ends with the company.
     text = (

@@ -958,6 +958,8 @@ def _clean(
             words = words[2:]  # "Founder of Ceres Robotics": a person's role at it
         if seg_facet == "organization":
             words = _before_a_second_name(words)
+        if seg_facet == "person":
+            words = _after_a_role_code(words)
         while len(words) > 1 and (
             (words[-1][:1].islower() and words[-1] not in _PARTICLES)
             or _SCORE.match(words[-1])
@@ -973,6 +975,26 @@ def _clean(
             continue
         start = m.start + max(at, 0)
         yield name, seg_facet, start, start + len(segment)
+
+
+_ROMAN = re.compile(r"^(?:I{1,3}|IV|V|VI{1,3}|IX|X)$")
+_NAME_WORD_SHAPE = re.compile(r"^[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*$")
+_NAME_SUFFIXES = _words("Jr Sr")
+
+
+def _after_a_role_code(words: list[str]) -> list[str]:
+    """A person's words after a code in capitals inside the span: "Browns DL Sheldon
+    Richardson", "Tesla CEO Elon Musk". News names a player by team, position and name, an
+    executive by company and title; a name holds no capitalised code but at its start
+    ("CJ DeBose") or as a numeral ("Henry VIII"). Only before a full name: initials after a
+    surname ("Dimick JB, Ryan AM") are a citation's authors."""
+    for i in range(len(words) - 3, 0, -1):
+        word, rest = words[i], words[i + 1 :]
+        if 2 <= len(word) <= 4 and word.isalpha() and word.isupper() and not _ROMAN.match(word):
+            if all(_NAME_WORD_SHAPE.match(w) and w not in _NAME_SUFFIXES for w in rest):
+                return rest
+            break
+    return words
 
 
 def _before_a_second_name(words: list[str]) -> list[str]:

@@ -145,6 +145,27 @@ def test_a_team_and_position_before_a_players_name_are_no_part_of_it():
     assert not any(name.startswith(("Browns", "Tesla")) for name in got)
 
 
+_BOX_SCORE = (
+    "Palm Bay d. Rockledge 70-44\n"
+    "Palm Bay (1-0): Tolivert 25 points. Davis 17 points.\n"
+    "Melbourne (3-0): Osas Osaro 3 goals, 1 assist. L. Patikas 1 goal. Melbourne 3 saves.\n"
+)
+
+
+def test_a_box_score_names_its_players():
+    # The model reads a surname alone as nothing, or as a place ("Davis"), or runs a name
+    # into the count after it; the statistics after a name say it is a player.
+    got = resolve(_BOX_SCORE, ("Davis", "GPE"), ("Osas Osaro 3", "ORG"), ("Melbourne", "GPE"))
+    players = ["Tolivert", "Davis", "Osas Osaro", "L. Patikas"]
+    assert {name: got.get(name) for name in players} == dict.fromkeys(players, "person")
+    assert got.get("Melbourne") == "location"  # a major place with a count is a team's
+
+
+def test_one_count_after_a_name_is_no_box_score():
+    one = "Tolivert 25 points, the coach wrote."
+    assert "Tolivert" not in resolve(one)
+
+
 def test_a_company_is_no_short_form_of_a_headline_fragment():
     # The model runs a headline's title-case words into a "name" that ends with the company.
     text = (

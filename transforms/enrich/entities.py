@@ -695,10 +695,48 @@ def _listing_places(text: str) -> tuple[list[Mention], list[tuple[int, int]]]:
     return (found, lines) if len(lines) >= _LISTING_MIN_LINES else ([], [])
 
 
+# A player's line of a box score or a results roundup: a name, then a count of the deeds
+# sports count ("Tolivert 25 points.", "L. Patikas 1 goal.", "Osas Osaro 3 goals, 1 assist.").
+_STAT_NAME_WORD = r"[A-Z][a-z]*(?:[A-Z][a-z]+)?(?:[-'’][A-Z][a-z]+)?"
+_STAT_LINE = re.compile(
+    rf"(?:^|(?<=[.:;] ))((?:[A-Z]\. |[A-Z]{{2}} )?{_STAT_NAME_WORD}(?: {_STAT_NAME_WORD}){{0,2}})"
+    r" \d{1,3} (?:points?|goals?|assists?|saves?|steals?|rebounds?|blocks?|tackles?|sacks?|"
+    r"yards|touchdowns?|strikeouts?|hits|RBIs?|runs|aces|kills|digs)\b",
+    re.MULTILINE,
+)
+_STAT_MIN_LINES = 2  # one "X 25 points" may be a sentence's fragment; two are a box score
+
+
+def _stat_line_players(text: str) -> list[Mention]:
+    """The players a box score or roundup names before their statistics: people, even named
+    by a surname alone ("Davis 17 points"), which the model and the junk filter miss (a
+    lone surname is otherwise no facet). Not a name opening with a function word, nor a major
+    place ("Melbourne 3 goals" is a team); nothing unless ``_STAT_MIN_LINES`` lines match."""
+    found = []
+    for line in _STAT_LINE.finditer(text):
+        name = line.group(1)
+        first = name.split()[0]
+        place = find_place(name)
+        if first in _LEADING_JUNK or first in _NOT_FIRST_NAMES or (place and place.major):
+            continue
+        found.append(Mention(name, "PERSON", line.start(1)))
+    return found if len(found) >= _STAT_MIN_LINES else []
+
+
+def _shaped_mentions(text: str | None) -> tuple[list[Mention], list[tuple[int, int]]]:
+    """The names whose line's shape says what they are (``_listing_places``,
+    ``_stat_line_players``), and the spans on which they replace the model's mentions."""
+    if not text:
+        return [], []
+    places, lines = _listing_places(text)
+    players = _stat_line_players(text)
+    return places + players, lines + [(m.start, m.start + len(m.text)) for m in players]
+
+
 def _pattern_mentions(
     mentions: list[Mention],
     text: str | None,
-    listing: tuple[list[Mention], list[tuple[int, int]]] = ([], []),
+    shaped: tuple[list[Mention], list[tuple[int, int]]] = ([], []),
 ) -> list[Mention]:
     """Names the model misses but news text writes in fixed patterns, added to its mentions: a
     US state after a city ("Tampa, FL"), a dateline place ("VIENNA (AP) —", when the gazetteer
@@ -707,8 +745,9 @@ def _pattern_mentions(
     if not text:
         return mentions
     mentions = [_with_name_tail(m, text) for m in mentions]
-    # An event listing's towns and venues replace the model's mentions on their spans.
-    listed, fields = listing
+    # Names whose type the shape of their line says (an event listing's towns and venues, a
+    # box score's players) replace the model's mentions on those lines.
+    listed, fields = shaped
     mentions = [
         m for m in mentions if not any(m.start < e and s < m.start + len(m.text) for s, e in fields)
     ]
@@ -1137,8 +1176,8 @@ def entity_candidates(
     """
     aliases = load_aliases(aliases_path)
     lowercase = _lowercase_words(text)
-    listing = _listing_places(text) if text else ([], [])
-    groups = _group(_pattern_mentions(list(mentions), text, listing), aliases, text, lowercase)
+    shaped = _shaped_mentions(text)
+    groups = _group(_pattern_mentions(list(mentions), text, shaped), aliases, text, lowercase)
     for g in groups.values():
         g.type = g.alias.type if g.alias else _majority(g)
         g.place = None if g.alias else find_place(g.name) or _state_after_city(g, text)
@@ -1177,16 +1216,19 @@ def entity_candidates(
     _things_named_before_their_kind(groups, text)
     _quoted_titles(groups, text)
     by_type = {t: _spans_of_type(groups, t) for t in _RULE_TYPES}
-    # A name only ever written as a field of an event listing is what the listing says it is.
-    listed = {(m.start, m.start + len(m.text)) for m in listing[0]}
+    # A name only ever written where the shape of its line says what it is (a field of an
+    # event listing, a player of a box score) is that.
+    said = {(m.start, m.start + len(m.text)): LABEL_TO_FACET[m.label] for m in shaped[0]}
     out = []
     for g in groups.values():
-        only_listed = bool(g.spans) and all(s in listed for s in g.spans) and not g.alias
-        if only_listed:
-            g.type = "location"
-        junk = not only_listed and _is_junk(g, text, people)
+        shape = {said.get(s) for s in g.spans}
+        settled = not g.alias and len(shape) == 1 and None not in shape
+        if settled:
+            g.type = shape.pop() or g.type
+        junk = not settled and _is_junk(g, text, people)
         vouched = g.type == "person" and (
-            g.linked
+            settled  # a box score's player
+            or g.linked
             or bool(g.recovered)
             or any(_titled(f, g) for f in g.forms)  # "Queen Elizabeth": the title is a cue
             or (

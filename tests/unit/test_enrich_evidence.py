@@ -166,6 +166,25 @@ def test_one_count_after_a_name_is_no_box_score():
     assert "Tolivert" not in resolve(one)
 
 
+def test_a_body_of_a_place_is_one_name():
+    text = (
+        "The Federal Reserve Bank of New York said rates would hold. The Bank of England "
+        "agreed. Apple of Cupertino said nothing."
+    )
+    got = resolve(
+        text,
+        ("The Federal Reserve Bank", "ORG"),
+        ("New York", "GPE"),
+        ("The Bank of England", "ORG"),
+        ("Apple", "ORG"),
+        ("Cupertino", "GPE"),
+    )
+    assert got["Federal Reserve Bank of New York"] == "organization"
+    assert "New York" not in got and "Federal Reserve Bank" not in got
+    # Without a word of bodies at its end, a company is not joined to the place after it.
+    assert got["Apple"] == "organization" and got["Cupertino"] == "location"
+
+
 def test_a_company_is_no_short_form_of_a_headline_fragment():
     # The model runs a headline's title-case words into a "name" that ends with the company.
     text = (

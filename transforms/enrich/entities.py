@@ -733,6 +733,27 @@ def _shaped_mentions(text: str | None) -> tuple[list[Mention], list[tuple[int, i
     return places + players, lines + [(m.start, m.start + len(m.text)) for m in players]
 
 
+_OF_BETWEEN = re.compile(r" of (?:the )?")
+
+
+def _with_place_of(mentions: list[Mention], text: str) -> list[Mention]:
+    """An organisation ending in a word of bodies that the model ends before " of " and a
+    place, joined with that place: "Federal Reserve Bank" + "of" + "New York" is the Federal
+    Reserve Bank of New York, a body of its own, not the Federal Reserve's bank and a city."""
+    places = {m.start: m for m in mentions if m.label in ("GPE", "LOC")}
+    taken: set[int] = set()
+    joined: list[Mention] = []
+    for m in mentions:
+        of = _OF_BETWEEN.match(text, m.start + len(m.text)) if m.label == "ORG" else None
+        place = places.get(of.end()) if of and _ends_with_org_word(m.text.split()) else None
+        if place is None:
+            joined.append(m)
+            continue
+        joined.append(replace(m, text=text[m.start : place.start + len(place.text)]))
+        taken.add(place.start)
+    return [m for m in joined if m.label not in ("GPE", "LOC") or m.start not in taken]
+
+
 def _pattern_mentions(
     mentions: list[Mention],
     text: str | None,
@@ -744,7 +765,7 @@ def _pattern_mentions(
     mentions inside it ("Mohegan Sun" of "Mohegan Sun Arena")."""
     if not text:
         return mentions
-    mentions = [_with_name_tail(m, text) for m in mentions]
+    mentions = _with_place_of([_with_name_tail(m, text) for m in mentions], text)
     # Names whose type the shape of their line says (an event listing's towns and venues, a
     # box score's players) replace the model's mentions on those lines.
     listed, fields = shaped

@@ -185,6 +185,18 @@ def test_a_body_of_a_place_is_one_name():
     assert got["Apple"] == "organization" and got["Cupertino"] == "location"
 
 
+def test_a_name_after_a_kind_of_organisation_is_one():
+    text = (
+        "Prosecutors looked at the Ukrainian energy company Burisma, and the fact-checking "
+        "website Full Fact objected. The energy minister Olena Shevchenko said nothing."
+    )
+    got = resolve(
+        text, ("Burisma", "PERSON"), ("Full Fact", "PERSON"), ("Olena Shevchenko", "PERSON")
+    )
+    assert got["Burisma"] == got["Full Fact"] == "organization"
+    assert got["Olena Shevchenko"] == "person"  # a role before a name introduces a person
+
+
 def test_a_company_is_no_short_form_of_a_headline_fragment():
     # The model runs a headline's title-case words into a "name" that ends with the company.
     text = (

@@ -1222,6 +1222,7 @@ def entity_candidates(
     _firms_named_after_people(groups)
     _listed_companies(groups, text)
     _companies_by_what_they_have(groups, text)
+    _named_after_their_kind(groups, text)
     # Listed with a person who has a common first name: lists of products and brands hold
     # none, lists of people do ("Pieter van der Berg, Kevin O'Donnell and ...").
     people = sorted(
@@ -1773,6 +1774,28 @@ def _companies_by_what_they_have(groups: dict[str, _Group], text: str | None) ->
         if g.linked or g.person_part:
             continue
         if any(_COMPANY_HAS_AFTER.match(text[e : e + _CONTEXT]) for _, e in g.spans):
+            g.type = "organization"
+
+
+# The kind of organisation news writes right before its name, in lowercase: "Ukrainian energy
+# company Burisma", "the fact-checking website Full Fact", "the band Bon Jovi".
+_ORG_KIND_BEFORE = re.compile(
+    r"\b(?:company|firm|startup|start-up|bank|carrier|airline|retailer|automaker|carmaker|"
+    r"chipmaker|manufacturer|publisher|broadcaster|newspaper|website|charity|nonprofit|"
+    r"organization|organisation|agency|band)\s+$"
+)
+
+
+def _named_after_their_kind(groups: dict[str, _Group], text: str | None) -> None:
+    """A "person" the text names right after a kind of organisation (``_ORG_KIND_BEFORE``)
+    is that organisation: a person is introduced by a role ("energy minister X"), not as a
+    company."""
+    if text is None:
+        return
+    for g in groups.values():
+        if g.type != "person" or g.alias or g.linked or g.place is not None:
+            continue
+        if any(_ORG_KIND_BEFORE.search(text[max(0, s - _CONTEXT) : s]) for s, _ in g.spans):
             g.type = "organization"
 
 

@@ -917,3 +917,86 @@ def test_a_listed_company_the_model_reads_as_a_person_or_an_unknown_place_is_a_c
     # A listed name the text places is the place: the Amazon burns, the company does not.
     rainforest = "Fires are raging in the Amazon, the largest rainforest. The Amazon is burning."
     assert resolve(rainforest, ("Amazon", "LOC"), ("Amazon", "LOC")) == {"Amazon": "location"}
+
+
+# --------------------------------------------------------------------------- what the shapes leave
+
+
+def test_dated_lines_of_people_or_events_are_no_listing():
+    deaths = (
+        "Jan. 3 – Mary Ellen Jones, Springfield, IL\n"
+        "Jan. 4 – Robert Smith, Peoria, IL\n"
+        "Jan. 5 – Linda Garcia, Joliet, IL\n"
+    )
+    people = [(n, "PERSON") for n in ("Mary Ellen Jones", "Robert Smith", "Linda Garcia")]
+    got = resolve(deaths, *people)
+    assert not any(got.get(n) == "location" for n, _ in people)
+    court = (
+        "Jan. 6 – Officers arrested Smith in Dayton, OH\n"
+        "Feb. 2 – A judge in Columbus, OH denied bail\n"
+        "March 3 – Jury selection began in Toledo, OH\n"
+    )
+    # The state after each town stands, as in any text; no line makes a town or a venue.
+    assert [c.names["location"] for c in entity_candidates([], court)] == ["Ohio"]
+
+
+def test_a_listing_keeps_its_notes_and_opening_acts_out_of_venues():
+    tour = (
+        "June 19 – Charlotte, NC @ PNC Music Pavilion* w/ Kenny Chesney\n"
+        "June 20 – Raleigh, NC @ Walnut Creek Amphitheatre – SOLD OUT\n"
+        "Oct. 1 – The Forum (Inglewood) Arena,  Los Angeles, CA\n"
+    )
+    got = resolve(tour, ("Kenny Chesney", "PERSON"))
+    for venue in ("PNC Music Pavilion", "Walnut Creek Amphitheatre", "Forum"):
+        assert got.get(venue) == "location", venue
+    assert got["Los Angeles"] == "location"
+    assert not any("SOLD" in name or "Chesney" in name for name in got if got[name] == "location")
+
+
+def test_a_province_code_before_a_name_is_none():
+    text = "The brewer, AB InBev, fell. Investors in Intel, ON Semiconductor and AMD sold."
+    got = resolve(text, ("AB InBev", "ORG"), ("Intel", "ORG"), ("ON Semiconductor", "ORG"))
+    assert "Alberta" not in got and "Ontario" not in got
+    assert got["Intel"] == "organization"
+    got = resolve("He lives in Kingston, Ont., near Vancouver, B.C.", ("Kingston", "GPE"))
+    assert got["Ontario"] == got["British Columbia"] == "location"
+
+
+def test_counts_after_names_outside_a_roundup_name_no_players():
+    for text in (
+        "Standings: Arsenal 70 points; Chelsea 66 points; Tottenham 65 points.",
+        "Windows 11 hits stores on Tuesday. Android 12 runs on the Pixel.",
+        "Markets: Nasdaq 120 points lower. Dow 300 points higher.",
+    ):
+        assert not any(t == "person" for t in resolve(text).values()), text
+
+
+def test_people_stay_people_before_a_possessive_shares_or_a_founders_verb():
+    assert resolve("Wendy's mother said the school called twice.", ("Wendy", "PERSON")) != {
+        "Wendy's": "organization"
+    }
+    text = "Chancellor Kohl's government fell in 1998. Many mourned Kohl's passing."
+    assert resolve(text, ("Kohl", "PERSON"), ("Kohl", "PERSON")) == {"Kohl": "person"}
+    text = "Swift shares her new album cover. Swift said she was proud."
+    assert resolve(text, ("Swift", "PERSON"), ("Swift", "PERSON")) == {"Swift": "person"}
+    text = "SpaceX is the rocket company Elon Musk founded. Musk said so."
+    assert resolve(text, ("SpaceX", "ORG"), ("Elon Musk", "PERSON"))["Elon Musk"] == "person"
+
+
+def test_a_company_of_a_place_is_only_based_there():
+    text = "Acme Technologies of Boston said it raised money. Acme Technologies makes robots."
+    got = resolve(
+        text, ("Acme Technologies", "ORG"), ("Boston", "GPE"), ("Acme Technologies", "ORG")
+    )
+    assert got == {"Acme Technologies": "organization", "Boston": "location"}
+
+
+def test_a_headline_names_a_body_when_a_word_of_bodies_ends_it():
+    text = (
+        "Corvid Quantum Technologies Raises $5 Million In Seed Funding\n\n"
+        "Corvid said on Monday it would hire 20 engineers. Corvid makes sensors."
+    )
+    got = resolve(
+        text, ("Corvid Quantum Technologies", "ORG"), ("Corvid", "ORG"), ("Corvid", "ORG")
+    )
+    assert got == {"Corvid Quantum Technologies": "organization"}

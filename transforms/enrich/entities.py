@@ -45,7 +45,7 @@ import math
 import re
 import sys
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -192,7 +192,8 @@ _ORG_NOUNS = (
     r"(?:agency|authority|company|firm|regulator|operator|group|bank|union|organi[sz]ation|"
     r"association|institute|council|ministry|department|body|charity|alliance|broadcaster|"
     r"forecaster|airline|carrier|utility|chain|retailer|chipmaker|maker|manufacturer|producer|"
-    r"insurer|lender|exchange|club|team|newspaper|network|foundation|watchdog|start-up|startup)"
+    r"insurer|lender|exchange|club|team|newspaper|network|foundation|watchdog|start-up|startup|"
+    r"website|nonprofit|automaker|carmaker|publisher|band)"
 )
 # The noun must end the appositive: "Ofgem, the energy regulator, ..." but not "Steve Rowse,
 # the council's cabinet member".
@@ -553,29 +554,47 @@ def _us_states() -> dict[str, str]:
     return states | {abbr: states[code] for abbr, code in _AP_STATES.items() if code in states}
 
 
-# Canada's provinces and territories by postal code (GeoNames' cities file has no regions):
-# news and listings write "Toronto, ON" as they write "Tampa, FL".
+# Canada's provinces and territories by postal code and by the Canadian Press's
+# abbreviations (GeoNames' cities file has no regions): news and listings write "Toronto, ON"
+# and "Kingston, Ont." as they write "Tampa, FL".
 _PROVINCES = {
     "AB": "Alberta", "BC": "British Columbia", "MB": "Manitoba", "NB": "New Brunswick",
     "NL": "Newfoundland and Labrador", "NS": "Nova Scotia", "NT": "Northwest Territories",
     "NU": "Nunavut", "ON": "Ontario", "PE": "Prince Edward Island", "QC": "Quebec",
-    "SK": "Saskatchewan", "YT": "Yukon",
+    "SK": "Saskatchewan", "YT": "Yukon", "Alta.": "Alberta", "B.C.": "British Columbia",
+    "Man.": "Manitoba", "N.B.": "New Brunswick", "N.L.": "Newfoundland and Labrador",
+    "Nfld.": "Newfoundland and Labrador", "N.S.": "Nova Scotia", "Ont.": "Ontario",
+    "Que.": "Quebec", "Sask.": "Saskatchewan",
 }  # fmt: skip
+_CAPITALISED_AFTER = re.compile(r" [A-Z]")
+
+
+def _region_named(code: str, text: str, end: int) -> Place | None:
+    """The US state or Canadian province a code written after a city names ("Tampa, FL", "St.
+    Paul, Minn.", "Kingston, Ont."; ``end`` is where the code ends in ``text``). A province's
+    code before a capitalised word opens another name ("AB InBev", "ON Semiconductor")."""
+    states = _us_states()
+    state = states.get(code) or states.get(f"{code}.")  # "Minn." is named "Minn"
+    if state is not None:
+        return find_place(state)
+    province = _PROVINCES.get(code) or _PROVINCES.get(f"{code}.")
+    if province is None or _CAPITALISED_AFTER.match(text, end):
+        return None
+    return Place(province, "province", 0)
 
 
 def _state_after_city(g: _Group, text: str | None) -> Place | None:
-    """The US state a postal code or an AP abbreviation names where the text writes it after
-    a city ("Tampa, FL"); elsewhere "CA" or "Ind." may be anything."""
-    states = _us_states()
-    state = states.get(g.name) or states.get(f"{g.name}.")  # "Minn." is named "Minn"
-    province = _PROVINCES.get(g.name)
-    if (state is None and province is None) or text is None:
+    """The US state or province a code names where the text writes it after a city ("Tampa,
+    FL"); elsewhere "CA" or "Ind." may be anything."""
+    if text is None:
         return None
     for start, _ in g.spans:
-        for pattern, back in ((_STATE_AFTER_CITY, 2), (_PARTY_STATE, 2)):
-            found = pattern.match(text, max(0, start - back))
-            if found is not None and found.start(1) == start:
-                return find_place(state) if state else Place(province or "", "province", 0)
+        for pattern in (_STATE_AFTER_CITY, _PARTY_STATE):
+            found = pattern.match(text, max(0, start - 2))
+            # The whole name is the code ("Minn." is named "Minn"), not only its start.
+            code = found.group(1).rstrip(".") if found is not None else ""
+            if found is not None and found.start(1) == start and code == g.name.rstrip("."):
+                return _region_named(found.group(1), text, found.end(1))
     return None
 
 
@@ -595,12 +614,13 @@ def _official_name(name: str) -> Place | None:
 
 
 def _state_after(text: str, end: int) -> bool:
-    """Whether the name ending at ``end`` is followed by a US state's code: "Holmdel, NJ"."""
+    """Whether the name ending at ``end`` is followed by a US state's or a province's code:
+    "Holmdel, NJ"."""
     found = _STATE_AFTER_CITY.match(text, end)
     return (
         found is not None
         and found.start() == end
-        and (found.group(1) in _us_states() or found.group(1) in _PROVINCES)
+        and _region_named(found.group(1), text, found.end(1)) is not None
     )
 
 
@@ -642,46 +662,69 @@ def _with_name_tail(m: Mention, text: str) -> Mention:
 # PA", "Fri., 10/9: The Forum, Los Angeles, CA".
 _LISTING_LINE = re.compile(
     r"^(?:(?:Mon|Tue|Tues|Wed|Thu|Thur|Thurs|Fri|Sat|Sun)[a-z]*\.?,? )?"
-    r"(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2}"
+    r"(?:(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.? \d{1,2}"
     r"(?:st|nd|rd|th)?|\d{1,2}/\d{1,2}(?:/\d{2,4})?)(?:,? \d{4})?"
     r"[ \t]*(?:[-–—:|]{1,2}[ \t]*)?(?=[A-Z])(.+)$",
     re.MULTILINE,
 )
 _LISTING_MIN_LINES = 3  # one dated line with a town is a sentence; three are a listing
-_PARENTHESIS = re.compile(r"\s*\([^)]*\)")
+# What may follow a venue on a listing's line: a note in brackets, a mark, the act that
+# opens ("w/ Kenny Chesney"), a status in capitals ("– SOLD OUT").
+_VENUE_NOTE = re.compile(r"\s*(?:\(|\*|\bw/|\bwith\b|[-–—]+\s+[A-Z]{2,}\b)")
+_OPENING_ACT = re.compile(r"\s*(?:\bw/|\bwith\b)")
 
 
-def _listing_fields(rest: str, offset: int) -> list[tuple[str, int]]:
-    """The comma-separated fields of a listing line's text after its date, with their offsets;
-    an "@" ends them, and all after it is one field (the venue of "Town, ST @ Venue")."""
+def _listing_fields(rest: str, offset: int) -> list[tuple[str, int, int]]:
+    """The fields of a listing line's text after its date, separated by commas, as (name, its
+    offset, the end of what the line gives it): "@" ends them, and all after it is one field
+    (the venue of "Town, ST @ Venue"). A field's notes are left out of its name but kept in
+    its extent, up to an opening act, whose name is another's."""
     at = rest.find(" @ ")
-    head, tail = (rest, "") if at < 0 else (rest[:at], rest[at + 3 :])
-    fields, start = [], 0
-    for part in head.split(", "):
-        fields.append((part, offset + start))
-        start += len(part) + 2
-    if tail:
-        fields.append((tail, offset + at + 3))
+    parts = [(m.group(0), m.start()) for m in re.finditer(r"[^,]+", rest[:at] if at >= 0 else rest)]
+    if at >= 0:
+        parts.append((rest[at + 3 :], at + 3))
+    fields = []
+    for raw, start in parts:
+        lead = len(raw) - len(raw.lstrip())
+        body = raw.strip()
+        note = _VENUE_NOTE.search(body)
+        act = _OPENING_ACT.search(body)
+        name = (body[: note.start()] if note else body).rstrip(" .;")
+        extent = act.start() if act else len(body)
+        if name:
+            begin = offset + start + lead
+            fields.append((name, begin, begin + extent))
     return fields
 
 
-def _listing_places(text: str) -> tuple[list[Mention], list[tuple[int, int]]]:
+def _a_venue(name: str, start: int, people: Sequence[tuple[int, int]]) -> bool:
+    """Whether a listing's field reads as a venue: two words or more, not a person's name the
+    model found on all of it ("Jan. 3 – Mary Ellen Jones, Springfield, IL" lists deaths) or
+    one opened by a title ("Governor Mike DeWine, Columbus, OH" dates a timeline)."""
+    words = name.split()
+    if len(words) < 2 or words[0] in _TITLE_WORDS or name.isupper():
+        return False
+    return not any(s <= start and start + len(name) <= e for s, e in people)
+
+
+def _listing_places(
+    text: str, mentions: Sequence[Mention] = ()
+) -> tuple[list[Mention], list[tuple[int, int]]]:
     """The towns and venues of an event listing, one line per event: a date, then a venue and
     "Town, ST" in either order ("June 9 -- Coral Sky Amphitheatre, West Palm Beach, FL", "June 9
-    – West Palm Beach, FL @ Coral Sky Amphitheatre"). The model reads such lines badly (a venue
-    run into the state before it, a town as a person); the listing's shape says what each
-    field is. Returns those mentions and the spans of the lines' fields (the text after each
-    date); nothing unless the text holds at least ``_LISTING_MIN_LINES`` such lines."""
+    – West Palm Beach, FL @ Coral Sky Amphitheatre"), or the town alone. The model reads such
+    lines badly (a venue run into the state before it, a town as a person); the listing's shape
+    says what each field is. Returns those mentions and the extents of their fields, where they
+    replace the model's ``mentions``; nothing unless ``_LISTING_MIN_LINES`` lines are such."""
     regions = set(_us_states()) | set(_PROVINCES)
+    people = [(m.start, m.start + len(m.text)) for m in mentions if m.label == "PERSON"]
     found: list[Mention] = []
-    lines: list[tuple[int, int]] = []
+    extents: list[tuple[int, int]] = []
+    lines = 0
     for line in _LISTING_LINE.finditer(text):
-        fields = [
-            (name.rstrip(" .;"), start)
-            for raw, start in _listing_fields(line.group(1), line.start(1))
-            if (name := _PARENTHESIS.sub("", raw).strip())
-        ]
-        codes = [i for i, (name, _) in enumerate(fields) if i and name in regions]
+        fields = _listing_fields(line.group(1), line.start(1))
+        codes = [i for i, (name, _, _) in enumerate(fields) if i and name in regions]
         if len(codes) != 1:
             continue
         i = codes[0]
@@ -689,63 +732,90 @@ def _listing_places(text: str) -> tuple[list[Mention], list[tuple[int, int]]]:
         words = town[0].split()
         if not 0 < len(words) <= 4 or not all(w[0].isupper() for w in words) or len(others) > 1:
             continue
-        lines.append(line.span(1))
+        if others and not _a_venue(others[0][0], others[0][1], people):
+            continue
+        lines += 1
         found.append(Mention(town[0], "GPE", town[1]))
-        found += [Mention(name, "FAC", start) for name, start in others if name[:1].isupper()]
-    return (found, lines) if len(lines) >= _LISTING_MIN_LINES else ([], [])
+        found += [Mention(name, "FAC", start) for name, start, _ in others]
+        extents += [(start, end) for _, start, end in (town, fields[i], *others)]
+    return (found, extents) if lines >= _LISTING_MIN_LINES else ([], [])
 
 
-# A player's line of a box score or a results roundup: a name, then a count of the deeds
-# sports count ("Tolivert 25 points.", "L. Patikas 1 goal.", "Osas Osaro 3 goals, 1 assist.").
-_STAT_NAME_WORD = r"[A-Z][a-z]*(?:[A-Z][a-z]+)?(?:[-'’][A-Z][a-z]+)?"
-_STAT_LINE = re.compile(
-    rf"(?:^|(?<=[.:;] ))((?:[A-Z]\. |[A-Z]{{2}} )?{_STAT_NAME_WORD}(?: {_STAT_NAME_WORD}){{0,2}})"
-    r" \d{1,3} (?:points?|goals?|assists?|saves?|steals?|rebounds?|blocks?|tackles?|sacks?|"
-    r"yards|touchdowns?|strikeouts?|hits|RBIs?|runs|aces|kills|digs)\b",
+# A name word with the prefixes of surnames that capitalise again ("DeBose", "McCaffrey",
+# "O'Hara"), and a name of one to three such words, after an initial or two ("L. Patikas",
+# "CJ DeBose").
+_PREFIXED_NAME_WORD = rf"(?:O['’]|Mc|Mac|De|Da|Di|La|Le)?{_NAME_WORD}"
+_BOX_NAME = rf"(?:[A-Z]\. |[A-Z]{{2}} )?{_PREFIXED_NAME_WORD}(?: {_PREFIXED_NAME_WORD}){{0,2}}"
+# A team's line of a results roundup: the team, its record (or "NR", not rated) and a colon,
+# then its players' statistics ("Palm Bay (1-0): Tolivert 25 points. Davis 17 points.").
+_TEAM_LINE = re.compile(
+    r"^[A-Z][\w.'’&-]*(?: [A-Z][\w.'’&-]*){0,4} \((?:\d{1,2}-\d{1,2}(?:-\d{1,2})?|NR)\): (.+)$",
     re.MULTILINE,
 )
-_STAT_MIN_LINES = 2  # one "X 25 points" may be a sentence's fragment; two are a box score
+# One player's statistics: a name, then a count of the deeds sports count, ending the item.
+_PLAYER_STATS = re.compile(
+    rf"(?:^|(?<=[.;,] ))({_BOX_NAME}) \d{{1,3}} (?:points?|goals?|assists?|saves?|steals?|"
+    r"rebounds?|blocks?|tackles?|sacks?|yards|touchdowns?|strikeouts?|hits|RBIs?|runs|aces|"
+    r"kills|digs)(?=[.,;]|\s+and\s+\d|\s*$)"
+)
+_BOX_MIN_TEAMS = 2  # one team's line may be a sentence's; two are a roundup
 
 
 def _stat_line_players(text: str) -> list[Mention]:
-    """The players a box score or roundup names before their statistics: people, even named
-    by a surname alone ("Davis 17 points"), which the model and the junk filter miss (a
-    lone surname is otherwise no facet). Not a name opening with a function word, nor a major
-    place ("Melbourne 3 goals" is a team); nothing unless ``_STAT_MIN_LINES`` lines match."""
-    found = []
-    for line in _STAT_LINE.finditer(text):
-        name = line.group(1)
-        first = name.split()[0]
-        place = find_place(name)
-        if first in _LEADING_JUNK or first in _NOT_FIRST_NAMES or (place and place.major):
-            continue
-        found.append(Mention(name, "PERSON", line.start(1)))
-    return found if len(found) >= _STAT_MIN_LINES else []
+    """The players a results roundup lists after their team and its record, each before
+    their statistics ("Palm Bay (1-0): Tolivert 25 points. Davis 17 points."): people, even
+    named by a surname alone, whom the model and the junk filter miss (a lone surname is
+    otherwise no facet). Not a name opening with a function word, nor a major place;
+    nothing unless ``_BOX_MIN_TEAMS`` team lines name players."""
+    found: list[Mention] = []
+    teams = 0
+    for line in _TEAM_LINE.finditer(text):
+        players = []
+        for stats in _PLAYER_STATS.finditer(line.group(1)):
+            name = stats.group(1)
+            first = name.split()[0]
+            place = find_place(name)
+            if first in _LEADING_JUNK or first in _NOT_FIRST_NAMES or (place and place.major):
+                continue
+            players.append(Mention(name, "PERSON", line.start(1) + stats.start(1)))
+        teams += bool(players)
+        found += players
+    return found if teams >= _BOX_MIN_TEAMS else []
 
 
-def _shaped_mentions(text: str | None) -> tuple[list[Mention], list[tuple[int, int]]]:
+def _shaped_mentions(
+    text: str | None, mentions: Sequence[Mention]
+) -> tuple[list[Mention], list[tuple[int, int]]]:
     """The names whose line's shape says what they are (``_listing_places``,
-    ``_stat_line_players``), and the spans on which they replace the model's mentions."""
+    ``_stat_line_players``), and the spans on which they replace the model's ``mentions``."""
     if not text:
         return [], []
-    places, lines = _listing_places(text)
+    places, extents = _listing_places(text, mentions)
     players = _stat_line_players(text)
-    return places + players, lines + [(m.start, m.start + len(m.text)) for m in players]
+    return places + players, extents + [(m.start, m.start + len(m.text)) for m in players]
 
 
 _OF_BETWEEN = re.compile(r" of (?:the )?")
+# Last words of public bodies, which a place after "of" names ("the Federal Reserve Bank of
+# New York", "the University of Texas"); a company "of" a place is only based there ("Acme
+# Technologies of Boston").
+_PUBLIC_BODY_WORDS = _words(
+    """Bank Board Bureau Commission Committee Council Court Department Ministry Office Assembly
+    Parliament Police University College Institute Agency Authority Museum Library Embassy
+    Consulate"""
+)
 
 
 def _with_place_of(mentions: list[Mention], text: str) -> list[Mention]:
-    """An organisation ending in a word of bodies that the model ends before " of " and a
-    place, joined with that place: "Federal Reserve Bank" + "of" + "New York" is the Federal
-    Reserve Bank of New York, a body of its own, not the Federal Reserve's bank and a city."""
+    """A public body the model ends before " of " and a place, joined with that place:
+    "Federal Reserve Bank" + "of" + "New York" is the Federal Reserve Bank of New York, a body
+    of its own, not the Federal Reserve's bank and a city."""
     places = {m.start: m for m in mentions if m.label in ("GPE", "LOC")}
     taken: set[int] = set()
     joined: list[Mention] = []
     for m in mentions:
         of = _OF_BETWEEN.match(text, m.start + len(m.text)) if m.label == "ORG" else None
-        place = places.get(of.end()) if of and _ends_with_org_word(m.text.split()) else None
+        place = places.get(of.end()) if of and m.text.split()[-1] in _PUBLIC_BODY_WORDS else None
         if place is None:
             joined.append(m)
             continue
@@ -754,32 +824,47 @@ def _with_place_of(mentions: list[Mention], text: str) -> list[Mention]:
     return [m for m in joined if m.label not in ("GPE", "LOC") or m.start not in taken]
 
 
+def _overlap_test(spans: Sequence[tuple[int, int]]) -> Callable[[int, int], bool]:
+    """Whether a span [start, end) overlaps one of ``spans`` (which overlap no other), by
+    bisection: a page may hold thousands of listing fields and of mentions."""
+    ordered = sorted(spans)
+    starts = [s for s, _ in ordered]
+
+    def overlaps(start: int, end: int) -> bool:
+        i = bisect_right(starts, start) - 1  # the last span starting at or before ``start``
+        if i >= 0 and ordered[i][1] > start:
+            return True
+        return i + 1 < len(ordered) and ordered[i + 1][0] < end
+
+    return overlaps
+
+
 def _pattern_mentions(
     mentions: list[Mention],
     text: str | None,
     shaped: tuple[list[Mention], list[tuple[int, int]]] = ([], []),
 ) -> list[Mention]:
     """Names the model misses but news text writes in fixed patterns, added to its mentions: a
-    US state after a city ("Tampa, FL"), a dateline place ("VIENNA (AP) —", when the gazetteer
-    knows it) and a venue ("Coral Sky Amphitheatre"), which replaces the model's shorter
-    mentions inside it ("Mohegan Sun" of "Mohegan Sun Arena")."""
+    US state or a Canadian province after a city ("Tampa, FL", "Kingston, Ont."), a dateline
+    place ("VIENNA (AP) —", when the gazetteer knows it) and a venue ("Coral Sky
+    Amphitheatre"), which replaces the model's shorter mentions inside it ("Mohegan Sun" of
+    "Mohegan Sun Arena"). The ``shaped`` names (``_shaped_mentions``) replace the model's
+    mentions on their spans, and a public body is joined with the place after its "of"
+    (``_with_place_of``)."""
     if not text:
         return mentions
     mentions = _with_place_of([_with_name_tail(m, text) for m in mentions], text)
     # Names whose type the shape of their line says (an event listing's towns and venues, a
     # box score's players) replace the model's mentions on those lines.
     listed, fields = shaped
-    mentions = [
-        m for m in mentions if not any(m.start < e and s < m.start + len(m.text) for s, e in fields)
-    ]
-    states = _us_states()
+    on_a_field = _overlap_test(fields)
+    mentions = [m for m in mentions if not on_a_field(m.start, m.start + len(m.text))]
     taken = {(m.start, m.start + len(m.text)) for m in mentions}
     extra: list[Mention] = []
     for pattern in (_STATE_AFTER_CITY, _PARTY_STATE):
         for found in pattern.finditer(text):
-            if (found.group(1) in states or found.group(1) in _PROVINCES) and (
-                found.span(1) not in taken
-            ):
+            named = _region_named(found.group(1), text, found.end(1))
+            if named is not None and found.span(1) not in taken:
                 extra.append(Mention(found.group(1), "GPE", found.start(1)))
     for found in _DATELINE.finditer(text):
         name = found.group(1).strip()
@@ -815,7 +900,7 @@ def _pattern_mentions(
     venues = [
         (v.start(), v.end(), v.group(0))
         for v in _VENUE.finditer(text)
-        if not any(s < v.end() and v.start() < e for s, e in fields)
+        if not on_a_field(v.start(), v.end())
     ]
     kept = [
         m
@@ -1038,8 +1123,7 @@ def _clean(
 
 
 _ROMAN = re.compile(r"^(?:I{1,3}|IV|V|VI{1,3}|IX|X)$")
-_NAME_WORD_SHAPE = re.compile(r"^[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*$")
-_NAME_SUFFIXES = _words("Jr Sr")
+_NAME_AFTER_A_CODE = re.compile(rf"^{_PREFIXED_NAME_WORD}(?: [A-Z]\.)* {_PREFIXED_NAME_WORD}$")
 
 
 def _after_a_role_code(words: list[str]) -> list[str]:
@@ -1051,9 +1135,8 @@ def _after_a_role_code(words: list[str]) -> list[str]:
     for i in range(len(words) - 3, 0, -1):
         word, rest = words[i], words[i + 1 :]
         if 2 <= len(word) <= 4 and word.isalpha() and word.isupper() and not _ROMAN.match(word):
-            if all(_NAME_WORD_SHAPE.match(w) and w not in _NAME_SUFFIXES for w in rest):
-                return rest
-            break
+            core = [w for w in rest if w.lower().rstrip(".") not in _NAME_SUFFIXES]
+            return rest if _NAME_AFTER_A_CODE.match(" ".join(core)) else words
     return words
 
 
@@ -1197,8 +1280,9 @@ def entity_candidates(
     """
     aliases = load_aliases(aliases_path)
     lowercase = _lowercase_words(text)
-    shaped = _shaped_mentions(text)
-    groups = _group(_pattern_mentions(list(mentions), text, shaped), aliases, text, lowercase)
+    mentions = list(mentions)
+    shaped = _shaped_mentions(text, mentions)
+    groups = _group(_pattern_mentions(mentions, text, shaped), aliases, text, lowercase)
     for g in groups.values():
         g.type = g.alias.type if g.alias else _majority(g)
         g.place = None if g.alias else find_place(g.name) or _state_after_city(g, text)
@@ -1243,10 +1327,10 @@ def entity_candidates(
     said = {(m.start, m.start + len(m.text)): LABEL_TO_FACET[m.label] for m in shaped[0]}
     out = []
     for g in groups.values():
-        shape = {said.get(s) for s in g.spans}
-        settled = not g.alias and len(shape) == 1 and None not in shape
+        shape = {said.get(s, "") for s in g.spans}
+        settled = not g.alias and len(shape) == 1 and "" not in shape
         if settled:
-            g.type = shape.pop() or g.type
+            g.type = next(iter(shape))
         junk = not settled and _is_junk(g, text, people)
         vouched = g.type == "person" and (
             settled  # a box score's player
@@ -1699,11 +1783,6 @@ def _firms_named_after_people(groups: dict[str, _Group]) -> None:
 
 
 @lru_cache(maxsize=1)
-def _listed_keys() -> frozenset[str]:
-    return frozenset(_listed_names())
-
-
-@lru_cache(maxsize=1)
 def _listed_names() -> dict[str, str]:
     """Folded name -> name of the listed companies."""
     return {fold(name): name for name in listed_company_names()}
@@ -1717,17 +1796,21 @@ def _listed_companies(groups: dict[str, _Group], text: str | None = None) -> Non
     named like people and companies it has not seen, and the stock indices list them. A
     place keeps its type ("Phoenix", "fires in the Amazon"), as does a name of the alias
     table."""
-    listed = _listed_keys()
+    listed = _listed_names()
     for g in groups.values():
         if g.alias or g.place is not None:
             continue
         # A company named with its founder's possessive ("Lowe's", "McDonald's"): the model
-        # reads the founder's name before the "'s", on every mention.
+        # reads the founder's name before the "'s", on every mention. Not a common first
+        # name ("Wendy's mother") nor a name after a title ("Chancellor Kohl's government").
         owned = _listed_names().get(fold(f"{g.name}'s"))
         if (
             owned is not None
             and text is not None
             and len(g.tokens) == 1
+            and not g.linked
+            and g.folded[0] not in first_names()
+            and not any(_PERSON_BEFORE.search(text[max(0, s - _CONTEXT) : s]) for s, _ in g.spans)
             and all(
                 text[s:e].endswith(("'s", "’s")) or _POSSESSIVE_AFTER.match(text[e : e + 3])
                 for s, e in g.spans
@@ -1759,7 +1842,10 @@ _OWNED_BEFORE = re.compile(r"\b[A-Z][\w&.-]*['’]s\s+(?:new\s+|latest\s+|own\s+
 # and campaigns ("a Trump spokesman"), and a program has an app ("a Node app"), so those
 # words say nothing.
 _COMPANY_HAS_AFTER = re.compile(
-    r"^\s+(?:CEO|chief executive|co-founder|founder|shares|stock|account|accounts|employees)\b"
+    r"^\s+(?:CEO|chief executive|co-founder|founder|account|accounts|employees|"
+    # Shares that trade, not shares a singer posts ("Swift shares her new album cover").
+    r"(?:shares|stock)(?=[.,;:)]|\s+(?:rose|fell|jumped|dropped|climbed|slid|gained|lost|"
+    r"tumbled|surged|sank|slipped|traded|closed|opened|were|are|have|had|of|in|on)\b))"
 )
 
 
@@ -1777,25 +1863,33 @@ def _companies_by_what_they_have(groups: dict[str, _Group], text: str | None) ->
             g.type = "organization"
 
 
-# The kind of organisation news writes right before its name, in lowercase: "Ukrainian energy
-# company Burisma", "the fact-checking website Full Fact", "the band Bon Jovi".
-_ORG_KIND_BEFORE = re.compile(
-    r"\b(?:company|firm|startup|start-up|bank|carrier|airline|retailer|automaker|carmaker|"
-    r"chipmaker|manufacturer|publisher|broadcaster|newspaper|website|charity|nonprofit|"
-    r"organization|organisation|agency|band)\s+$"
+# What follows a person, not a company, named after a kind of organisation: the verb of a
+# clause that says what the person did with it ("the rocket company Elon Musk founded").
+_FOUNDER_VERB_AFTER = re.compile(
+    r"^\s+(?:founded|co-founded|formed|started|created|built|launched|runs|ran|leads|led|"
+    r"heads|headed|owns|owned|joined|left|sold|bought)\b"
 )
 
 
 def _named_after_their_kind(groups: dict[str, _Group], text: str | None) -> None:
-    """A "person" the text names right after a kind of organisation (``_ORG_KIND_BEFORE``)
-    is that organisation: a person is introduced by a role ("energy minister X"), not as a
-    company."""
+    """A "person" the text names right after a kind of organisation in lowercase ("Ukrainian
+    energy company Burisma", "the fact-checking website Full Fact"; ``_ORG_BEFORE``) is that
+    organisation: news introduces a person by a role ("energy minister X"). Not a name shaped
+    like a person's with a common first name, nor one a founder's verb follows ("the company
+    Jane Marlow founded")."""
     if text is None:
         return
+    names = first_names()
     for g in groups.values():
         if g.type != "person" or g.alias or g.linked or g.place is not None:
             continue
-        if any(_ORG_KIND_BEFORE.search(text[max(0, s - _CONTEXT) : s]) for s, _ in g.spans):
+        if len(g.tokens) > 1 and g.folded[0] in names:
+            continue
+        if any(
+            _ORG_BEFORE.search(text[max(0, s - _CONTEXT) : s])
+            and not _FOUNDER_VERB_AFTER.match(text[e : e + _CONTEXT])
+            for s, e in g.spans
+        ):
             g.type = "organization"
 
 
@@ -2018,8 +2112,9 @@ def _link_short_names(groups: dict[str, _Group], facet: str, text: str | None = 
     """Merge a one-word name into the only multi-word organisation (or place) of the article
     that starts or ends with it ("Corvid" -> "Corvid Quantum Technologies", "Eagles" ->
     "Cascade Valley Eagles", "Sound" -> "Plymouth Sound"), unless it is a place of its own.
-    Not into a longer "name" that only title-case lines write: a headline capitalises every
-    word ("The Early Reviews For Google"), and a name it seems to make is no full name."""
+    Not into a longer "name" that only title-case lines write, unless a word of bodies ends
+    it: a headline capitalises every word ("The Early Reviews For Google"), and a name it
+    seems to make is no full name ("Corvid Quantum Technologies Raises $5 Million" is)."""
     for short in list(_one_word(groups).values()):
         if short.key not in groups or short.alias or short.place or short.person_part:
             continue
@@ -2035,6 +2130,7 @@ def _link_short_names(groups: dict[str, _Group], facet: str, text: str | None = 
             and not g.product  # named after another company: "Watch" is no short "Apple Watch"
             and not (
                 text is not None
+                and not _ends_with_org_word(g.tokens)
                 and all(_is_headline_line(_line_at(text, s, e)) for s, e in g.spans)
             )
         ]

@@ -1000,3 +1000,21 @@ def test_a_headline_names_a_body_when_a_word_of_bodies_ends_it():
         text, ("Corvid Quantum Technologies", "ORG"), ("Corvid", "ORG"), ("Corvid", "ORG")
     )
     assert got == {"Corvid Quantum Technologies": "organization"}
+
+
+def test_what_a_device_supports_or_comes_with_is_a_product():
+    text = (
+        "The Sentra comes standard with Apple CarPlay. The sensor works with HomeKit, and the "
+        "16-inch MacBook ships in May. Nissan partnered with Google on maps, Nissan said."
+    )
+    got = resolve(
+        text,
+        ("Apple CarPlay", "ORG"),
+        ("HomeKit", "ORG"),
+        ("MacBook", "ORG"),
+        ("Nissan", "ORG"),
+        ("Google", "ORG"),
+        ("Nissan", "ORG"),
+    )
+    assert not any(got.get(n) == "organization" for n in ("Apple CarPlay", "HomeKit", "MacBook"))
+    assert got["Nissan"] == got["Google"] == "organization"  # partners are companies

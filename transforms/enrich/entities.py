@@ -1924,6 +1924,15 @@ _THING_AFTER = re.compile(
     r"programme)\b"
 )
 
+# What a device or a service has, named before the thing it supports: "support for Alexa",
+# "works with HomeKit", "comes standard with Apple CarPlay", a size or a resolution ("the
+# 16-inch MacBook Pro", "a 4K-ready Chromecast Ultra"). Companies are partners, not features.
+_THING_BEFORE = re.compile(
+    r"(?:\b(?:support for|works with|compatible with|comes(?: standard)? with|equipped with)"
+    r"(?:\s+the)?|\b\d+(?:\.\d+)?(?:-inch|-in\.|″|\"|-?(?:GB|TB|mm))|\b\d+K(?:-ready)?)\s+$",
+    re.IGNORECASE,
+)
+
 
 def _things_named_before_their_kind(groups: dict[str, _Group], text: str | None) -> None:
     """A name the text writes right before the kind of made thing it is is a product: a
@@ -1938,7 +1947,11 @@ def _things_named_before_their_kind(groups: dict[str, _Group], text: str | None)
     for g in groups.values():
         if g.alias or g.linked:
             continue
-        after = [bool(_THING_AFTER.match(text[e : e + _CONTEXT])) for _, e in g.spans]
+        after = [
+            bool(_THING_AFTER.match(text[e : e + _CONTEXT]))
+            or bool(_THING_BEFORE.search(text[max(0, s - _CONTEXT) : s]))
+            for s, e in g.spans
+        ]
         if g.type == "location" and g.place is None and any(after):
             if not any(w in _PLACE_WORDS or w in _VENUE_WORDS for w in g.tokens):
                 g.type = "product"

@@ -1018,3 +1018,16 @@ def test_what_a_device_supports_or_comes_with_is_a_product():
     )
     assert not any(got.get(n) == "organization" for n in ("Apple CarPlay", "HomeKit", "MacBook"))
     assert got["Nissan"] == got["Google"] == "organization"  # partners are companies
+
+
+def test_a_town_is_known_without_its_river_or_region():
+    # GeoNames names the city "Frankfurt am Main"; news writes "Frankfurt".
+    assert find_place("Frankfurt") == find_place("Frankfurt am Main")
+    assert find_place("Frankfurt").name == "Frankfurt"
+    assert find_place("Frankfurt").population > 500_000  # not Frankfurt (Oder)
+    got = resolve(
+        "Scientists from the University of Goethe, Frankfurt, the CDF team said.",
+        ("Frankfurt", "GPE"),
+        ("the CDF", "ORG"),
+    )
+    assert got["Frankfurt"] == "location"

@@ -363,6 +363,9 @@ _KIND_RANK = {"country": 0, "continent": 1, "us_state": 2, "city": 3}
 # its other names of several words are mostly translations made of common words, which name
 # something else in English text ("White House" is one of Casablanca's).
 _ALT_NAME_MIN_POPULATION = 1_000_000
+# What follows a town's own name in its official one, and news leaves out: its river or
+# region ("Frankfurt am Main", "Halle (Saale)", "Freiburg im Breisgau", "Newcastle upon Tyne").
+_QUALIFIER = re.compile(r" (?:am|an der|im|upon|sur|sul|\() .*$| \(.*\)$")
 _LATIN_NAME = re.compile(r"^[A-Z][A-Za-zÀ-ÖØ-öø-ÿ'’.-]+$")
 
 
@@ -440,8 +443,12 @@ def _build_gazetteer() -> dict[str, Place]:
     for state in gc.get_us_states().values():
         add(primary, state["name"], Place(state["name"], "us_state", 0))
     for city in gc.get_cities().values():
-        place = Place(city["name"], "city", int(city.get("population") or 0))
+        # Named as news names it: "Frankfurt" for Frankfurt am Main, under either name.
+        short = _QUALIFIER.sub("", city["name"])
+        place = Place(short, "city", int(city.get("population") or 0))
         add(primary, city["name"], place)
+        if short != city["name"]:
+            add(primary, short, place)
         if place.population >= _ALT_NAME_MIN_POPULATION:
             for alt in city.get("alternatenames") or ():
                 if _LATIN_NAME.match(alt) and len(alt) > 3:

@@ -365,7 +365,7 @@ _KIND_RANK = {"country": 0, "continent": 1, "us_state": 2, "city": 3}
 _ALT_NAME_MIN_POPULATION = 1_000_000
 # What follows a town's own name in its official one, and news leaves out: its river or
 # region ("Frankfurt am Main", "Halle (Saale)", "Freiburg im Breisgau", "Newcastle upon Tyne").
-_QUALIFIER = re.compile(r" (?:am|an der|im|upon|sur|sul|\() .*$| \(.*\)$")
+_QUALIFIER = re.compile(r" (?:am|an der|im|upon|sur|sul) .*$| \(.*\)$")
 _LATIN_NAME = re.compile(r"^[A-Z][A-Za-zÀ-ÖØ-öø-ÿ'’.-]+$")
 
 

@@ -21,6 +21,7 @@ from newsflow.transforms.enrich.entities import (
     enrich_articles,
     entity_candidates,
     find_place,
+    group_mentions,
 )
 from newsflow.transforms.enrich.typer import NEVER, Thresholds, Typer, load_typer
 from tests.support import make_article, resolve
@@ -1031,3 +1032,12 @@ def test_a_town_is_known_without_its_river_or_region():
         ("the CDF", "ORG"),
     )
     assert got["Frankfurt"] == "location"
+
+
+def test_a_span_that_opens_with_a_comma_list_of_nothing_breaks_nothing():
+    # A span whose comma list holds an empty part (" , Frankfurt") once raised IndexError in
+    # the name-shape test and failed the whole article.
+    text = "Scientists from Munich , Frankfurt, and Rome met."
+    start = text.index(" , Frankfurt")
+    got = group_mentions([Mention(" , Frankfurt", "FAC", start)], text)
+    assert all(e.name.strip() for e in got)

@@ -2662,7 +2662,8 @@ def _looks_like_a_name(words: list[str]) -> bool:
     """Every word "Xxxx", letters only, no organisation or place word; in a name of several
     words a hyphen joins two such parts ("Eva-Marie Persson", "Jo-Wilfried Tsonga")."""
     return (
-        all(
+        bool(words)
+        and all(
             p.isalpha() and p[0].isupper() and p[1:].islower()
             for w in words
             for p in (w.split("-") if len(words) > 1 else [w])

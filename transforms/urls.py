@@ -31,11 +31,15 @@ def canonicalize(url: str) -> str:
     """The canonical spelling of ``url``; raises ``InvalidURL`` for anything else than an
     absolute http(s) URL or a ``file://`` URL (those are returned unchanged)."""
     text = url.strip()
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError as exc:  # urllib raises on a bracket left open: "http://[::1"
+        raise InvalidURL(f"malformed URL {text[:200]!r}: {exc}") from exc
     scheme = parts.scheme.lower()
     if scheme == "file":
         return text
-    if scheme not in ("http", "https") or not parts.hostname:
+    if scheme not in ("http", "https") or not host:
         raise InvalidURL(f"not an absolute http(s) URL: {text[:200]!r}")
     try:
         normal = normalize_url(text, strict=False, trailing_slash=True)

@@ -41,6 +41,18 @@ def test_url_list_skips_comments_reports_bad_lines_and_duplicates(tmp_path):
     assert [d.url for d in found.duplicates] == ["https://a.example/1"]
 
 
+def test_a_malformed_url_is_one_failure_not_a_crash(tmp_path):
+    # urllib raises its own ValueError on a bracket left open ("http://[::1/x").
+    listing = tmp_path / "urls.txt"
+    listing.write_text("https://a.example/1\nhttp://[::1/x\nhttps://b.example/2\n")
+    found = discover([str(listing), "http://example.com]/y"])
+    assert found.urls == ["https://a.example/1", "https://b.example/2"]
+    assert [f.reason for f in found.failures] == [
+        "not an http(s) or file URL: 'http://[::1/x'",
+        "source not found (not a URL, directory or file)",
+    ]
+
+
 def test_missing_source_and_empty_directory_are_failures(tmp_path):
     found = discover([str(tmp_path / "nope"), str(tmp_path)])
     assert not found.urls

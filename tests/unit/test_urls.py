@@ -48,7 +48,15 @@ def test_spellings_of_one_article_meet():
 
 
 @pytest.mark.parametrize(
-    "raw", ["not a url", "ftp://example.com/a", "mailto:x@example.com", "/a/b"]
+    "raw",
+    [
+        "not a url",
+        "ftp://example.com/a",
+        "mailto:x@example.com",
+        "/a/b",
+        "http://[::1/a",  # urllib raises its own ValueError on an open bracket
+        "http://example.com]/a",
+    ],
 )
 def test_non_http_urls_are_refused(raw):
     with pytest.raises(InvalidURL):

@@ -232,7 +232,10 @@ def specs_from_args(
     specs: list[SourceSpec] = []
     for raw in sources:
         text = raw.strip()
-        scheme = urlsplit(text).scheme
+        try:
+            scheme = urlsplit(text).scheme
+        except ValueError:  # "http://[::1/x": no URL; looked up as a path, it is not found
+            scheme = ""
         if scheme in ("http", "https"):
             spec = SourceSpec(name=text, url=text, **defaults)
         else:
@@ -491,8 +494,11 @@ def _url_list(spec: SourceSpec) -> _Found:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        parts = urlsplit(line)
-        if parts.scheme in ("http", "https", "file") and (parts.netloc or parts.path):
+        try:
+            parts = urlsplit(line)
+        except ValueError:  # urllib raises on a bracket left open: "http://[::1/x"
+            parts = None
+        if parts and parts.scheme in ("http", "https", "file") and (parts.netloc or parts.path):
             found.candidates.append(_Candidate(line))
         else:
             found.failures.append(

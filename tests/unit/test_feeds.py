@@ -61,6 +61,18 @@ def test_broken_xml_keeps_recovered_entries_and_says_so():
     assert any(p.startswith("broken feed") and "not well-formed" in p for p in feed.problems)
 
 
+def test_a_malformed_link_is_one_problem_not_a_crash():
+    # urllib raises its own ValueError on a bracket left open.
+    body = (
+        b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>"
+        b"<item><link>http://[::1/x</link></item>"
+        b"<item><link>https://nordic-wire.example/ok.html</link></item></channel></rss>"
+    )
+    feed = parse_feed(body, BASE)
+    assert [e.url for e in feed.entries] == ["https://nordic-wire.example/ok.html"]
+    assert feed.problems == ["entry with a malformed link: 'http://[::1/x'"]
+
+
 def test_empty_feed_is_no_error():
     feed = _feed("empty-rss.xml")
     assert feed.version == "rss20"

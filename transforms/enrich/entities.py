@@ -344,7 +344,8 @@ def first_names() -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Place:
-    """A place GeoNames knows: its name there, what kind of place, its population (0: unknown)."""
+    """A place GeoNames knows: its name there (or the short one news uses, "Frankfurt"), what
+    kind of place, its population (0: unknown)."""
 
     name: str
     kind: str  # country, continent, us_state, province (of Canada) or city
@@ -363,9 +364,10 @@ _KIND_RANK = {"country": 0, "continent": 1, "us_state": 2, "city": 3}
 # its other names of several words are mostly translations made of common words, which name
 # something else in English text ("White House" is one of Casablanca's).
 _ALT_NAME_MIN_POPULATION = 1_000_000
-# What follows a town's own name in its official one, and news leaves out: its river or
-# region ("Frankfurt am Main", "Halle (Saale)", "Freiburg im Breisgau", "Newcastle upon Tyne").
-_QUALIFIER = re.compile(r" (?:am|an der|im|upon|sur|sul) .*$| \(.*\)$")
+# What follows a German-speaking town's own name in its official one, and news leaves out:
+# its river or lake ("Frankfurt am Main", "Ludwigshafen am Rhein", "Klagenfurt am
+# Wörthersee"), or a note in brackets.
+_QUALIFIER = re.compile(r" (?:am|an der|im) .*$| \(.*\)$")
 _LATIN_NAME = re.compile(r"^[A-Z][A-Za-zÀ-ÖØ-öø-ÿ'’.-]+$")
 
 
@@ -442,17 +444,31 @@ def _build_gazetteer() -> dict[str, Place]:
         add(primary, continent["name"], Place(continent["name"], "continent", 0))
     for state in gc.get_us_states().values():
         add(primary, state["name"], Place(state["name"], "us_state", 0))
-    for city in gc.get_cities().values():
-        # Named as news names it: "Frankfurt" for Frankfurt am Main, under either name.
-        short = _QUALIFIER.sub("", city["name"])
-        place = Place(short, "city", int(city.get("population") or 0))
+    cities = list(gc.get_cities().values())
+    for city in cities:
+        place = Place(city["name"], "city", int(city.get("population") or 0))
         add(primary, city["name"], place)
-        if short != city["name"]:
-            add(primary, short, place)
         if place.population >= _ALT_NAME_MIN_POPULATION:
             for alt in city.get("alternatenames") or ():
                 if _LATIN_NAME.match(alt) and len(alt) > 3:
                     add(alternate, alt, replace(place, alternate=True))
+    # A major town news names without its qualifier ("Frankfurt" for Frankfurt am Main) is
+    # found and named so, unless another place already has that name (a surname, a word or
+    # another town: "Halle" stays the Belgian town GeoNames calls so).
+    short_names: dict[str, tuple[Place, str]] = {}
+    for city in cities:
+        name = city["name"]
+        short = _QUALIFIER.sub("", name)
+        place = primary[fold(name)]
+        if short == name or place.name != name or place.population < _STRONG_TOWN:
+            continue
+        if fold(short) in primary:
+            continue
+        best = short_names.get(fold(short))
+        if best is None or place.population > best[0].population:
+            short_names[fold(short)] = (place, name)
+    for key, (place, name) in short_names.items():
+        primary[key] = primary[fold(name)] = replace(place, name=_QUALIFIER.sub("", name))
     return {**alternate, **primary}
 
 
@@ -1931,38 +1947,57 @@ _THING_AFTER = re.compile(
     r"programme)\b"
 )
 
-# What a device or a service has, named before the thing it supports: "support for Alexa",
-# "works with HomeKit", "comes standard with Apple CarPlay", a size or a resolution ("the
-# 16-inch MacBook Pro", "a 4K-ready Chromecast Ultra"). Companies are partners, not features.
-_THING_BEFORE = re.compile(
-    r"(?:\b(?:support for|works with|compatible with|comes(?: standard)? with|equipped with)"
-    r"(?:\s+the)?|\b\d+(?:\.\d+)?(?:-inch|-in\.|″|\"|-?(?:GB|TB|mm))|\b\d+K(?:-ready)?)\s+$",
-    re.IGNORECASE,
+# What a device comes with, written before a product's or a feature's name ("comes standard
+# with Apple CarPlay"), and a size or a resolution, written before a device's ("the 16-inch
+# MacBook Pro", "a 4K-ready Chromecast"). Not "works with" or "support for": news writes those
+# of partners and causes too, and the typer weighs them (``_USE_BEFORE``).
+_COMES_WITH_BEFORE = re.compile(
+    r"\b(?:comes|come|ships|ship|equipped)(?: standard)? with(?: the)?\s+$"
 )
+_SIZE_BEFORE = re.compile(r"(?:\b\d+(?:\.\d+)?-inch|\b\d+(?:\.\d+)?(?:GB|TB)|\b\dK-ready)\s+$")
+# What follows a name that is the thing itself, not the maker of a thing named after it
+# ("comes with Verizon service"): punctuation, a joining word or more of the name.
+_HEADS_ITS_PHRASE = re.compile(r"^(?:[.,;:!?)]|\s+(?:and|or|as|is|was|in|on|for|to)\b|\s+[A-Z0-9])")
+
+
+def _named_as_a_device_part(text: str, start: int, end: int) -> bool:
+    """Whether the name at [start, end) is written as what a device comes with, or after a
+    device's size."""
+    before = text[max(0, start - _CONTEXT) : start]
+    if _SIZE_BEFORE.search(before):
+        return True
+    return bool(
+        _COMES_WITH_BEFORE.search(before) and _HEADS_ITS_PHRASE.match(text[end : end + _CONTEXT])
+    )
 
 
 def _things_named_before_their_kind(groups: dict[str, _Group], text: str | None) -> None:
     """A name the text writes right before the kind of made thing it is is a product: a
     "place" no gazetteer knows named so once ("the Liquid Retina display": a place's name comes
     before what happens there, not before a thing's kind; place and venue words keep a place),
-    an "organization" named only so ("Android phones", "other Alexa devices": news names an
-    organisation acting, speaking or owning, not only as the make of a thing; acronyms stay,
-    "BBC" before a noun is the broadcaster's). Run after the page's evidence is read, as the
-    typer was trained on the products the rules before it find."""
+    an "organization" named only so, or as what a device comes with or after its size
+    (``_named_as_a_device_part``): "Android phones", "other Alexa devices", "comes standard
+    with Apple CarPlay". News names an organisation acting, speaking or owning, not only as
+    the make of a thing; acronyms stay, "BBC" before a noun is the broadcaster's. Run after the
+    page's evidence is read, as the typer was trained on the products the rules before it
+    find."""
     if text is None:
         return
     for g in groups.values():
         if g.alias or g.linked:
             continue
-        after = [
-            bool(_THING_AFTER.match(text[e : e + _CONTEXT]))
-            or bool(_THING_BEFORE.search(text[max(0, s - _CONTEXT) : s]))
-            for s, e in g.spans
-        ]
+        after = [bool(_THING_AFTER.match(text[e : e + _CONTEXT])) for _, e in g.spans]
         if g.type == "location" and g.place is None and any(after):
             if not any(w in _PLACE_WORDS or w in _VENUE_WORDS for w in g.tokens):
                 g.type = "product"
-        elif g.type == "organization" and g.name.upper() != g.name and all(after):
+        elif (
+            g.type == "organization"
+            and g.name.upper() != g.name
+            and all(
+                made or _named_as_a_device_part(text, s, e)
+                for made, (s, e) in zip(after, g.spans, strict=True)
+            )
+        ):
             g.type = "product"
 
 

@@ -84,9 +84,14 @@ def parse_feed(body: bytes, base_url: str, max_urls: int | None = None) -> Parse
         if max_urls is not None and len(result.entries) >= max_urls:
             result.truncated += 1
             continue
+        try:
+            url = urljoin(base_url, link.strip())
+        except ValueError:  # urllib raises on a bracket left open: "http://[::1/x"
+            result.problems.append(f"entry with a malformed link: {link.strip()[:200]!r}")
+            continue
         result.entries.append(
             FeedEntry(
-                url=urljoin(base_url, link.strip()),
+                url=url,
                 title=entry.get("title"),
                 published=_when(entry, "published"),
                 updated=_when(entry, "updated"),

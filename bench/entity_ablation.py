@@ -73,11 +73,6 @@ RULES = (
     "_quoted_titles",
     "_listed_companies",
     "_listing_places",
-    "_stat_line_players",
-    "_with_place_of",
-    "_after_a_role_code",
-    "_companies_by_what_they_have",
-    "_named_after_their_kind",
     "_is_junk",
     "load_typer",
 )
@@ -87,9 +82,6 @@ _IDENTITY: dict[str, Callable] = {
     "_is_junk": lambda g, *a, **k: g.type not in E.FACET_TYPES,  # other kinds still go
     "load_typer": lambda *a, **k: None,  # the hand rules alone type every name
     "_listing_places": lambda *a, **k: ([], []),
-    "_stat_line_players": lambda text: [],
-    "_with_place_of": lambda mentions, text: mentions,
-    "_after_a_role_code": lambda words: words,
 }
 
 

@@ -114,107 +114,6 @@ def test_a_listed_company_named_by_a_possessive_is_that_company():
     assert resolve(text, ("Lowe", "PERSON"), ("Lowe", "PERSON")).get("Lowe's") is None
 
 
-def test_a_name_with_a_ceo_shares_or_accounts_is_a_company():
-    text = (
-        "Twitter CEO Jack Dorsey spoke on Monday. Later the Twitter account was renamed, and "
-        "a Trump spokesman said Trump would reply."
-    )
-    got = resolve(
-        text,
-        ("Twitter", "PERSON"),
-        ("Jack Dorsey", "PERSON"),
-        ("Twitter", "PERSON"),
-        ("Trump", "PERSON"),
-        ("Trump", "PERSON"),
-    )
-    # People have spokesmen: only what no person has makes a company.
-    assert got == {"Twitter": "organization", "Jack Dorsey": "person", "Trump": "person"}
-
-
-def test_a_team_and_position_before_a_players_name_are_no_part_of_it():
-    text = (
-        "Browns DL Sheldon Richardson said on Monday that he was angry. Tesla CEO Elon Musk "
-        "said nothing. CJ DeBose said he would play."
-    )
-    got = resolve(
-        text,
-        ("Browns DL Sheldon Richardson", "PERSON"),
-        ("Tesla CEO Elon Musk", "PERSON"),
-        ("CJ DeBose", "PERSON"),
-    )
-    assert {"Sheldon Richardson", "Elon Musk", "CJ DeBose"} <= set(got)
-    assert not any(name.startswith(("Browns", "Tesla")) for name in got)
-
-
-_BOX_SCORE = (
-    "Palm Bay d. Rockledge 70-44\n"
-    "Palm Bay (1-0): Tolivert 25 points. Davis 17 points.\n"
-    "Melbourne (3-0): Osas Osaro 3 goals, 1 assist. L. Patikas 1 goal. Melbourne 3 saves.\n"
-)
-
-
-def test_a_box_score_names_its_players():
-    # The model reads a surname alone as nothing, or as a place ("Davis"), or runs a name
-    # into the count after it; the statistics after a name say it is a player.
-    got = resolve(_BOX_SCORE, ("Davis", "GPE"), ("Osas Osaro 3", "ORG"), ("Melbourne", "GPE"))
-    players = ["Tolivert", "Davis", "Osas Osaro", "L. Patikas"]
-    assert {name: got.get(name) for name in players} == dict.fromkeys(players, "person")
-    assert got.get("Melbourne") == "location"  # a major place with a count is a team's
-
-
-def test_one_count_after_a_name_is_no_box_score():
-    one = "Tolivert 25 points, the coach wrote."
-    assert "Tolivert" not in resolve(one)
-
-
-def test_a_body_of_a_place_is_one_name():
-    text = (
-        "The Federal Reserve Bank of New York said rates would hold. The Bank of England "
-        "agreed. Apple of Cupertino said nothing."
-    )
-    got = resolve(
-        text,
-        ("The Federal Reserve Bank", "ORG"),
-        ("New York", "GPE"),
-        ("The Bank of England", "ORG"),
-        ("Apple", "ORG"),
-        ("Cupertino", "GPE"),
-    )
-    assert got["Federal Reserve Bank of New York"] == "organization"
-    assert "New York" not in got and "Federal Reserve Bank" not in got
-    # Without a word of bodies at its end, a company is not joined to the place after it.
-    assert got["Apple"] == "organization" and got["Cupertino"] == "location"
-
-
-def test_a_name_after_a_kind_of_organisation_is_one():
-    text = (
-        "Prosecutors looked at the Ukrainian energy company Burisma, and the fact-checking "
-        "website Full Fact objected. The energy minister Olena Shevchenko said nothing."
-    )
-    got = resolve(
-        text, ("Burisma", "PERSON"), ("Full Fact", "PERSON"), ("Olena Shevchenko", "PERSON")
-    )
-    assert got["Burisma"] == got["Full Fact"] == "organization"
-    assert got["Olena Shevchenko"] == "person"  # a role before a name introduces a person
-
-
-def test_a_company_is_no_short_form_of_a_headline_fragment():
-    # The model runs a headline's title-case words into a "name" that ends with the company.
-    text = (
-        "The Early Reviews For Google's Stadia Are Here\n\n"
-        "Stadia, Google's streaming platform, launches today. Google says more games will "
-        "come, and Google has promised a free tier."
-    )
-    got = resolve(
-        text,
-        ("The Early Reviews For Google", "ORG"),
-        ("Google", "ORG"),
-        ("Google", "ORG"),
-        ("Google", "ORG"),
-    )
-    assert got.get("Google") == "organization"
-
-
 def test_title_case_words_and_titles_do_not_make_a_name():
     text = (
         "Why Democrats Are Following Trump Into The Abyss\n\n"
@@ -963,82 +862,12 @@ def test_a_province_code_before_a_name_is_none():
     assert got["Ontario"] == got["British Columbia"] == "location"
 
 
-def test_counts_after_names_outside_a_roundup_name_no_players():
-    for text in (
-        "Standings: Arsenal 70 points; Chelsea 66 points; Tottenham 65 points.",
-        "Windows 11 hits stores on Tuesday. Android 12 runs on the Pixel.",
-        "Markets: Nasdaq 120 points lower. Dow 300 points higher.",
-    ):
-        assert not any(t == "person" for t in resolve(text).values()), text
-
-
-def test_people_stay_people_before_a_possessive_shares_or_a_founders_verb():
+def test_people_stay_people_before_a_possessive():
     assert resolve("Wendy's mother said the school called twice.", ("Wendy", "PERSON")) != {
         "Wendy's": "organization"
     }
     text = "Chancellor Kohl's government fell in 1998. Many mourned Kohl's passing."
     assert resolve(text, ("Kohl", "PERSON"), ("Kohl", "PERSON")) == {"Kohl": "person"}
-    text = "Swift shares her new album cover. Swift said she was proud."
-    assert resolve(text, ("Swift", "PERSON"), ("Swift", "PERSON")) == {"Swift": "person"}
-    text = "SpaceX is the rocket company Elon Musk founded. Musk said so."
-    assert resolve(text, ("SpaceX", "ORG"), ("Elon Musk", "PERSON"))["Elon Musk"] == "person"
-
-
-def test_a_company_of_a_place_is_only_based_there():
-    text = "Acme Technologies of Boston said it raised money. Acme Technologies makes robots."
-    got = resolve(
-        text, ("Acme Technologies", "ORG"), ("Boston", "GPE"), ("Acme Technologies", "ORG")
-    )
-    assert got == {"Acme Technologies": "organization", "Boston": "location"}
-
-
-def test_a_headline_names_a_body_when_a_word_of_bodies_ends_it():
-    text = (
-        "Corvid Quantum Technologies Raises $5 Million In Seed Funding\n\n"
-        "Corvid said on Monday it would hire 20 engineers. Corvid makes sensors."
-    )
-    got = resolve(
-        text, ("Corvid Quantum Technologies", "ORG"), ("Corvid", "ORG"), ("Corvid", "ORG")
-    )
-    assert got == {"Corvid Quantum Technologies": "organization"}
-
-
-def test_what_a_device_comes_with_is_a_product():
-    text = (
-        "The Sentra comes standard with Apple CarPlay, and the 16-inch MacBook ships in May. "
-        "The phone comes with Verizon service. The startup works with Google on maps, Google "
-        "said. Troops stayed in Crimea despite support for Crimea abroad."
-    )
-    got = resolve(
-        text,
-        ("Apple CarPlay", "ORG"),
-        ("MacBook", "ORG"),
-        ("Verizon", "ORG"),
-        ("Google", "ORG"),
-        ("Google", "ORG"),
-        ("Crimea", "GPE"),
-        ("Crimea", "GPE"),
-    )
-    assert not any(got.get(n) == "organization" for n in ("Apple CarPlay", "MacBook"))
-    # A company named before what it sells, a partner, a region: none is a product.
-    assert got["Verizon"] == got["Google"] == "organization"
-    assert got["Crimea"] == "location"
-
-
-def test_a_town_is_known_without_its_river_or_region():
-    # GeoNames names the city "Frankfurt am Main"; news writes "Frankfurt".
-    assert find_place("Frankfurt") == find_place("Frankfurt am Main")
-    assert find_place("Frankfurt").name == "Frankfurt"
-    assert find_place("Frankfurt").population > 500_000  # not Frankfurt (Oder)
-    # Not when another place already has the short name: Hull is no Kingston, Jamaica.
-    assert find_place("Kingston upon Hull").name == "Kingston upon Hull"
-    assert find_place("Kingston") != find_place("Kingston upon Hull")
-    got = resolve(
-        "Scientists from the University of Goethe, Frankfurt, the CDF team said.",
-        ("Frankfurt", "GPE"),
-        ("the CDF", "ORG"),
-    )
-    assert got["Frankfurt"] == "location"
 
 
 def test_a_span_that_opens_with_a_comma_list_of_nothing_breaks_nothing():

@@ -192,8 +192,7 @@ _ORG_NOUNS = (
     r"(?:agency|authority|company|firm|regulator|operator|group|bank|union|organi[sz]ation|"
     r"association|institute|council|ministry|department|body|charity|alliance|broadcaster|"
     r"forecaster|airline|carrier|utility|chain|retailer|chipmaker|maker|manufacturer|producer|"
-    r"insurer|lender|exchange|club|team|newspaper|network|foundation|watchdog|start-up|startup|"
-    r"website|nonprofit|automaker|carmaker|publisher|band)"
+    r"insurer|lender|exchange|club|team|newspaper|network|foundation|watchdog|start-up|startup)"
 )
 # The noun must end the appositive: "Ofgem, the energy regulator, ..." but not "Steve Rowse,
 # the council's cabinet member".
@@ -344,8 +343,7 @@ def first_names() -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Place:
-    """A place GeoNames knows: its name there (or the short one news uses, "Frankfurt"), what
-    kind of place, its population (0: unknown)."""
+    """A place GeoNames knows: its name there, what kind of place, its population (0: unknown)."""
 
     name: str
     kind: str  # country, continent, us_state, province (of Canada) or city
@@ -364,10 +362,6 @@ _KIND_RANK = {"country": 0, "continent": 1, "us_state": 2, "city": 3}
 # its other names of several words are mostly translations made of common words, which name
 # something else in English text ("White House" is one of Casablanca's).
 _ALT_NAME_MIN_POPULATION = 1_000_000
-# What follows a German-speaking town's own name in its official one, and news leaves out:
-# its river or lake ("Frankfurt am Main", "Ludwigshafen am Rhein", "Klagenfurt am
-# Wörthersee"), or a note in brackets.
-_QUALIFIER = re.compile(r" (?:am|an der|im) .*$| \(.*\)$")
 _LATIN_NAME = re.compile(r"^[A-Z][A-Za-zÀ-ÖØ-öø-ÿ'’.-]+$")
 
 
@@ -444,31 +438,13 @@ def _build_gazetteer() -> dict[str, Place]:
         add(primary, continent["name"], Place(continent["name"], "continent", 0))
     for state in gc.get_us_states().values():
         add(primary, state["name"], Place(state["name"], "us_state", 0))
-    cities = list(gc.get_cities().values())
-    for city in cities:
+    for city in gc.get_cities().values():
         place = Place(city["name"], "city", int(city.get("population") or 0))
         add(primary, city["name"], place)
         if place.population >= _ALT_NAME_MIN_POPULATION:
             for alt in city.get("alternatenames") or ():
                 if _LATIN_NAME.match(alt) and len(alt) > 3:
                     add(alternate, alt, replace(place, alternate=True))
-    # A major town news names without its qualifier ("Frankfurt" for Frankfurt am Main) is
-    # found and named so, unless another place already has that name (a surname, a word or
-    # another town: "Halle" stays the Belgian town GeoNames calls so).
-    short_names: dict[str, tuple[Place, str]] = {}
-    for city in cities:
-        name = city["name"]
-        short = _QUALIFIER.sub("", name)
-        place = primary[fold(name)]
-        if short == name or place.name != name or place.population < _STRONG_TOWN:
-            continue
-        if fold(short) in primary:
-            continue
-        best = short_names.get(fold(short))
-        if best is None or place.population > best[0].population:
-            short_names[fold(short)] = (place, name)
-    for key, (place, name) in short_names.items():
-        primary[key] = primary[fold(name)] = replace(place, name=_QUALIFIER.sub("", name))
     return {**alternate, **primary}
 
 
@@ -764,89 +740,6 @@ def _listing_places(
     return (found, extents) if lines >= _LISTING_MIN_LINES else ([], [])
 
 
-# A name word with the prefixes of surnames that capitalise again ("DeBose", "McCaffrey",
-# "O'Hara"), and a name of one to three such words, after an initial or two ("L. Patikas",
-# "CJ DeBose").
-_PREFIXED_NAME_WORD = rf"(?:O['’]|Mc|Mac|De|Da|Di|La|Le)?{_NAME_WORD}"
-_BOX_NAME = rf"(?:[A-Z]\. |[A-Z]{{2}} )?{_PREFIXED_NAME_WORD}(?: {_PREFIXED_NAME_WORD}){{0,2}}"
-# A team's line of a results roundup: the team, its record (or "NR", not rated) and a colon,
-# then its players' statistics ("Palm Bay (1-0): Tolivert 25 points. Davis 17 points.").
-_TEAM_LINE = re.compile(
-    r"^[A-Z][\w.'’&-]*(?: [A-Z][\w.'’&-]*){0,4} \((?:\d{1,2}-\d{1,2}(?:-\d{1,2})?|NR)\): (.+)$",
-    re.MULTILINE,
-)
-# One player's statistics: a name, then a count of the deeds sports count, ending the item.
-_PLAYER_STATS = re.compile(
-    rf"(?:^|(?<=[.;,] ))({_BOX_NAME}) \d{{1,3}} (?:points?|goals?|assists?|saves?|steals?|"
-    r"rebounds?|blocks?|tackles?|sacks?|yards|touchdowns?|strikeouts?|hits|RBIs?|runs|aces|"
-    r"kills|digs)(?=[.,;]|\s+and\s+\d|\s*$)"
-)
-_BOX_MIN_TEAMS = 2  # one team's line may be a sentence's; two are a roundup
-
-
-def _stat_line_players(text: str) -> list[Mention]:
-    """The players a results roundup lists after their team and its record, each before
-    their statistics ("Palm Bay (1-0): Tolivert 25 points. Davis 17 points."): people, even
-    named by a surname alone, whom the model and the junk filter miss (a lone surname is
-    otherwise no facet). Not a name opening with a function word, nor a major place;
-    nothing unless ``_BOX_MIN_TEAMS`` team lines name players."""
-    found: list[Mention] = []
-    teams = 0
-    for line in _TEAM_LINE.finditer(text):
-        players = []
-        for stats in _PLAYER_STATS.finditer(line.group(1)):
-            name = stats.group(1)
-            first = name.split()[0]
-            place = find_place(name)
-            if first in _LEADING_JUNK or first in _NOT_FIRST_NAMES or (place and place.major):
-                continue
-            players.append(Mention(name, "PERSON", line.start(1) + stats.start(1)))
-        teams += bool(players)
-        found += players
-    return found if teams >= _BOX_MIN_TEAMS else []
-
-
-def _shaped_mentions(
-    text: str | None, mentions: Sequence[Mention]
-) -> tuple[list[Mention], list[tuple[int, int]]]:
-    """The names whose line's shape says what they are (``_listing_places``,
-    ``_stat_line_players``), and the spans on which they replace the model's ``mentions``."""
-    if not text:
-        return [], []
-    places, extents = _listing_places(text, mentions)
-    players = _stat_line_players(text)
-    return places + players, extents + [(m.start, m.start + len(m.text)) for m in players]
-
-
-_OF_BETWEEN = re.compile(r" of (?:the )?")
-# Last words of public bodies, which a place after "of" names ("the Federal Reserve Bank of
-# New York", "the University of Texas"); a company "of" a place is only based there ("Acme
-# Technologies of Boston").
-_PUBLIC_BODY_WORDS = _words(
-    """Bank Board Bureau Commission Committee Council Court Department Ministry Office Assembly
-    Parliament Police University College Institute Agency Authority Museum Library Embassy
-    Consulate"""
-)
-
-
-def _with_place_of(mentions: list[Mention], text: str) -> list[Mention]:
-    """A public body the model ends before " of " and a place, joined with that place:
-    "Federal Reserve Bank" + "of" + "New York" is the Federal Reserve Bank of New York, a body
-    of its own, not the Federal Reserve's bank and a city."""
-    places = {m.start: m for m in mentions if m.label in ("GPE", "LOC")}
-    taken: set[int] = set()
-    joined: list[Mention] = []
-    for m in mentions:
-        of = _OF_BETWEEN.match(text, m.start + len(m.text)) if m.label == "ORG" else None
-        place = places.get(of.end()) if of and m.text.split()[-1] in _PUBLIC_BODY_WORDS else None
-        if place is None:
-            joined.append(m)
-            continue
-        joined.append(replace(m, text=text[m.start : place.start + len(place.text)]))
-        taken.add(place.start)
-    return [m for m in joined if m.label not in ("GPE", "LOC") or m.start not in taken]
-
-
 def _overlap_test(spans: Sequence[tuple[int, int]]) -> Callable[[int, int], bool]:
     """Whether a span [start, end) overlaps one of ``spans`` (which overlap no other), by
     bisection: a page may hold thousands of listing fields and of mentions."""
@@ -865,21 +758,18 @@ def _overlap_test(spans: Sequence[tuple[int, int]]) -> Callable[[int, int], bool
 def _pattern_mentions(
     mentions: list[Mention],
     text: str | None,
-    shaped: tuple[list[Mention], list[tuple[int, int]]] = ([], []),
+    listing: tuple[list[Mention], list[tuple[int, int]]] = ([], []),
 ) -> list[Mention]:
     """Names the model misses but news text writes in fixed patterns, added to its mentions: a
     US state or a Canadian province after a city ("Tampa, FL", "Kingston, Ont."), a dateline
     place ("VIENNA (AP) —", when the gazetteer knows it) and a venue ("Coral Sky
     Amphitheatre"), which replaces the model's shorter mentions inside it ("Mohegan Sun" of
-    "Mohegan Sun Arena"). The ``shaped`` names (``_shaped_mentions``) replace the model's
-    mentions on their spans, and a public body is joined with the place after its "of"
-    (``_with_place_of``)."""
+    "Mohegan Sun Arena"). An event listing's towns and venues (``_listing_places``) replace the
+    model's mentions on their fields."""
     if not text:
         return mentions
-    mentions = _with_place_of([_with_name_tail(m, text) for m in mentions], text)
-    # Names whose type the shape of their line says (an event listing's towns and venues, a
-    # box score's players) replace the model's mentions on those lines.
-    listed, fields = shaped
+    mentions = [_with_name_tail(m, text) for m in mentions]
+    listed, fields = listing
     on_a_field = _overlap_test(fields)
     mentions = [m for m in mentions if not on_a_field(m.start, m.start + len(m.text))]
     taken = {(m.start, m.start + len(m.text)) for m in mentions}
@@ -1126,8 +1016,6 @@ def _clean(
             words = words[2:]  # "Founder of Ceres Robotics": a person's role at it
         if seg_facet == "organization":
             words = _before_a_second_name(words)
-        if seg_facet == "person":
-            words = _after_a_role_code(words)
         while len(words) > 1 and (
             (words[-1][:1].islower() and words[-1] not in _PARTICLES)
             or _SCORE.match(words[-1])
@@ -1143,24 +1031,6 @@ def _clean(
             continue
         start = m.start + max(at, 0)
         yield name, seg_facet, start, start + len(segment)
-
-
-_ROMAN = re.compile(r"^(?:I{1,3}|IV|V|VI{1,3}|IX|X)$")
-_NAME_AFTER_A_CODE = re.compile(rf"^{_PREFIXED_NAME_WORD}(?: [A-Z]\.)* {_PREFIXED_NAME_WORD}$")
-
-
-def _after_a_role_code(words: list[str]) -> list[str]:
-    """A person's words after a code in capitals inside the span: "Browns DL Sheldon
-    Richardson", "Tesla CEO Elon Musk". News names a player by team, position and name, an
-    executive by company and title; a name holds no capitalised code but at its start
-    ("CJ DeBose") or as a numeral ("Henry VIII"). Only before a full name: initials after a
-    surname ("Dimick JB, Ryan AM") are a citation's authors."""
-    for i in range(len(words) - 3, 0, -1):
-        word, rest = words[i], words[i + 1 :]
-        if 2 <= len(word) <= 4 and word.isalpha() and word.isupper() and not _ROMAN.match(word):
-            core = [w for w in rest if w.lower().rstrip(".") not in _NAME_SUFFIXES]
-            return rest if _NAME_AFTER_A_CODE.match(" ".join(core)) else words
-    return words
 
 
 def _before_a_second_name(words: list[str]) -> list[str]:
@@ -1304,8 +1174,8 @@ def entity_candidates(
     aliases = load_aliases(aliases_path)
     lowercase = _lowercase_words(text)
     mentions = list(mentions)
-    shaped = _shaped_mentions(text, mentions)
-    groups = _group(_pattern_mentions(mentions, text, shaped), aliases, text, lowercase)
+    listing = _listing_places(text, mentions) if text else ([], [])
+    groups = _group(_pattern_mentions(mentions, text, listing), aliases, text, lowercase)
     for g in groups.values():
         g.type = g.alias.type if g.alias else _majority(g)
         g.place = None if g.alias else find_place(g.name) or _state_after_city(g, text)
@@ -1319,8 +1189,8 @@ def entity_candidates(
     _link_people_typed_as_companies(groups, text, lowercase)
     _people_by_first_name(groups, lowercase)
     _link_surnames(groups, text)
-    _link_short_names(groups, "organization", text)
-    _link_short_names(groups, "location", text)
+    _link_short_names(groups, "organization")
+    _link_short_names(groups, "location")
     _link_place_prefixes(groups)
     _link_organisation_variants(groups)
     _type_from_gazetteer_and_context(groups, text)
@@ -1328,8 +1198,6 @@ def entity_candidates(
     _owned_things_are_no_places(groups, text)
     _firms_named_after_people(groups)
     _listed_companies(groups, text)
-    _companies_by_what_they_have(groups, text)
-    _named_after_their_kind(groups, text)
     # Listed with a person who has a common first name: lists of products and brands hold
     # none, lists of people do ("Pieter van der Berg, Kevin O'Donnell and ...").
     people = sorted(
@@ -1345,19 +1213,16 @@ def entity_candidates(
     _things_named_before_their_kind(groups, text)
     _quoted_titles(groups, text)
     by_type = {t: _spans_of_type(groups, t) for t in _RULE_TYPES}
-    # A name only ever written where the shape of its line says what it is (a field of an
-    # event listing, a player of a box score) is that.
-    said = {(m.start, m.start + len(m.text)): LABEL_TO_FACET[m.label] for m in shaped[0]}
+    # A name only ever written as a field of an event listing is the place the listing says.
+    listed = {(m.start, m.start + len(m.text)) for m in listing[0]}
     out = []
     for g in groups.values():
-        shape = {said.get(s, "") for s in g.spans}
-        settled = not g.alias and len(shape) == 1 and "" not in shape
+        settled = not g.alias and bool(g.spans) and all(s in listed for s in g.spans)
         if settled:
-            g.type = next(iter(shape))
+            g.type = "location"
         junk = not settled and _is_junk(g, text, people)
         vouched = g.type == "person" and (
-            settled  # a box score's player
-            or g.linked
+            g.linked
             or bool(g.recovered)
             or any(_titled(f, g) for f in g.forms)  # "Queen Elizabeth": the title is a cue
             or (
@@ -1860,62 +1725,6 @@ _OWNED_AFTER = re.compile(r"['’]s?\s+$")
 _OWNED_BEFORE = re.compile(r"\b[A-Z][\w&.-]*['’]s\s+(?:new\s+|latest\s+|own\s+)?$")
 
 
-# What a company has and a person does not, named right after the company's name: "Twitter
-# CEO Jack Dorsey", "the Twitter account", "Lyft shares". People have spokesmen, supporters
-# and campaigns ("a Trump spokesman"), and a program has an app ("a Node app"), so those
-# words say nothing.
-_COMPANY_HAS_AFTER = re.compile(
-    r"^\s+(?:CEO|chief executive|co-founder|founder|account|accounts|employees|"
-    # Shares that trade, not shares a singer posts ("Swift shares her new album cover").
-    r"(?:shares|stock)(?=[.,;:)]|\s+(?:rose|fell|jumped|dropped|climbed|slid|gained|lost|"
-    r"tumbled|surged|sank|slipped|traded|closed|opened|were|are|have|had|of|in|on)\b))"
-)
-
-
-def _companies_by_what_they_have(groups: dict[str, _Group], text: str | None) -> None:
-    """A one-word "person" named right before what only companies have (``_COMPANY_HAS_AFTER``)
-    is a company: the model reads brands named like words ("Twitter", "Square") as people."""
-    if text is None:
-        return
-    for g in groups.values():
-        if g.type != "person" or g.alias or g.place is not None or len(g.tokens) != 1:
-            continue
-        if g.linked or g.person_part:
-            continue
-        if any(_COMPANY_HAS_AFTER.match(text[e : e + _CONTEXT]) for _, e in g.spans):
-            g.type = "organization"
-
-
-# What follows a person, not a company, named after a kind of organisation: the verb of a
-# clause that says what the person did with it ("the rocket company Elon Musk founded").
-_FOUNDER_VERB_AFTER = re.compile(
-    r"^\s+(?:founded|co-founded|formed|started|created|built|launched|runs|ran|leads|led|"
-    r"heads|headed|owns|owned|joined|left|sold|bought)\b"
-)
-
-
-def _named_after_their_kind(groups: dict[str, _Group], text: str | None) -> None:
-    """A "person" the text names right after a kind of organisation in lowercase ("Ukrainian
-    energy company Burisma", "the fact-checking website Full Fact"; ``_ORG_BEFORE``) is that
-    organisation: news introduces a person by a role ("energy minister X"). Not a name shaped
-    like a person's with a common first name, nor one a founder's verb follows ("the company
-    Jane Marlow founded")."""
-    if text is None:
-        return
-    names = first_names()
-    for g in groups.values():
-        if g.type != "person" or g.alias or g.linked or g.place is not None:
-            continue
-        if len(g.tokens) > 1 and g.folded[0] in names:
-            continue
-        if any(
-            _ORG_BEFORE.search(text[max(0, s - _CONTEXT) : s])
-            and not _FOUNDER_VERB_AFTER.match(text[e : e + _CONTEXT])
-            for s, e in g.spans
-        ):
-            g.type = "organization"
-
-
 def _owned_things_are_no_places(groups: dict[str, _Group], text: str | None) -> None:
     """A "place" no gazetteer knows that a reader or a company owns ("your Echo Dot",
     "Amazon's Echo Buds") is a thing, a product: no one writes "your" before a place's name,
@@ -1947,40 +1756,15 @@ _THING_AFTER = re.compile(
     r"programme)\b"
 )
 
-# What a device comes with, written before a product's or a feature's name ("comes standard
-# with Apple CarPlay"), and a size or a resolution, written before a device's ("the 16-inch
-# MacBook Pro", "a 4K-ready Chromecast"). Not "works with" or "support for": news writes those
-# of partners and causes too, and the typer weighs them (``_USE_BEFORE``).
-_COMES_WITH_BEFORE = re.compile(
-    r"\b(?:comes|come|ships|ship|equipped)(?: standard)? with(?: the)?\s+$"
-)
-_SIZE_BEFORE = re.compile(r"(?:\b\d+(?:\.\d+)?-inch|\b\d+(?:\.\d+)?(?:GB|TB)|\b\dK-ready)\s+$")
-# What follows a name that is the thing itself, not the maker of a thing named after it
-# ("comes with Verizon service"): punctuation, a joining word or more of the name.
-_HEADS_ITS_PHRASE = re.compile(r"^(?:[.,;:!?)]|\s+(?:and|or|as|is|was|in|on|for|to)\b|\s+[A-Z0-9])")
-
-
-def _named_as_a_device_part(text: str, start: int, end: int) -> bool:
-    """Whether the name at [start, end) is written as what a device comes with, or after a
-    device's size."""
-    before = text[max(0, start - _CONTEXT) : start]
-    if _SIZE_BEFORE.search(before):
-        return True
-    return bool(
-        _COMES_WITH_BEFORE.search(before) and _HEADS_ITS_PHRASE.match(text[end : end + _CONTEXT])
-    )
-
 
 def _things_named_before_their_kind(groups: dict[str, _Group], text: str | None) -> None:
     """A name the text writes right before the kind of made thing it is is a product: a
     "place" no gazetteer knows named so once ("the Liquid Retina display": a place's name comes
     before what happens there, not before a thing's kind; place and venue words keep a place),
-    an "organization" named only so, or as what a device comes with or after its size
-    (``_named_as_a_device_part``): "Android phones", "other Alexa devices", "comes standard
-    with Apple CarPlay". News names an organisation acting, speaking or owning, not only as
-    the make of a thing; acronyms stay, "BBC" before a noun is the broadcaster's. Run after the
-    page's evidence is read, as the typer was trained on the products the rules before it
-    find."""
+    an "organization" named only so ("Android phones", "other Alexa devices": news names an
+    organisation acting, speaking or owning, not only as the make of a thing; acronyms stay,
+    "BBC" before a noun is the broadcaster's). Run after the page's evidence is read, as the
+    typer was trained on the products the rules before it find."""
     if text is None:
         return
     for g in groups.values():
@@ -1990,14 +1774,7 @@ def _things_named_before_their_kind(groups: dict[str, _Group], text: str | None)
         if g.type == "location" and g.place is None and any(after):
             if not any(w in _PLACE_WORDS or w in _VENUE_WORDS for w in g.tokens):
                 g.type = "product"
-        elif (
-            g.type == "organization"
-            and g.name.upper() != g.name
-            and all(
-                made or _named_as_a_device_part(text, s, e)
-                for made, (s, e) in zip(after, g.spans, strict=True)
-            )
-        ):
+        elif g.type == "organization" and g.name.upper() != g.name and all(after):
             g.type = "product"
 
 
@@ -2163,13 +1940,10 @@ def _link_name_variants(groups: dict[str, _Group]) -> None:
                 _merge(groups.pop(other.key), full)
 
 
-def _link_short_names(groups: dict[str, _Group], facet: str, text: str | None = None) -> None:
+def _link_short_names(groups: dict[str, _Group], facet: str) -> None:
     """Merge a one-word name into the only multi-word organisation (or place) of the article
     that starts or ends with it ("Corvid" -> "Corvid Quantum Technologies", "Eagles" ->
-    "Cascade Valley Eagles", "Sound" -> "Plymouth Sound"), unless it is a place of its own.
-    Not into a longer "name" that only title-case lines write, unless a word of bodies ends
-    it: a headline capitalises every word ("The Early Reviews For Google"), and a name it
-    seems to make is no full name ("Corvid Quantum Technologies Raises $5 Million" is)."""
+    "Cascade Valley Eagles", "Sound" -> "Plymouth Sound"), unless it is a place of its own."""
     for short in list(_one_word(groups).values()):
         if short.key not in groups or short.alias or short.place or short.person_part:
             continue
@@ -2183,11 +1957,6 @@ def _link_short_names(groups: dict[str, _Group], facet: str, text: str | None = 
             and len(g.folded) > 1
             and word in (g.folded[0], _last_word(g))
             and not g.product  # named after another company: "Watch" is no short "Apple Watch"
-            and not (
-                text is not None
-                and not _ends_with_org_word(g.tokens)
-                and all(_is_headline_line(_line_at(text, s, e)) for s, e in g.spans)
-            )
         ]
         if facet == "organization" and short.type == "organization":
             # A company named alone is the company, not the short form of a longer name that

@@ -590,9 +590,10 @@ def _state_after_city(g: _Group, text: str | None) -> Place | None:
     for start, _ in g.spans:
         for pattern in (_STATE_AFTER_CITY, _PARTY_STATE):
             found = pattern.match(text, max(0, start - 2))
+            if found is None or found.start(1) != start:
+                continue
             # The whole name is the code ("Minn." is named "Minn"), not only its start.
-            code = found.group(1).rstrip(".") if found is not None else ""
-            if found is not None and found.start(1) == start and code == g.name.rstrip("."):
+            if found.group(1).rstrip(".") == g.name.rstrip("."):
                 return _region_named(found.group(1), text, found.end(1))
     return None
 
@@ -1691,7 +1692,7 @@ def _listed_companies(groups: dict[str, _Group], text: str | None = None) -> Non
         # A company named with its founder's possessive ("Lowe's", "McDonald's"): the model
         # reads the founder's name before the "'s", on every mention. Not a common first
         # name ("Wendy's mother") nor a name after a title ("Chancellor Kohl's government").
-        owned = _listed_names().get(fold(f"{g.name}'s"))
+        owned = listed.get(fold(f"{g.name}'s"))
         if (
             owned is not None
             and text is not None
